@@ -1,0 +1,58 @@
+# One command surface: make up / make down / make test / make bench.
+# Real Kafka (KRaft, jars from Maven Central) and FerretDB (built via the Go module proxy) run without Docker;
+# see deploy/local/README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+export SB_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
+export SB_MONGODB_URL ?= mongodb://127.0.0.1:27017/
+
+.PHONY: help sync infra-up infra-down infra-status up down status lint typecheck test test-unit bench docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+sync: ## install the workspace (one uv.lock) into .venv
+	$(UV) sync --all-packages --locked
+
+infra-up: sync ## start Kafka + FerretDB on loopback (idempotent; cached downloads)
+	deploy/local/infra.sh up
+
+infra-down: ## stop the local Kafka + FerretDB started by infra-up
+	deploy/local/infra.sh down
+
+infra-status: ## show whether the local Kafka + FerretDB are running
+	deploy/local/infra.sh status
+
+up: infra-up ## start infrastructure and the four services in the background; waits for /readyz
+	deploy/local/services.sh up
+
+down: ## stop what `make up` started (services, then infrastructure it started)
+	deploy/local/services.sh down
+	deploy/local/infra.sh down
+
+status: ## show the services' and infrastructure's state
+	deploy/local/services.sh status
+	deploy/local/infra.sh status
+
+lint: sync ## ruff lint + format check
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck: sync ## mypy strict over every package
+	$(UV) run mypy shared/src services/*/src
+
+test-unit: sync ## unit tests only (no infrastructure)
+	$(UV) run pytest -m unit
+
+test: lint typecheck infra-up ## lint, type check and every test against real Kafka + FerretDB
+	$(UV) run pytest
+
+bench: infra-up ## benchmarks under bench/, results recorded in bench/results
+	@echo "no benchmarks yet"
+
+docs: sync ## regenerate docs/asyncapi.yaml from the FastStream apps
+	$(UV) run python -m switchboard_shared.contract_docs docs/asyncapi.yaml
+
+clean: ## remove run state (logs, pids); keeps the download cache
+	rm -rf .run

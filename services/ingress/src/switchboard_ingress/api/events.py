@@ -1,0 +1,83 @@
+"""``POST /v1/events``: other services publish CloudEvents over HTTP instead of Kafka.
+
+A 202 means the event is in Kafka (acks=all). When Kafka does not acknowledge in time the answer is 503 with
+``Retry-After`` so the caller retries; an accepted event is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Annotated, Any
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Header, Request, status
+
+from switchboard_ingress.deps import BrokerDep, MetricsDep, SettingsDep
+from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
+from switchboard_shared.cloudevents import CloudEventError
+from switchboard_shared.http import ApiError
+from switchboard_shared.kafka import publish_event
+from switchboard_shared.topics import Topic
+
+router = APIRouter(tags=["events"])
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes with 413 before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "payload_too_large", f"request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "payload_too_large", f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/v1/events",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Publish a CloudEvent to platform.events",
+    responses={400: {}, 401: {}, 413: {}, 422: {}, 503: {}},
+)
+async def post_event(
+    request: Request,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    broker: BrokerDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    expected = "Bearer " + settings.events_token.get_secret_value()
+    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "missing or invalid bearer token")
+    body = await read_limited_body(request, settings.max_body_bytes)
+    try:
+        event = parse_http_event(body, request.headers)
+    except InvalidJson:
+        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    except CloudEventError as exc:
+        raise ApiError(422, "validation_error", str(exc), field=_field_of(str(exc))) from None
+    try:
+        await asyncio.wait_for(
+            publish_event(broker, settings, Topic.PLATFORM_EVENTS, event), settings.publish_timeout_s
+        )
+    except (TimeoutError, KafkaError) as exc:
+        metrics.publish_failures.inc()
+        raise ApiError(
+            503,
+            "unavailable",
+            "event store unavailable; retry later",
+            headers={"Retry-After": str(settings.retry_after_s)},
+        ) from exc
+    metrics.events_accepted.labels(event.type).inc()
+    return {"status": "accepted", "id": event.id, "type": event.type}
+
+
+def _field_of(message: str) -> str | None:
+    # CloudEventError messages read "invalid CloudEvent attribute <name>: ..." when one attribute is at fault.
+    prefix = "invalid CloudEvent attribute "
+    return message.removeprefix(prefix).split(":", 1)[0] if message.startswith(prefix) else None

@@ -1,0 +1,1 @@
+"""Ingress domain: parsing inbound requests into CloudEvents (no I/O)."""

@@ -1,0 +1,130 @@
+"""POST /v1/events at the HTTP edge, with FastStream's in-memory broker standing in for Kafka."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka.errors import KafkaTimeoutError
+from faststream.kafka import TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from switchboard_ingress.main import create_app
+from switchboard_ingress.settings import IngressSettings
+from switchboard_shared.settings import Environment
+
+TOKEN = "test-events-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+EVENT = {
+    "specversion": "1.0",
+    "id": "e-1",
+    "source": "//tests",
+    "type": "message.created",
+    "tenant": "acme",
+    "partitionkey": "conv-1",
+    "data": {"id": "m-1"},
+}
+
+
+@pytest.fixture
+async def app_client() -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    settings = IngressSettings(environment=Environment.TEST, events_token=TOKEN, max_body_bytes=2048)
+    app = create_app(settings)
+    broker = app.state.runtime.broker
+    async with TestKafkaBroker(broker) as test_broker:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
+            yield client, test_broker
+
+
+async def test_structured_event_is_published_with_binary_mode_headers(app_client: Any) -> None:
+    client, broker = app_client
+    seen: list[Any] = []
+
+    @broker.subscriber("platform.events")
+    async def capture(message: KafkaMessage) -> None:  # registered on the in-memory broker only
+        seen.append(message)
+
+    await broker.start()
+    response = await client.post("/v1/events", json=EVENT, headers=AUTH)
+
+    assert response.status_code == 202, response.text
+    assert response.json() == {"status": "accepted", "id": "e-1", "type": "message.created"}
+    assert len(seen) == 1
+    assert seen[0].headers["ce_type"] == "message.created"
+    assert seen[0].headers["ce_tenant"] == "acme"
+    assert json.loads(seen[0].body) == {"id": "m-1"}
+
+
+async def test_binary_mode_http_request_is_accepted(app_client: Any) -> None:
+    client, _ = app_client
+    headers = {
+        **AUTH,
+        "ce-specversion": "1.0",
+        "ce-id": "e-2",
+        "ce-source": "//tests",
+        "ce-type": "user.login",
+        "content-type": "application/json",
+    }
+    response = await client.post("/v1/events", content=b'{"user":"u1"}', headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["type"] == "user.login"
+
+
+async def test_missing_token_is_401(app_client: Any) -> None:
+    client, _ = app_client
+    response = await client.post("/v1/events", json=EVENT)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_wrong_token_is_401(app_client: Any) -> None:
+    client, _ = app_client
+    response = await client.post("/v1/events", json=EVENT, headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401
+
+
+async def test_malformed_json_is_400(app_client: Any) -> None:
+    client, _ = app_client
+    response = await client.post(
+        "/v1/events", content=b"{not json", headers={**AUTH, "content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": "error",
+        "error": {"code": "invalid_json", "message": "request body is not valid JSON"},
+    }
+
+
+async def test_missing_attribute_is_422_naming_it(app_client: Any) -> None:
+    client, _ = app_client
+    response = await client.post(
+        "/v1/events", json={k: v for k, v in EVENT.items() if k != "source"}, headers=AUTH
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "source"
+
+
+async def test_oversized_body_is_413(app_client: Any) -> None:
+    client, _ = app_client
+    big = {**EVENT, "data": {"text": "x" * 4096}}
+    response = await client.post("/v1/events", json=big, headers=AUTH)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_kafka_not_acknowledging_is_503_with_retry_after(
+    app_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, broker = app_client
+
+    async def refuse(*args: Any, **kwargs: Any) -> None:
+        raise KafkaTimeoutError
+
+    monkeypatch.setattr(broker, "publish", refuse)
+    response = await client.post("/v1/events", json=EVENT, headers=AUTH)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"

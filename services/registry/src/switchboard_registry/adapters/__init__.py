@@ -1,0 +1,1 @@
+"""Registry adapters: MongoDB repositories."""

@@ -1,0 +1,66 @@
+"""The event log: one MongoDB document per CloudEvent seen on ``platform.events``.
+
+The registry keeps it so operators and the delivery log can find an event by id, type or tenant, and so
+``recover since`` can replay what happened in a window. Writes are idempotent on (source, id) — the pair
+CloudEvents makes unique — so Kafka's at-least-once redelivery never creates a second record.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from switchboard_shared.cloudevents import CloudEvent
+
+
+class KafkaPosition(Protocol):
+    topic: str
+    partition: int
+    offset: int
+
+
+def event_key(event: CloudEvent) -> str:
+    # "|" cannot start a URI-reference's scheme and ids rarely contain it; the pair is unique per CloudEvents.
+    return f"{event.source}|{event.id}"
+
+
+class EventLog:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("tenant", ASCENDING), ("time", DESCENDING)])
+        await self.collection.create_index([("type", ASCENDING), ("time", DESCENDING)])
+        await self.collection.create_index([("event_id", ASCENDING)])
+
+    async def record(self, event: CloudEvent, position: KafkaPosition | None = None) -> bool:
+        """Store ``event`` once. Returns True when this call inserted it, False for a redelivery."""
+        document: dict[str, Any] = {
+            "event_id": event.id,
+            "source": event.source,
+            "type": event.type,
+            "subject": event.subject,
+            "tenant": event.tenant,
+            "partitionkey": event.partitionkey,
+            "time": event.time,
+            "datacontenttype": event.datacontenttype,
+            "extensions": event.extensions,
+            "data": event.data if not isinstance(event.data, bytes | bytearray) else None,
+            "recorded_at": datetime.now(UTC),
+        }
+        if position is not None:
+            document["kafka"] = {
+                "topic": position.topic,
+                "partition": position.partition,
+                "offset": position.offset,
+            }
+        result = await self.collection.update_one(
+            {"_id": event_key(event)}, {"$setOnInsert": document}, upsert=True
+        )
+        return result.upserted_id is not None
+
+    async def get(self, source: str, event_id: str) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": f"{source}|{event_id}"})

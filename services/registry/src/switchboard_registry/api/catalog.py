@@ -1,0 +1,22 @@
+"""``GET /api/event-types``: the event catalog a subscription's ``events`` are validated against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from switchboard_shared.events import EVENT_CATALOG
+
+router = APIRouter(tags=["event types"])
+
+
+@router.get("/api/event-types", summary="List the event types a webhook can subscribe to")
+async def list_event_types() -> dict[str, Any]:
+    return {
+        "status": "success",
+        "data": {
+            "wildcards": ["*", "<group>.*"],
+            "event_types": [info.model_dump(mode="json") for info in EVENT_CATALOG.values()],
+        },
+    }

@@ -1,0 +1,1 @@
+"""Registry's Kafka subscribers."""

@@ -1,0 +1,209 @@
+"""The CloudEvents 1.0 envelope Switchboard's topics carry, and its Kafka protocol binding.
+
+Producers write **binary mode**: the record value is the event data (JSON), the context attributes travel as
+``ce_*`` headers, ``content-type`` says what the value is, and the record key is the ``partitionkey``
+extension. Consumers also accept **structured mode** (``content-type: application/cloudevents+json`` and the
+whole envelope in the value), so another team's producer can use whichever its SDK makes easy.
+
+Spec: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/kafka-protocol-binding.md
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SPECVERSION: Final = "1.0"
+JSON: Final = "application/json"
+STRUCTURED_JSON: Final = "application/cloudevents+json"
+_HEADER_PREFIX: Final = "ce_"
+_CONTENT_TYPE: Final = "content-type"
+# CloudEvents attribute names: lower-case letters and digits only, at most 20 characters recommended.
+_ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+M = TypeVar("M", bound=BaseModel)
+_CORE: Final = frozenset(
+    {"id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema"}
+)
+
+
+class CloudEventError(ValueError):
+    """A Kafka record that is not a valid CloudEvent. The message says what is wrong, never the payload."""
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 event with Switchboard's extensions.
+
+    ``tenant`` (extension) scopes the event to one tenant; ``partitionkey`` (the Partitioning extension) is the
+    Kafka record key — the aggregate id, usually the conversation id. Other extensions ride in ``extensions``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, description="Unique per source.")
+    source: str = Field(min_length=1, description="URI-reference of the producer, e.g. /switchboard/ingress.")
+    type: str = Field(min_length=1, description="Event type from the catalog, e.g. message.received.")
+    specversion: str = SPECVERSION
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str | None = Field(default=None, description="What the event is about within the source.")
+    datacontenttype: str = JSON
+    dataschema: str | None = None
+    tenant: str | None = Field(default=None, description="Extension: the tenant the event belongs to.")
+    partitionkey: str | None = Field(default=None, description="Extension: Kafka key (aggregate id).")
+    extensions: dict[str, str] = Field(default_factory=dict)
+    data: Any = None
+
+    @field_validator("specversion")
+    @classmethod
+    def _only_v1(cls, value: str) -> str:
+        if value != SPECVERSION:
+            raise ValueError(f"unsupported specversion {value!r}; expected {SPECVERSION!r}")
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @field_validator("extensions")
+    @classmethod
+    def _extension_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _ATTRIBUTE_NAME.match(name) or name in _CORE or name in {"tenant", "partitionkey"}:
+                raise ValueError(f"invalid extension attribute name {name!r}")
+        return value
+
+    def data_as(self, model: builtins.type[M]) -> M:
+        """Validate ``data`` as ``model`` (raises pydantic's ValidationError naming the field)."""
+        return model.model_validate(self.data)
+
+    # -- Kafka binding -----------------------------------------------------------------------------------------
+
+    def kafka_key(self) -> bytes | None:
+        return self.partitionkey.encode() if self.partitionkey else None
+
+    def kafka_headers(self) -> dict[str, str]:
+        """Binary-mode headers: every context attribute as ``ce_<name>``, the data's type as content-type."""
+        headers = {
+            "ce_specversion": self.specversion,
+            "ce_id": self.id,
+            "ce_source": self.source,
+            "ce_type": self.type,
+            "ce_time": _format_time(self.time),
+            _CONTENT_TYPE: self.datacontenttype,
+        }
+        for name in ("subject", "dataschema", "tenant", "partitionkey"):
+            value = getattr(self, name)
+            if value is not None:
+                headers[_HEADER_PREFIX + name] = value
+        for name, value in self.extensions.items():
+            headers[_HEADER_PREFIX + name] = value
+        return headers
+
+    def kafka_value(self) -> bytes:
+        """Binary-mode value: the data itself. JSON data is encoded compactly; bytes pass through."""
+        if isinstance(self.data, bytes | bytearray):
+            return bytes(self.data)
+        if self.data is None:
+            return b""
+        return json.dumps(_jsonable(self.data), separators=(",", ":"), ensure_ascii=False).encode()
+
+    def structured(self) -> dict[str, Any]:
+        """The structured-mode JSON envelope (also what the HTTP binding's structured mode carries)."""
+        envelope: dict[str, Any] = {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": _format_time(self.time),
+            "datacontenttype": self.datacontenttype,
+        }
+        for name in ("subject", "dataschema", "tenant", "partitionkey"):
+            value = getattr(self, name)
+            if value is not None:
+                envelope[name] = value
+        envelope.update(self.extensions)
+        envelope["data"] = _jsonable(self.data)
+        return envelope
+
+    @classmethod
+    def from_structured(cls, envelope: Mapping[str, Any]) -> Self:
+        """Parse a structured-mode envelope; unknown top-level attributes become extensions."""
+        if not isinstance(envelope, Mapping):
+            raise CloudEventError("structured CloudEvent must be a JSON object")
+        known = _CORE | {"tenant", "partitionkey", "data"}
+        fields = {k: v for k, v in envelope.items() if k in known}
+        if "data_base64" in envelope:
+            raise CloudEventError("data_base64 is not supported; send JSON data")
+        extensions = {k: str(v) for k, v in envelope.items() if k not in known}
+        return cls._validated({**fields, "extensions": extensions})
+
+    @classmethod
+    def from_kafka(
+        cls, value: bytes | None, headers: Iterable[tuple[str, bytes | str]] | Mapping[str, Any]
+    ) -> Self:
+        """Decode a Kafka record in either binary or structured mode."""
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        attrs: dict[str, str] = {}
+        for raw_name, raw_value in pairs:
+            name = raw_name.lower()
+            attrs[name] = raw_value.decode() if isinstance(raw_value, bytes | bytearray) else str(raw_value)
+        content_type = attrs.get(_CONTENT_TYPE, "")
+        if content_type.split(";")[0].strip() == STRUCTURED_JSON or "ce_specversion" not in attrs:
+            # Structured mode (or a producer that set no headers at all): the value is the envelope.
+            try:
+                envelope = json.loads(value or b"")
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise CloudEventError(f"structured CloudEvent value is not JSON: {exc}") from None
+            return cls.from_structured(envelope)
+
+        fields: dict[str, Any] = {}
+        extensions: dict[str, str] = {}
+        for name, text in attrs.items():
+            if not name.startswith(_HEADER_PREFIX):
+                continue
+            attr = name.removeprefix(_HEADER_PREFIX)
+            if attr in _CORE or attr in {"tenant", "partitionkey"}:
+                fields[attr] = text
+            elif _ATTRIBUTE_NAME.match(attr):
+                extensions[attr] = text
+        fields["datacontenttype"] = content_type or JSON
+        fields["data"] = _decode_data(value, fields["datacontenttype"])
+        return cls._validated({**fields, "extensions": extensions})
+
+    @classmethod
+    def _validated(cls, fields: dict[str, Any]) -> Self:
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "event"
+            raise CloudEventError(f"invalid CloudEvent attribute {where}: {first['msg']}") from None
+
+
+def _decode_data(value: bytes | None, content_type: str) -> Any:
+    if not value:
+        return None
+    media = content_type.split(";")[0].strip().lower()
+    if media == JSON or media.endswith("+json"):
+        try:
+            return json.loads(value)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CloudEventError(f"event data is not valid JSON: {exc}") from None
+    return value
+
+
+def _format_time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return data

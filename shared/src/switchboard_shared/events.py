@@ -1,0 +1,308 @@
+"""The event catalog and the payload models the services exchange.
+
+Event types are past-tense facts (``message.received``); commands are imperative (``RedeliverDelivery``).
+``EVENT_CATALOG`` is what a webhook subscription may name: every event the five source guides document plus
+Switchboard's own (message.received, delivery.*, webhook.disabled, handoff.*). Payload models say what ``data``
+holds for the events Switchboard itself produces; other teams' events on ``platform.events`` may carry any JSON
+object as data and are delivered as they are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventType(StrEnum):
+    # seed 000: Chatbots Platform
+    CONVERSATION_CREATED = "conversation.created"
+    CONVERSATION_UPDATED = "conversation.updated"
+    CONVERSATION_DELETED = "conversation.deleted"
+    MESSAGE_CREATED = "message.created"
+    MESSAGE_UPDATED = "message.updated"
+    MESSAGE_DELETED = "message.deleted"
+    CHATBOT_CREATED = "chatbot.created"
+    CHATBOT_UPDATED = "chatbot.updated"
+    CHATBOT_DELETED = "chatbot.deleted"
+    CHATBOT_TRAINED = "chatbot.trained"
+    CHATBOT_DEPLOYED = "chatbot.deployed"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DELETED = "user.deleted"
+    USER_LOGIN = "user.login"
+    USER_LOGOUT = "user.logout"
+    # seed 003: AI support autoresponder
+    TICKET_CREATED = "ticket.created"
+    TICKET_UPDATED = "ticket.updated"
+    TICKET_RESOLVED = "ticket.resolved"
+    TICKET_ESCALATED = "ticket.escalated"
+    AI_RESPONSE_GENERATED = "ai.response.generated"
+    AI_RESPONSE_REQUIRES_REVIEW = "ai.response.requires_review"
+    AI_RESPONSE_APPROVED = "ai.response.approved"
+    AI_RESPONSE_REJECTED = "ai.response.rejected"
+    CONVERSATION_ADDED = "conversation.added"
+    FEEDBACK_RECEIVED = "feedback.received"
+    # Switchboard: canonical inbound traffic, live-agent handoff (seed 002), seed 004 forms
+    MESSAGE_RECEIVED = "message.received"
+    MESSAGE_REPLIED = "message.replied"
+    HANDOFF_REQUESTED = "handoff.requested"
+    HANDOFF_CLOSED = "handoff.closed"
+    FORM_SUBMITTED = "form.submitted"
+    # Switchboard: delivery lifecycle and endpoint health
+    DELIVERY_ATTEMPTED = "delivery.attempted"
+    DELIVERY_SUCCEEDED = "delivery.succeeded"
+    DELIVERY_FAILED = "delivery.failed"
+    DELIVERY_RETRY_SCHEDULED = "delivery.retry_scheduled"
+    DELIVERY_EXHAUSTED = "delivery.exhausted"
+    WEBHOOK_DISABLED = "webhook.disabled"
+    WEBHOOK_TEST = "webhook.test"
+    # Registry configuration changes (compacted config topic)
+    CONFIG_CHANGED = "config.changed"
+
+
+class EventInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: EventType
+    group: str
+    description: str
+    source: str = Field(description="Where the event is documented: a seed guide or 'switchboard'.")
+
+
+def _info(kind: EventType, description: str, source: str) -> EventInfo:
+    return EventInfo(type=kind, group=kind.value.split(".")[0], description=description, source=source)
+
+
+E = EventType
+#: Events a webhook subscription may name (besides "*" and prefix wildcards such as "message.*").
+EVENT_CATALOG: dict[EventType, EventInfo] = {
+    info.type: info
+    for info in (
+        _info(E.CONVERSATION_CREATED, "A new conversation is created", "seed 000"),
+        _info(E.CONVERSATION_UPDATED, "A conversation is updated", "seed 000"),
+        _info(E.CONVERSATION_DELETED, "A conversation is deleted", "seed 000"),
+        _info(E.MESSAGE_CREATED, "A new message is sent", "seed 000"),
+        _info(E.MESSAGE_UPDATED, "A message is updated", "seed 000"),
+        _info(E.MESSAGE_DELETED, "A message is deleted", "seed 000"),
+        _info(E.CHATBOT_CREATED, "A new chatbot is created", "seed 000"),
+        _info(E.CHATBOT_UPDATED, "A chatbot is updated", "seed 000"),
+        _info(E.CHATBOT_DELETED, "A chatbot is deleted", "seed 000"),
+        _info(E.CHATBOT_TRAINED, "A chatbot completes training", "seed 000"),
+        _info(E.CHATBOT_DEPLOYED, "A chatbot is deployed", "seed 000"),
+        _info(E.USER_CREATED, "A new user is created", "seed 000"),
+        _info(E.USER_UPDATED, "A user profile is updated", "seed 000"),
+        _info(E.USER_DELETED, "A user is deleted", "seed 000"),
+        _info(E.USER_LOGIN, "A user logs in", "seed 000"),
+        _info(E.USER_LOGOUT, "A user logs out", "seed 000"),
+        _info(E.TICKET_CREATED, "New ticket created", "seed 003"),
+        _info(E.TICKET_UPDATED, "Ticket updated", "seed 003"),
+        _info(E.TICKET_RESOLVED, "Ticket resolved", "seed 003"),
+        _info(E.TICKET_ESCALATED, "Ticket escalated", "seed 003"),
+        _info(E.AI_RESPONSE_GENERATED, "AI response generated", "seed 003"),
+        _info(E.AI_RESPONSE_REQUIRES_REVIEW, "AI response needs review", "seed 003"),
+        _info(E.AI_RESPONSE_APPROVED, "AI response approved", "seed 003"),
+        _info(E.AI_RESPONSE_REJECTED, "AI response rejected", "seed 003"),
+        _info(E.CONVERSATION_ADDED, "New conversation message", "seed 003"),
+        _info(E.FEEDBACK_RECEIVED, "Feedback received", "seed 003"),
+        _info(E.MESSAGE_RECEIVED, "A partner platform or widget message, normalized", "switchboard"),
+        _info(E.MESSAGE_REPLIED, "A reply (AI or live agent) was sent into a conversation", "switchboard"),
+        _info(
+            E.HANDOFF_REQUESTED, "A conversation was handed to a human agent (seed 002 live chat)", "seed 002"
+        ),
+        _info(E.HANDOFF_CLOSED, "A live-chat session closed; the bot answers again", "seed 002"),
+        _info(E.FORM_SUBMITTED, "A chat-widget form was submitted", "seed 004"),
+        _info(E.DELIVERY_ATTEMPTED, "A delivery attempt was made", "switchboard"),
+        _info(E.DELIVERY_SUCCEEDED, "A delivery attempt got a 2xx", "switchboard"),
+        _info(E.DELIVERY_FAILED, "A delivery attempt failed", "switchboard"),
+        _info(
+            E.DELIVERY_RETRY_SCHEDULED, "A failed delivery was scheduled for another attempt", "switchboard"
+        ),
+        _info(
+            E.DELIVERY_EXHAUSTED,
+            "A delivery used its whole retry schedule and was dead-lettered",
+            "switchboard",
+        ),
+        _info(
+            E.WEBHOOK_DISABLED, "An endpoint was disabled (410 Gone or failing for too long)", "switchboard"
+        ),
+        _info(E.WEBHOOK_TEST, "A test delivery requested through POST /api/webhooks/{id}/test", "seed 000"),
+    )
+}
+
+
+def matches(pattern: str, event_type: str) -> bool:
+    """Whether a subscription filter matches an event type: exact, ``*`` for all, or ``prefix.*``.
+
+    ``message.*`` matches ``message.created`` and ``message.received`` but not ``message`` or ``messages.x``;
+    ``ai.*`` matches ``ai.response.generated``.
+    """
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return event_type.startswith(pattern[:-1])
+    return pattern == event_type
+
+
+def is_valid_filter(pattern: str) -> bool:
+    """A filter is valid when it is ``*``, a catalog event, or a prefix wildcard matching some catalog event."""
+    if pattern == "*" or pattern in EVENT_CATALOG:
+        return True
+    return pattern.endswith(".*") and any(matches(pattern, kind.value) for kind in EVENT_CATALOG)
+
+
+# -- payloads ---------------------------------------------------------------------------------------------------
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Provider = Literal["freshchat", "zendesk", "intercom", "chatwoot", "slack", "generic", "widget", "api"]
+AuthorType = Literal["user", "agent", "bot", "system"]
+
+
+class Author(Payload):
+    id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    type: AuthorType = "user"
+
+
+class Attachment(Payload):
+    url: str | None = None
+    content_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+
+
+class MessageReceived(Payload):
+    """The canonical inbound message, whatever platform it came from (``message.received``)."""
+
+    tenant_id: str
+    integration_id: str | None = None
+    provider: Provider
+    conversation_id: str
+    message_id: str
+    author: Author
+    text: str
+    attachments: list[Attachment] = Field(default_factory=list)
+    sent_at: datetime
+    channel: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    raw_ref: str | None = Field(default=None, description="Provider's id for the raw event (for support).")
+
+
+class Ticket(Payload):
+    id: str
+    ticket_number: str | None = None
+    subject: str
+    message: str | None = None
+    status: str = "new"
+    priority: str | None = None
+    category: str | None = None
+    customer_email: str | None = None
+    customer_name: str | None = None
+
+
+class TicketCreated(Payload):
+    """seed 003 ``ticket.created``: ``{ticket: {...}}``."""
+
+    ticket: Ticket
+
+
+ContentType = Literal["text", "article", "form", "card"]
+
+
+class Reply(Payload):
+    """A reply going into a conversation (``message.replied``), from the AI or a live agent."""
+
+    tenant_id: str
+    conversation_id: str
+    in_reply_to: str | None = Field(default=None, description="Inbound message id this answers.")
+    integration_id: str | None = None
+    provider: Provider | None = None
+    author: Author
+    text: str
+    content_type: ContentType = "text"
+    content_attributes: dict[str, Any] = Field(default_factory=dict)
+    confidence: float | None = None
+
+
+class HandoffRequested(Payload):
+    """seed 002 live-chat transfer: the conversation now belongs to a human agent."""
+
+    tenant_id: str
+    conversation_id: str
+    session_id: str
+    platform: str
+    reason: str
+    user_message: str | None = None
+
+
+class HandoffClosed(Payload):
+    tenant_id: str
+    conversation_id: str
+    session_id: str
+
+
+Entity = Literal["tenant", "api_key", "webhook", "integration", "conversation", "settings"]
+
+
+class ConfigChanged(Payload):
+    """A registry change on the compacted config topic; ``state`` is None for a deletion (tombstone)."""
+
+    entity: Entity
+    entity_id: str
+    tenant_id: str | None
+    version: int = Field(ge=1, description="Monotonic per entity; consumers ignore older versions.")
+    state: dict[str, Any] | None
+
+
+AttemptOutcome = Literal["succeeded", "failed", "retry_scheduled", "exhausted"]
+ErrorKind = Literal[
+    "timeout", "connect", "dns", "tls", "ssrf_blocked", "http_status", "redirect", "protocol", "other"
+]
+EndpointKind = Literal["webhook", "callback", "integration", "slack"]
+
+
+class DeliveryAttempt(Payload):
+    """One HTTP attempt of one delivery (``delivery.*`` events on the attempts topic)."""
+
+    delivery_id: str = Field(description="Deterministic from (event id, endpoint id); stable across retries.")
+    event_id: str
+    event_type: str
+    tenant_id: str
+    endpoint_id: str
+    endpoint_kind: EndpointKind
+    url: str
+    attempt: int = Field(ge=1)
+    outcome: AttemptOutcome
+    status_code: int | None = None
+    latency_ms: float | None = None
+    response_body: str | None = Field(default=None, description="Truncated response body.")
+    error_kind: ErrorKind | None = None
+    error: str | None = None
+    attempted_at: datetime
+    next_attempt_at: datetime | None = None
+
+
+class RedeliverDelivery(Payload):
+    """Command: attempt one delivery again (from the registry's redeliver endpoint)."""
+
+    tenant_id: str
+    endpoint_id: str
+    delivery_id: str
+    requested_by: str | None = None
+
+
+class RecoverEndpoint(Payload):
+    """Command: replay every failed delivery of an endpoint since a time."""
+
+    tenant_id: str
+    endpoint_id: str
+    since: datetime
+    until: datetime | None = None
+    requested_by: str | None = None

@@ -1,0 +1,156 @@
+"""HTTP plumbing every service shares: the error shape, health, readiness and Prometheus metrics.
+
+Errors always look like ``{"status": "error", "error": {"code", "message", "field"?}}``: malformed JSON is
+400 ``invalid_json``, schema errors 422 ``validation_error`` naming the field, anything unexpected 500
+``internal_error`` without details (they go to the log with the request id, never to the client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("switchboard.http")
+
+Probe = Callable[[], Awaitable[object]]
+
+
+class ApiError(Exception):
+    """An error a client can act on: raised anywhere, rendered in the shared error shape."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = dict(headers or {})
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"status": "error", "error": error}
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.field), exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+        if first.get("type") == "json_invalid":
+            return JSONResponse(error_body("invalid_json", "request body is not valid JSON"), 400)
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+        field = ".".join(loc) or None
+        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+        return JSONResponse(error_body("validation_error", message, field), 422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(error_body("internal_error", "internal error"), 500)
+
+
+class Metrics:
+    """Per-app Prometheus registry (several apps share a process in tests, so no global registry)."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.service = service
+        self.http_requests = Counter(
+            "http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.http_latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+
+    def install(self, app: FastAPI) -> None:
+        @app.middleware("http")
+        async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.http_requests.labels(request.method, template, str(response.status_code)).inc()
+            self.http_latency.labels(request.method, template).observe(time.perf_counter() - started)
+            return response
+
+
+def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: float = 2.0) -> APIRouter:
+    """``/healthz`` (the process answers), ``/readyz`` (every dependency answers) and ``/metrics``."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is serving")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: Kafka and MongoDB are reachable")
+    async def readyz() -> JSONResponse:
+        async def check(probe: Probe) -> str:
+            try:
+                result = await asyncio.wait_for(probe(), timeout_s)
+            except TimeoutError:
+                return "timeout"
+            except Exception as exc:  # a probe's failure is the answer, whatever it is
+                return f"error: {type(exc).__name__}"
+            return "ok" if result is not False else "unavailable"
+
+        names = list(probes)
+        results = await asyncio.gather(*(check(probes[name]) for name in names))
+        checks = dict(zip(names, results, strict=True))
+        ready = all(state == "ok" for state in results)
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

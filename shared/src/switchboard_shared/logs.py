@@ -1,0 +1,57 @@
+"""Structured JSON logs: one object per line with the service, level, logger and any ``extra`` fields.
+
+Callers pass identifiers (event id, tenant, correlation id) through ``extra=``; secrets are never logged, and
+``redact`` exists for the rare message that must mention a credential-bearing value (a URL with a password).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+_RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<password>[^@/\s]+)@", re.I
+)
+
+
+def redact(text: str) -> str:
+    """Hide passwords in URLs (``mongodb://user:pw@host`` → ``mongodb://user:***@host``)."""
+    return _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value if isinstance(value, str | int | float | bool | None) else repr(value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Route the root logger to stdout as JSON. Idempotent; safe to call from every app factory."""
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "_switchboard", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stdout)
+        handler._switchboard = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    handler.setFormatter(JsonFormatter(service))
+    root.setLevel(level.upper())

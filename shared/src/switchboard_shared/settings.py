@@ -1,0 +1,83 @@
+"""Settings every service shares. Each service subclasses ``ServiceSettings`` with its own ``env_prefix``.
+
+Infrastructure addresses are read from the same variables by every service (``SB_KAFKA_BOOTSTRAP``,
+``SB_MONGODB_URL``, ``SB_TOPIC_NAMESPACE``, ``SB_ENVIRONMENT``) so one environment file configures them all;
+service-specific settings use the service's prefix (``SB_REGISTRY_ADMIN_TOKEN``). Outside development and test,
+secrets that are empty or look like placeholders stop the service at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from switchboard_shared.topics import Topic, topic_name
+
+_PLACEHOLDERS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev", "development", "test"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _shared(name: str, default: Any, description: str) -> Any:
+    """A field read from ``SB_<NAME>`` whatever the service's prefix, and settable by name in code."""
+    return Field(
+        default=default,
+        validation_alias=AliasChoices(f"SB_{name.upper()}", name),
+        description=f"{description} (env SB_{name.upper()})",
+    )
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SB_", extra="ignore", populate_by_name=True, frozen=True)
+
+    environment: Environment = _shared(
+        "environment", Environment.PRODUCTION, "development and test relax secret and URL checks"
+    )
+    kafka_bootstrap: str = _shared("kafka_bootstrap", "127.0.0.1:9092", "Kafka bootstrap servers")
+    mongodb_url: SecretStr = _shared(
+        "mongodb_url", SecretStr("mongodb://127.0.0.1:27017/"), "MongoDB connection string"
+    )
+    topic_namespace: str = _shared(
+        "topic_namespace", "", "prefix for topic and consumer-group names (isolates test runs)"
+    )
+    log_level: str = _shared("log_level", "INFO", "root log level")
+
+    #: Names of SecretStr fields that may legitimately be empty (feature disabled when unset).
+    optional_secrets: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def topic(self, topic: Topic) -> str:
+        return topic_name(topic, self.topic_namespace)
+
+    def group_id(self, service: str, purpose: str) -> str:
+        """Consumer-group id; namespaced like topics so test runs never share offsets."""
+        return f"{self.topic_namespace}switchboard.{service}.{purpose}"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        if not self.is_production:
+            return self
+        prefix = self.model_config.get("env_prefix", "SB_")
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if not isinstance(value, SecretStr) or name in self.optional_secrets or name == "mongodb_url":
+                continue
+            if value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+                env = f"{prefix}{name}".upper()
+                if isinstance(info.validation_alias, AliasChoices):
+                    env = str(info.validation_alias.choices[0])
+                raise ValueError(
+                    f"{env} must be set to a real secret in production (it is empty or a placeholder); "
+                    "set SB_ENVIRONMENT=development for local use"
+                )
+        return self

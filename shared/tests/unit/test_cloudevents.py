@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.testing.builders import cloud_event
+
+
+def test_binary_mode_headers_carry_every_attribute() -> None:
+    event = cloud_event(extensions={"traceparent": "00-abc-def-01"})
+
+    headers = event.kafka_headers()
+
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["ce_id"] == event.id
+    assert headers["ce_source"] == "/tests"
+    assert headers["ce_type"] == "message.created"
+    assert headers["ce_tenant"] == "tenant-1"
+    assert headers["ce_subject"] == "conv-1"
+    assert headers["ce_traceparent"] == "00-abc-def-01"
+    assert headers["content-type"] == "application/json"
+    assert headers["ce_time"].endswith("Z")
+
+
+def test_binary_mode_key_is_the_partition_key() -> None:
+    assert cloud_event(partitionkey="conv-42").kafka_key() == b"conv-42"
+
+
+def test_binary_mode_round_trips() -> None:
+    event = cloud_event(extensions={"traceparent": "x"})
+    headers = [(name, value.encode()) for name, value in event.kafka_headers().items()]
+
+    decoded = CloudEvent.from_kafka(event.kafka_value(), headers)
+
+    assert decoded == event
+
+
+def test_structured_mode_is_accepted_on_input() -> None:
+    envelope = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "//other-team/orders",
+        "type": "conversation.created",
+        "time": "2026-11-23T10:00:00Z",
+        "tenant": "acme",
+        "customext": "kept",
+        "data": {"id": "c-1"},
+    }
+
+    event = CloudEvent.from_kafka(
+        json.dumps(envelope).encode(), [("content-type", b"application/cloudevents+json")]
+    )
+
+    assert (event.id, event.type, event.tenant, event.data) == (
+        "e-1",
+        "conversation.created",
+        "acme",
+        {"id": "c-1"},
+    )
+    assert event.time == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert event.extensions == {"customext": "kept"}
+
+
+def test_structured_output_parses_back() -> None:
+    event = cloud_event()
+    assert CloudEvent.from_structured(json.loads(json.dumps(event.structured()))) == event
+
+
+def test_missing_type_is_named_in_the_error() -> None:
+    headers = [("ce_specversion", b"1.0"), ("ce_id", b"1"), ("ce_source", b"/x")]
+    with pytest.raises(CloudEventError, match="attribute type"):
+        CloudEvent.from_kafka(b"{}", headers)
+
+
+def test_other_specversions_are_refused() -> None:
+    with pytest.raises(CloudEventError, match="specversion"):
+        CloudEvent.from_structured({"specversion": "0.3", "id": "1", "source": "/x", "type": "t"})
+
+
+def test_invalid_json_data_is_an_error_not_a_crash() -> None:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"1"),
+        ("ce_source", b"/x"),
+        ("ce_type", b"t"),
+        ("content-type", b"application/json"),
+    ]
+    with pytest.raises(CloudEventError, match="not valid JSON"):
+        CloudEvent.from_kafka(b"{nope", headers)
+
+
+def test_non_json_data_passes_through_as_bytes() -> None:
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"1"),
+        ("ce_source", b"/x"),
+        ("ce_type", b"t"),
+        ("content-type", b"application/octet-stream"),
+    ]
+    assert CloudEvent.from_kafka(b"\x00\x01", headers).data == b"\x00\x01"
+
+
+def test_extension_names_follow_the_spec() -> None:
+    with pytest.raises(ValueError, match="extension attribute name"):
+        cloud_event(extensions={"Bad-Name": "x"})

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from switchboard_shared.settings import Environment, ServiceSettings
+from switchboard_shared.topics import TOPIC_SPECS, Topic
+
+
+def test_every_topic_has_a_spec() -> None:
+    assert {spec.topic for spec in TOPIC_SPECS} == set(Topic)
+
+
+def test_the_config_topic_is_compacted() -> None:
+    spec = next(spec for spec in TOPIC_SPECS if spec.topic is Topic.CONFIG)
+    assert spec.broker_configs()["cleanup.policy"] == "compact"
+
+
+def test_namespace_prefixes_topics_and_groups() -> None:
+    settings = ServiceSettings(topic_namespace="t1.", environment=Environment.TEST)
+    assert settings.topic(Topic.PLATFORM_EVENTS) == "t1.platform.events"
+    assert settings.group_id("registry", "event-log") == "t1.switchboard.registry.event-log"
+
+
+class _Demo(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SB_DEMO_", extra="ignore", populate_by_name=True, frozen=True
+    )
+    token: SecretStr = Field(default=SecretStr("changeme"))
+
+
+def test_production_refuses_placeholder_secrets_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SB_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="SB_DEMO_TOKEN") as caught:
+        _Demo()
+    assert "changeme" not in str(caught.value)
+
+
+def test_development_accepts_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SB_ENVIRONMENT", "development")
+    assert _Demo().token.get_secret_value() == "changeme"
+
+
+def test_shared_variables_are_read_without_the_service_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SB_KAFKA_BOOTSTRAP", "kafka.example:9092")
+    monkeypatch.setenv("SB_ENVIRONMENT", "test")
+    assert _Demo().kafka_bootstrap == "kafka.example:9092"
