@@ -3,7 +3,9 @@
 # see deploy/local/README.md.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= uv
+UV_VERSION := 0.13.8
+# uv from PATH, else the copy `make` installs from PyPI into ~/.local/bin on first use.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export SB_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export SB_MONGODB_URL ?= mongodb://127.0.0.1:27017/
 
@@ -13,6 +15,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 sync: ## install the workspace (one uv.lock) into .venv
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --user uv==$(UV_VERSION)
 	$(UV) sync --all-packages --locked
 
 infra-up: sync ## start Kafka + FerretDB on loopback (idempotent; cached downloads)
@@ -39,8 +42,8 @@ lint: sync ## ruff lint + format check
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 
-typecheck: sync ## mypy strict over every package
-	$(UV) run mypy shared/src services/*/src
+typecheck: sync ## mypy strict over every package and its tests
+	$(UV) run mypy shared/src services/*/src conftest.py shared/tests services/*/tests tests docs/generate_asyncapi.py
 
 test-unit: sync ## unit tests only (no infrastructure)
 	$(UV) run pytest -m unit
@@ -51,8 +54,8 @@ test: lint typecheck infra-up ## lint, type check and every test against real Ka
 bench: infra-up ## benchmarks under bench/, results recorded in bench/results
 	@echo "no benchmarks yet"
 
-docs: sync ## regenerate docs/asyncapi.yaml from the FastStream apps
-	$(UV) run python -m switchboard_shared.contract_docs docs/asyncapi.yaml
+docs: sync ## regenerate docs/asyncapi.json from the FastStream apps
+	$(UV) run python docs/generate_asyncapi.py
 
 clean: ## remove run state (logs, pids); keeps the download cache
 	rm -rf .run

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
 
 from switchboard_shared.cloudevents import CloudEvent
@@ -33,13 +34,21 @@ async def decode_cloudevent(msg: StreamMessage[Any]) -> CloudEvent:
     return CloudEvent.from_kafka(msg.body, msg.headers)
 
 
-async def publish_event(
-    broker: KafkaBroker, settings: ServiceSettings, topic: Topic, event: CloudEvent
-) -> None:
+def event_publisher(
+    broker: KafkaBroker, settings: ServiceSettings, topic: Topic, *, title: str, description: str
+) -> DefaultPublisher:
+    """A documented publisher (it appears in the AsyncAPI document) for CloudEvents in binary mode."""
+    return broker.publisher(
+        settings.topic(topic),
+        title=title,
+        description=f"{description} CloudEvents binary mode: ce_* headers, data as the value, key = partitionkey.",
+    )
+
+
+async def publish_event(publisher: DefaultPublisher, event: CloudEvent) -> None:
     """Publish ``event`` in binary mode; returns once the broker acknowledged it (acks=all)."""
-    await broker.publish(
+    await publisher.publish(
         event.kafka_value(),
-        topic=settings.topic(topic),
         key=event.kafka_key(),
         headers=event.kafka_headers(),
         correlation_id=event.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher import DefaultPublisher
 
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_ingress.settings import IngressSettings
@@ -21,11 +21,11 @@ def _metrics(request: Request) -> IngressMetrics:
     return metrics
 
 
-def _broker(request: Request) -> KafkaBroker:
-    broker: KafkaBroker = request.app.state.runtime.broker
-    return broker
+def _to_platform_events(request: Request) -> DefaultPublisher:
+    publisher: DefaultPublisher = request.app.state.to_platform_events
+    return publisher
 
 
 SettingsDep = Annotated[IngressSettings, Depends(_settings)]
 MetricsDep = Annotated[IngressMetrics, Depends(_metrics)]
-BrokerDep = Annotated[KafkaBroker, Depends(_broker)]
+PlatformEventsDep = Annotated[DefaultPublisher, Depends(_to_platform_events)]

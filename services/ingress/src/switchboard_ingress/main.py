@@ -8,7 +8,8 @@ from switchboard_ingress.api.events import router as events_router
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.kafka import make_broker
+from switchboard_shared.kafka import event_publisher, make_broker
+from switchboard_shared.topics import Topic
 
 SERVICE = "ingress"
 
@@ -23,6 +24,13 @@ def create_app(settings: IngressSettings | None = None) -> FastAPI:
         mongo=mongo_client(settings, SERVICE),
         metrics=metrics,
     )
+    to_platform_events = event_publisher(
+        runtime.broker,
+        settings,
+        Topic.PLATFORM_EVENTS,
+        title="ingress.platform-events",
+        description="Events accepted by ingress (POST /v1/events and, later, partner webhooks).",
+    )
     app = build_service_app(
         runtime,
         title="Switchboard ingress",
@@ -31,4 +39,5 @@ def create_app(settings: IngressSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.to_platform_events = to_platform_events
     return app

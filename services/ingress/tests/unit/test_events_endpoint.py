@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka.errors import KafkaTimeoutError
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from pydantic import SecretStr
 
 from switchboard_ingress.main import create_app
 from switchboard_ingress.settings import IngressSettings
@@ -30,8 +31,10 @@ EVENT = {
 
 
 @pytest.fixture
-async def app_client() -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    settings = IngressSettings(environment=Environment.TEST, events_token=TOKEN, max_body_bytes=2048)
+async def app_client() -> AsyncIterator[tuple[httpx.AsyncClient, KafkaBroker]]:
+    settings = IngressSettings(
+        environment=Environment.TEST, events_token=SecretStr(TOKEN), max_body_bytes=2048
+    )
     app = create_app(settings)
     broker = app.state.runtime.broker
     async with TestKafkaBroker(broker) as test_broker:
@@ -40,7 +43,9 @@ async def app_client() -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
             yield client, test_broker
 
 
-async def test_structured_event_is_published_with_binary_mode_headers(app_client: Any) -> None:
+async def test_structured_event_is_published_with_binary_mode_headers(
+    app_client: tuple[httpx.AsyncClient, KafkaBroker],
+) -> None:
     client, broker = app_client
     seen: list[Any] = []
 
@@ -59,7 +64,9 @@ async def test_structured_event_is_published_with_binary_mode_headers(app_client
     assert json.loads(seen[0].body) == {"id": "m-1"}
 
 
-async def test_binary_mode_http_request_is_accepted(app_client: Any) -> None:
+async def test_binary_mode_http_request_is_accepted(
+    app_client: tuple[httpx.AsyncClient, KafkaBroker],
+) -> None:
     client, _ = app_client
     headers = {
         **AUTH,
@@ -74,20 +81,20 @@ async def test_binary_mode_http_request_is_accepted(app_client: Any) -> None:
     assert response.json()["type"] == "user.login"
 
 
-async def test_missing_token_is_401(app_client: Any) -> None:
+async def test_missing_token_is_401(app_client: tuple[httpx.AsyncClient, KafkaBroker]) -> None:
     client, _ = app_client
     response = await client.post("/v1/events", json=EVENT)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
 
 
-async def test_wrong_token_is_401(app_client: Any) -> None:
+async def test_wrong_token_is_401(app_client: tuple[httpx.AsyncClient, KafkaBroker]) -> None:
     client, _ = app_client
     response = await client.post("/v1/events", json=EVENT, headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
 
 
-async def test_malformed_json_is_400(app_client: Any) -> None:
+async def test_malformed_json_is_400(app_client: tuple[httpx.AsyncClient, KafkaBroker]) -> None:
     client, _ = app_client
     response = await client.post(
         "/v1/events", content=b"{not json", headers={**AUTH, "content-type": "application/json"}
@@ -99,7 +106,7 @@ async def test_malformed_json_is_400(app_client: Any) -> None:
     }
 
 
-async def test_missing_attribute_is_422_naming_it(app_client: Any) -> None:
+async def test_missing_attribute_is_422_naming_it(app_client: tuple[httpx.AsyncClient, KafkaBroker]) -> None:
     client, _ = app_client
     response = await client.post(
         "/v1/events", json={k: v for k, v in EVENT.items() if k != "source"}, headers=AUTH
@@ -108,7 +115,7 @@ async def test_missing_attribute_is_422_naming_it(app_client: Any) -> None:
     assert response.json()["error"]["field"] == "source"
 
 
-async def test_oversized_body_is_413(app_client: Any) -> None:
+async def test_oversized_body_is_413(app_client: tuple[httpx.AsyncClient, KafkaBroker]) -> None:
     client, _ = app_client
     big = {**EVENT, "data": {"text": "x" * 4096}}
     response = await client.post("/v1/events", json=big, headers=AUTH)
@@ -116,15 +123,21 @@ async def test_oversized_body_is_413(app_client: Any) -> None:
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
+def client_app(client: httpx.AsyncClient) -> Any:
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    return transport.app
+
+
 async def test_kafka_not_acknowledging_is_503_with_retry_after(
-    app_client: Any, monkeypatch: pytest.MonkeyPatch
+    app_client: tuple[httpx.AsyncClient, KafkaBroker], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, broker = app_client
+    client, _ = app_client
 
     async def refuse(*args: Any, **kwargs: Any) -> None:
         raise KafkaTimeoutError
 
-    monkeypatch.setattr(broker, "publish", refuse)
+    monkeypatch.setattr(client_app(client).state.to_platform_events, "publish", refuse)
     response = await client.post("/v1/events", json=EVENT, headers=AUTH)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.kafka import publish_event
+from switchboard_shared.kafka import event_publisher, publish_event
 from switchboard_shared.testing.builders import cloud_event
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.waiting import eventually
@@ -29,11 +29,12 @@ async def test_a_redelivered_event_is_recorded_once(
     app = create_app(settings)
     first, other = cloud_event(), cloud_event()
     producer = KafkaBroker(settings.kafka_bootstrap)
+    to_events = event_publisher(producer, settings, Topic.PLATFORM_EVENTS, title="test", description="test")
 
     async with LifespanManager(app), producer:
         await producer.connect()
         for event in (first, first, other):  # the duplicate is what Kafka's at-least-once can hand us
-            await publish_event(producer, settings, Topic.PLATFORM_EVENTS, event)
+            await publish_event(to_events, event)
 
         events = mongo[settings.mongodb_database]["events"]
         await eventually(lambda: _at_least(events, 2))

@@ -13,12 +13,11 @@ from typing import Annotated, Any
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Request, status
 
-from switchboard_ingress.deps import BrokerDep, MetricsDep, SettingsDep
+from switchboard_ingress.deps import MetricsDep, PlatformEventsDep, SettingsDep
 from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
 from switchboard_shared.cloudevents import CloudEventError
 from switchboard_shared.http import ApiError
 from switchboard_shared.kafka import publish_event
-from switchboard_shared.topics import Topic
 
 router = APIRouter(tags=["events"])
 
@@ -48,7 +47,7 @@ async def post_event(
     request: Request,
     settings: SettingsDep,
     metrics: MetricsDep,
-    broker: BrokerDep,
+    to_platform_events: PlatformEventsDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     expected = "Bearer " + settings.events_token.get_secret_value()
@@ -62,9 +61,7 @@ async def post_event(
     except CloudEventError as exc:
         raise ApiError(422, "validation_error", str(exc), field=_field_of(str(exc))) from None
     try:
-        await asyncio.wait_for(
-            publish_event(broker, settings, Topic.PLATFORM_EVENTS, event), settings.publish_timeout_s
-        )
+        await asyncio.wait_for(publish_event(to_platform_events, event), settings.publish_timeout_s)
     except (TimeoutError, KafkaError) as exc:
         metrics.publish_failures.inc()
         raise ApiError(

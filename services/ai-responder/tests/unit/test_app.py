@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import httpx
+
+from switchboard_ai_responder.main import create_app
+from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_shared.settings import Environment
+
+
+async def test_factory_builds_an_app_that_answers_liveness_without_connecting() -> None:
+    app = create_app(AiResponderSettings(environment=Environment.TEST))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

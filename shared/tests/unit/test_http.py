@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from switchboard_shared.http import ApiError, Metrics, health_router, install_error_handlers
+
+
+class Thing(BaseModel):
+    name: str
+    size: int
+
+
+async def _ok() -> bool:
+    return True
+
+
+async def _down() -> bool:
+    raise ConnectionError("refused")
+
+
+def _app(probes: dict[str, object]) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    metrics = Metrics("test")
+    metrics.install(app)
+    app.include_router(health_router(probes, metrics))  # type: ignore[arg-type]
+
+    @app.post("/things")
+    async def create(thing: Thing) -> Thing:
+        return thing
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        raise ApiError(409, "conflict", "already exists", field="name")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret-ish internal detail")
+
+    return app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=_app({"dep": _ok}), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/things", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+async def test_schema_error_is_422_naming_the_field(client: httpx.AsyncClient) -> None:
+    response = await client.post("/things", json={"name": "x", "size": "big"})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "size"
+    assert response.json()["status"] == "error"
+
+
+async def test_api_errors_keep_their_code_and_field(client: httpx.AsyncClient) -> None:
+    response = await client.get("/conflict")
+    assert response.status_code == 409
+    assert response.json() == {
+        "status": "error",
+        "error": {"code": "conflict", "message": "already exists", "field": "name"},
+    }
+
+
+async def test_unknown_route_is_404_in_the_error_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nope")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_unexpected_errors_hide_their_details(client: httpx.AsyncClient) -> None:
+    response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": "error",
+        "error": {"code": "internal_error", "message": "internal error"},
+    }
+
+
+async def test_readyz_reports_each_dependency() -> None:
+    app = _app({"kafka": _ok, "mongodb": _down})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"kafka": "ok", "mongodb": "error: ConnectionError"},
+    }
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert 'http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in response.text
