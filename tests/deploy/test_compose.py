@@ -1,0 +1,393 @@
+"""The container deployment files: docker-compose.yml and services/*/Dockerfile, checked without an engine.
+
+``docker-compose config`` (Debian's v1.29 package) or the ``docker compose`` v2 plugin validates the compose
+file against its schema, resolves anchors and ``${VAR:-default}`` interpolation exactly as ``up`` would, and
+prints the result; the compose tests assert on that output rather than on our own reading of the YAML.
+Dockerfiles are read as text: their instructions are simple enough that a line parser states the checks
+more plainly than a full Dockerfile parser would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import SettingsConfigDict
+
+from switchboard_shared.settings import Environment, ServiceSettings
+
+pytestmark = pytest.mark.deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+KAFKA_VERSION = "3.9.1"
+INSTALL_HINT = "no compose binary: run `apt-get update && apt-get install -y docker-compose`"
+
+
+@dataclass(frozen=True)
+class App:
+    """One of the four FastAPI services, as compose and its Dockerfile name it."""
+
+    name: str  # compose service name and directory under services/
+    port: int
+
+    @property
+    def package(self) -> str:
+        return f"switchboard-{self.name}"
+
+    @property
+    def module(self) -> str:
+        return "switchboard_" + self.name.replace("-", "_")
+
+    @property
+    def dockerfile(self) -> Path:
+        return ROOT / "services" / self.name / "Dockerfile"
+
+
+APPS = (App("ingress", 8080), App("registry", 8081), App("ai-responder", 8082), App("dispatcher", 8083))
+APP_IDS = [app.name for app in APPS]
+INFRASTRUCTURE = ("kafka", "mongo")
+TOPICS_JOB = "topics"
+LONG_RUNNING = (*INFRASTRUCTURE, *APP_IDS)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compose config, normalised over the v1 (YAML, short syntax) and v2 (long syntax) output shapes
+
+
+def _compose_command(env_file: Path) -> list[str]:
+    options = ["--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"]
+    v1 = shutil.which("docker-compose")
+    if v1 is not None:
+        return [v1, *options]
+    docker = shutil.which("docker")
+    if docker is not None:
+        # S603: fixed argv of an executable resolved by shutil.which, no shell and no outside input.
+        probe = subprocess.run(  # noqa: S603
+            [docker, "compose", "version"], capture_output=True, check=False, timeout=30
+        )
+        if probe.returncode == 0:
+            return [docker, "compose", *options]
+    pytest.fail(INSTALL_HINT)
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The compose file as the compose tool resolves it, with every ``${VAR:-default}`` at its default."""
+    # An empty env file and an environment without SB_* / SWITCHBOARD_* variables: the developer's shell
+    # (or a `make` recipe exporting SB_KAFKA_BOOTSTRAP) must not change what these tests see.
+    env_file = tmp_path_factory.mktemp("compose") / "empty.env"
+    env_file.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SB_", "SWITCHBOARD_", "COMPOSE_"))}
+    # S603: argv built from shutil.which results and fixed options; no shell, no outside input.
+    result = subprocess.run(  # noqa: S603
+        _compose_command(env_file),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"compose config rejected docker-compose.yml:\n{result.stderr}")
+    config = yaml.safe_load(result.stdout)
+    assert isinstance(config, dict)
+    return config
+
+
+def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
+    service = compose["services"][name]
+    assert isinstance(service, dict)
+    return service
+
+
+def _healthcheck_command(service: dict[str, Any]) -> list[str] | None:
+    """The healthcheck's test as an argv, or None when there is none or it is disabled."""
+    healthcheck = service.get("healthcheck") or {}
+    if healthcheck.get("disable") is True:  # v2 spelling
+        return None
+    test = healthcheck.get("test")
+    if isinstance(test, str):
+        return ["CMD-SHELL", test]
+    if not test or test[0] == "NONE":  # v1 turns `disable: true` into ["NONE"]
+        return None
+    return [str(part) for part in test]
+
+
+def _dependencies(service: dict[str, Any]) -> dict[str, str]:
+    depends_on = service.get("depends_on") or {}
+    if isinstance(depends_on, list):  # short syntax: started, not healthy
+        return dict.fromkeys(depends_on, "service_started")
+    return {name: str(spec.get("condition", "service_started")) for name, spec in depends_on.items()}
+
+
+def _ports(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(host ip, published, target) for every port; host ip "" means every interface."""
+    ports: list[tuple[str, str, str]] = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):  # v2 long syntax
+            ports.append(
+                (str(entry.get("host_ip", "")), str(entry.get("published", "")), str(entry["target"]))
+            )
+            continue
+        # v1 short syntax "127.0.0.1:8080:8080/tcp", "8080:8080" or "8080"; rsplit keeps an IPv6 host whole
+        parts = str(entry).split("/", 1)[0].rsplit(":", 2)
+        host_ip, published, target = ["", "", *parts][-3:]
+        ports.append((host_ip.strip("[]"), published, target))
+    return ports
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compose: shape
+
+
+def test_compose_defines_infrastructure_topics_job_and_the_four_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) == {*INFRASTRUCTURE, TOPICS_JOB, *APP_IDS}
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_long_running_service_has_a_healthcheck(compose: dict[str, Any], name: str) -> None:
+    assert _healthcheck_command(_service(compose, name)), f"{name} has no healthcheck"
+
+
+def test_topics_job_disables_the_image_healthcheck_it_cannot_pass(compose: dict[str, Any]) -> None:
+    # The job reuses the registry image, whose HEALTHCHECK probes an HTTP port the job never opens.
+    assert _healthcheck_command(_service(compose, TOPICS_JOB)) is None
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_healthcheck_probes_healthz_on_its_own_port(compose: dict[str, Any], app: App) -> None:
+    command = " ".join(_healthcheck_command(_service(compose, app.name)) or [])
+    assert f"http://127.0.0.1:{app.port}/healthz" in command
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_starts_after_healthy_infrastructure_and_created_topics(
+    compose: dict[str, Any], app: App
+) -> None:
+    assert _dependencies(_service(compose, app.name)) == {
+        "kafka": "service_healthy",
+        "mongo": "service_healthy",
+        TOPICS_JOB: "service_completed_successfully",
+    }
+
+
+def test_topics_job_waits_for_a_healthy_kafka(compose: dict[str, Any]) -> None:
+    assert _dependencies(_service(compose, TOPICS_JOB)) == {"kafka": "service_healthy"}
+
+
+def test_topics_job_ensures_topics_on_the_internal_listener(compose: dict[str, Any]) -> None:
+    command = [str(part) for part in _service(compose, TOPICS_JOB)["command"]]
+    assert command == [
+        "python",
+        "-m",
+        "switchboard_shared.kafka_admin",
+        "ensure-topics",
+        "--bootstrap",
+        "kafka:19092",
+    ]
+
+
+def test_topics_job_is_never_restarted(compose: dict[str, Any]) -> None:
+    # A restart policy on a one-shot would re-run it forever and it would never count as completed.
+    assert str(_service(compose, TOPICS_JOB).get("restart", "no")) == "no"
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_is_built_from_its_dockerfile_with_the_workspace_as_context(
+    compose: dict[str, Any], app: App
+) -> None:
+    build = _service(compose, app.name)["build"]
+    assert (Path(build["context"]).resolve(), (ROOT / build["dockerfile"]).resolve()) == (
+        ROOT.resolve(),
+        app.dockerfile.resolve(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compose: exposure and hardening
+
+
+@pytest.mark.parametrize("name", [*INFRASTRUCTURE, TOPICS_JOB, *APP_IDS])
+def test_published_ports_bind_to_loopback_only(compose: dict[str, Any], name: str) -> None:
+    exposed = [port for port in _ports(_service(compose, name)) if port[0] != "127.0.0.1"]
+    assert exposed == [], f"{name} publishes beyond 127.0.0.1: {exposed}"
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_publishes_its_port_on_the_same_host_port(compose: dict[str, Any], app: App) -> None:
+    assert _ports(_service(compose, app.name)) == [("127.0.0.1", str(app.port), str(app.port))]
+
+
+@pytest.mark.parametrize("name", [TOPICS_JOB, *APP_IDS])
+def test_switchboard_container_has_a_read_only_root_filesystem(compose: dict[str, Any], name: str) -> None:
+    assert _service(compose, name).get("read_only") is True
+
+
+@pytest.mark.parametrize("name", [TOPICS_JOB, *APP_IDS])
+def test_switchboard_container_has_a_writable_tmpfs_tmp(compose: dict[str, Any], name: str) -> None:
+    tmpfs = _service(compose, name).get("tmpfs") or []
+    mounts = [tmpfs] if isinstance(tmpfs, str) else tmpfs
+    # S108: "/tmp" is the container mount path being compared, not a temporary file this test uses.
+    assert any(str(mount).split(":", 1)[0] == "/tmp" for mount in mounts)  # noqa: S108
+
+
+@pytest.mark.parametrize("name", [TOPICS_JOB, *APP_IDS])
+def test_switchboard_container_drops_all_capabilities(compose: dict[str, Any], name: str) -> None:
+    assert _service(compose, name).get("cap_drop") == ["ALL"]
+
+
+@pytest.mark.parametrize("name", [TOPICS_JOB, *APP_IDS])
+def test_switchboard_container_cannot_gain_privileges(compose: dict[str, Any], name: str) -> None:
+    assert "no-new-privileges:true" in (_service(compose, name).get("security_opt") or [])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compose: configuration
+
+
+def test_kafka_image_is_the_pinned_version(compose: dict[str, Any]) -> None:
+    assert _service(compose, "kafka")["image"] == f"apache/kafka:{KAFKA_VERSION}"
+
+
+def test_kafka_image_matches_the_version_deploy_local_runs(compose: dict[str, Any]) -> None:
+    # `make up` and CI test against deploy/local's Kafka; compose users must get the same broker.
+    infra = (ROOT / "deploy" / "local" / "infra.sh").read_text()
+    pinned = re.search(r"^KAFKA_VERSION=[\"']?([\w.-]+)", infra, re.MULTILINE)
+    assert pinned, "deploy/local/infra.sh no longer sets KAFKA_VERSION="
+    assert _service(compose, "kafka")["image"] == f"apache/kafka:{pinned.group(1)}"
+
+
+def test_kafka_advertises_the_compose_network_and_host_listeners(compose: dict[str, Any]) -> None:
+    advertised = str(_service(compose, "kafka")["environment"]["KAFKA_ADVERTISED_LISTENERS"]).split(",")
+    assert sorted(advertised) == ["PLAINTEXT://kafka:19092", "PLAINTEXT_HOST://localhost:9092"]
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_reaches_infrastructure_by_compose_service_name(compose: dict[str, Any], app: App) -> None:
+    environment = _service(compose, app.name)["environment"]
+    assert (environment["SB_KAFKA_BOOTSTRAP"], environment["SB_MONGODB_URL"]) == (
+        "kafka:19092",
+        "mongodb://mongo:27017/",
+    )
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_runs_in_development_mode_by_default(compose: dict[str, Any], app: App) -> None:
+    assert _service(compose, app.name)["environment"]["SB_ENVIRONMENT"] == Environment.DEVELOPMENT.value
+
+
+@pytest.mark.parametrize(
+    ("service", "variable"),
+    [("registry", "SB_REGISTRY_ADMIN_TOKEN"), ("ingress", "SB_INGRESS_EVENTS_TOKEN")],
+)
+def test_default_token_is_refused_in_production(compose: dict[str, Any], service: str, variable: str) -> None:
+    # Compose's dev default must be one the settings treat as a placeholder, so forgetting to set the real
+    # token with SB_ENVIRONMENT=production stops the service instead of running with a public token.
+    default = str(_service(compose, service)["environment"][variable])
+
+    class TokenSettings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="SB_DEPLOY_TEST_")
+        token: SecretStr
+
+    with pytest.raises(ValidationError, match="placeholder"):
+        TokenSettings(environment=Environment.PRODUCTION, token=SecretStr(default))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dockerfiles
+
+
+def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs: comments dropped, backslash continuations joined."""
+    logical: list[str] = []
+    pending = ""
+    for raw in dockerfile.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    return [(keyword.upper(), rest.strip()) for keyword, _, rest in (line.partition(" ") for line in logical)]
+
+
+def _final_stage(dockerfile: Path) -> list[tuple[str, str]]:
+    instructions = _instructions(dockerfile)
+    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
+    return instructions[last_from:]
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_dockerfile_is_a_multi_stage_build(app: App) -> None:
+    stages = [args for keyword, args in _instructions(app.dockerfile) if keyword == "FROM"]
+    assert len(stages) >= 2, stages
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_dockerfile_runs_as_the_non_root_uid_10001(app: App) -> None:
+    users = [args for keyword, args in _final_stage(app.dockerfile) if keyword == "USER"]
+    assert users[-1:] == ["10001"]
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_dockerfile_installs_only_from_the_lock_file(app: App) -> None:
+    syncs = [
+        args for keyword, args in _instructions(app.dockerfile) if keyword == "RUN" and "uv sync" in args
+    ]
+    assert syncs, "no uv sync"
+    assert all("--locked" in args and f"--package {app.package}" in args for args in syncs), syncs
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_dockerfile_runtime_stage_copies_only_the_venv(app: App) -> None:
+    copies = [args for keyword, args in _final_stage(app.dockerfile) if keyword in {"COPY", "ADD"}]
+    assert copies == ["--from=builder /app/.venv /app/.venv"]
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_dockerfile_serves_the_app_factory_on_the_compose_port(app: App) -> None:
+    final = dict(_final_stage(app.dockerfile))
+    assert (final["EXPOSE"], final["CMD"]) == (
+        str(app.port),
+        f'["uvicorn", "--factory", "{app.module}.main:create_app", "--host", "0.0.0.0", "--port", "{app.port}"]',
+    )
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_dockerfile_healthcheck_probes_healthz(app: App) -> None:
+    healthcheck = dict(_final_stage(app.dockerfile))["HEALTHCHECK"]
+    assert f"http://127.0.0.1:{app.port}/healthz" in healthcheck
+
+
+def test_the_four_dockerfiles_differ_only_in_service_name_and_port() -> None:
+    def generic(app: App) -> str:
+        text = app.dockerfile.read_text()
+        for specific, placeholder in [
+            (f"services/{app.name}/Dockerfile", "services/<name>/Dockerfile"),
+            (f"switchboard/{app.name}", "switchboard/<name>"),
+            (app.package, "<package>"),
+            (app.module, "<module>"),
+            (str(app.port), "<port>"),
+        ]:
+            text = text.replace(specific, placeholder)
+        return text
+
+    bodies = {app.name: generic(app) for app in APPS}
+    assert len(set(bodies.values())) == 1, "Dockerfiles drifted apart; diff them against services/registry"
+
+
+def test_dockerignore_keeps_local_environments_and_git_out_of_the_context() -> None:
+    patterns = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".git", "**/.venv", ".run"} <= patterns
