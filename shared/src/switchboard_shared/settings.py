@@ -17,6 +17,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from switchboard_shared.topics import Topic, topic_name
 
 _PLACEHOLDERS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev", "development", "test"})
+#: Code defaults for local use start with this; production refuses them like any other placeholder.
+DEV_DEFAULT_PREFIX = "dev-"
+
+
+def is_placeholder(value: str) -> bool:
+    normalized = value.strip().lower()
+    return normalized in _PLACEHOLDERS or normalized.startswith(DEV_DEFAULT_PREFIX)
 
 
 class Environment(StrEnum):
@@ -72,7 +79,7 @@ class ServiceSettings(BaseSettings):
             value = getattr(self, name)
             if not isinstance(value, SecretStr) or name in self.optional_secrets or name == "mongodb_url":
                 continue
-            if value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            if is_placeholder(value.get_secret_value()):
                 env = f"{prefix}{name}".upper()
                 if isinstance(info.validation_alias, AliasChoices):
                     env = str(info.validation_alias.choices[0])

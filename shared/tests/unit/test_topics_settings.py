@@ -46,3 +46,22 @@ def test_shared_variables_are_read_without_the_service_prefix(monkeypatch: pytes
     monkeypatch.setenv("SB_KAFKA_BOOTSTRAP", "kafka.example:9092")
     monkeypatch.setenv("SB_ENVIRONMENT", "test")
     assert _Demo().kafka_bootstrap == "kafka.example:9092"
+
+
+class _WithDevDefault(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SB_DEMO_", extra="ignore", populate_by_name=True, frozen=True
+    )
+    token: SecretStr = Field(default=SecretStr("dev-demo-token"))
+
+
+def test_production_refuses_the_code_default_dev_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SB_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="SB_DEMO_TOKEN"):
+        _WithDevDefault()
+
+
+def test_production_accepts_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SB_ENVIRONMENT", "production")
+    monkeypatch.setenv("SB_DEMO_TOKEN", "9f2c1e7a0b5d4c3e8a6f1b2d")
+    assert _WithDevDefault().token.get_secret_value() == "9f2c1e7a0b5d4c3e8a6f1b2d"
