@@ -96,6 +96,7 @@ async def test_event_posted_to_ingress_reaches_kafka_a_consumer_and_mongodb(
 
         events = mongo[registry_settings.mongodb_database]["events"]
         document = await eventually(lambda: events.find_one({"event_id": event_id}))
+        assert document is not None
         assert document["type"] == "message.created"
         assert document["tenant"] == "acme"
         assert document["data"] == envelope["data"]
