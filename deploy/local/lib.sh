@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# Helpers shared by deploy/local/infra.sh and deploy/local/services.sh (sourced, not executed).
+#
+# Process ownership: every process we start gets SB_LOCAL_OWNER=<tag> in its environment and its pid in a
+# pid file. A pid file is only trusted when that pid is alive AND its /proc/<pid>/environ carries our tag,
+# so a stale pid file whose pid was recycled by an unrelated process can never make us signal it.
+
+SB_LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SB_ROOT="$(cd "$SB_LOCAL_DIR/../.." && pwd)"
+SB_RUN_DIR="$(realpath -m "${SB_RUN_DIR:-$SB_ROOT/.run}")"
+SB_CACHE_DIR="$(realpath -m "${SB_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard}")"
+SB_STOP_TIMEOUT="${SB_STOP_TIMEOUT:-20}"
+
+info() { printf '%s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# now_s: seconds since the epoch with sub-second precision (bash 5 EPOCHREALTIME; LC_NUMERIC-proof).
+now_s() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+# elapsed_since START: "1.8" (one decimal)
+elapsed_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# rel PATH: PATH relative to the repo root when it is inside it (for friendlier output).
+rel() { case "$1" in "$SB_ROOT"/*) printf '%s' "${1#"$SB_ROOT"/}" ;; *) printf '%s' "$1" ;; esac; }
+
+# tail_log NAME FILE: show the end of a log so a failure explains itself.
+tail_log() {
+	local name=$1 file=$2 lines=${3:-40}
+	if [[ -s $file ]]; then
+		printf -- '----- last %s lines of %s (%s) -----\n' "$lines" "$(rel "$file")" "$name" >&2
+		tail -n "$lines" "$file" >&2
+		printf -- '----- end of %s -----\n' "$(rel "$file")" >&2
+	else
+		printf '(%s: log %s is empty or missing)\n' "$name" "$(rel "$file")" >&2
+	fi
+}
+
+# port_open HOST PORT: true when something accepts TCP connections there.
+# shellcheck disable=SC2016 # $0/$1 expand in the inner bash
+port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
+
+# port_owner PORT: a short description of the listener (process name/pid when visible), or "unknown".
+port_owner() {
+	local line
+	line="$(ss -Hltnp "sport = :$1" 2>/dev/null | head -n 1 | grep -o 'users:(.*)' || true)"
+	printf '%s' "${line:-unknown process}"
+}
+
+# owned_pid PIDFILE TAG: print the pid and succeed when PIDFILE names a live process started by us.
+owned_pid() {
+	local pidfile=$1 tag=$2 pid
+	[[ -r $pidfile ]] || return 1
+	pid="$(head -n 1 "$pidfile" 2>/dev/null || true)"
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	proc_alive "$pid" || return 1
+	{ tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qxF "SB_LOCAL_OWNER=$tag" || return 1
+	printf '%s' "$pid"
+}
+
+# proc_alive PID / group_alive PGID: true while that process / any process of that group exists and is not a
+# zombie (exited processes can linger as zombies until init reaps them; they no longer count).
+proc_alive() {
+	local st
+	st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+	[[ -n $st && $st != Z* ]]
+}
+group_alive() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; }
+
+# owned_group PIDFILE TAG: like owned_pid, for a process group whose leader may already be gone (e.g. `uv run`
+# killed while its python child lives on): succeeds when any live member of the group carries our tag.
+owned_group() {
+	local pidfile=$1 tag=$2 pid member
+	[[ -r $pidfile ]] || return 1
+	pid="$(head -n 1 "$pidfile" 2>/dev/null || true)"
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	for member in $(pgrep -g "$pid" 2>/dev/null || true); do
+		if { tr '\0' '\n' <"/proc/$member/environ"; } 2>/dev/null | grep -qxF "SB_LOCAL_OWNER=$tag"; then
+			printf '%s' "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# start_detached TAG PIDFILE LOGFILE WORKDIR CMD...: run CMD in its own session (so Ctrl-C in the calling
+# terminal doesn't reach it and `down` can signal the whole process group), stdout+stderr to LOGFILE.
+# The session leader writes its own pid (== pgid) before exec'ing CMD. Prints the pid.
+start_detached() {
+	local tag=$1 pidfile=$2 logfile=$3 workdir=$4
+	shift 4
+	mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")" "$workdir"
+	rm -f "$pidfile"
+	# keep the previous run's log next to the new one
+	if [[ -e $logfile ]]; then mv -f "$logfile" "$logfile.1"; fi
+	(
+		cd "$workdir" || exit 1
+		# Close every inherited descriptor above stderr (our lock, pipes of whatever ran us, e.g.
+		# `make up | tee`): a long-lived server holding them keeps locks held and pipes from closing.
+		for fd in /proc/"$BASHPID"/fd/*; do
+			fd=${fd##*/}
+			if [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)); then eval "exec $fd>&-"; fi
+		done 2>/dev/null
+		# shellcheck disable=SC2016 # $$, $0 and $@ belong to the inner bash
+		SB_LOCAL_OWNER="$tag" exec setsid bash -c 'echo "$$" >"$0.tmp" && mv -f "$0.tmp" "$0" && exec "$@"' \
+			"$pidfile" "$@" </dev/null >>"$logfile" 2>&1
+	) &
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $pidfile ]] && break
+		sleep 0.1
+	done
+	[[ -s $pidfile ]] || die "could not start $* (no pid file $(rel "$pidfile"))"
+	head -n 1 "$pidfile"
+}
+
+# stop_groups NAME=PID...: SIGTERM each process group, wait up to SB_STOP_TIMEOUT seconds for all of them,
+# then SIGKILL what is left. Prints one line per group.
+stop_groups() {
+	local entry name pid t0 deadline
+	local -A waiting=()
+	t0=$(now_s)
+	for entry in "$@"; do
+		name=${entry%%=*} pid=${entry#*=}
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+		waiting[$name]=$pid
+	done
+	deadline=$((SECONDS + SB_STOP_TIMEOUT))
+	while ((${#waiting[@]})); do
+		for name in "${!waiting[@]}"; do
+			pid=${waiting[$name]}
+			if ! group_alive "$pid" && ! proc_alive "$pid"; then
+				info "$name stopped (pid $pid, $(elapsed_since "$t0") s)"
+				unset 'waiting[$name]'
+			fi
+		done
+		((${#waiting[@]} == 0 || SECONDS >= deadline)) && break
+		sleep 0.2
+	done
+	for name in "${!waiting[@]}"; do
+		pid=${waiting[$name]}
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		info "$name killed (pid $pid did not exit within ${SB_STOP_TIMEOUT} s of SIGTERM; sent SIGKILL)"
+	done
+}
+
+# lock NAME: serialize concurrent invocations (e.g. two `make up` at once) on a lock file in the run dir.
+lock() {
+	mkdir -p "$SB_RUN_DIR"
+	exec 9>"$SB_RUN_DIR/.$1.lock"
+	flock -w 300 9 || die "another $1 operation holds $(rel "$SB_RUN_DIR")/.$1.lock"
+}
