@@ -8,15 +8,22 @@ secrets that are empty or look like placeholders stop the service at start with 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from switchboard_shared.secrets_box import SecretsBox
 from switchboard_shared.topics import Topic, topic_name
 
 _PLACEHOLDERS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev", "development", "test"})
+#: Publicly known; used only when SB_SECRETS_KEY is unset outside production.
+DEVELOPMENT_SECRETS_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"switchboard development only").digest()
+).decode()
 #: Code defaults for local use start with this; production refuses them like any other placeholder.
 DEV_DEFAULT_PREFIX = "dev-"
 
@@ -55,6 +62,11 @@ class ServiceSettings(BaseSettings):
         "topic_namespace", "", "prefix for topic and consumer-group names (isolates test runs)"
     )
     log_level: str = _shared("log_level", "INFO", "root log level")
+    secrets_key: SecretStr = _shared(
+        "secrets_key",
+        SecretStr(""),
+        "Fernet key(s), comma-separated newest first, encrypting stored secrets; required in production",
+    )
 
     #: Names of SecretStr fields that may legitimately be empty (feature disabled when unset).
     optional_secrets: ClassVar[frozenset[str]] = frozenset()
@@ -62,6 +74,12 @@ class ServiceSettings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    def secrets_box(self) -> SecretsBox:
+        """The encryption box for stored secrets. Outside production an unset key falls back to a fixed,
+        public development key, so local data is readable across restarts but never safe."""
+        keys = [key.strip() for key in self.secrets_key.get_secret_value().split(",") if key.strip()]
+        return SecretsBox(keys or [DEVELOPMENT_SECRETS_KEY])
 
     def topic(self, topic: Topic) -> str:
         return topic_name(topic, self.topic_namespace)

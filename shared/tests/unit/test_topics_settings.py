@@ -4,6 +4,7 @@ import pytest
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from switchboard_shared.secrets_box import SecretsBox
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.topics import TOPIC_SPECS, Topic
 
@@ -30,8 +31,27 @@ class _Demo(ServiceSettings):
     token: SecretStr = Field(default=SecretStr("changeme"))
 
 
-def test_production_refuses_placeholder_secrets_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setenv("SB_ENVIRONMENT", "production")
+    monkeypatch.setenv("SB_SECRETS_KEY", SecretsBox.generate_key())
+    return monkeypatch
+
+
+def test_production_requires_an_encryption_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SB_ENVIRONMENT", "production")
+    monkeypatch.setenv("SB_DEMO_TOKEN", "9f2c1e7a0b5d4c3e8a6f1b2d")
+    monkeypatch.delenv("SB_SECRETS_KEY", raising=False)
+    with pytest.raises(ValueError, match="SB_SECRETS_KEY"):
+        _Demo()
+
+
+def test_outside_production_an_unset_key_falls_back_to_the_development_key() -> None:
+    box = ServiceSettings(environment=Environment.TEST).secrets_box()
+    assert box.decrypt(box.encrypt("x")) == "x"
+
+
+def test_production_refuses_placeholder_secrets_naming_the_variable(production: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="SB_DEMO_TOKEN") as caught:
         _Demo()
     assert "changeme" not in str(caught.value)
@@ -55,13 +75,11 @@ class _WithDevDefault(ServiceSettings):
     token: SecretStr = Field(default=SecretStr("dev-demo-token"))
 
 
-def test_production_refuses_the_code_default_dev_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SB_ENVIRONMENT", "production")
+def test_production_refuses_the_code_default_dev_token(production: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="SB_DEMO_TOKEN"):
         _WithDevDefault()
 
 
-def test_production_accepts_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SB_ENVIRONMENT", "production")
-    monkeypatch.setenv("SB_DEMO_TOKEN", "9f2c1e7a0b5d4c3e8a6f1b2d")
+def test_production_accepts_a_real_secret(production: pytest.MonkeyPatch) -> None:
+    production.setenv("SB_DEMO_TOKEN", "9f2c1e7a0b5d4c3e8a6f1b2d")
     assert _WithDevDefault().token.get_secret_value() == "9f2c1e7a0b5d4c3e8a6f1b2d"

@@ -1,0 +1,127 @@
+"""Address classification and resolution checks. Nothing here connects: names resolve through a fake resolver."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+import pytest
+
+from switchboard_shared.netsafety import (
+    AddressKind,
+    AddressPolicy,
+    BlockedAddress,
+    InvalidUrl,
+    IPAddress,
+    UnresolvableHost,
+    classify,
+    parse_webhook_url,
+    resolve_checked,
+)
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("93.184.215.14", AddressKind.PUBLIC),
+        ("2606:4700::6810:84e5", AddressKind.PUBLIC),
+        ("127.0.0.1", AddressKind.LOOPBACK),
+        ("127.8.9.10", AddressKind.LOOPBACK),
+        ("::1", AddressKind.LOOPBACK),
+        ("10.1.2.3", AddressKind.PRIVATE),
+        ("172.20.0.1", AddressKind.PRIVATE),
+        ("192.168.1.1", AddressKind.PRIVATE),
+        ("fd12:3456::1", AddressKind.PRIVATE),
+        ("169.254.10.10", AddressKind.LINK_LOCAL),
+        ("fe80::1", AddressKind.LINK_LOCAL),
+        ("169.254.169.254", AddressKind.METADATA),
+        ("fd00:ec2::254", AddressKind.METADATA),
+        ("100.100.100.200", AddressKind.METADATA),
+        ("100.64.0.1", AddressKind.CGNAT),
+        ("0.0.0.0", AddressKind.RESERVED),
+        ("::", AddressKind.RESERVED),
+        ("224.0.0.1", AddressKind.RESERVED),
+        ("192.0.2.10", AddressKind.RESERVED),
+        ("::ffff:127.0.0.1", AddressKind.LOOPBACK),
+        ("::ffff:169.254.169.254", AddressKind.METADATA),
+        ("64:ff9b::a00:1", AddressKind.PRIVATE),
+        ("2002:a00:1::", AddressKind.PRIVATE),
+    ],
+)
+def test_classify(address: str, kind: AddressKind) -> None:
+    assert classify(ipaddress.ip_address(address)) is kind
+
+
+def test_default_policy_allows_only_public() -> None:
+    policy = AddressPolicy()
+    assert policy.allows(AddressKind.PUBLIC)
+    assert not any(policy.allows(kind) for kind in AddressKind if kind is not AddressKind.PUBLIC)
+
+
+def test_metadata_is_never_allowed_even_when_private_is() -> None:
+    policy = AddressPolicy(allow_loopback=True, allow_private=True)
+    assert not policy.allows(AddressKind.METADATA)
+    assert not policy.allows(AddressKind.RESERVED)
+
+
+def _resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    calls: list[str] = []
+
+    async def resolve(host: str, port: int) -> Sequence[IPAddress]:
+        calls.append(host)
+        if host not in table:
+            raise OSError("no such host")
+        return [ipaddress.ip_address(a) for a in table[host]]
+
+    resolve.calls = calls  # type: ignore[attr-defined]
+    return resolve
+
+
+async def test_a_name_resolving_to_a_private_address_is_blocked() -> None:
+    resolver = _resolver({"internal.example": ["10.0.0.5"]})
+    with pytest.raises(BlockedAddress, match=r"private address \(10.0.0.5\)"):
+        await resolve_checked("internal.example", 443, AddressPolicy(), resolver)
+
+
+async def test_one_bad_address_among_good_ones_blocks_the_name() -> None:
+    resolver = _resolver({"rebind.example": ["93.184.215.14", "169.254.169.254"]})
+    with pytest.raises(BlockedAddress) as caught:
+        await resolve_checked("rebind.example", 443, AddressPolicy(), resolver)
+    assert caught.value.kind is AddressKind.METADATA
+
+
+async def test_ip_literals_are_checked_without_resolving() -> None:
+    resolver = _resolver({})
+    with pytest.raises(BlockedAddress):
+        await resolve_checked("[::1]", 443, AddressPolicy(), resolver)
+    assert resolver.calls == []
+
+
+async def test_loopback_passes_when_the_policy_allows_it() -> None:
+    resolver = _resolver({"receiver.test": ["127.0.0.1"]})
+    addresses = await resolve_checked("receiver.test", 443, AddressPolicy(allow_loopback=True), resolver)
+    assert addresses == [ipaddress.ip_address("127.0.0.1")]
+
+
+async def test_unresolvable_names_are_reported() -> None:
+    with pytest.raises(UnresolvableHost):
+        await resolve_checked("nowhere.invalid", 443, AddressPolicy(), _resolver({}))
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://example.com/x", "https://"),
+        ("http://example.com/hook", "HTTPS"),
+        ("https://user:pw@example.com/hook", "credentials"),
+        ("https:///nohost", "no host"),
+        ("https://example.com:99999/x", "valid URL"),
+    ],
+)
+def test_bad_urls_say_why(url: str, message: str) -> None:
+    with pytest.raises(InvalidUrl, match=message):
+        parse_webhook_url(url, allow_http=False)
+
+
+def test_http_is_allowed_in_development_mode() -> None:
+    assert parse_webhook_url("http://127.0.0.1:9000/hook", allow_http=True) == ("http", "127.0.0.1", 9000)
