@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.http import Metrics, Probe, health_router, install_error_handlers
+from switchboard_shared.http import BodySizeLimit, Metrics, Probe, health_router, install_error_handlers
 from switchboard_shared.logs import configure_logging
 from switchboard_shared.settings import ServiceSettings
 
@@ -52,9 +52,11 @@ def build_service_app(
     version: str = "0.1.0",
     routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Hook] = (),
+    after_broker_start: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     extra_probes: dict[str, Probe] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
     configure_logging(runtime.service, runtime.settings.log_level)
 
@@ -64,11 +66,14 @@ def build_service_app(
             await hook()
         await runtime.broker.start()
         try:
+            for hook in after_broker_start:
+                await hook()
             yield
         finally:
-            await runtime.broker.stop()
+            # Shutdown hooks first (they may still publish), then the broker, then MongoDB.
             for hook in on_shutdown:
                 await hook()
+            await runtime.broker.stop()
             await runtime.mongo.close()
 
     async def kafka_probe() -> bool:
@@ -81,6 +86,8 @@ def build_service_app(
         title=title, description=description, version=version, lifespan=lifespan, openapi_tags=openapi_tags
     )
     app.state.runtime = runtime
+    if max_body_bytes is not None:
+        app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     install_error_handlers(app)
     runtime.metrics.install(app)
     probes: dict[str, Probe] = {"kafka": kafka_probe, "mongodb": mongo_probe, **(extra_probes or {})}

@@ -306,3 +306,21 @@ class RecoverEndpoint(Payload):
     since: datetime
     until: datetime | None = None
     requested_by: str | None = None
+
+
+class CommandType(StrEnum):
+    """Commands on the dispatch-commands topic (CloudEvent ``type``), keyed by endpoint id."""
+
+    SEND_TEST = "switchboard.command.send_test"
+    REDELIVER = "switchboard.command.redeliver"
+    RECOVER = "switchboard.command.recover"
+
+
+class SendTestEvent(Payload):
+    """Command: deliver a ``webhook.test`` event to one endpoint, whatever its event filter."""
+
+    tenant_id: str
+    endpoint_id: str
+    event_id: str
+    data: dict[str, Any]
+    requested_by: str | None = None

@@ -8,6 +8,7 @@ Errors always look like ``{"status": "error", "error": {"code", "message", "fiel
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -154,3 +155,59 @@ def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: floa
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 for request bodies over ``limit`` bytes, judged by Content-Length when sent and
+    by counting chunks otherwise, so an oversized body is refused without being buffered.
+
+    When a streamed body crosses the limit the middleware answers 413 itself and tells the app the client
+    disconnected (frameworks turn errors raised while reading a body into 400s); whatever the app sends
+    afterwards is dropped.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await self._refuse(send)
+                return
+        seen = 0
+        response_started = False
+        refused = False
+
+        async def limited_receive() -> Any:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit and not response_started:
+                    refused = True
+                    await self._refuse(send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal response_started
+            if refused:
+                return
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps(
+            error_body("payload_too_large", f"request body exceeds {self.limit} bytes")
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

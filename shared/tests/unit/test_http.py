@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from switchboard_shared.http import ApiError, Metrics, health_router, install_error_handlers
+from switchboard_shared.http import ApiError, BodySizeLimit, Metrics, health_router, install_error_handlers
 
 
 class Thing(BaseModel):
@@ -106,3 +106,41 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     await client.get("/healthz")
     response = await client.get("/metrics")
     assert 'http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in response.text
+
+
+def _limited_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/echo")
+    async def echo(thing: Thing) -> Thing:
+        return thing
+
+    app.add_middleware(BodySizeLimit, limit=64)
+    return app
+
+
+async def test_body_over_the_limit_is_413_by_content_length() -> None:
+    transport = httpx.ASGITransport(app=_limited_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/echo", json={"name": "x" * 100, "size": 1})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_streamed_body_over_the_limit_is_413() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b'{"name": "xxxxxxxxxxxxxxxxxxxx"'
+
+    transport = httpx.ASGITransport(app=_limited_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/echo", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+async def test_body_within_the_limit_passes() -> None:
+    transport = httpx.ASGITransport(app=_limited_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/echo", json={"name": "x", "size": 1})
+    assert response.status_code == 200

@@ -18,3 +18,16 @@ class RegistrySettings(ServiceSettings):
         description="Bearer token of the operator who creates tenants and API keys (no default in production)",
     )
     mongodb_database: str = Field(default="switchboard_registry", description="MongoDB database name")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Larger request bodies get 413")
+    secret_rotation_grace_s: int = Field(
+        default=24 * 3600, ge=0, description="How long a rotated-out webhook secret keeps signing"
+    )
+    allow_loopback_urls: bool = Field(
+        default=False, description="Accept webhook URLs on loopback (local development and tests only)"
+    )
+    allow_private_urls: bool = Field(
+        default=False, description="Accept webhook URLs on private, CGNAT and link-local networks"
+    )
+    outbox_sweep_interval_s: float = Field(
+        default=2.0, gt=0, description="How often pending config changes are re-published"
+    )

@@ -1,0 +1,136 @@
+"""``/api/admin``: the operator creates tenants and their API keys with the admin token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchboard_registry.deps import AdminDep, ServicesDep
+from switchboard_registry.domain.keys import Scope
+from switchboard_shared.http import ApiError
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, examples=["Acme Support"])
+    development_mode: bool = Field(
+        default=False, description="Allows plain-http webhook URLs for this tenant (never in production use)"
+    )
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    development_mode: bool | None = None
+
+
+class TenantPublic(BaseModel):
+    id: str
+    name: str
+    development_mode: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, examples=["production backend"])
+    scopes: list[Scope] = Field(default_factory=lambda: [Scope.ALL], min_length=1)
+
+
+class ApiKeyPublic(BaseModel):
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str = Field(description="The key's first characters, to recognise it")
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The API key. Shown only in this response: store it now.")
+
+
+def _tenant(document: dict[str, Any]) -> TenantPublic:
+    return TenantPublic(
+        id=document["_id"],
+        name=document["name"],
+        development_mode=document["development_mode"],
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+    )
+
+
+def _key(document: dict[str, Any]) -> ApiKeyPublic:
+    return ApiKeyPublic(
+        id=document["_id"],
+        tenant_id=document["tenant_id"],
+        name=document["name"],
+        prefix=document["prefix"],
+        scopes=document["scopes"],
+        created_at=document["created_at"],
+        revoked_at=document.get("revoked_at"),
+    )
+
+
+def _envelope(data: Any) -> dict[str, Any]:
+    return {"status": "success", "data": data}
+
+
+@router.post("/tenants", status_code=status.HTTP_201_CREATED, summary="Create a tenant")
+async def create_tenant(body: TenantCreate, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+    document = await services.tenants.create_tenant(body.name, body.development_mode)
+    return _envelope(_tenant(document))
+
+
+@router.get("/tenants/{tenant_id}", summary="Get a tenant")
+async def get_tenant(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+    document = await services.tenants.get_tenant(tenant_id)
+    if document is None:
+        raise ApiError(404, "not_found", "tenant not found")
+    return _envelope(_tenant(document))
+
+
+@router.patch("/tenants/{tenant_id}", summary="Update a tenant")
+async def update_tenant(
+    tenant_id: str, body: TenantUpdate, _: AdminDep, services: ServicesDep
+) -> dict[str, Any]:
+    document = await services.tenants.update_tenant(tenant_id, body.model_dump(exclude_none=True))
+    if document is None:
+        raise ApiError(404, "not_found", "tenant not found")
+    return _envelope(_tenant(document))
+
+
+@router.post(
+    "/tenants/{tenant_id}/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key (the key is returned once)",
+)
+async def create_api_key(
+    tenant_id: str, body: ApiKeyCreate, _: AdminDep, services: ServicesDep
+) -> dict[str, Any]:
+    if await services.tenants.get_tenant(tenant_id) is None:
+        raise ApiError(404, "not_found", "tenant not found")
+    key, document = await services.tenants.create_key(tenant_id, body.name, [s.value for s in body.scopes])
+    return _envelope(ApiKeyCreated(**_key(document).model_dump(), key=key))
+
+
+@router.get("/tenants/{tenant_id}/api-keys", summary="List a tenant's API keys (never the keys themselves)")
+async def list_api_keys(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+    if await services.tenants.get_tenant(tenant_id) is None:
+        raise ApiError(404, "not_found", "tenant not found")
+    return _envelope([_key(document) for document in await services.tenants.list_keys(tenant_id)])
+
+
+@router.delete("/tenants/{tenant_id}/api-keys/{key_id}", summary="Revoke an API key")
+async def revoke_api_key(tenant_id: str, key_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+    document = await services.tenants.revoke_key(tenant_id, key_id)
+    if document is None:
+        raise ApiError(404, "not_found", "active API key not found")
+    return _envelope(_key(document))

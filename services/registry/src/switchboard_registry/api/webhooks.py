@@ -1,0 +1,213 @@
+"""``/api/webhooks``: webhook subscriptions, exactly at seed 000's paths and in its response envelope."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from faststream.kafka.publisher import DefaultPublisher
+
+from switchboard_registry.adapters.tenants import Principal
+from switchboard_registry.adapters.webhooks import WebhookStore
+from switchboard_registry.commands import send_command
+from switchboard_registry.deps import ServicesDep, WebhooksRead, WebhooksWrite
+from switchboard_registry.domain import webhooks as rules
+from switchboard_registry.domain.urls import check_endpoint_url
+from switchboard_shared.events import CommandType, EventType, SendTestEvent
+from switchboard_shared.http import ApiError
+
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such webhook for this tenant"}}
+
+
+def _store(request: Request) -> WebhookStore:
+    store: WebhookStore = request.app.state.webhooks
+    return store
+
+
+def _commands(request: Request) -> DefaultPublisher:
+    publisher: DefaultPublisher = request.app.state.commands
+    return publisher
+
+
+StoreDep = Annotated[WebhookStore, Depends(_store)]
+CommandsDep = Annotated[DefaultPublisher, Depends(_commands)]
+
+
+def _ok(data: Any, **extra: Any) -> dict[str, Any]:
+    return {"status": "success", "data": data, **extra}
+
+
+def _missing() -> ApiError:
+    return ApiError(404, "not_found", "webhook not found")
+
+
+async def _checked_url(url: str, principal: Principal, services: ServicesDep) -> str:
+    return await check_endpoint_url(
+        url,
+        field="url",
+        development_mode=principal.development_mode,
+        policy=services.address_policy,
+        resolver=services.resolver,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a webhook")
+async def create_webhook(
+    body: rules.WebhookCreate, principal: WebhooksWrite, services: ServicesDep, store: StoreDep
+) -> dict[str, Any]:
+    url = await _checked_url(body.url, principal, services)
+    secret = rules.new_secret(body.secret)
+    document = await store.create(
+        principal.tenant_id,
+        principal.key_id,
+        {
+            "name": body.name,
+            "url": url,
+            "description": body.description,
+            "events": body.events,
+            "active": body.active,
+            "secret": services.box.encrypt(secret),
+            "delivery": body.delivery.model_dump(),
+        },
+    )
+    return _ok(rules.public(document, services.box))
+
+
+@router.get("", summary="List webhooks (paginated)")
+async def list_webhooks(
+    principal: WebhooksRead,
+    services: ServicesDep,
+    store: StoreDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    items, total = await store.page(principal.tenant_id, page, per_page)
+    return _ok(
+        [rules.public(document, services.box, with_secret=False) for document in items],
+        pagination={"page": page, "per_page": per_page, "total": total, "pages": math.ceil(total / per_page)},
+    )
+
+
+@router.get("/{webhook_id}", summary="Get a webhook", responses=NOT_FOUND)
+async def get_webhook(
+    webhook_id: str, principal: WebhooksRead, services: ServicesDep, store: StoreDep
+) -> dict[str, Any]:
+    document = await store.get(principal.tenant_id, webhook_id)
+    if document is None:
+        raise _missing()
+    return _ok(rules.public(document, services.box))
+
+
+async def _update(
+    webhook_id: str,
+    body: rules.WebhookUpdate,
+    principal: Principal,
+    services: ServicesDep,
+    store: WebhookStore,
+) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("url") is not None:
+        changes["url"] = await _checked_url(changes["url"], principal, services)
+    if "description" not in body.model_fields_set:
+        changes.pop("description", None)
+    for name in ("name", "url", "events", "active", "delivery"):
+        if name in changes and changes[name] is None:
+            raise ApiError(422, "validation_error", f"{name}: may not be null", field=name)
+    if changes.get("active") is True:
+        # Re-enabling clears an automatic disable (410 Gone, failing too long).
+        changes.update({"disabledReason": None, "disabledAt": None})
+    document = await store.update(principal.tenant_id, webhook_id, changes)
+    if document is None:
+        raise _missing()
+    return _ok(rules.public(document, services.box))
+
+
+@router.put(
+    "/{webhook_id}", summary="Update a webhook (seed 000: send the fields to change)", responses=NOT_FOUND
+)
+async def put_webhook(
+    webhook_id: str,
+    body: rules.WebhookUpdate,
+    principal: WebhooksWrite,
+    services: ServicesDep,
+    store: StoreDep,
+) -> dict[str, Any]:
+    return await _update(webhook_id, body, principal, services, store)
+
+
+@router.patch("/{webhook_id}", summary="Update some fields of a webhook", responses=NOT_FOUND)
+async def patch_webhook(
+    webhook_id: str,
+    body: rules.WebhookUpdate,
+    principal: WebhooksWrite,
+    services: ServicesDep,
+    store: StoreDep,
+) -> dict[str, Any]:
+    return await _update(webhook_id, body, principal, services, store)
+
+
+@router.delete("/{webhook_id}", summary="Delete a webhook", responses=NOT_FOUND)
+async def delete_webhook(webhook_id: str, principal: WebhooksWrite, store: StoreDep) -> dict[str, Any]:
+    if not await store.delete(principal.tenant_id, webhook_id):
+        raise _missing()
+    return _ok({"_id": webhook_id, "deleted": True})
+
+
+@router.post("/{webhook_id}/regenerate-secret", summary="Regenerate the signing secret", responses=NOT_FOUND)
+async def regenerate_secret(
+    webhook_id: str, principal: WebhooksWrite, services: ServicesDep, store: StoreDep
+) -> dict[str, Any]:
+    document = await store.get(principal.tenant_id, webhook_id)
+    if document is None:
+        raise _missing()
+    grace = timedelta(seconds=services.settings.secret_rotation_grace_s)
+    _, changes = rules.rotate(document, services.box, grace)
+    updated = await store.update(principal.tenant_id, webhook_id, changes)
+    if updated is None:
+        raise _missing()
+    return _ok(rules.public(updated, services.box))
+
+
+@router.post(
+    "/{webhook_id}/test",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a test event",
+    responses=NOT_FOUND,
+)
+async def test_webhook(
+    webhook_id: str, principal: WebhooksWrite, store: StoreDep, commands: CommandsDep
+) -> dict[str, Any]:
+    document = await store.get(principal.tenant_id, webhook_id)
+    if document is None:
+        raise _missing()
+    event_id = uuid.uuid4().hex
+    data = {
+        "webhookId": webhook_id,
+        "message": "This is a test event from Switchboard",
+        "sentAt": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+    await send_command(
+        commands,
+        CommandType.SEND_TEST,
+        principal.tenant_id,
+        webhook_id,
+        SendTestEvent(
+            tenant_id=principal.tenant_id,
+            endpoint_id=webhook_id,
+            event_id=event_id,
+            data=data,
+            requested_by=principal.key_id,
+        ),
+    )
+    return _ok(
+        {
+            "event": EventType.WEBHOOK_TEST.value,
+            "eventId": event_id,
+            "message": "test event queued for delivery",
+        }
+    )

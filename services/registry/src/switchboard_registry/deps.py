@@ -1,0 +1,90 @@
+"""FastAPI dependencies: typed access to the composition root's objects, authentication and scopes.
+
+Tenant isolation starts here: every tenant-scoped route receives a ``Principal`` and passes its
+``tenant_id`` into every query, so another tenant's resource is simply not found (404, never 403).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from switchboard_registry.adapters.tenants import Principal, TenantStore
+from switchboard_registry.domain.keys import Scope, grants
+from switchboard_registry.settings import RegistrySettings
+from switchboard_shared.http import ApiError
+from switchboard_shared.netsafety import AddressPolicy, Resolver
+from switchboard_shared.secrets_box import SecretsBox
+
+
+@dataclass
+class Services:
+    """What routes need, built once by ``create_app``; tests may replace the resolver."""
+
+    settings: RegistrySettings
+    tenants: TenantStore
+    box: SecretsBox
+    resolver: Resolver
+
+    @property
+    def address_policy(self) -> AddressPolicy:
+        return AddressPolicy(
+            allow_loopback=self.settings.allow_loopback_urls, allow_private=self.settings.allow_private_urls
+        )
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+_bearer = HTTPBearer(auto_error=False, description="An API key (sbk_…) or, for /api/admin, the admin token")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _unauthorized(message: str = "missing or invalid bearer token") -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def require_admin(services: ServicesDep, credentials: BearerDep) -> None:
+    expected = services.settings.admin_token.get_secret_value().encode()
+    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected):
+        raise _unauthorized()
+
+
+async def current_principal(services: ServicesDep, credentials: BearerDep) -> Principal:
+    if credentials is None:
+        raise _unauthorized()
+    principal = await services.tenants.authenticate(credentials.credentials)
+    if principal is None:
+        raise _unauthorized()
+    return principal
+
+
+def scoped(scope: Scope) -> Callable[..., object]:
+    """A dependency yielding the caller's principal when its key grants ``scope`` (403 otherwise: the caller
+    is authenticated and the resource's existence is not what is being refused)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not grants(principal.scopes, scope):
+            raise ApiError(403, "forbidden", f"this API key lacks the {scope.value} scope")
+        return principal
+
+    return dependency
+
+
+AdminDep = Annotated[None, Depends(require_admin)]
+WebhooksRead = Annotated[Principal, Depends(scoped(Scope.WEBHOOKS_READ))]
+WebhooksWrite = Annotated[Principal, Depends(scoped(Scope.WEBHOOKS_WRITE))]
+IntegrationsRead = Annotated[Principal, Depends(scoped(Scope.INTEGRATIONS_READ))]
+IntegrationsWrite = Annotated[Principal, Depends(scoped(Scope.INTEGRATIONS_WRITE))]
+ConversationsRead = Annotated[Principal, Depends(scoped(Scope.CONVERSATIONS_READ))]
+ConversationsWrite = Annotated[Principal, Depends(scoped(Scope.CONVERSATIONS_WRITE))]
+DeliveriesRead = Annotated[Principal, Depends(scoped(Scope.DELIVERIES_READ))]
+DeliveriesWrite = Annotated[Principal, Depends(scoped(Scope.DELIVERIES_WRITE))]

@@ -1,0 +1,1 @@
+"""Registry domain: pure rules (ids, keys, scopes, validation) with no I/O."""
