@@ -150,3 +150,15 @@ def parse_webhook_url(url: str, *, allow_http: bool) -> tuple[str, str, int]:
     if parts.username or parts.password:
         raise InvalidUrl("URL must not carry credentials; use custom headers or the integration's auth token")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def overriding_resolver(overrides: dict[str, str], fallback: Resolver = system_resolver) -> Resolver:
+    """A resolver answering ``overrides`` (host → address, like curl's ``--resolve``) before DNS. The answer is
+    still classified, so mapping a name to loopback needs a policy that allows loopback."""
+    table = {host.lower().rstrip("."): ipaddress.ip_address(address) for host, address in overrides.items()}
+
+    async def resolve(host: str, port: int) -> Sequence[IPAddress]:
+        address = table.get(host.lower().rstrip("."))
+        return [address] if address is not None else await fallback(host, port)
+
+    return resolve

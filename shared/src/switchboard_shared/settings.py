@@ -62,6 +62,11 @@ class ServiceSettings(BaseSettings):
         "topic_namespace", "", "prefix for topic and consumer-group names (isolates test runs)"
     )
     log_level: str = _shared("log_level", "INFO", "root log level")
+    resolve_overrides: dict[str, str] = _shared(
+        "resolve_overrides",
+        {},
+        'host → IP answers used before DNS, as JSON ({"example.com": "127.0.0.1"}); for tests and air-gapped sites',
+    )
     secrets_key: SecretStr = _shared(
         "secrets_key",
         SecretStr(""),

@@ -15,6 +15,7 @@ from switchboard_shared.netsafety import (
     IPAddress,
     UnresolvableHost,
     classify,
+    overriding_resolver,
     parse_webhook_url,
     resolve_checked,
 )
@@ -125,3 +126,13 @@ def test_bad_urls_say_why(url: str, message: str) -> None:
 
 def test_http_is_allowed_in_development_mode() -> None:
     assert parse_webhook_url("http://127.0.0.1:9000/hook", allow_http=True) == ("http", "127.0.0.1", 9000)
+
+
+async def test_overrides_answer_before_dns_and_are_still_classified() -> None:
+    fallback = _resolver({"other.example": ["93.184.215.14"]})
+    resolver = overriding_resolver({"Example.com.": "127.0.0.1"}, fallback)
+
+    assert await resolver("example.com", 443) == [ipaddress.ip_address("127.0.0.1")]
+    assert await resolver("other.example", 443) == [ipaddress.ip_address("93.184.215.14")]
+    with pytest.raises(BlockedAddress):
+        await resolve_checked("example.com", 443, AddressPolicy(), resolver)

@@ -17,7 +17,7 @@ from switchboard_registry.settings import RegistrySettings
 from switchboard_registry.wiring import webhooks
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.kafka import event_publisher, make_broker
-from switchboard_shared.netsafety import system_resolver
+from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
 
 SERVICE = "registry"
@@ -63,7 +63,9 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     box = settings.secrets_box()
     tenants = TenantStore(database, relay)
-    services = Services(settings=settings, tenants=tenants, box=box, resolver=system_resolver)
+    services = Services(
+        settings=settings, tenants=tenants, box=box, resolver=overriding_resolver(settings.resolve_overrides)
+    )
     event_log = EventLog(database["events"])
     event_log_handlers.register(runtime.broker, settings, event_log, metrics)
 

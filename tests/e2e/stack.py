@@ -1,0 +1,64 @@
+"""The four services started exactly as ``make up`` starts them (deploy/local/services.sh), isolated.
+
+Each stack gets free loopback ports, its own run directory, topic namespace and databases, so it never
+collides with a developer's own ``make up`` or with other tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("ingress", "registry", "ai-responder", "dispatcher")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Stack:
+    urls: dict[str, str]
+    env: dict[str, str]
+    run_dir: Path
+
+    def log(self, service: str) -> str:
+        path = self.run_dir / "logs" / f"{service}.log"
+        return path.read_text() if path.exists() else ""
+
+
+@contextmanager
+def started_stack(run_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
+    ports = {name: free_port() for name in SERVICES}
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "SB_RUN_DIR": str(run_dir),
+        "SB_ENVIRONMENT": "development",
+        "SB_REGISTRY_MONGODB_DATABASE": f"e2e_{suffix}_registry",
+        "SB_DISPATCHER_MONGODB_DATABASE": f"e2e_{suffix}_dispatcher",
+        "SB_AI_RESPONDER_MONGODB_DATABASE": f"e2e_{suffix}_responder",
+        **{f"SB_{name.upper().replace('-', '_')}_PORT": str(port) for name, port in ports.items()},
+        **extra_env,
+    }
+    script = str(ROOT / "deploy" / "local" / "services.sh")
+    # The script is the project's own, run with a fixed argument list: no shell, no user input.
+    up = subprocess.run(  # noqa: S603
+        [script, "up"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+    )
+    try:
+        if up.returncode != 0:
+            raise RuntimeError(f"services.sh up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}")
+        yield Stack({name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, env, run_dir)
+    finally:
+        subprocess.run([script, "down"], env=env, cwd=ROOT, capture_output=True, timeout=60, check=False)  # noqa: S603

@@ -1,0 +1,130 @@
+"""Seed 000's walkthrough against the services as `make up` runs them: create with the seed's body, list,
+get, update, regenerate the secret, send a test, delete — each answer in the seed's shape."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from switchboard_shared.testing.fixtures import SettingsFactory
+from switchboard_shared.testing.infra import Infrastructure
+
+from .stack import Stack, started_stack
+
+ADMIN = "e2e-admin-token-5b1f0c2d"
+SEED_CREATE = {
+    "name": "My Application Webhook",
+    "url": "https://example.com/webhooks/chatbots",
+    "description": "Webhook for receiving conversation events",
+    "events": ["conversation.created", "message.created"],
+    "active": True,
+}
+SEED_UPDATE = {"events": ["conversation.created", "message.created", "message.updated"], "active": True}
+SEED_KEYS = {
+    "_id",
+    "name",
+    "url",
+    "description",
+    "events",
+    "secret",
+    "active",
+    "createdBy",
+    "createdAt",
+    "updatedAt",
+}
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+@pytest.fixture
+def stack(infra: Infrastructure, make_settings: SettingsFactory, tmp_path: Path) -> Iterator[Stack]:
+    namespace = make_settings.namespace  # topics for this namespace exist (kafka_topics fixture)
+    with started_stack(
+        tmp_path / "run",
+        {
+            "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+            "SB_MONGODB_URL": infra.mongodb_url,
+            "SB_TOPIC_NAMESPACE": namespace,
+            "SB_REGISTRY_ADMIN_TOKEN": ADMIN,
+            # The seed's example.com must not be contacted: answer it with loopback, which this stack allows.
+            "SB_RESOLVE_OVERRIDES": '{"example.com": "127.0.0.1"}',
+            "SB_REGISTRY_ALLOW_LOOPBACK_URLS": "true",
+        },
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+async def drop_stack_databases(mongo: AsyncMongoClient[dict[str, Any]], stack: Stack) -> AsyncIterator[None]:
+    yield
+    for name in (
+        "SB_REGISTRY_MONGODB_DATABASE",
+        "SB_DISPATCHER_MONGODB_DATABASE",
+        "SB_AI_RESPONDER_MONGODB_DATABASE",
+    ):
+        await mongo.drop_database(stack.env[name])
+
+
+def assert_seed_shape(data: dict[str, Any]) -> None:
+    assert SEED_KEYS <= set(data), sorted(SEED_KEYS - set(data))
+    assert OBJECT_ID.match(data["_id"])
+    assert OBJECT_ID.match(data["createdBy"])
+    assert TIMESTAMP.match(data["createdAt"])
+    assert TIMESTAMP.match(data["updatedAt"])
+    assert isinstance(data["events"], list)
+    assert isinstance(data["active"], bool)
+
+
+@pytest.mark.usefixtures("drop_stack_databases")
+async def test_seed_000_walkthrough(stack: Stack) -> None:
+    registry = stack.urls["registry"]
+    async with httpx.AsyncClient(base_url=registry, timeout=10) as http:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        tenant = await http.post(
+            "/api/admin/tenants", headers=admin, json={"name": f"e2e {uuid.uuid4().hex[:6]}"}
+        )
+        tenant_id = tenant.json()["data"]["id"]
+        key = await http.post(f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "e2e"})
+        auth = {"Authorization": f"Bearer {key.json()['data']['key']}"}
+
+        created = await http.post("/api/webhooks", headers=auth, json=SEED_CREATE)
+        assert created.status_code == 201, created.text
+        assert created.json()["status"] == "success"
+        webhook = created.json()["data"]
+        assert_seed_shape(webhook)
+        assert {k: webhook[k] for k in SEED_CREATE} == SEED_CREATE
+        hook = webhook["_id"]
+
+        listed = await http.get("/api/webhooks", headers=auth)
+        assert listed.status_code == 200
+        assert [item["_id"] for item in listed.json()["data"]] == [hook]
+        assert_seed_shape(listed.json()["data"][0])
+
+        fetched = await http.get(f"/api/webhooks/{hook}", headers=auth)
+        assert fetched.status_code == 200
+        assert fetched.json()["data"]["secret"] == webhook["secret"]
+
+        updated = await http.put(f"/api/webhooks/{hook}", headers=auth, json=SEED_UPDATE)
+        assert updated.status_code == 200
+        assert_seed_shape(updated.json()["data"])
+        assert updated.json()["data"]["events"] == SEED_UPDATE["events"]
+
+        regenerated = await http.post(f"/api/webhooks/{hook}/regenerate-secret", headers=auth)
+        assert regenerated.status_code == 200
+        assert_seed_shape(regenerated.json()["data"])
+        assert regenerated.json()["data"]["secret"] != webhook["secret"]
+
+        tested = await http.post(f"/api/webhooks/{hook}/test", headers=auth)
+        assert tested.status_code == 202
+        assert tested.json()["status"] == "success"
+
+        deleted = await http.delete(f"/api/webhooks/{hook}", headers=auth)
+        assert deleted.status_code == 200
+        assert (await http.get(f"/api/webhooks/{hook}", headers=auth)).status_code == 404
