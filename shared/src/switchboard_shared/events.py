@@ -222,6 +222,7 @@ class Reply(Payload):
     tenant_id: str
     conversation_id: str
     in_reply_to: str | None = Field(default=None, description="Inbound message id this answers.")
+    user_id: str | None = Field(default=None, description="The end user the conversation is with.")
     integration_id: str | None = None
     provider: Provider | None = None
     author: Author
@@ -239,7 +240,9 @@ class HandoffRequested(Payload):
     session_id: str
     platform: str
     reason: str
+    user_id: str | None = None
     user_message: str | None = None
+    integration_id: str | None = None
 
 
 class HandoffClosed(Payload):
@@ -287,6 +290,15 @@ class DeliveryAttempt(Payload):
     error: str | None = None
     attempted_at: datetime
     next_attempt_at: datetime | None = None
+    command_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description=(
+            "Id of the redeliver/recover command (its CloudEvent id) this attempt answers; None for attempts of "
+            "the original schedule. Part of the attempt's idempotency key (delivery_id, command_id, attempt), "
+            "so two manual redeliveries of one delivery are two records even if both number their attempt n."
+        ),
+    )
 
 
 class RedeliverDelivery(Payload):

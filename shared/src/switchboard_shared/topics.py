@@ -22,8 +22,9 @@ class Topic(StrEnum):
     CONFIG = "switchboard.config"
     #: One record per delivery attempt (delivery.attempted|succeeded|failed|retry_scheduled|exhausted).
     DELIVERY_ATTEMPTS = "switchboard.delivery.attempts"
-    #: Deliveries waiting for their next attempt; durable across dispatcher restarts.
-    DELIVERY_RETRY = "switchboard.delivery.retry"
+    #: Delivery tasks (first attempts, due retries, redeliveries, tests), keyed by endpoint so one endpoint's
+    #: tasks share a partition (FIFO endpoints rely on it). Internal to the dispatcher.
+    DELIVERIES = "switchboard.deliveries"
     #: Deliveries that exhausted their schedule; recoverable from the registry.
     DELIVERY_DEAD_LETTER = "switchboard.delivery.dlq"
     #: Commands for the dispatcher (redeliver one delivery, recover an endpoint since a time).
@@ -57,7 +58,7 @@ TOPIC_SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(Topic.PLATFORM_EVENTS, partitions=6, retention_ms=7 * _DAY_MS),
     TopicSpec(Topic.CONFIG, partitions=3, compacted=True),
     TopicSpec(Topic.DELIVERY_ATTEMPTS, partitions=6, retention_ms=7 * _DAY_MS),
-    TopicSpec(Topic.DELIVERY_RETRY, partitions=6, retention_ms=7 * _DAY_MS),
+    TopicSpec(Topic.DELIVERIES, partitions=6, retention_ms=7 * _DAY_MS),
     TopicSpec(Topic.DELIVERY_DEAD_LETTER, partitions=3, retention_ms=30 * _DAY_MS),
     TopicSpec(Topic.DISPATCH_COMMANDS, partitions=3, retention_ms=7 * _DAY_MS),
     TopicSpec(Topic.REPLIES, partitions=6, retention_ms=7 * _DAY_MS),

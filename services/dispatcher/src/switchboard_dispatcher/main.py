@@ -1,31 +1,176 @@
-"""Dispatcher composition root: ``uvicorn --factory switchboard_dispatcher.main:create_app``."""
+"""Dispatcher composition root: ``uvicorn --factory switchboard_dispatcher.main:create_app``.
+
+Start-up order matters: the config view catches up with the whole config topic before the fan-out and
+delivery stages start, so no event is matched against a half-loaded configuration.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+from datetime import timedelta
 
+from fastapi import FastAPI
+from faststream import AckPolicy
+from faststream.kafka.publisher import DefaultPublisher
+
+from switchboard_dispatcher import commands
+from switchboard_dispatcher.adapters.health import EndpointHealth
+from switchboard_dispatcher.adapters.http import HttpSender, policy_from
+from switchboard_dispatcher.adapters.schedule import Schedule
+from switchboard_dispatcher.domain.tasks import DeliveryTask
+from switchboard_dispatcher.engine import DeliveryEngine, task_json
+from switchboard_dispatcher.fanout import FanOut
+from switchboard_dispatcher.follower import ConfigFollower
+from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.settings import DispatcherSettings
+from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.http import Metrics
-from switchboard_shared.kafka import make_broker
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.kafka import decode_cloudevent, event_publisher, make_broker, publish_event
+from switchboard_shared.netsafety import overriding_resolver
+from switchboard_shared.topics import Topic
 
 SERVICE = "dispatcher"
 
 
+async def _publish_tasks(publisher: DefaultPublisher, tasks: list[DeliveryTask]) -> None:
+    """Send every task, then wait for all acks (batched by the producer rather than one round-trip each)."""
+    futures = [
+        await publisher.publish(task_json(task), key=task.key.encode(), no_confirm=True) for task in tasks
+    ]
+    if futures:
+        await asyncio.gather(*futures)
+
+
 def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     settings = settings or DispatcherSettings()
-    metrics = Metrics(SERVICE)
-    runtime = Runtime(
-        service=SERVICE,
-        settings=settings,
-        broker=make_broker(settings, SERVICE),
-        mongo=mongo_client(settings, SERVICE),
+    metrics = DispatcherMetrics()
+    mongo = mongo_client(settings, SERVICE)
+    database = mongo[settings.mongodb_database]
+    broker = make_broker(settings, SERVICE, linger_ms=2)
+    runtime = Runtime(service=SERVICE, settings=settings, broker=broker, mongo=mongo, metrics=metrics)
+
+    to_deliveries = broker.publisher(
+        settings.topic(Topic.DELIVERIES),
+        title="dispatcher.deliveries",
+        description="Delivery tasks keyed <kind>:<endpoint id> (internal).",
+    )
+    to_dead_letters = broker.publisher(
+        settings.topic(Topic.DELIVERY_DEAD_LETTER),
+        title="dispatcher.dead-letters",
+        description="Tasks that were not delivered (exhausted, failed, skipped), keyed by endpoint id.",
+    )
+    to_attempts = event_publisher(
+        broker,
+        settings,
+        Topic.DELIVERY_ATTEMPTS,
+        title="dispatcher.attempts",
+        description="One delivery.succeeded|failed|retry_scheduled|exhausted event per attempt.",
+    )
+    to_platform_events = event_publisher(
+        broker,
+        settings,
+        Topic.PLATFORM_EVENTS,
+        title="dispatcher.platform-events",
+        description="webhook.disabled when an endpoint answers 410 Gone or fails for too long.",
+    )
+
+    view = ConfigView(settings.secrets_box())
+    follower = ConfigFollower(
+        bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.CONFIG), view=view
+    )
+    sender = HttpSender(
+        policy_from(settings.allow_loopback_urls, settings.allow_private_urls),
+        overriding_resolver(settings.resolve_overrides),
+        max_connections=settings.max_connections,
+    )
+    schedule = Schedule(
+        database["schedule"],
+        lease_s=settings.schedule_lease_s,
+        poll_interval_s=settings.schedule_poll_interval_s,
+    )
+    health = EndpointHealth(database["endpoint_health"], timedelta(seconds=settings.disable_after_failing_s))
+
+    async def publish_tasks(tasks: list[DeliveryTask]) -> None:
+        await _publish_tasks(to_deliveries, tasks)
+
+    async def publish_attempt(event: CloudEvent) -> None:
+        await publish_event(to_attempts, event)
+
+    async def publish_platform_event(event: CloudEvent) -> None:
+        await publish_event(to_platform_events, event)
+
+    async def publish_dead_letter(task: DeliveryTask) -> None:
+        await to_dead_letters.publish(task_json(task), key=task.endpoint_id.encode())
+
+    engine = DeliveryEngine(
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.topic(Topic.DELIVERIES),
+        group_id=settings.group_id(SERVICE, "deliveries"),
+        view=view,
+        sender=sender,
+        schedule=schedule,
+        health=health,
+        metrics=metrics,
+        publish_attempt=publish_attempt,
+        publish_platform_event=publish_platform_event,
+        publish_dead_letter=publish_dead_letter,
+        max_unsettled_per_partition=settings.max_unsettled_per_partition,
+        commit_interval_s=settings.commit_interval_s,
+    )
+    fanout = FanOut(
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.topic(Topic.PLATFORM_EVENTS),
+        group_id=settings.group_id(SERVICE, "fanout"),
+        view=view,
+        publish=publish_tasks,
         metrics=metrics,
     )
+
+    @broker.subscriber(
+        settings.topic(Topic.DISPATCH_COMMANDS),
+        group_id=settings.group_id(SERVICE, "commands"),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=decode_cloudevent,
+        title="dispatcher.commands",
+        description="Send a test event, redeliver a delivery, recover an endpoint.",
+    )
+    async def on_command(command: CloudEvent) -> None:
+        await commands.handle(
+            command, publish_tasks, settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
+        )
+
+    async def start_pipeline() -> None:
+        await follower.start()
+        await sender.start()
+        schedule.start(publish_tasks)
+        await engine.start()
+        await fanout.start()
+
+    async def stop_pipeline() -> None:
+        await fanout.stop()
+        await engine.stop()
+        await schedule.stop()
+        await sender.close()
+        await follower.stop()
+
+    async def view_ready() -> bool:
+        return follower.caught_up.is_set()
+
     app = build_service_app(
         runtime,
         title="Switchboard dispatcher",
         description="Fans events out to subscribed endpoints, signs them, retries durably and records every attempt.",
+        on_startup=[schedule.ensure_indexes],
+        after_broker_start=[start_pipeline],
+        on_shutdown=[stop_pipeline],
+        extra_probes={"config_view": view_ready},
     )
     app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.view = view
+    app.state.engine = engine
+    app.state.schedule = schedule
+    app.state.sender = sender
     return app

@@ -1,0 +1,1 @@
+"""Dispatcher adapters: the HTTP sender, the durable schedule, endpoint health."""

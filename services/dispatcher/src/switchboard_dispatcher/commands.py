@@ -1,0 +1,124 @@
+"""Commands from the registry (dispatch-commands topic, keyed by endpoint id).
+
+- send_test: a ``webhook.test`` event to one webhook, whatever its event filter.
+- redeliver: one delivery again, from the event the command carries.
+- recover: every dead-lettered delivery of an endpoint since a time, read back from the dead-letter topic
+  (where exhausted, failed and skipped deliveries are kept for 30 days).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.events import CommandType, EndpointKind, EventType
+
+log = logging.getLogger(__name__)
+
+PublishTasks = Callable[[list[DeliveryTask]], Awaitable[None]]
+
+
+def test_task(command: CloudEvent) -> DeliveryTask:
+    data: dict[str, Any] = command.data if isinstance(command.data, dict) else {}
+    event = CloudEvent(
+        id=str(data["event_id"]),
+        source="/switchboard/registry",
+        type=EventType.WEBHOOK_TEST,
+        tenant=str(data["tenant_id"]),
+        subject=str(data["endpoint_id"]),
+        partitionkey=str(data["endpoint_id"]),
+        data=data.get("data") or {},
+    )
+    return DeliveryTask(
+        delivery_id=delivery_id(event.source, event.id, "webhook", str(data["endpoint_id"])),
+        tenant_id=str(data["tenant_id"]),
+        endpoint_kind="webhook",
+        endpoint_id=str(data["endpoint_id"]),
+        event=event.structured(),
+        reason="test",
+    )
+
+
+def redeliver_task(command: CloudEvent) -> DeliveryTask | None:
+    data: dict[str, Any] = command.data if isinstance(command.data, dict) else {}
+    event = data.get("event")
+    if not isinstance(event, dict):
+        log.warning("redeliver command without the event to deliver ignored", extra={"command": command.id})
+        return None
+    kind: EndpointKind = data.get("endpoint_kind") or "webhook"
+    parsed = CloudEvent.from_structured(event)
+    return DeliveryTask(
+        delivery_id=str(
+            data.get("delivery_id") or delivery_id(parsed.source, parsed.id, kind, data["endpoint_id"])
+        ),
+        attempt=int(data.get("attempt") or 1),
+        tenant_id=str(data["tenant_id"]),
+        endpoint_kind=kind,
+        endpoint_id=str(data["endpoint_id"]),
+        event=event,
+        reason="redeliver",
+    )
+
+
+async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> list[DeliveryTask]:
+    """Dead-lettered tasks of the command's endpoint whose event happened in [since, until]."""
+    data: dict[str, Any] = command.data if isinstance(command.data, dict) else {}
+    endpoint = str(data["endpoint_id"])
+    tenant = str(data["tenant_id"])
+    since = datetime.fromisoformat(str(data["since"]).replace("Z", "+00:00"))
+    until_raw = data.get("until")
+    until = datetime.fromisoformat(str(until_raw).replace("Z", "+00:00")) if until_raw else datetime.now(UTC)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    found: dict[str, DeliveryTask] = {}
+    try:
+        await consumer.topics()
+        tps = [TopicPartition(dlq_topic, p) for p in sorted(consumer.partitions_for_topic(dlq_topic) or ())]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        remaining = {tp for tp, offset in end.items() if offset > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=500)
+            for tp, records in batches.items():
+                for record in records:
+                    if record.offset + 1 >= end[tp]:
+                        remaining.discard(tp)
+                    if record.key != endpoint.encode():
+                        continue
+                    task = DeliveryTask.model_validate_json(record.value or b"")
+                    event_time = CloudEvent.from_structured(task.event).time
+                    if task.tenant_id == tenant and since <= event_time <= until:
+                        found[task.delivery_id] = task.next_attempt(
+                            "recover", task.first_attempted_at or event_time
+                        )
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+    return list(found.values())
+
+
+async def handle(command: CloudEvent, publish: PublishTasks, bootstrap: str, dlq_topic: str) -> int:
+    if command.type == CommandType.SEND_TEST:
+        tasks = [test_task(command)]
+    elif command.type == CommandType.REDELIVER:
+        task = redeliver_task(command)
+        tasks = [task] if task else []
+    elif command.type == CommandType.RECOVER:
+        tasks = await asyncio.wait_for(recover_tasks(bootstrap, dlq_topic, command), 120)
+    else:
+        log.warning("unknown command %s ignored", command.type)
+        return 0
+    if tasks:
+        await publish(tasks)
+    return len(tasks)

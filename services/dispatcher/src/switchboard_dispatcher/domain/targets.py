@@ -1,0 +1,34 @@
+"""Delivery targets: a subscribed endpoint as the dispatcher needs it (decrypted, with its delivery policy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from switchboard_shared.events import EndpointKind
+
+#: seed 001: three retries after 4, 8 and 10 seconds; 30 s per attempt; 10 in flight; 100 a minute.
+DEFAULT_SCHEDULE = (4, 8, 10)
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: EndpointKind
+    id: str
+    tenant_id: str
+    url: str
+    #: Signing secrets, newest first; several during a rotation's grace period (each one signs).
+    secrets: tuple[str, ...] = ()
+    #: Extra request headers (integration custom headers, Authorization).
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = 30.0
+    retry_schedule: tuple[int, ...] = DEFAULT_SCHEDULE
+    max_in_flight: int = 10
+    rate_per_minute: int = 100
+    ordered: bool = False
+    provider: str | None = None
+    #: Context the payload builder may use (a conversation's channel, an integration's name).
+    context: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"

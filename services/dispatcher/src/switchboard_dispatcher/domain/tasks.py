@@ -1,0 +1,55 @@
+"""The delivery task: one (event, endpoint) pair on its way to one attempt.
+
+Tasks travel on the internal ``switchboard.deliveries`` topic keyed by endpoint, so every task of one endpoint
+lands in one partition (what FIFO endpoints rely on). The delivery id is deterministic, so a task produced
+twice (a fan-out replayed after a crash) is the same delivery, and receivers deduplicate on ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from switchboard_shared.events import EndpointKind
+
+_NAMESPACE = uuid.UUID("5b0f8a3e-8d1c-4f0e-9d53-3c5a7f2b9e61")
+
+Reason = Literal["fanout", "retry", "deferred", "redeliver", "recover", "test"]
+
+
+def delivery_id(event_source: str, event_id: str, kind: EndpointKind, endpoint_id: str) -> str:
+    """``msg_<32 hex>``: the same for every attempt and every replay of one (event, endpoint) pair."""
+    name = f"{event_source}|{event_id}|{kind}:{endpoint_id}"
+    return "msg_" + uuid.uuid5(_NAMESPACE, name).hex
+
+
+def endpoint_key(kind: EndpointKind, endpoint_id: str) -> str:
+    return f"{kind}:{endpoint_id}"
+
+
+class DeliveryTask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_id: str
+    attempt: int = 1
+    tenant_id: str
+    endpoint_kind: EndpointKind
+    endpoint_id: str
+    #: The structured CloudEvent being delivered (its data is what the payload is built from).
+    event: dict[str, Any]
+    reason: Reason = "fanout"
+    #: When the first attempt was made (None before it): how long an endpoint has been failing is measured
+    #: from first failures, and the retry schedule is relative to the previous attempt.
+    first_attempted_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return endpoint_key(self.endpoint_kind, self.endpoint_id)
+
+    def next_attempt(self, reason: Reason, first_attempted_at: datetime) -> DeliveryTask:
+        return self.model_copy(
+            update={"attempt": self.attempt + 1, "reason": reason, "first_attempted_at": first_attempted_at}
+        )

@@ -1,0 +1,121 @@
+"""The fan-out stage: ``platform.events`` → one delivery task per matching endpoint on the deliveries topic.
+
+At-least-once: a batch's offsets are committed after every task it produced was acknowledged by Kafka. A crash
+in between replays the batch; the replayed tasks carry the same deterministic delivery ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
+from switchboard_dispatcher.metrics import DispatcherMetrics
+from switchboard_dispatcher.view import ConfigView
+from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+
+log = logging.getLogger(__name__)
+
+PublishTasks = Callable[[list[DeliveryTask]], Awaitable[None]]
+
+
+def tasks_for(view: ConfigView, event: CloudEvent) -> list[DeliveryTask]:
+    envelope: dict[str, Any] | None = None
+    tasks: list[DeliveryTask] = []
+    for target in view.targets_for(event):
+        envelope = envelope or event.structured()
+        tasks.append(
+            DeliveryTask(
+                delivery_id=delivery_id(event.source, event.id, target.kind, target.id),
+                tenant_id=target.tenant_id,
+                endpoint_kind=target.kind,
+                endpoint_id=target.id,
+                event=envelope,
+            )
+        )
+    return tasks
+
+
+class FanOut:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topic: str,
+        group_id: str,
+        view: ConfigView,
+        publish: PublishTasks,
+        metrics: DispatcherMetrics,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.group_id = group_id
+        self.view = view
+        self.publish = publish
+        self.metrics = metrics
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            client_id="switchboard-dispatcher-fanout",
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name="fan-out")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def _run(self) -> None:
+        assert self._consumer is not None  # noqa: S101 - start() set it
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            if not batches:
+                continue
+            tasks: list[DeliveryTask] = []
+            offsets: dict[TopicPartition, int] = {}
+            for tp, records in batches.items():
+                for record in records:
+                    offsets[tp] = record.offset + 1
+                    try:
+                        event = CloudEvent.from_kafka(record.value, record.headers)
+                    except CloudEventError as exc:
+                        self.metrics.fanned_out.labels("invalid").inc()
+                        log.warning(
+                            "invalid event on platform.events skipped: %s",
+                            exc,
+                            extra={"partition": tp.partition, "offset": record.offset},
+                        )
+                        continue
+                    created = tasks_for(self.view, event)
+                    self.metrics.fanned_out.labels("matched" if created else "unmatched").inc()
+                    tasks.extend(created)
+            # Publish every task and wait for Kafka's acks before committing: retried until it works, since
+            # committing without them would lose deliveries.
+            while True:
+                try:
+                    await self.publish(tasks)
+                    break
+                except Exception:
+                    log.exception("publishing delivery tasks failed; retrying")
+                    await asyncio.sleep(1.0)
+            for task in tasks:
+                self.metrics.tasks_created.labels(task.endpoint_kind).inc()
+            await self._consumer.commit(offsets)

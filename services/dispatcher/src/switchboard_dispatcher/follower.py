@@ -1,0 +1,93 @@
+"""Follows the compacted config topic into the ConfigView: the whole topic at start-up, then new changes.
+
+No consumer group: every replica needs every partition from the beginning. Start-up completes (and the
+service reports ready) only once the view has caught up with the end offsets read at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from switchboard_dispatcher.view import ConfigView
+
+log = logging.getLogger(__name__)
+
+
+class ConfigFollower:
+    def __init__(self, *, bootstrap: str, topic: str, view: ConfigView) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.view = view
+        self.caught_up = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, catch_up_timeout_s: float = 60.0) -> None:
+        # Subscribing without a group assigns every partition; with no committed offsets "earliest" starts
+        # each one at the beginning.
+        self._consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            auto_offset_reset="earliest",
+            client_id="switchboard-dispatcher-config",
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name="config-follower")
+        await asyncio.wait_for(self.caught_up.wait(), catch_up_timeout_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def _run(self) -> None:
+        assert self._consumer is not None  # noqa: S101 - start() set it
+        end: dict[TopicPartition, int] | None = None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=1000)
+            for records in batches.values():
+                for record in records:
+                    self.apply(record)
+            if self.caught_up.is_set():
+                continue
+            assignment = self._consumer.assignment()
+            if end is None and assignment:
+                end = await self._consumer.end_offsets(list(assignment))
+            if end is not None and await self._reached(end):
+                self.caught_up.set()
+
+    async def _reached(self, end: dict[TopicPartition, int]) -> bool:
+        assert self._consumer is not None  # noqa: S101
+        for tp, offset in end.items():
+            position: int = await self._consumer.position(tp)
+            if position < offset:
+                return False
+        return True
+
+    def apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        key = (record.key or b"").decode()
+        headers = {name: value.decode() for name, value in record.headers}
+        version_header = headers.get("ce_version")
+        version = int(version_header) if version_header and version_header.isdigit() else None
+        if record.value is None:
+            self.view.apply(key, version, None)
+            return
+        try:
+            change = json.loads(record.value)
+            state = change["state"]
+            version = int(change.get("version", version or 0)) or version
+        except (ValueError, KeyError, TypeError):
+            log.error("unreadable config record skipped", extra={"key": key, "offset": record.offset})
+            return
+        self.view.apply(key, version, state)

@@ -1,0 +1,44 @@
+"""Dispatcher's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from switchboard_shared.http import Metrics
+
+
+class DispatcherMetrics(Metrics):
+    def __init__(self) -> None:
+        super().__init__("dispatcher")
+        r = self.registry
+        self.deliveries = Counter(
+            "dispatcher_deliveries", "Attempts by endpoint kind and outcome", ["kind", "outcome"], registry=r
+        )
+        self.latency = Histogram(
+            "dispatcher_delivery_latency_seconds",
+            "Endpoint response time per attempt",
+            ["kind"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.retries = Counter("dispatcher_retries_scheduled", "Retries scheduled", ["kind"], registry=r)
+        self.deferred = Counter("dispatcher_deferred", "Tasks moved to the schedule", ["reason"], registry=r)
+        self.skipped = Counter(
+            "dispatcher_skipped", "Tasks for deleted or disabled endpoints", ["kind"], registry=r
+        )
+        self.disabled = Counter("dispatcher_endpoints_disabled", "Endpoints disabled", ["kind"], registry=r)
+        self.in_flight = Gauge(
+            "dispatcher_in_flight", "Requests in flight per endpoint", ["endpoint"], registry=r
+        )
+        self.consumer_lag = Gauge(
+            "dispatcher_consumer_lag",
+            "Records behind the end of the topic",
+            ["stage", "partition"],
+            registry=r,
+        )
+        self.fanned_out = Counter(
+            "dispatcher_events_fanned_out", "Events read by the fan-out stage", ["result"], registry=r
+        )
+        self.tasks_created = Counter(
+            "dispatcher_tasks_created", "Delivery tasks created", ["kind"], registry=r
+        )

@@ -1,0 +1,248 @@
+"""The dispatcher's materialized view of the registry's configuration (the compacted config topic).
+
+Every replica reads the whole config topic from the beginning at start-up (no consumer group: each needs
+all of it), keeps the highest ``version`` per entity and then follows new changes. Fan-out and every attempt
+read this in-memory view: no MongoDB query per event. Secrets arrive encrypted and are decrypted here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from switchboard_dispatcher.domain.targets import DEFAULT_SCHEDULE, Target
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.events import EndpointKind, matches
+from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
+
+log = logging.getLogger(__name__)
+
+#: Integration events that go to a partner's outgoing webhook unless the integration names its own filter.
+INTEGRATION_DEFAULT_EVENTS = ("message.replied", "handoff.requested", "handoff.closed")
+#: seed 003: what the Slack notifications announce by default.
+SLACK_DEFAULT_EVENTS = ("ticket.*", "ai.response.*", "handoff.requested", "feedback.received")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def entity_key(kind: EndpointKind, endpoint_id: str) -> str:
+    """The config-topic key of the entity behind an endpoint (callbacks belong to conversations)."""
+    entity = {"webhook": "webhook", "callback": "conversation"}.get(kind, "integration")
+    return f"{entity}:{endpoint_id}"
+
+
+def conversation_id_of(event: CloudEvent) -> str | None:
+    data = event.data if isinstance(event.data, dict) else {}
+    value = data.get("conversation_id") or data.get("conversationId") or event.partitionkey or event.subject
+    return str(value) if value else None
+
+
+class ConfigView:
+    def __init__(self, box: SecretsBox) -> None:
+        self.box = box
+        self.versions: dict[str, int] = {}
+        self.states: dict[str, dict[str, Any]] = {}
+        self._by_tenant: dict[tuple[str, str], set[str]] = defaultdict(set)  # (tenant, entity) → keys
+        self._conversations: dict[tuple[str, str], str] = {}  # (tenant, conversation id) → key
+        #: Endpoints disabled by this dispatcher (410, failing too long) before the registry's change arrives.
+        self.locally_disabled: set[str] = set()
+
+    # -- applying changes ---------------------------------------------------------------------------------------
+
+    def apply(self, key: str, version: int | None, state: dict[str, Any] | None) -> bool:
+        """Apply one config record (``state`` None = deletion). Returns False for a stale (older) version."""
+        if version is not None and version < self.versions.get(key, 0):
+            return False
+        entity, _, _ = key.partition(":")
+        old = self.states.pop(key, None)
+        if old is not None:
+            self._unindex(key, entity, old)
+        if state is None:
+            self.versions[key] = version or self.versions.get(key, 0)
+            self.locally_disabled.discard(key)
+            return True
+        self.states[key] = state
+        if version is not None:
+            self.versions[key] = version
+        self._index(key, entity, state)
+        if (
+            entity == "webhook"
+            and state.get("active")
+            and key in self.locally_disabled
+            and not state.get("disabledReason")
+        ):
+            self.locally_disabled.discard(key)
+        return True
+
+    def _index(self, key: str, entity: str, state: dict[str, Any]) -> None:
+        tenant = str(state.get("tenant_id") or "")
+        self._by_tenant[(tenant, entity)].add(key)
+        if entity == "conversation":
+            conversation = self._conversation_key(state)
+            if conversation:
+                self._conversations[(tenant, conversation)] = key
+
+    def _unindex(self, key: str, entity: str, state: dict[str, Any]) -> None:
+        tenant = str(state.get("tenant_id") or "")
+        self._by_tenant[(tenant, entity)].discard(key)
+        if entity == "conversation":
+            conversation = self._conversation_key(state)
+            if conversation and self._conversations.get((tenant, conversation)) == key:
+                del self._conversations[(tenant, conversation)]
+
+    @staticmethod
+    def _conversation_key(state: dict[str, Any]) -> str | None:
+        value = state.get("conversation_id") or state.get("id")
+        return str(value) if value else None
+
+    def disable_locally(self, kind: EndpointKind, endpoint_id: str) -> None:
+        self.locally_disabled.add(entity_key(kind, endpoint_id))
+
+    # -- fan-out ---------------------------------------------------------------------------------------------------
+
+    def targets_for(self, event: CloudEvent) -> list[Target]:
+        """Every endpoint ``event`` goes to: matching webhooks, the conversation's callback, integrations."""
+        tenant = event.tenant
+        if not tenant:
+            return []
+        targets: list[Target] = []
+        for key in self._by_tenant.get((tenant, "webhook"), ()):
+            state = self.states[key]
+            if any(matches(pattern, event.type) for pattern in state.get("events", ())):
+                target = self.target("webhook", key.split(":", 1)[1])
+                if target is not None:
+                    targets.append(target)
+        if event.type.startswith("message."):
+            conversation = conversation_id_of(event)
+            callback_key = self._conversations.get((tenant, conversation)) if conversation else None
+            if callback_key is not None:
+                target = self.target("callback", callback_key.split(":", 1)[1])
+                if target is not None:
+                    targets.append(target)
+        for key in self._by_tenant.get((tenant, "integration"), ()):
+            state = self.states[key]
+            data = event.data if isinstance(event.data, dict) else {}
+            wanted_integration = data.get("integration_id")
+            if wanted_integration and wanted_integration != key.split(":", 1)[1]:
+                continue
+            for kind in self._integration_kinds(state):
+                defaults = SLACK_DEFAULT_EVENTS if kind == "slack" else INTEGRATION_DEFAULT_EVENTS
+                patterns = state.get("events") or defaults
+                if any(matches(pattern, event.type) for pattern in patterns):
+                    target = self.target(kind, key.split(":", 1)[1])
+                    if target is not None:
+                        targets.append(target)
+        return targets
+
+    @staticmethod
+    def _integration_kinds(state: dict[str, Any]) -> Iterable[EndpointKind]:
+        reply = state.get("reply") or {}
+        if state.get("provider") == "slack" and (
+            reply.get("webhook_url") or state.get("outgoing_webhook_url")
+        ):
+            yield "slack"
+        elif state.get("outgoing_webhook_url"):
+            yield "integration"
+
+    # -- targets ---------------------------------------------------------------------------------------------------
+
+    def target(self, kind: EndpointKind, endpoint_id: str, now: datetime | None = None) -> Target | None:
+        """The current, enabled target for an endpoint, or None (deleted, inactive or disabled)."""
+        key = entity_key(kind, endpoint_id)
+        state = self.states.get(key)
+        if state is None or key in self.locally_disabled:
+            return None
+        try:
+            if kind == "webhook":
+                return self._webhook(endpoint_id, state, now or datetime.now(UTC))
+            if kind == "callback":
+                return self._callback(endpoint_id, state)
+            return self._integration(kind, endpoint_id, state)
+        except (SecretsBoxError, KeyError, TypeError, ValueError):
+            log.exception("unusable configuration for %s", key)
+            return None
+
+    def _webhook(self, endpoint_id: str, state: dict[str, Any], now: datetime) -> Target | None:
+        if not state.get("active", True) or state.get("disabledReason"):
+            return None
+        secrets = [self.box.decrypt(state["secret"])]
+        for previous in state.get("previous_secrets", ()):
+            expires = _parse_time(previous.get("expires_at"))
+            if expires is not None and expires > now:
+                secrets.append(self.box.decrypt(previous["secret"]))
+        delivery = state.get("delivery") or {}
+        return Target(
+            kind="webhook",
+            id=endpoint_id,
+            tenant_id=state["tenant_id"],
+            url=state["url"],
+            secrets=tuple(secrets),
+            timeout_s=float(delivery.get("timeout_seconds", 30)),
+            retry_schedule=tuple(delivery.get("retry_schedule", DEFAULT_SCHEDULE)),
+            max_in_flight=int(delivery.get("max_in_flight", 10)),
+            rate_per_minute=int(delivery.get("rate_limit_per_minute", 100)),
+            ordered=bool(delivery.get("ordered", False)),
+        )
+
+    def _callback(self, endpoint_id: str, state: dict[str, Any]) -> Target | None:
+        config = state.get("config") or {}
+        url = config.get("callback_url")
+        if not url or state.get("active") is False:
+            return None
+        secret = config.get("secret") or state.get("secret")
+        return Target(
+            kind="callback",
+            id=endpoint_id,
+            tenant_id=state["tenant_id"],
+            url=url,
+            secrets=(self.box.decrypt(secret),) if secret else (),
+            context={
+                "conversation_id": self._conversation_key(state) or endpoint_id,
+                "channel": str(state.get("channel") or "API"),
+            },
+        )
+
+    def _integration(self, kind: EndpointKind, endpoint_id: str, state: dict[str, Any]) -> Target | None:
+        if not state.get("is_active", True):
+            return None
+        reply = state.get("reply") or {}
+        if kind == "slack":
+            url = self._reveal(reply.get("webhook_url") or state.get("outgoing_webhook_url"))
+            headers: tuple[tuple[str, str], ...] = ()
+        else:
+            url = state["outgoing_webhook_url"]
+            pairs = [(str(k), self._reveal(v)) for k, v in (state.get("custom_headers") or {}).items()]
+            token = state.get("auth_token")
+            if token:
+                pairs.append(("Authorization", f"Bearer {self._reveal(token)}"))
+            headers = tuple(pairs)
+        retries = int(state.get("retry_attempts", 3))
+        schedule = tuple((DEFAULT_SCHEDULE + (10,) * 10)[:retries])
+        return Target(
+            kind=kind,
+            id=endpoint_id,
+            tenant_id=state["tenant_id"],
+            url=str(url),
+            headers=headers,
+            timeout_s=float(state.get("timeout_seconds", 30)),
+            retry_schedule=schedule,
+            provider=state.get("provider"),
+            context={"name": str(state.get("name", ""))},
+        )
+
+    def _reveal(self, value: Any) -> str:
+        text = str(value)
+        return self.box.decrypt(text) if text.startswith("enc:") else text
