@@ -86,7 +86,9 @@ class Receiver:
         if delay:
             await asyncio.sleep(delay)
         async with self._arrived:
-            self.requests[path].append(Received(path, dict(request.headers), body, time.monotonic()))
+            self.requests[path].append(
+                Received(path, {k.lower(): v for k, v in request.headers.items()}, body, time.monotonic())
+            )
             self._arrived.notify_all()
         return web.Response(status=status, headers=headers, text="ok" if status < 300 else "nope")
 
