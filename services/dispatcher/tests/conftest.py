@@ -14,8 +14,7 @@ from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.waiting import eventually
-
-from .harness import Platform, Receiver
+from switchboard_shared.testing.webhooks import Platform, Receiver
 
 DISPATCHER_OVERRIDES: dict[str, Any] = {
     "allow_loopback_urls": True,

@@ -9,8 +9,9 @@ import json
 from fastapi import FastAPI
 from standardwebhooks import Webhook
 
+from switchboard_shared.testing.webhooks import Platform, Receiver
+
 from ..conftest import wait_for_target
-from ..harness import Platform, Receiver
 
 
 async def test_events_reach_every_webhook_whose_filter_matches(

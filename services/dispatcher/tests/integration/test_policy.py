@@ -14,10 +14,10 @@ from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.testing.kafka import headers_of, read_until
+from switchboard_shared.testing.webhooks import Platform, Receiver
 from switchboard_shared.topics import Topic
 
 from ..conftest import wait_for_target
-from ..harness import Platform, Receiver
 
 
 def _attempts(records: list[Any]) -> list[DeliveryAttempt]:

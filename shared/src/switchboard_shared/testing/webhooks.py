@@ -1,4 +1,5 @@
-"""Dispatcher test harness: a scriptable loopback receiver and config records in the registry's format.
+"""Webhook test doubles: a scriptable loopback receiver and a publisher of config records and events in the
+registry's and other producers' formats (used by dispatcher tests, e2e tests and benchmarks).
 
 The receiver listens on 127.0.0.1 only. Names like ``hooks.test`` resolve to it through the dispatcher's
 ``resolve_overrides``; nothing leaves the machine.
