@@ -6,7 +6,9 @@ collides with a developer's own ``make up`` or with other tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import uuid
@@ -62,3 +64,38 @@ def started_stack(run_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
         yield Stack({name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, env, run_dir)
     finally:
         subprocess.run([script, "down"], env=env, cwd=ROOT, capture_output=True, timeout=60, check=False)  # noqa: S603
+
+
+def start_service(service: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """One service as its own process group (so SIGKILL reaches uvicorn, not just the ``uv`` wrapper)."""
+    package = "switchboard_" + service.replace("-", "_")
+    command = [
+        "uv",
+        "run",
+        "--no-sync",
+        "uvicorn",
+        "--factory",
+        f"{package}.main:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    log_file = log_path.open("ab")
+    # A fixed command of the project's own entry point: no shell, no user input.
+    return subprocess.Popen(  # noqa: S603
+        command,
+        env=env,
+        cwd=ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    process.wait(timeout=30)
