@@ -8,10 +8,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import CommandType, ConfigChanged
+from switchboard_shared.kafka import event_publisher, publish_event
 from switchboard_shared.testing.kafka import headers_of, read_until
+from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.topics import Topic
 
 from ..harness import Registry, Tenant
@@ -319,3 +323,37 @@ async def test_test_endpoint_queues_a_command_for_the_dispatcher(registry: Regis
     assert headers_of(command)["ce_type"] == CommandType.SEND_TEST
     assert command.key == created["_id"].encode()
     assert json.loads(command.value)["endpoint_id"] == created["_id"]
+
+
+async def test_a_webhook_the_dispatcher_disabled_becomes_inactive_with_the_reason(registry: Registry) -> None:
+    tenant = await registry.tenant()
+    created = await _create(tenant)
+    producer = KafkaBroker(registry.settings.kafka_bootstrap)
+    publisher = event_publisher(
+        producer, registry.settings, Topic.PLATFORM_EVENTS, title="t", description="t"
+    )
+    async with producer:
+        await producer.connect()
+        await publish_event(
+            publisher,
+            CloudEvent(
+                source="/switchboard/dispatcher",
+                type="webhook.disabled",
+                tenant=tenant.id,
+                data={"endpoint_id": created["_id"], "endpoint_kind": "webhook", "reason": "410 Gone"},
+            ),
+        )
+
+    async def disabled() -> dict[str, Any] | None:
+        data: dict[str, Any] = (
+            await tenant.client.get(f"/api/webhooks/{created['_id']}", headers=tenant.headers)
+        ).json()["data"]
+        return data if not data["active"] else None
+
+    data = await eventually(disabled)
+    assert data["disabledReason"] == "410 Gone"
+    reenabled = await tenant.client.patch(
+        f"/api/webhooks/{created['_id']}", headers=tenant.headers, json={"active": True}
+    )
+    assert reenabled.json()["data"]["active"] is True
+    assert "disabledReason" not in reenabled.json()["data"]

@@ -1,0 +1,53 @@
+"""Apply the dispatcher's verdicts to webhooks: ``webhook.disabled`` (410 Gone, failing for too long) marks the
+webhook inactive with the reason, through the outbox, so every view of the configuration agrees.
+
+At-least-once and idempotent: disabling an already-disabled webhook changes nothing that matters.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+
+from switchboard_registry.adapters.webhooks import WebhookStore
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.events import EventType
+from switchboard_shared.kafka import decode_cloudevent
+from switchboard_shared.settings import ServiceSettings
+from switchboard_shared.topics import Topic
+
+log = logging.getLogger(__name__)
+
+
+def register(broker: KafkaBroker, settings: ServiceSettings, store: WebhookStore) -> None:
+    @broker.subscriber(
+        settings.topic(Topic.PLATFORM_EVENTS),
+        group_id=settings.group_id("registry", "webhook-health"),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=decode_cloudevent,
+        title="registry.webhook-health",
+        description="Disables webhooks the dispatcher reported with webhook.disabled.",
+    )
+    async def on_webhook_disabled(event: CloudEvent) -> None:
+        if event.type != EventType.WEBHOOK_DISABLED or not event.tenant or not isinstance(event.data, dict):
+            return
+        if event.data.get("endpoint_kind", "webhook") != "webhook":
+            return
+        webhook_id = str(event.data.get("endpoint_id", ""))
+        current = await store.get(event.tenant, webhook_id)
+        if current is None or not current.get("active"):
+            return
+        await store.update(
+            event.tenant,
+            webhook_id,
+            {
+                "active": False,
+                "disabledReason": str(event.data.get("reason") or "disabled by the dispatcher"),
+                "disabledAt": datetime.now(UTC),
+            },
+        )
+        log.warning("webhook disabled", extra={"tenant": event.tenant, "webhook_id": webhook_id})
