@@ -1,0 +1,103 @@
+"""The product path end to end, over real Kafka + FerretDB with the services built by their factories:
+a tenant creates a webhook in the registry, an event enters through ingress, the dispatcher delivers it
+signed (verified with the secret the registry returned), and the registry's test button works."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+
+from switchboard_dispatcher.main import create_app as create_dispatcher
+from switchboard_dispatcher.settings import DispatcherSettings
+from switchboard_ingress.main import create_app as create_ingress
+from switchboard_ingress.settings import IngressSettings
+from switchboard_registry.main import create_app as create_registry
+from switchboard_registry.settings import RegistrySettings
+from switchboard_shared.testing.fixtures import SettingsFactory
+from switchboard_shared.testing.webhooks import Receiver
+
+from .servers import serve
+
+ADMIN = "e2e-admin-token-77aa"
+EVENTS_TOKEN = "e2e-events-token-77aa"
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_event_in_through_ingress_is_delivered_signed_to_a_registered_webhook(
+    make_settings: SettingsFactory, receiver: Receiver
+) -> None:
+    overrides = {"resolve_overrides": {"customer.test": "127.0.0.1"}}
+    apps = {
+        "registry": create_registry(
+            make_settings(RegistrySettings, admin_token=ADMIN, allow_loopback_urls=True, **overrides)
+        ),
+        "ingress": create_ingress(make_settings(IngressSettings, events_token=EVENTS_TOKEN)),
+        "dispatcher": create_dispatcher(
+            make_settings(DispatcherSettings, allow_loopback_urls=True, **overrides)
+        ),
+    }
+    async with serve(apps) as urls, httpx.AsyncClient(timeout=10) as http:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        tenant = (
+            await http.post(
+                f"{urls['registry']}/api/admin/tenants",
+                headers=admin,
+                json={"name": "Acme", "development_mode": True},
+            )
+        ).json()["data"]["id"]
+        key = (
+            await http.post(
+                f"{urls['registry']}/api/admin/tenants/{tenant}/api-keys", headers=admin, json={"name": "e2e"}
+            )
+        ).json()["data"]["key"]
+        auth = {"Authorization": f"Bearer {key}"}
+        created = await http.post(
+            f"{urls['registry']}/api/webhooks",
+            headers=auth,
+            json={
+                "name": "orders",
+                "url": receiver.url("orders", host="customer.test"),
+                "events": ["conversation.*"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        webhook = created.json()["data"]
+
+        event_id = uuid.uuid4().hex
+        accepted = await http.post(
+            f"{urls['ingress']}/v1/events",
+            headers={"Authorization": f"Bearer {EVENTS_TOKEN}"},
+            json={
+                "specversion": "1.0",
+                "id": event_id,
+                "source": "//crm",
+                "type": "conversation.created",
+                "tenant": tenant,
+                "data": {"id": "c-1", "title": "Support Request"},
+            },
+        )
+        assert accepted.status_code == 202
+
+        (delivered,) = await receiver.wait_for("orders", 1, timeout_s=30)
+        payload = Webhook(webhook["secret"]).verify(delivered.body, delivered.headers)
+        assert payload["event"] == "conversation.created"
+        assert payload["data"] == {"id": "c-1", "title": "Support Request"}
+
+        tested = await http.post(f"{urls['registry']}/api/webhooks/{webhook['_id']}/test", headers=auth)
+        assert tested.status_code == 202
+        _, test_delivery = await receiver.wait_for("orders", 2, timeout_s=30)
+        assert (
+            Webhook(webhook["secret"]).verify(test_delivery.body, test_delivery.headers)["event"]
+            == "webhook.test"
+        )
