@@ -229,6 +229,9 @@ class ConfigView:
             if token:
                 pairs.append(("Authorization", f"Bearer {self._reveal(token)}"))
             headers = tuple(pairs)
+        # seed 003: a generic integration with a webhook secret gets X-Webhook-Signature (and Standard Webhooks).
+        verification = state.get("verification") or {}
+        secret = verification.get("webhook_secret") if kind == "integration" else None
         retries = int(state.get("retry_attempts", 3))
         schedule = tuple((DEFAULT_SCHEDULE + (10,) * 10)[:retries])
         return Target(

@@ -7,6 +7,8 @@ stopped, and a fresh registry process on the same database must publish the pend
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -15,14 +17,32 @@ from asgi_lifespan import LifespanManager
 from pymongo import AsyncMongoClient
 
 from switchboard_registry.main import create_app
+from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.events import ConfigChanged
+from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.kafka import read_for, read_until
 from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.topics import Topic
 
-from ..harness import Registry, fake_resolver
+from ..harness import ADMIN_TOKEN, Registry, fake_resolver
 
 BODY = {"name": "hook", "url": "https://hooks.example.com/h", "events": ["*"]}
+
+
+@asynccontextmanager
+async def running(settings: RegistrySettings) -> AsyncIterator[Registry]:
+    """One registry process; leaving the block is that process going away."""
+    app = create_app(settings)
+    app.state.services.resolver = fake_resolver
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+            yield Registry(app, client, settings)
+
+
+@pytest.fixture
+def registry_settings(make_settings: SettingsFactory) -> RegistrySettings:
+    return make_settings(RegistrySettings, admin_token=ADMIN_TOKEN, outbox_sweep_interval_s=0.5)
 
 
 async def test_a_change_whose_publish_died_is_published_by_the_next_process(
@@ -51,7 +71,7 @@ async def test_a_change_whose_publish_died_is_published_by_the_next_process(
     # The first process is gone (the fixture's app keeps failing until the test ends); a new one starts.
     restarted = create_app(settings)
     restarted.state.services.resolver = fake_resolver
-    async with LifespanManager(restarted):
+    async with LifespanManager(restarted, startup_timeout=60):
         records = await read_until(
             settings.kafka_bootstrap, settings.topic(Topic.CONFIG), lambda rs: any(r.key == key for r in rs)
         )
@@ -74,24 +94,29 @@ async def test_a_change_whose_publish_died_is_published_by_the_next_process(
 
 
 async def test_a_deletion_whose_publish_died_still_becomes_a_tombstone(
-    registry: Registry, mongo: AsyncMongoClient[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    registry_settings: RegistrySettings,
+    mongo: AsyncMongoClient[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = registry.settings
-    tenant = await registry.tenant()
-    created = await tenant.client.post("/api/webhooks", headers=tenant.headers, json=BODY)
-    webhook_id = created.json()["data"]["_id"]
-    key = f"webhook:{webhook_id}".encode()
+    settings = registry_settings
+    async with running(settings) as first:
+        tenant = await first.tenant()
+        created = await tenant.client.post("/api/webhooks", headers=tenant.headers, json=BODY)
+        webhook_id = created.json()["data"]["_id"]
+        key = f"webhook:{webhook_id}".encode()
 
-    async def killed(*args: Any, **kwargs: Any) -> None:
-        raise ConnectionResetError("publisher killed")
+        async def killed(*args: Any, **kwargs: Any) -> None:
+            raise ConnectionResetError("publisher killed")
 
-    monkeypatch.setattr(registry.app.state.relay.publisher, "publish", killed)
-    deleted = await tenant.client.delete(f"/api/webhooks/{webhook_id}", headers=tenant.headers)
-    assert deleted.status_code == 200
-    assert (await tenant.client.get(f"/api/webhooks/{webhook_id}", headers=tenant.headers)).status_code == 404
+        monkeypatch.setattr(first.app.state.relay.publisher, "publish", killed)
+        deleted = await tenant.client.delete(f"/api/webhooks/{webhook_id}", headers=tenant.headers)
+        assert deleted.status_code == 200
+        assert (
+            await tenant.client.get(f"/api/webhooks/{webhook_id}", headers=tenant.headers)
+        ).status_code == 404
 
     restarted = create_app(settings)
-    async with LifespanManager(restarted):
+    async with LifespanManager(restarted, startup_timeout=60):
         records = await read_until(
             settings.kafka_bootstrap,
             settings.topic(Topic.CONFIG),
