@@ -240,6 +240,7 @@ class ConfigView:
             tenant_id=state["tenant_id"],
             url=str(url),
             headers=headers,
+            secrets=(self._reveal(secret),) if secret else (),
             timeout_s=float(state.get("timeout_seconds", 30)),
             retry_schedule=schedule,
             provider=state.get("provider"),
