@@ -20,12 +20,12 @@ from switchboard_dispatcher.adapters.schedule import Schedule
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.engine import DeliveryEngine, task_json
 from switchboard_dispatcher.fanout import FanOut
-from switchboard_dispatcher.follower import ConfigFollower
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.config_follower import ConfigFollower
 from switchboard_shared.kafka import decode_cloudevent, event_publisher, make_broker, publish_event
 from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
@@ -77,7 +77,10 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
 
     view = ConfigView(settings.secrets_box())
     follower = ConfigFollower(
-        bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.CONFIG), view=view
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.topic(Topic.CONFIG),
+        apply=view.apply,
+        client_id="switchboard-dispatcher-config",
     )
     sender = HttpSender(
         policy_from(settings.allow_loopback_urls, settings.allow_private_urls),

@@ -1,4 +1,7 @@
-"""Follows the compacted config topic into the ConfigView: the whole topic at start-up, then new changes.
+"""Follows the registry's compacted config topic: the whole topic at start-up, then new changes.
+
+Services that keep a materialized view of configuration (the dispatcher's endpoints, ingress's integrations)
+give it an ``apply(key, version, state)`` callback; ``state`` is None for a tombstone (deletion).
 
 No consumer group: every replica needs every partition from the beginning. Start-up completes (and the
 service reports ready) only once the view has caught up with the end offsets read at start.
@@ -10,19 +13,25 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from switchboard_dispatcher.view import ConfigView
-
 log = logging.getLogger(__name__)
+
+#: (key "<entity>:<id>", version or None, full state or None for a deletion)
+Apply = Callable[[str, int | None, dict[str, Any] | None], object]
 
 
 class ConfigFollower:
-    def __init__(self, *, bootstrap: str, topic: str, view: ConfigView) -> None:
+    def __init__(
+        self, *, bootstrap: str, topic: str, apply: Apply, client_id: str = "switchboard-config"
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
-        self.view = view
+        self._apply = apply
+        self.client_id = client_id
         self.caught_up = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -36,7 +45,7 @@ class ConfigFollower:
             enable_auto_commit=False,
             group_id=None,
             auto_offset_reset="earliest",
-            client_id="switchboard-dispatcher-config",
+            client_id=self.client_id,
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="config-follower")
@@ -81,7 +90,7 @@ class ConfigFollower:
         version_header = headers.get("ce_version")
         version = int(version_header) if version_header and version_header.isdigit() else None
         if record.value is None:
-            self.view.apply(key, version, None)
+            self._apply(key, version, None)
             return
         try:
             change = json.loads(record.value)
@@ -90,4 +99,4 @@ class ConfigFollower:
         except (ValueError, KeyError, TypeError):
             log.error("unreadable config record skipped", extra={"key": key, "offset": record.offset})
             return
-        self.view.apply(key, version, state)
+        self._apply(key, version, state)
