@@ -308,6 +308,17 @@ class RedeliverDelivery(Payload):
     endpoint_id: str
     delivery_id: str
     requested_by: str | None = None
+    endpoint_kind: EndpointKind = "webhook"
+    event: dict[str, Any] | None = Field(
+        default=None,
+        description="The event to deliver again, as a structured CloudEvent (from the registry's event log).",
+    )
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        description="Number of the new attempt: one past the last the delivery log recorded, so a redelivery's "
+        "attempt never reuses the idempotency key of an earlier one.",
+    )
 
 
 class RecoverEndpoint(Payload):
@@ -336,3 +347,110 @@ class SendTestEvent(Payload):
     event_id: str
     data: dict[str, Any]
     requested_by: str | None = None
+
+
+# -- AI responder (issue 6) -------------------------------------------------------------------------------------
+
+
+class LiveChatHandoff(HandoffRequested):
+    """``handoff.requested`` as the AI responder publishes it: ``HandoffRequested`` plus the seed 002 live-chat
+    notification fields the dispatcher puts in the integration payload (``message``, ``sender``)."""
+
+    message: str | None = Field(default=None, description="What the user is told while an agent is found.")
+    sender: str | None = Field(default=None, description="Who says it (the bot's name).")
+
+
+class Citation(Payload):
+    """A knowledge-base article an answer was composed from."""
+
+    article_id: str
+    title: str
+    link: str | None = None
+    score: float = Field(description="Retrieval confidence of the article's best passage, 0..1.")
+
+
+AiResponseStatus = Literal["generated", "requires_review", "approved", "rejected"]
+
+
+class AiResponse(Payload):
+    """One AI answer (seed 003's ``ai_response``), whether sent, held for review, approved or rejected."""
+
+    id: str
+    tenant_id: str
+    conversation_id: str
+    in_reply_to: str | None = Field(default=None, description="Inbound message id this answers.")
+    question: str
+    text: str
+    content_type: ContentType = "text"
+    content_attributes: dict[str, Any] = Field(default_factory=dict)
+    confidence: float = Field(ge=0, le=1)
+    provider: str = Field(description="knowledge-base, openai-compatible or anthropic")
+    model: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    status: AiResponseStatus
+    created_at: datetime
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+
+
+class AiResponseEvent(Payload):
+    """seed 003's ``ai.response.*`` data: ``{ticket, ai_response}`` plus ``reason`` for ``ai.response.rejected``.
+
+    For chat conversations the ``ticket`` is the conversation: id = conversation id, subject = the question.
+    """
+
+    ticket: Ticket
+    ai_response: AiResponse
+    reason: str | None = None
+
+
+class Feedback(Payload):
+    id: str
+    tenant_id: str
+    conversation_id: str | None = None
+    response_id: str | None = Field(default=None, description="The AiResponse id the feedback is about.")
+    rating: int | None = Field(default=None, ge=1, le=5)
+    helpful: bool | None = None
+    comment: str | None = Field(default=None, max_length=4000)
+    created_at: datetime
+
+
+class FeedbackReceived(Payload):
+    """seed 003's ``feedback.received`` data: ``{feedback: {...}}``."""
+
+    feedback: Feedback
+
+
+#: Synchronous request/reply over Kafka (seed 004's widget ``POST /chat`` waits for its answer). A producer that
+#: waits sets the extension ``replyto`` (header ``ce_replyto``) on ``message.received`` to a correlation id it
+#: chose; the AI responder then publishes exactly one ``message.replied`` to ``switchboard.replies`` carrying the
+#: same value in ``correlationid`` (header ``ce_correlationid``) and the outcome in ``replystatus``.
+REPLY_TO_EXTENSION = "replyto"
+CORRELATION_EXTENSION = "correlationid"
+REPLY_STATUS_EXTENSION = "replystatus"
+#: answered: the bot's answer; handoff: a live-chat session was opened (the text says so); held: the answer waits
+#: for review (the text says so); silent: a live agent owns the conversation (text empty, nothing to show).
+ReplyStatus = Literal["answered", "handoff", "held", "silent"]
+
+
+class WidgetResponse(BaseModel):
+    """seed 004's chat-widget response body: ``{"output"}`` for text, ``{"content", "content_type",
+    "content_attributes"}`` for rich responses (article, form, card)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    output: str | None = None
+    content: str | None = None
+    content_type: ContentType | None = None
+    content_attributes: dict[str, Any] | None = None
+
+    @classmethod
+    def from_reply(cls, reply: Reply) -> WidgetResponse:
+        if reply.content_type == "text":
+            return cls(output=reply.text)
+        return cls(
+            content=reply.text, content_type=reply.content_type, content_attributes=reply.content_attributes
+        )
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)

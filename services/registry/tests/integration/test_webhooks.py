@@ -351,6 +351,7 @@ async def test_a_webhook_the_dispatcher_disabled_becomes_inactive_with_the_reaso
         return data if not data["active"] else None
 
     data = await eventually(disabled)
+    assert data is not None
     assert data["disabledReason"] == "410 Gone"
     reenabled = await tenant.client.patch(
         f"/api/webhooks/{created['_id']}", headers=tenant.headers, json={"active": True}

@@ -1,0 +1,118 @@
+"""Partner integrations in MongoDB; every change goes through the outbox to the config topic.
+
+Documents hold secrets only as ``SecretsBox`` ciphertext, and that is what the config topic carries too: ingress
+and the dispatcher decrypt with the shared key. The SHA-256 digests of the tokens that identify an integration on
+their own (seed 002's bearer token, Chatwoot's path token) stay in the registry, under unique indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, default_state
+from switchboard_registry.domain.ids import is_id, new_id
+from switchboard_registry.domain.integrations import DIGEST_FIELDS
+
+
+class TokenInUse(Exception):
+    """Another integration (of any tenant) already answers to this token. ``field`` names the request field."""
+
+    def __init__(self, field: str | None) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _state(document: Mapping[str, Any]) -> dict[str, Any]:
+    # Consumers look integrations up by decrypting the token; the digests are the registry's uniqueness guard.
+    state = default_state(document)
+    for digest_field in DIGEST_FIELDS.values():
+        state.pop(digest_field, None)
+    return state
+
+
+class IntegrationStore:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]], relay: ChangeRelay) -> None:
+        self.docs = OutboxCollection("integration", database["integrations"], relay, _state)
+
+    async def ensure_indexes(self) -> None:
+        collection = self.docs.collection
+        await collection.create_index([("tenant_id", ASCENDING), ("created_at", DESCENDING)])
+        for digest_field in DIGEST_FIELDS.values():
+            # Sparse: integrations without the token are not indexed (MongoDB would otherwise treat every
+            # missing value as the same null and allow only one).
+            await collection.create_index([(digest_field, ASCENDING)], unique=True, sparse=True)
+
+    async def create(
+        self, tenant_id: str, created_by: str, fields: Mapping[str, Any], digests: Mapping[str, str]
+    ) -> dict[str, Any]:
+        integration_id = new_id()
+        await self._check_tokens_free(integration_id, digests)
+        now = datetime.now(UTC)
+        document = {
+            "_id": integration_id,
+            "tenant_id": tenant_id,
+            "created_by": created_by,
+            "created_at": now,
+            "updated_at": now,
+            **fields,
+            **digests,
+        }
+        try:
+            return await self.docs.insert(document)
+        except DuplicateKeyError:  # lost a race with a concurrent create of the same token
+            raise TokenInUse(None) from None
+
+    async def get(self, tenant_id: str, integration_id: str) -> dict[str, Any] | None:
+        """The tenant's integration, or None — also for another tenant's id, whose existence stays hidden."""
+        if not is_id(integration_id):
+            return None
+        return await self.docs.collection.find_one(
+            OutboxCollection.live({"_id": integration_id, "tenant_id": tenant_id})
+        )
+
+    async def page(
+        self, tenant_id: str, page: int, per_page: int, filters: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], int]:
+        query = OutboxCollection.live({"tenant_id": tenant_id, **filters})
+        total = await self.docs.collection.count_documents(query)
+        cursor = self.docs.collection.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+        items = [document async for document in cursor.skip((page - 1) * per_page).limit(per_page)]
+        return items, total
+
+    async def update(
+        self, tenant_id: str, integration_id: str, fields: Mapping[str, Any], digests: Mapping[str, str]
+    ) -> dict[str, Any] | None:
+        if not is_id(integration_id):
+            return None
+        await self._check_tokens_free(integration_id, digests)
+        # Unset (not null) a token that was removed: the sparse unique index would count nulls as one value.
+        absent = {name: "" for name in DIGEST_FIELDS.values() if name not in digests}
+        try:
+            return await self.docs.update(
+                {"_id": integration_id, "tenant_id": tenant_id},
+                {**fields, **digests},
+                {"$unset": absent} if absent else None,
+            )
+        except DuplicateKeyError:
+            raise TokenInUse(None) from None
+
+    async def delete(self, tenant_id: str, integration_id: str) -> bool:
+        if not is_id(integration_id):
+            return False
+        return await self.docs.delete({"_id": integration_id, "tenant_id": tenant_id})
+
+    async def _check_tokens_free(self, integration_id: str, digests: Mapping[str, str]) -> None:
+        """Name the conflicting field up front; the unique index stays the guard against races."""
+        fields = {digest_field: name for name, digest_field in DIGEST_FIELDS.items()}
+        for digest_field, digest in digests.items():
+            taken = await self.docs.collection.find_one(
+                {digest_field: digest, "_id": {"$ne": integration_id}}, {"_id": 1}
+            )
+            if taken is not None:
+                raise TokenInUse(f"verification.{fields[digest_field]}")

@@ -1,0 +1,83 @@
+"""Seed 002's message history in MongoDB (``messages``): see ``domain.messages`` for what it holds and why.
+
+Both writers — the message-event consumer and the attempts consumer — go through one compare-and-set per
+document (``adapters.versioned``), so a message and the status of its deliveries never overwrite each other,
+whatever order their events arrive in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from switchboard_registry.adapters.versioned import compare_and_set
+from switchboard_registry.domain import messages as rules
+from switchboard_shared.events import DeliveryAttempt
+
+
+class MessageHistory:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+        self.messages: AsyncCollection[dict[str, Any]] = database["messages"]
+
+    async def ensure_indexes(self) -> None:
+        await self.messages.create_index(
+            [("tenant_id", ASCENDING), ("timestamp", DESCENDING), ("_id", DESCENDING)]
+        )
+        await self.messages.create_index(
+            [
+                ("tenant_id", ASCENDING),
+                ("platform", ASCENDING),
+                ("message_type", ASCENDING),
+                ("status", ASCENDING),
+            ]
+        )
+
+    async def record_message(self, tenant_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+        """Project a message event. True when the document changed."""
+
+        def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+            return rules.with_message(current, tenant_id, event_id, fields)
+
+        _, written = await compare_and_set(self.messages, rules.message_id(tenant_id, event_id), apply)
+        return written
+
+    async def track_delivery(self, attempt: DeliveryAttempt) -> bool:
+        """Project an attempt of a message event's delivery. True when the document changed."""
+
+        def apply(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            return rules.with_delivery(current, attempt)
+
+        document_id = rules.message_id(attempt.tenant_id, attempt.event_id)
+        _, written = await compare_and_set(self.messages, document_id, apply)
+        return written
+
+    async def page(
+        self,
+        tenant_id: str,
+        *,
+        page: int,
+        per_page: int,
+        platform: str | None = None,
+        message_type: str | None = None,
+        status: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        # Documents that so far only know a delivery (the message event is still on its way) are not listed.
+        query: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "message_type": message_type if message_type is not None else {"$in": list(rules.MESSAGE_TYPES)},
+        }
+        if platform is not None:
+            query["platform"] = platform
+        if status is not None:
+            query["status"] = status
+        total = await self.messages.count_documents(query)
+        cursor = (
+            self.messages.find(query)
+            .sort([("timestamp", DESCENDING), ("_id", DESCENDING)])
+            .skip((page - 1) * per_page)
+            .limit(per_page)
+        )
+        return [document async for document in cursor], total

@@ -1,0 +1,174 @@
+"""``/api/conversations``: conversations with a seed 001 callback (``config.callback_url``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+
+from switchboard_registry.adapters.conversations import ConversationStore
+from switchboard_registry.adapters.tenants import Principal
+from switchboard_registry.api.envelopes import Deleted, Envelope, Page, Pagination, errors
+from switchboard_registry.deps import ConversationsRead, ConversationsWrite, ServicesDep
+from switchboard_registry.domain import conversations as rules
+from switchboard_registry.domain.patch import InvalidConfig, sent_fields
+from switchboard_registry.domain.urls import check_endpoint_url
+from switchboard_shared.http import ApiError
+
+router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+
+
+def _store(request: Request) -> ConversationStore:
+    store: ConversationStore = request.app.state.conversations
+    return store
+
+
+StoreDep = Annotated[ConversationStore, Depends(_store)]
+ConversationId = Annotated[str, Path(description="The conversation id (UUID)")]
+
+
+def _missing() -> ApiError:
+    return ApiError(404, "not_found", "conversation not found")
+
+
+def _invalid(exc: InvalidConfig) -> ApiError:
+    return ApiError(422, "validation_error", str(exc), field=exc.field)
+
+
+async def _checked_callback(url: str, services: ServicesDep) -> str:
+    # seed 001: "HTTPS only", "HTTPS protocol mandatory" — so no plain http even for development tenants.
+    return await check_endpoint_url(
+        url,
+        field="config.callback_url",
+        development_mode=False,
+        policy=services.address_policy,
+        resolver=services.resolver,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a conversation with a callback URL",
+    description="seed 001: the conversation's message events are POSTed to `config.callback_url` (HTTPS only; "
+    "30 s timeout; 3 retries after 4, 8 and 10 s; at most 10 concurrent and 100 per minute per endpoint). "
+    "Other `config` keys are stored and returned as given.",
+    responses=errors(400, 401, 403, 413, 422),
+)
+async def create_conversation(
+    body: rules.ConversationCreate, principal: ConversationsWrite, services: ServicesDep, store: StoreDep
+) -> Envelope[rules.ConversationPublic]:
+    try:
+        rules.check(body)
+    except InvalidConfig as exc:
+        raise _invalid(exc) from None
+    body.config.callback_url = await _checked_callback(body.config.callback_url, services)
+    document = await store.create(principal.tenant_id, principal.key_id, rules.stored(body, services.box))
+    return Envelope(data=rules.public(document, services.box))
+
+
+@router.get("", summary="List conversations (paginated)", responses=errors(401, 403, 422))
+async def list_conversations(
+    principal: ConversationsRead,
+    services: ServicesDep,
+    store: StoreDep,
+    channel: Annotated[rules.Channel | None, Query(description="Only this channel's")] = None,
+    usecase: Annotated[str | None, Query(max_length=100, description="Only this use case's")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[rules.ConversationPublic]:
+    filters: dict[str, Any] = {}
+    if channel is not None:
+        filters["channel"] = channel.value
+    if usecase is not None:
+        filters["usecase"] = usecase
+    items, total = await store.page(principal.tenant_id, page, per_page, filters)
+    return Page(
+        data=[rules.public(document, services.box) for document in items],
+        pagination=Pagination(page=page, per_page=per_page, total=total, pages=math.ceil(total / per_page)),
+    )
+
+
+@router.get("/{conversation_id}", summary="Get a conversation", responses=errors(401, 403, 404, 422))
+async def get_conversation(
+    conversation_id: ConversationId, principal: ConversationsRead, services: ServicesDep, store: StoreDep
+) -> Envelope[rules.ConversationPublic]:
+    document = await store.get(principal.tenant_id, conversation_id)
+    if document is None:
+        raise _missing()
+    return Envelope(data=rules.public(document, services.box))
+
+
+async def _update(
+    conversation_id: str,
+    body: rules.ConversationUpdate,
+    principal: Principal,
+    services: ServicesDep,
+    store: ConversationStore,
+) -> Envelope[rules.ConversationPublic]:
+    document = await store.get(principal.tenant_id, conversation_id)
+    if document is None:
+        raise _missing()
+    try:
+        config = rules.updated(document, sent_fields(body), services.box)
+    except InvalidConfig as exc:
+        raise _invalid(exc) from None
+    if config.config.callback_url != document["config"]["callback_url"]:
+        config.config.callback_url = await _checked_callback(config.config.callback_url, services)
+    changed = await store.update(principal.tenant_id, conversation_id, rules.stored(config, services.box))
+    if changed is None:  # deleted meanwhile
+        raise _missing()
+    return Envelope(data=rules.public(changed, services.box))
+
+
+_UPDATE_DESCRIPTION = (
+    "JSON Merge Patch (RFC 7396): fields left out keep their value, `config` merges key by key and `null` "
+    "removes a config key (`config.callback_url` is required and cannot be removed)."
+)
+
+
+@router.put(
+    "/{conversation_id}",
+    summary="Update a conversation",
+    description=_UPDATE_DESCRIPTION,
+    responses=errors(400, 401, 403, 404, 413, 422),
+)
+async def put_conversation(
+    conversation_id: ConversationId,
+    body: rules.ConversationUpdate,
+    principal: ConversationsWrite,
+    services: ServicesDep,
+    store: StoreDep,
+) -> Envelope[rules.ConversationPublic]:
+    return await _update(conversation_id, body, principal, services, store)
+
+
+@router.patch(
+    "/{conversation_id}",
+    summary="Update some fields of a conversation",
+    description=_UPDATE_DESCRIPTION,
+    responses=errors(400, 401, 403, 404, 413, 422),
+)
+async def patch_conversation(
+    conversation_id: ConversationId,
+    body: rules.ConversationUpdate,
+    principal: ConversationsWrite,
+    services: ServicesDep,
+    store: StoreDep,
+) -> Envelope[rules.ConversationPublic]:
+    return await _update(conversation_id, body, principal, services, store)
+
+
+@router.delete(
+    "/{conversation_id}",
+    summary="Delete a conversation",
+    description="Stops its callbacks: publishes a tombstone for `conversation:<id>` on the config topic.",
+    responses=errors(401, 403, 404, 422),
+)
+async def delete_conversation(
+    conversation_id: ConversationId, principal: ConversationsWrite, store: StoreDep
+) -> Envelope[Deleted]:
+    if not await store.delete(principal.tenant_id, conversation_id):
+        raise _missing()
+    return Envelope(data=Deleted(id=conversation_id))

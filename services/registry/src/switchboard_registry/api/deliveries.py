@@ -1,0 +1,387 @@
+"""The delivery log of one webhook: ``/api/webhooks/{id}/deliveries…``, ``/stats`` and ``/recover``.
+
+Reads come from the projection of the dispatcher's attempt events; redeliver and recover publish commands the
+dispatcher obeys (202: queued, not yet done — the attempts they cause appear in the log as they happen, marked
+``trigger: manual``). An unknown webhook, another tenant's, or a delivery of another webhook is 404.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, status
+from faststream.kafka.publisher import DefaultPublisher
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchboard_registry.adapters.deliveries import DeliveryLog, logged_event
+from switchboard_registry.adapters.event_log import EventLog
+from switchboard_registry.adapters.tenants import Principal
+from switchboard_registry.adapters.webhooks import WebhookStore
+from switchboard_registry.api.envelopes import Envelope, Page, errors
+from switchboard_registry.commands import send_command
+from switchboard_registry.deps import DeliveriesRead, DeliveriesWrite
+from switchboard_registry.domain import deliveries as rules
+from switchboard_registry.domain import delivery_stats as stats
+from switchboard_shared.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
+from switchboard_shared.http import ApiError
+
+router = APIRouter(prefix="/api/webhooks", tags=["deliveries"])
+KIND: EndpointKind = "webhook"
+
+
+def _webhooks(request: Request) -> WebhookStore:
+    store: WebhookStore = request.app.state.webhooks
+    return store
+
+
+def _log(request: Request) -> DeliveryLog:
+    store: DeliveryLog = request.app.state.deliveries
+    return store
+
+
+def _event_log(request: Request) -> EventLog:
+    store: EventLog = request.app.state.event_log
+    return store
+
+
+def _commands(request: Request) -> DefaultPublisher:
+    publisher: DefaultPublisher = request.app.state.commands
+    return publisher
+
+
+WebhooksDep = Annotated[WebhookStore, Depends(_webhooks)]
+LogDep = Annotated[DeliveryLog, Depends(_log)]
+EventLogDep = Annotated[EventLog, Depends(_event_log)]
+CommandsDep = Annotated[DefaultPublisher, Depends(_commands)]
+WebhookId = Annotated[str, Path(description="The webhook id (24 hex characters)")]
+DeliveryId = Annotated[
+    str, Path(max_length=200, description="The delivery id (msg_…), stable across retries")
+]
+
+
+# -- response shapes (for the OpenAPI document; routes return the domain's dicts) --------------------------------
+
+
+class AttemptPublic(BaseModel):
+    attempt: int
+    trigger: Literal["scheduled", "manual"]
+    commandId: str | None = Field(description="The redeliver/recover command a manual attempt answers")
+    attemptedAt: str
+    outcome: Literal["succeeded", "failed", "retry_scheduled", "exhausted"]
+    statusCode: int | None
+    latencyMs: float | None
+    responseBody: str | None = Field(
+        description=f"The response body, cut to {rules.RESPONSE_BODY_LIMIT} chars"
+    )
+    errorKind: str | None
+    error: str | None
+    nextAttemptAt: str | None
+    url: str
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(alias="_id", description="The delivery id")
+    webhookId: str
+    eventId: str
+    eventType: str
+    url: str
+    status: rules.DeliveryStatus = Field(description="pending while a retry is scheduled")
+    outcome: str = Field(description="The latest attempt's outcome (failed vs exhausted)")
+    attemptCount: int
+    lastStatusCode: int | None
+    lastErrorKind: str | None
+    lastError: str | None
+    lastAttemptAt: str
+    nextAttemptAt: str | None
+    createdAt: str = Field(description="When the first attempt was made")
+
+
+class DeliveryDetail(DeliveryPublic):
+    attempts: list[AttemptPublic] = Field(description="Every attempt, oldest first")
+
+
+class Window(BaseModel):
+    since: str
+    until: str
+    seconds: int
+
+
+class Stats(BaseModel):
+    webhookId: str
+    window: Window
+    successRate: float | None = Field(description="Succeeded / completed deliveries in the window")
+    deliveries: dict[str, Any]
+    attempts: dict[str, Any]
+    responseTime: dict[str, Any] = Field(
+        description="Over attempts that got a response; percentiles within 1 %"
+    )
+    retries: dict[str, Any]
+    errors: dict[str, Any]
+
+
+class CommandAccepted(BaseModel):
+    command: str = Field(description="The dispatcher command published")
+    commandId: str = Field(description="Its id; the attempts it causes carry it as commandId")
+    webhookId: str
+    deliveryId: str | None = None
+    attempt: int | None = Field(default=None, description="The new attempt's number (redeliver)")
+    since: str | None = None
+    until: str | None = Field(default=None, description="null: up to when the dispatcher obeys (recover)")
+    message: str
+
+
+class RecoverWindow(BaseModel):
+    """Optional JSON body of ``/recover`` (Svix's shape); the same fields may be sent as query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# -- routes --------------------------------------------------------------------------------------------------
+
+
+def _missing(what: str = "webhook") -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+async def _webhook(webhooks: WebhookStore, principal: Principal, webhook_id: str) -> dict[str, Any]:
+    document = await webhooks.get(principal.tenant_id, webhook_id)
+    if document is None:
+        raise _missing()
+    return document
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="List a webhook's deliveries (newest first)",
+    response_model=Page[DeliveryPublic],
+    responses=errors(401, 403, 404, 422),
+)
+async def list_deliveries(
+    webhook_id: WebhookId,
+    principal: DeliveriesRead,
+    webhooks: WebhooksDep,
+    deliveries: LogDep,
+    status: Annotated[
+        rules.DeliveryStatus | None, Query(description="Only deliveries in this status")
+    ] = None,
+    event_type: Annotated[str | None, Query(max_length=200, description="Only this event type")] = None,
+    event_id: Annotated[str | None, Query(max_length=200, description="Only this event's delivery")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    await _webhook(webhooks, principal, webhook_id)
+    items, total = await deliveries.page(
+        principal.tenant_id,
+        KIND,
+        webhook_id,
+        page=page,
+        per_page=per_page,
+        status=status,
+        event_type=event_type,
+        event_id=event_id,
+    )
+    return {
+        "status": "success",
+        "data": [rules.public(document) for document in items],
+        "pagination": {
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": math.ceil(total / per_page),
+        },
+    }
+
+
+@router.get(
+    "/{webhook_id}/deliveries/{delivery_id}",
+    summary="Get a delivery with every attempt",
+    response_model=Envelope[DeliveryDetail],
+    responses=errors(401, 403, 404),
+)
+async def get_delivery(
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
+    principal: DeliveriesRead,
+    webhooks: WebhooksDep,
+    deliveries: LogDep,
+) -> dict[str, Any]:
+    await _webhook(webhooks, principal, webhook_id)
+    document = await deliveries.get(principal.tenant_id, KIND, webhook_id, delivery_id)
+    if document is None:
+        raise _missing("delivery")
+    return {"status": "success", "data": rules.public(document, with_attempts=True)}
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Attempt a delivery again",
+    description="Publishes a redeliver command carrying the event (from the registry's event log): the "
+    "dispatcher makes one new attempt, whatever the delivery's status, numbered after the last one. 409 when "
+    "the event is not in the event log (which keeps what came through platform.events).",
+    response_model=Envelope[CommandAccepted],
+    responses=errors(401, 403, 404, 409),
+)
+async def redeliver(
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
+    principal: DeliveriesWrite,
+    webhooks: WebhooksDep,
+    deliveries: LogDep,
+    event_log: EventLogDep,
+    commands: CommandsDep,
+) -> dict[str, Any]:
+    await _webhook(webhooks, principal, webhook_id)
+    delivery = await deliveries.get(principal.tenant_id, KIND, webhook_id, delivery_id)
+    if delivery is None:
+        raise _missing("delivery")
+    event = await logged_event(event_log, principal.tenant_id, delivery["event_id"])
+    if event is None:
+        raise ApiError(
+            409,
+            "event_unavailable",
+            "the event of this delivery is not in the event log, so it cannot be sent again",
+        )
+    attempt = rules.next_attempt_number(delivery["attempts"].values())
+    command = await send_command(
+        commands,
+        CommandType.REDELIVER,
+        principal.tenant_id,
+        webhook_id,
+        RedeliverDelivery(
+            tenant_id=principal.tenant_id,
+            endpoint_id=webhook_id,
+            endpoint_kind=KIND,
+            delivery_id=delivery_id,
+            event=event.structured(),
+            attempt=attempt,
+            requested_by=principal.key_id,
+        ),
+    )
+    return {
+        "status": "success",
+        "data": {
+            "command": CommandType.REDELIVER.value,
+            "commandId": command.id,
+            "webhookId": webhook_id,
+            "deliveryId": delivery_id,
+            "attempt": attempt,
+            "message": "redelivery queued",
+        },
+    }
+
+
+@router.get(
+    "/{webhook_id}/stats",
+    summary="Delivery metrics over a window (seed 001)",
+    description="Success rate, average and p50/p95/p99 response time, retry counts and error rates by kind "
+    "over `window` back from now (e.g. 15m, 24h, 7d; default 24h) or over `since`..`until`, aligned to whole "
+    "minutes, at most the last 30 days.",
+    response_model=Envelope[Stats],
+    responses=errors(401, 403, 404, 422),
+)
+async def webhook_stats(
+    webhook_id: WebhookId,
+    principal: DeliveriesRead,
+    webhooks: WebhooksDep,
+    deliveries: LogDep,
+    window: Annotated[str | None, Query(max_length=10, description="15m, 24h, 7d … (default 24h)")] = None,
+    since: Annotated[datetime | None, Query(description="Window start (RFC 3339 with offset)")] = None,
+    until: Annotated[datetime | None, Query(description="Window end (default now)")] = None,
+) -> dict[str, Any]:
+    await _webhook(webhooks, principal, webhook_id)
+    try:
+        start, end = stats.resolve_window(window, since, until, datetime.now(UTC))
+    except stats.InvalidWindow as exc:
+        raise ApiError(422, "validation_error", str(exc), field=exc.field) from None
+    counters = await deliveries.counters(principal.tenant_id, KIND, webhook_id, start, end)
+    return {
+        "status": "success",
+        "data": {
+            "webhookId": webhook_id,
+            "window": {
+                "since": rules.iso(start),
+                "until": rules.iso(end),
+                "seconds": int((end - start).total_seconds()),
+            },
+            **stats.summarize(counters),
+        },
+    }
+
+
+def _recover_window(
+    query_since: datetime | None, query_until: datetime | None, body: RecoverWindow | None, now: datetime
+) -> tuple[datetime, datetime | None]:
+    since, until = query_since, query_until
+    if body is not None:
+        for name, sent, value in (("since", query_since, body.since), ("until", query_until, body.until)):
+            if sent is not None and value is not None:
+                raise ApiError(
+                    422, "validation_error", f"{name}: send it in the query or the body, not both", field=name
+                )
+        since, until = since or body.since, until or body.until
+    if since is None:
+        raise ApiError(
+            422, "validation_error", "since: required (RFC 3339, e.g. 2026-01-01T00:00:00Z)", "since"
+        )
+    try:
+        # The stats window's rules: offsets required, since before until, at most 30 days back.
+        stats.resolve_window(None, since, until or now, now)
+    except stats.InvalidWindow as exc:
+        raise ApiError(422, "validation_error", str(exc), field=exc.field) from None
+    return since.astimezone(UTC), None if until is None else until.astimezone(UTC)
+
+
+@router.post(
+    "/{webhook_id}/recover",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Replay every failed delivery since a time",
+    description="Publishes a recover command: the dispatcher attempts again every delivery of this webhook "
+    "that it gave up on (failed, exhausted, or skipped while the webhook was disabled) for events that "
+    "happened in `since`..`until` (until: when the command is obeyed; at most 30 days back, the dead-letter "
+    "topic's retention). `since`/`until` go in the query string or in a JSON body.",
+    response_model=Envelope[CommandAccepted],
+    responses=errors(400, 401, 403, 404, 413, 422),
+)
+async def recover(
+    webhook_id: WebhookId,
+    principal: DeliveriesWrite,
+    webhooks: WebhooksDep,
+    commands: CommandsDep,
+    since: Annotated[datetime | None, Query(description="Replay failures from this time (required)")] = None,
+    until: Annotated[datetime | None, Query(description="… up to this time (default: now)")] = None,
+    body: RecoverWindow | None = None,
+) -> dict[str, Any]:
+    await _webhook(webhooks, principal, webhook_id)
+    start, end = _recover_window(since, until, body, datetime.now(UTC))
+    command = await send_command(
+        commands,
+        CommandType.RECOVER,
+        principal.tenant_id,
+        webhook_id,
+        RecoverEndpoint(
+            tenant_id=principal.tenant_id,
+            endpoint_id=webhook_id,
+            since=start,
+            until=end,
+            requested_by=principal.key_id,
+        ),
+    )
+    return {
+        "status": "success",
+        "data": {
+            "command": CommandType.RECOVER.value,
+            "commandId": command.id,
+            "webhookId": webhook_id,
+            "since": rules.iso(start),
+            "until": rules.iso(end),
+            "message": "recovery queued: deliveries the dispatcher gave up on in the window will be attempted again",
+        },
+    }

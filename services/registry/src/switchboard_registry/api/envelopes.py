@@ -1,0 +1,63 @@
+"""Response envelopes for the OpenAPI document: ``{"status": "success", "data": …}`` and the shared error shape.
+
+The error shape itself is rendered by ``switchboard_shared.http``; these models only describe it, so every
+route can say which errors it answers with instead of FastAPI's default 422 schema, which we never send.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    status: Literal["success"] = "success"
+    data: T
+
+
+class Pagination(BaseModel):
+    page: int = Field(ge=1)
+    per_page: int = Field(ge=1)
+    total: int = Field(ge=0)
+    pages: int = Field(ge=0)
+
+
+class Page(BaseModel, Generic[T]):
+    status: Literal["success"] = "success"
+    data: list[T]
+    pagination: Pagination
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: Literal[True] = True
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code", examples=["validation_error"])
+    message: str = Field(description="What is wrong, for a human", examples=["timeout_seconds: too large"])
+    field: str | None = Field(default=None, description="The offending request field, dotted")
+
+
+class ErrorResponse(BaseModel):
+    status: Literal["error"] = "error"
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON",
+    401: "Missing or invalid API key",
+    403: "The API key lacks the scope",
+    404: "No such resource for this tenant",
+    409: "Conflicts with another resource",
+    413: "Request body too large",
+    422: "Invalid field (named in error.field), including URLs refused by the address policy",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route answering with these error codes, in the shared error shape."""
+    return {code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in codes}

@@ -1,0 +1,142 @@
+"""Consumers of the delivery log: attempt events into deliveries, rollups and message status; message events
+into seed 002's message history.
+
+Delivery semantics of both: at-least-once. The offset is committed only after MongoDB acknowledged every write
+(``AckPolicy.NACK_ON_ERROR`` seeks back and retries when a write fails), and every write is idempotent, so a
+redelivered record changes nothing. A record that can never be projected — not a CloudEvent, data that does
+not validate, a tenant mismatch — is logged with its id and skipped rather than retried forever: retrying
+would block its partition without ever succeeding.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
+
+from switchboard_registry.adapters.deliveries import DeliveryLog
+from switchboard_registry.adapters.messages import MessageHistory
+from switchboard_registry.domain import deliveries as delivery_rules
+from switchboard_registry.domain import messages as message_rules
+from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.kafka import decode_cloudevent
+from switchboard_shared.settings import ServiceSettings
+from switchboard_shared.topics import Topic
+
+log = logging.getLogger(__name__)
+
+#: A replica joining (rolling deploy, scale-out) waits for every current member to rejoin, which each does on
+#: its next heartbeat: at aiokafka's default 3 s that is 3 s per consumer group at start-up. 1 s keeps joins
+#: short for one small request a second per consumer (the session timeout stays 10 s).
+HEARTBEAT_MS = 1000
+
+
+@dataclass(frozen=True)
+class DeliveryLogMetrics:
+    attempts: Counter
+    messages: Counter
+
+    @classmethod
+    def on(cls, registry: CollectorRegistry) -> DeliveryLogMetrics:
+        return cls(
+            attempts=Counter(
+                "registry_delivery_attempts_projected",
+                "Delivery attempt events projected into the delivery log",
+                ["result"],
+                registry=registry,
+            ),
+            messages=Counter(
+                "registry_messages_projected",
+                "Message events projected into the message history",
+                ["result"],
+                registry=registry,
+            ),
+        )
+
+
+async def decode_or_skip(message: StreamMessage[Any]) -> CloudEvent | None:
+    """``decode_cloudevent``, but a record that is not a CloudEvent becomes None (logged) instead of an error
+    the subscriber would retry forever."""
+    try:
+        return await decode_cloudevent(message)
+    except CloudEventError as exc:
+        log.warning("record is not a CloudEvent; skipped", extra={"reason": str(exc)})
+        return None
+
+
+def register(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    deliveries: DeliveryLog,
+    messages: MessageHistory,
+    metrics: DeliveryLogMetrics,
+) -> None:
+    @broker.subscriber(
+        settings.topic(Topic.DELIVERY_ATTEMPTS),
+        group_id=settings.group_id("registry", "delivery-log"),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=decode_or_skip,
+        heartbeat_interval_ms=HEARTBEAT_MS,
+        title="registry.delivery-log",
+        description="Projects every delivery attempt once into the delivery log (deliveries, per-endpoint "
+        "rollups for stats) and into the delivery status of seed 002's message history. Idempotency key: "
+        "(delivery_id, command_id, attempt).",
+    )
+    async def on_delivery_attempt(event: CloudEvent | None) -> None:
+        if event is None:
+            metrics.attempts.labels("invalid").inc()
+            return
+        try:
+            attempt = delivery_rules.parse_attempt(event)
+        except (ValidationError, delivery_rules.NotAnAttempt) as exc:
+            metrics.attempts.labels("invalid").inc()
+            log.warning(
+                "attempt event skipped",
+                extra={"event_id": event.id, "type": event.type, "tenant": event.tenant, "reason": str(exc)},
+            )
+            return
+        inserted = await deliveries.record(attempt)
+        if attempt.event_type in message_rules.MESSAGE_EVENTS:
+            await messages.track_delivery(attempt)
+        metrics.attempts.labels("inserted" if inserted else "duplicate").inc()
+        log.debug(
+            "attempt projected",
+            extra={
+                "event_id": attempt.event_id,
+                "delivery_id": attempt.delivery_id,
+                "tenant": attempt.tenant_id,
+            },
+        )
+
+    @broker.subscriber(
+        settings.topic(Topic.PLATFORM_EVENTS),
+        group_id=settings.group_id("registry", "message-history"),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=decode_or_skip,
+        heartbeat_interval_ms=HEARTBEAT_MS,
+        title="registry.message-history",
+        description="Projects message.received (incoming) and message.replied (outgoing, agent_outgoing) "
+        "events into seed 002's message history; other event types are ignored.",
+    )
+    async def on_message_event(event: CloudEvent | None) -> None:
+        if event is None or event.type not in message_rules.MESSAGE_EVENTS:
+            return
+        try:
+            tenant_id, fields = message_rules.from_event(event)
+        except (ValidationError, message_rules.NotAMessage) as exc:
+            metrics.messages.labels("invalid").inc()
+            log.warning(
+                "message event skipped",
+                extra={"event_id": event.id, "type": event.type, "tenant": event.tenant, "reason": str(exc)},
+            )
+            return
+        await messages.record_message(tenant_id, event.id, fields)
+        metrics.messages.labels("projected").inc()
