@@ -5,7 +5,9 @@ signed (verified with the secret the registry returned), and the registry's test
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from switchboard_ingress.settings import IngressSettings
 from switchboard_registry.main import create_app as create_registry
 from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.testing.fixtures import SettingsFactory
+from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.testing.webhooks import Receiver
 
 from .servers import serve
@@ -101,3 +104,99 @@ async def test_event_in_through_ingress_is_delivered_signed_to_a_registered_webh
             Webhook(webhook["secret"]).verify(test_delivery.body, test_delivery.headers)["event"]
             == "webhook.test"
         )
+
+
+async def test_failed_deliveries_show_in_the_log_and_redeliver_and_recover_replay_them(
+    make_settings: SettingsFactory, receiver: Receiver
+) -> None:
+    overrides = {"resolve_overrides": {"customer.test": "127.0.0.1"}}
+    apps = {
+        "registry": create_registry(
+            make_settings(RegistrySettings, admin_token=ADMIN, allow_loopback_urls=True, **overrides)
+        ),
+        "ingress": create_ingress(make_settings(IngressSettings, events_token=EVENTS_TOKEN)),
+        "dispatcher": create_dispatcher(
+            make_settings(DispatcherSettings, allow_loopback_urls=True, **overrides)
+        ),
+    }
+    receiver.script("flaky", (500, {}, 0.0), (500, {}, 0.0))  # the first two requests fail, then 200
+    async with serve(apps) as urls, httpx.AsyncClient(timeout=10) as http:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        registry = urls["registry"]
+        tenant = (
+            await http.post(
+                f"{registry}/api/admin/tenants",
+                headers=admin,
+                json={"name": "Acme", "development_mode": True},
+            )
+        ).json()["data"]["id"]
+        key = (
+            await http.post(
+                f"{registry}/api/admin/tenants/{tenant}/api-keys", headers=admin, json={"name": "e2e"}
+            )
+        ).json()["data"]["key"]
+        auth = {"Authorization": f"Bearer {key}"}
+        hook = (
+            await http.post(
+                f"{registry}/api/webhooks",
+                headers=auth,
+                json={
+                    "name": "flaky",
+                    "url": receiver.url("flaky", host="customer.test"),
+                    "events": ["ticket.*"],
+                    "delivery": {"retry_schedule": []},
+                },
+            )
+        ).json()["data"]["_id"]
+
+        async def post_event(n: int) -> None:
+            accepted = await http.post(
+                f"{urls['ingress']}/v1/events",
+                headers={"Authorization": f"Bearer {EVENTS_TOKEN}"},
+                json={
+                    "specversion": "1.0",
+                    "id": uuid.uuid4().hex,
+                    "source": "//tickets",
+                    "type": "ticket.created",
+                    "tenant": tenant,
+                    "data": {"n": n},
+                },
+            )
+            assert accepted.status_code == 202
+
+        await post_event(1)
+        await post_event(2)
+        await receiver.wait_for("flaky", 2, timeout_s=30)
+
+        async def failed_deliveries() -> list[dict[str, Any]]:
+            listing = await http.get(f"{registry}/api/webhooks/{hook}/deliveries?status=failed", headers=auth)
+            items: list[dict[str, Any]] = listing.json()["data"]
+            return items if len(items) == 2 else []
+
+        first, second = await eventually(failed_deliveries)
+
+        redelivered = await http.post(
+            f"{registry}/api/webhooks/{hook}/deliveries/{first['_id']}/redeliver", headers=auth
+        )
+        assert redelivered.status_code == 202, redelivered.text
+        await receiver.wait_for("flaky", 3, timeout_s=30)
+
+        async def succeeded(delivery: str) -> dict[str, Any] | None:
+            detail: dict[str, Any] = (
+                await http.get(f"{registry}/api/webhooks/{hook}/deliveries/{delivery}", headers=auth)
+            ).json()["data"]
+            return detail if detail["status"] == "succeeded" else None
+
+        detail = await eventually(lambda: succeeded(first["_id"]))
+        assert detail is not None
+        assert [a["trigger"] for a in detail["attempts"]] == ["scheduled", "manual"]
+
+        recovered = await http.post(
+            f"{registry}/api/webhooks/{hook}/recover",
+            params={"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
+            headers=auth,
+        )
+        assert recovered.status_code == 202, recovered.text
+        assert await eventually(lambda: succeeded(second["_id"]))
+        webhook_ids = {r.headers["webhook-id"] for r in receiver.requests["/flaky"]}
+        assert webhook_ids == {first["_id"], second["_id"]}

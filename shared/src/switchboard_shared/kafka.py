@@ -6,15 +6,18 @@ restart and a producer retry never duplicates a record.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
 
-from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
+
+log = logging.getLogger(__name__)
 
 
 def make_broker(settings: ServiceSettings, service: str, **kwargs: Any) -> KafkaBroker:
@@ -32,6 +35,16 @@ def make_broker(settings: ServiceSettings, service: str, **kwargs: Any) -> Kafka
 async def decode_cloudevent(msg: StreamMessage[Any]) -> CloudEvent:
     """FastStream decoder: a Kafka record (binary or structured mode) as a ``CloudEvent``."""
     return CloudEvent.from_kafka(msg.body, msg.headers)
+
+
+async def decode_or_skip(msg: StreamMessage[Any]) -> CloudEvent | None:
+    """``decode_cloudevent`` for at-least-once subscribers: a record that is not a CloudEvent becomes None
+    (logged) instead of an error the subscriber would NACK and retry forever, blocking its partition."""
+    try:
+        return CloudEvent.from_kafka(msg.body, msg.headers)
+    except CloudEventError as exc:
+        log.warning("record is not a CloudEvent; skipped", extra={"reason": str(exc)})
+        return None
 
 
 def event_publisher(

@@ -65,6 +65,7 @@ def redeliver_task(command: CloudEvent) -> DeliveryTask | None:
         endpoint_id=str(data["endpoint_id"]),
         event=event,
         reason="redeliver",
+        command_id=command.id,
     )
 
 
@@ -76,32 +77,35 @@ async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> 
     since = datetime.fromisoformat(str(data["since"]).replace("Z", "+00:00"))
     until_raw = data.get("until")
     until = datetime.fromisoformat(str(until_raw).replace("Z", "+00:00")) if until_raw else datetime.now(UTC)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    # Subscribing without a group assigns every partition of the topic, starting from the earliest offset.
+    consumer = AIOKafkaConsumer(
+        dlq_topic,
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+        client_id="switchboard-dispatcher-recover",
+    )
     await consumer.start()
     found: dict[str, DeliveryTask] = {}
     try:
-        await consumer.topics()
-        tps = [TopicPartition(dlq_topic, p) for p in sorted(consumer.partitions_for_topic(dlq_topic) or ())]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        remaining = {tp for tp, offset in end.items() if offset > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=500)
-            for tp, records in batches.items():
+        end: dict[TopicPartition, int] | None = None
+        while True:
+            batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            for records in batches.values():
                 for record in records:
-                    if record.offset + 1 >= end[tp]:
-                        remaining.discard(tp)
                     if record.key != endpoint.encode():
                         continue
                     task = DeliveryTask.model_validate_json(record.value or b"")
                     event_time = CloudEvent.from_structured(task.event).time
                     if task.tenant_id == tenant and since <= event_time <= until:
-                        found[task.delivery_id] = task.next_attempt(
-                            "recover", task.first_attempted_at or event_time
-                        )
+                        replay = task.next_attempt("recover", task.first_attempted_at or event_time)
+                        found[task.delivery_id] = replay.model_copy(update={"command_id": command.id})
+            assignment = consumer.assignment()
+            if end is None and assignment:
+                end = await consumer.end_offsets(list(assignment))
+            if end is not None and all([await consumer.position(tp) >= offset for tp, offset in end.items()]):
+                break
     finally:
         with contextlib.suppress(Exception):
             await consumer.stop()

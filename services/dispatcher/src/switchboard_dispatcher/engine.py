@@ -399,6 +399,7 @@ class DeliveryEngine:
                 error_kind=outcome.error_kind,
                 error=outcome.error,
                 attempted_at=attempted_at,
+                command_id=task.command_id,
             )
             if outcome.verdict is Verdict.SUCCESS:
                 await self._emit(record, "succeeded")

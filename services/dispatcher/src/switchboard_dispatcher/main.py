@@ -26,7 +26,7 @@ from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.config_follower import ConfigFollower
-from switchboard_shared.kafka import decode_cloudevent, event_publisher, make_broker, publish_event
+from switchboard_shared.kafka import decode_or_skip, event_publisher, make_broker, publish_event
 from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
 
@@ -135,11 +135,13 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         group_id=settings.group_id(SERVICE, "commands"),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decode_cloudevent,
+        decoder=decode_or_skip,
         title="dispatcher.commands",
         description="Send a test event, redeliver a delivery, recover an endpoint.",
     )
-    async def on_command(command: CloudEvent) -> None:
+    async def on_command(command: CloudEvent | None) -> None:
+        if command is None:
+            return
         await commands.handle(
             command, publish_tasks, settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
         )

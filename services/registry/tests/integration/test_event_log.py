@@ -69,3 +69,22 @@ async def test_readyz_is_503_when_mongodb_is_unreachable(make_settings: Settings
     assert response.status_code == 503
     assert response.json()["checks"]["kafka"] == "ok"
     assert response.json()["checks"]["mongodb"] != "ok"
+
+
+async def test_a_record_that_is_not_a_cloudevent_is_skipped_not_retried_forever(
+    make_settings: SettingsFactory, mongo: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    settings = make_settings(RegistrySettings)
+    app = create_app(settings)
+    valid = cloud_event()
+    producer = KafkaBroker(settings.kafka_bootstrap)
+    to_events = event_publisher(producer, settings, Topic.PLATFORM_EVENTS, title="test", description="test")
+
+    async with LifespanManager(app), producer:
+        await producer.connect()
+        # Same partition key, so the valid event queues behind the garbage one.
+        await producer.publish(b"\x00not json", topic=settings.topic(Topic.PLATFORM_EVENTS), key=b"conv-1")
+        await publish_event(to_events, valid)
+        events = mongo[settings.mongodb_database]["events"]
+        recorded = await eventually(lambda: events.find_one({"event_id": valid.id}))
+    assert recorded is not None

@@ -44,6 +44,9 @@ class DeliveryTask(BaseModel):
     #: When the first attempt was made (None before it): how long an endpoint has been failing is measured
     #: from first failures, and the retry schedule is relative to the previous attempt.
     first_attempted_at: datetime | None = None
+    #: The redeliver/recover command that caused this attempt (None for the automatic schedule); part of the
+    #: delivery log's idempotency key (delivery_id, command_id, attempt).
+    command_id: str | None = None
 
     @property
     def key(self) -> str:

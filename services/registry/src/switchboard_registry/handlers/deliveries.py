@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.message import StreamMessage
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
@@ -24,8 +22,8 @@ from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.messages import MessageHistory
 from switchboard_registry.domain import deliveries as delivery_rules
 from switchboard_registry.domain import messages as message_rules
-from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.kafka import decode_cloudevent
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.kafka import decode_or_skip
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -58,16 +56,6 @@ class DeliveryLogMetrics:
                 registry=registry,
             ),
         )
-
-
-async def decode_or_skip(message: StreamMessage[Any]) -> CloudEvent | None:
-    """``decode_cloudevent``, but a record that is not a CloudEvent becomes None (logged) instead of an error
-    the subscriber would retry forever."""
-    try:
-        return await decode_cloudevent(message)
-    except CloudEventError as exc:
-        log.warning("record is not a CloudEvent; skipped", extra={"reason": str(exc)})
-        return None
 
 
 def register(

@@ -15,7 +15,7 @@ from faststream.kafka import KafkaBroker
 from switchboard_registry.adapters.webhooks import WebhookStore
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import EventType
-from switchboard_shared.kafka import decode_cloudevent
+from switchboard_shared.kafka import decode_or_skip
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -27,13 +27,20 @@ def register(broker: KafkaBroker, settings: ServiceSettings, store: WebhookStore
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id("registry", "webhook-health"),
         auto_offset_reset="earliest",
+        # A second replica (or a restart) joins in about a second instead of three.
+        heartbeat_interval_ms=1000,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decode_cloudevent,
+        decoder=decode_or_skip,
         title="registry.webhook-health",
         description="Disables webhooks the dispatcher reported with webhook.disabled.",
     )
-    async def on_webhook_disabled(event: CloudEvent) -> None:
-        if event.type != EventType.WEBHOOK_DISABLED or not event.tenant or not isinstance(event.data, dict):
+    async def on_webhook_disabled(event: CloudEvent | None) -> None:
+        if (
+            event is None
+            or event.type != EventType.WEBHOOK_DISABLED
+            or not event.tenant
+            or not isinstance(event.data, dict)
+        ):
             return
         if event.data.get("endpoint_kind", "webhook") != "webhook":
             return
