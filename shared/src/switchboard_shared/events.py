@@ -454,3 +454,40 @@ class WidgetResponse(BaseModel):
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+# -- ingress (issue 5) ------------------------------------------------------------------------------------------
+
+
+class ConversationUpdated(Payload):
+    """``conversation.updated`` from a partner platform: a conversation's status or owner changed there
+    (Freshchat assignment / resolution / reopen, Intercom admin assigned / closed, Chatwoot opened / resolved)."""
+
+    tenant_id: str
+    integration_id: str | None = None
+    provider: Provider
+    conversation_id: str
+    change: str = Field(description="assigned, resolved, reopened, opened, closed or status_changed")
+    status: str | None = Field(default=None, description="The conversation's status on the platform, if sent")
+    assignee: Author | None = None
+    actor: Author | None = None
+    occurred_at: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    raw_ref: str | None = Field(default=None, description="Provider's id for the raw event (for support).")
+
+
+class FormSubmitted(Payload):
+    """seed 004: a chat-widget form (the contact form) was submitted and passed validation (``form.submitted``)."""
+
+    tenant_id: str
+    integration_id: str | None = None
+    form_id: str = "contact"
+    session_id: str | None = None
+    name: str
+    email: str
+    message: str
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="Every submitted field, the three required ones included"
+    )
+    submitted_at: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict)

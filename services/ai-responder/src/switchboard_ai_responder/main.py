@@ -1,31 +1,160 @@
-"""AiResponder composition root: ``uvicorn --factory switchboard_ai_responder.main:create_app``."""
+"""AI responder composition root: ``uvicorn --factory switchboard_ai_responder.main:create_app``.
+
+Everything is built here and nothing connects before the app starts: the broker (one consumer of
+``platform.events``, publishers to ``platform.events`` and ``switchboard.replies``), the MongoDB stores, one
+httpx client for LLM APIs, the responder service and the management API.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+import httpx
 from fastapi import FastAPI
 
+from switchboard_ai_responder import handlers
+from switchboard_ai_responder.adapters.articles import ArticleStore
+from switchboard_ai_responder.adapters.conversations import ConversationStore
+from switchboard_ai_responder.adapters.feedback import FeedbackStore
+from switchboard_ai_responder.adapters.outcomes import OutcomeStore
+from switchboard_ai_responder.adapters.publisher import KafkaPublisher
+from switchboard_ai_responder.adapters.reviews import ReviewStore
+from switchboard_ai_responder.adapters.tenants import TenantSettingsStore
+from switchboard_ai_responder.api import articles, conversations, feedback, reviews
+from switchboard_ai_responder.api import settings as settings_api
+from switchboard_ai_responder.deps import Services
+from switchboard_ai_responder.metrics import ResponderMetrics
+from switchboard_ai_responder.service import Operations, ProviderFactory, Responder, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.http import Metrics
-from switchboard_shared.kafka import make_broker
+from switchboard_shared.kafka import event_publisher, make_broker
+from switchboard_shared.netsafety import overriding_resolver
+from switchboard_shared.topics import Topic
 
-SERVICE = "ai-responder"
+SERVICE = handlers.SERVICE
+log = logging.getLogger(__name__)
+
+OPENAPI_TAGS = [
+    {
+        "name": "settings",
+        "description": "Per-tenant provider, review threshold, handoff rules, rich responses.",
+    },
+    {
+        "name": "knowledge base",
+        "description": "Articles the offline provider answers from (and LLMs get as context).",
+    },
+    {
+        "name": "conversations",
+        "description": "Conversation memory; seed 002 live chat: agent messages, closing.",
+    },
+    {"name": "reviews", "description": "seed 003: answers held below the confidence threshold."},
+    {"name": "feedback", "description": "seed 003: feedback.received."},
+    {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
+]
+
+
+class ExpirySweeper:
+    """Deletes idle conversations where the server cannot (no TTL indexes on FerretDB)."""
+
+    def __init__(self, store: ConversationStore, interval_s: float) -> None:
+        self.store = store
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if not self.store.ttl_index:
+            self._task = asyncio.create_task(self._run(), name="conversation-expiry")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                deleted = await self.store.sweep(datetime.now(UTC))
+            except Exception:  # the next sweep tries again; readers treat expired documents as gone meanwhile
+                log.exception("expiry sweep failed")
+                continue
+            if deleted:
+                log.info("expired conversations deleted", extra={"count": deleted})
 
 
 def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
     settings = settings or AiResponderSettings()
-    metrics = Metrics(SERVICE)
-    runtime = Runtime(
-        service=SERVICE,
-        settings=settings,
-        broker=make_broker(settings, SERVICE),
-        mongo=mongo_client(settings, SERVICE),
-        metrics=metrics,
+    metrics = ResponderMetrics()
+    mongo = mongo_client(settings, SERVICE)
+    database = mongo[settings.mongodb_database]
+    broker = make_broker(settings, SERVICE)
+    runtime = Runtime(service=SERVICE, settings=settings, broker=broker, mongo=mongo, metrics=metrics)
+
+    publisher = KafkaPublisher(
+        event_publisher(
+            broker,
+            settings,
+            Topic.PLATFORM_EVENTS,
+            title="ai-responder.platform-events",
+            description="message.replied (AI answers, released reviews, live-agent messages), "
+            "ai.response.generated|requires_review|approved|rejected, handoff.requested (seed 002 live-chat "
+            "fields), handoff.closed, feedback.received. Key and partitionkey: the conversation id.",
+        ),
+        event_publisher(
+            broker,
+            settings,
+            Topic.REPLIES,
+            title="ai-responder.replies",
+            description="Synchronous answers: one message.replied per message.received that carried "
+            "ce_replyto, with ce_correlationid = that value and ce_replystatus = answered|handoff|held|silent. "
+            "Key: the conversation id.",
+        ),
     )
+    stores = Stores(
+        conversations=ConversationStore(database["conversations"], settings.max_history),
+        outcomes=OutcomeStore(database["outcomes"]),
+        reviews=ReviewStore(database["reviews"]),
+        articles=ArticleStore(database),
+        tenants=TenantSettingsStore(database["tenant_settings"], settings.secrets_box()),
+        feedback=FeedbackStore(database["feedback"]),
+    )
+    http = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=100))
+    providers = ProviderFactory(http, settings.llm_timeout_s)
+    responder = Responder(stores, publisher, providers, metrics, default_idle_s=settings.session_idle_s)
+    handlers.register(broker, settings, responder)
+    operations = Operations(stores, publisher)
+    sweeper = ExpirySweeper(stores.conversations, settings.expiry_sweep_interval_s)
+
+    async def ensure_indexes() -> None:
+        await stores.conversations.ensure_indexes()
+        await stores.reviews.ensure_indexes()
+        await stores.articles.ensure_indexes()
+        await stores.feedback.ensure_indexes()
+
     app = build_service_app(
         runtime,
         title="Switchboard ai-responder",
         description="Conversation memory, AI replies, live-agent handoff and review of AI answers.",
+        routers=[settings_api.router, articles.router, conversations.router, reviews.router, feedback.router],
+        on_startup=[ensure_indexes],
+        after_broker_start=[sweeper.start],
+        on_shutdown=[sweeper.stop, http.aclose],
+        openapi_tags=OPENAPI_TAGS,
+        max_body_bytes=settings.max_body_bytes,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.stores = stores
+    app.state.responder = responder
+    app.state.providers = providers
+    app.state.services = Services(
+        settings=settings,
+        stores=stores,
+        operations=operations,
+        resolver=overriding_resolver(settings.resolve_overrides),
+    )
     return app

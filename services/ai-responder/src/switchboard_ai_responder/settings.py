@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from switchboard_shared.settings import ServiceSettings
@@ -14,3 +14,28 @@ class AiResponderSettings(ServiceSettings):
     )
 
     mongodb_database: str = Field(default="switchboard_ai_responder", description="MongoDB database name")
+    admin_token: SecretStr = Field(
+        default=SecretStr("dev-admin-token"),
+        description="Bearer token for the management API (tenant settings, articles, reviews, live chat) until "
+        "the registry's API keys are verifiable here; no default in production",
+    )
+    session_idle_s: int = Field(
+        default=3600,
+        ge=60,
+        description="seed 004: a conversation's memory expires after this long without a message "
+        "(a tenant may set its own)",
+    )
+    expiry_sweep_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often expired conversations are deleted where the server has no TTL indexes (FerretDB)",
+    )
+    max_history: int = Field(default=50, ge=2, le=1000, description="Turns kept per conversation")
+    llm_timeout_s: float = Field(default=20.0, gt=0, description="Default timeout of one LLM HTTP request")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Larger request bodies get 413")
+    allow_loopback_llm_urls: bool = Field(
+        default=False, description="Accept LLM base URLs on loopback (a local Ollama or vLLM; tests)"
+    )
+    allow_private_llm_urls: bool = Field(
+        default=False, description="Accept LLM base URLs on private networks (an in-cluster model server)"
+    )

@@ -1,0 +1,82 @@
+"""``/api/tenants/{tenant_id}/articles``: the knowledge base the default provider answers from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+
+from switchboard_ai_responder.deps import AdminDep, ServicesDep, envelope
+from switchboard_ai_responder.domain.answers import citation
+from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
+from switchboard_shared.http import ApiError
+
+router = APIRouter(prefix="/api/tenants/{tenant_id}/articles", tags=["knowledge base"])
+
+
+def _public(article: Article) -> dict[str, Any]:
+    return article.model_dump(mode="json")
+
+
+def _missing() -> ApiError:
+    return ApiError(404, "not_found", "article not found")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Add an article")
+async def create_article(
+    tenant_id: str, body: ArticleIn, _: AdminDep, services: ServicesDep
+) -> dict[str, Any]:
+    return envelope(_public(await services.articles.create(tenant_id, body)))
+
+
+@router.get("", summary="List the articles")
+async def list_articles(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+    return envelope([_public(article) for article in await services.articles.list(tenant_id)])
+
+
+@router.get("/search", summary="What the knowledge base retrieves for a question (for tuning articles)")
+async def search_articles(
+    tenant_id: str,
+    _: AdminDep,
+    services: ServicesDep,
+    q: str = Query(min_length=1, max_length=2000),
+    limit: int = Query(default=3, ge=1, le=20),
+) -> dict[str, Any]:
+    index = await services.articles.index(tenant_id)
+    return envelope(
+        [
+            {
+                **citation(passage).model_dump(mode="json"),
+                "passage": passage.text,
+                "bm25": round(passage.score, 4),
+            }
+            for passage in index.search(q, limit=limit)
+        ]
+    )
+
+
+@router.get("/{article_id}", summary="Get an article")
+async def get_article(tenant_id: str, article_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+    article = await services.articles.get(tenant_id, article_id)
+    if article is None:
+        raise _missing()
+    return envelope(_public(article))
+
+
+@router.put("/{article_id}", summary="Replace an article")
+async def replace_article(
+    tenant_id: str, article_id: str, body: ArticleIn, _: AdminDep, services: ServicesDep
+) -> dict[str, Any]:
+    article = await services.articles.replace(tenant_id, article_id, body)
+    if article is None:
+        raise _missing()
+    return envelope(_public(article))
+
+
+@router.delete("/{article_id}", summary="Delete an article")
+async def delete_article(
+    tenant_id: str, article_id: str, _: AdminDep, services: ServicesDep
+) -> dict[str, Any]:
+    if not await services.articles.delete(tenant_id, article_id):
+        raise _missing()
+    return envelope({"id": article_id, "deleted": True})

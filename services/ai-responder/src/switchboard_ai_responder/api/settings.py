@@ -1,0 +1,64 @@
+"""``/api/tenants/{tenant_id}/settings``: which provider answers and how (review, handoff, rich responses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from switchboard_ai_responder.adapters.tenants import masked_key
+from switchboard_ai_responder.deps import AdminDep, ServicesDep, envelope
+from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
+from switchboard_shared.http import ApiError
+from switchboard_shared.netsafety import (
+    AddressPolicy,
+    BlockedAddress,
+    InvalidUrl,
+    UnresolvableHost,
+    parse_webhook_url,
+    resolve_checked,
+)
+
+router = APIRouter(prefix="/api/tenants/{tenant_id}/settings", tags=["settings"])
+
+
+async def _check_llm(body: TenantSettings, services: ServicesDep) -> None:
+    if body.needs_llm() and body.llm is None:
+        raise ApiError(422, "validation_error", f"llm: required for provider {body.provider}", field="llm")
+    if body.llm is None or body.llm.base_url is None:
+        return
+    settings = services.settings
+    policy = AddressPolicy(settings.allow_loopback_llm_urls, settings.allow_private_llm_urls)
+    try:
+        _, host, port = parse_webhook_url(body.llm.base_url, allow_http=not settings.is_production)
+        await resolve_checked(host, port, policy, services.resolver)
+    except (InvalidUrl, BlockedAddress, UnresolvableHost) as exc:
+        message = str(exc).replace("webhooks may not target", "LLM base URLs may not target")
+        raise ApiError(422, "invalid_url", f"llm.base_url: {message}", field="llm.base_url") from None
+
+
+@router.get("", summary="Get a tenant's responder settings (defaults when never set)")
+async def get_settings(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+    settings = await services.stores.tenants.get(tenant_id)
+    return envelope(public_settings(settings, masked_key(settings)))
+
+
+@router.put("", summary="Replace a tenant's responder settings")
+async def put_settings(
+    tenant_id: str, body: TenantSettings, _: AdminDep, services: ServicesDep
+) -> dict[str, Any]:
+    if (
+        body.llm is not None
+        and body.llm.api_key is not None
+        and body.llm.api_key.get_secret_value().startswith("••••")
+    ):
+        # A masked key sent back unchanged keeps the stored key (GET → edit → PUT round trips).
+        current = await services.stores.tenants.get(tenant_id)
+        if current.llm is None or current.llm.api_key is None:
+            raise ApiError(
+                422, "validation_error", "llm.api_key: masked, but no key is stored", field="llm.api_key"
+            )
+        body = body.model_copy(update={"llm": body.llm.model_copy(update={"api_key": current.llm.api_key})})
+    await _check_llm(body, services)
+    stored = await services.stores.tenants.put(tenant_id, body)
+    return envelope(public_settings(stored, masked_key(stored)))

@@ -1,0 +1,172 @@
+"""Per-tenant responder settings: which provider answers, when answers are held for review, when the bot hands
+over to a human, and the seed 004 rich responses (contact form, product cards) the tenant offers.
+
+The LLM API key is write-only: stored encrypted with the shared ``SecretsBox`` and shown masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+ProviderName = Literal["knowledge-base", "openai-compatible", "anthropic"]
+
+#: seed 002: "When users request live chat (saying phrases like "talk to agent", "live chat", etc.)". Matched
+#: as whole words after case and punctuation are dropped; tenants add their own.
+DEFAULT_HANDOFF_PHRASES: tuple[str, ...] = (
+    "talk to agent",
+    "talk to an agent",
+    "speak to an agent",
+    "speak to agent",
+    "live agent",
+    "live chat",
+    "live person",
+    "human please",
+    "human agent",
+    "talk to a human",
+    "speak to a human",
+    "talk to a person",
+    "speak to a person",
+    "talk to someone",
+    "real person",
+    "customer service representative",
+    "representative please",
+    "agent please",
+)
+
+
+class LlmSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    base_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="API base URL: https://api.openai.com/v1 (or an Azure, vLLM or Ollama /v1 URL) for "
+        "openai-compatible; https://api.anthropic.com for anthropic (the default for each when unset)",
+    )
+    api_key: SecretStr | None = Field(default=None, max_length=4096, description="Write-only")
+    model: str = Field(min_length=1, max_length=200, examples=["gpt-4o-mini", "claude-sonnet-4-5"])
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    max_tokens: int = Field(default=400, ge=1, le=8192)
+    timeout_s: float | None = Field(default=None, gt=0, le=120, description="Per request; service default")
+    max_retries: int = Field(default=2, ge=0, le=5, description="Retries on 429, 5xx and timeouts")
+
+
+class FormField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=100)
+    type: Literal["text", "email", "textarea", "tel", "number", "select", "checkbox"] = "text"
+    label: str = Field(min_length=1, max_length=300)
+    required: bool = False
+    options: list[str] | None = None
+
+
+class Form(BaseModel):
+    """seed 004's ``content_attributes.form``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    title: str = "Contact Us"
+    description: str = "Fill out this form and we'll get back to you soon!"
+    submit_url: str | None = Field(default=None, alias="submitUrl", max_length=2048)
+    fields: list[FormField] = Field(
+        default_factory=lambda: [
+            FormField(id="name", type="text", label="Your Name", required=True),
+            FormField(id="email", type="email", label="Email Address", required=True),
+            FormField(id="message", type="textarea", label="How can we help?", required=True),
+        ],
+        min_length=1,
+        max_length=30,
+    )
+
+
+class Card(BaseModel):
+    """One seed 004 card (``content_attributes.cards.cards[]``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=2000)
+    image: str | None = Field(default=None, max_length=2048)
+    link: str | None = Field(default=None, max_length=2048)
+    link_text: str | None = Field(default=None, alias="linkText", max_length=100)
+    price: str | None = Field(default=None, max_length=100)
+
+
+class CardSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(default="Featured Products", max_length=300)
+    cards: list[Card] = Field(min_length=1, max_length=20)
+
+
+class TenantSettings(BaseModel):
+    """What ``PUT /api/tenants/{tenant_id}/settings`` accepts; every field has a working default."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    provider: ProviderName = "knowledge-base"
+    llm: LlmSettings | None = Field(default=None, description="Required for openai-compatible and anthropic")
+    bot_name: str = Field(default="Switchboard Assistant", min_length=1, max_length=100)
+    min_confidence: float = Field(
+        # Chosen on bench/responder's dev questions: right answers score 0.35 and up, off-topic ones mostly 0.
+        default=0.35,
+        ge=0,
+        le=1,
+        description="Below this retrieval confidence the bot says it found nothing and offers a human",
+    )
+    review_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="seed 003: answers whose confidence is below this are held as ai.response.requires_review "
+        "until approved; null sends every answer",
+    )
+    handoff_phrases: list[str] = Field(
+        default_factory=list, max_length=100, description="Added to the built-in live-chat phrases"
+    )
+    handoff_after_low_confidence: int = Field(
+        default=2,
+        ge=0,
+        le=20,
+        description="Hand over to a human after this many answers in a row found nothing (0: never)",
+    )
+    handoff_message: str = Field(
+        default="I'm connecting you with a human agent. Someone from our team will join this conversation "
+        "shortly.",
+        min_length=1,
+        max_length=1000,
+    )
+    history_window: int = Field(default=6, ge=0, le=50, description="Earlier turns sent to an LLM")
+    session_idle_s: int | None = Field(
+        default=None, ge=60, le=30 * 86400, description="Memory expiry after idling; the service default"
+    )
+    greeting: str = Field(default="Hello! How can I help you today?", min_length=1, max_length=1000)
+    contact_form: Form = Field(default_factory=Form)
+    product_cards: CardSet | None = Field(
+        default=None, description="Offered when someone asks about products"
+    )
+
+    @field_validator("handoff_phrases")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        cleaned = [phrase.strip() for phrase in value if phrase.strip()]
+        if any(len(phrase) > 200 for phrase in cleaned):
+            raise ValueError("phrases are at most 200 characters")
+        return cleaned
+
+    def all_handoff_phrases(self) -> tuple[str, ...]:
+        return DEFAULT_HANDOFF_PHRASES + tuple(self.handoff_phrases)
+
+    def needs_llm(self) -> bool:
+        return self.provider != "knowledge-base"
+
+
+def public_settings(settings: TenantSettings, masked_key: str | None) -> dict[str, Any]:
+    """The settings as the API shows them: the LLM key masked."""
+    body = settings.model_dump(mode="json", by_alias=True)
+    if body.get("llm") is not None:
+        body["llm"]["api_key"] = masked_key
+    return body

@@ -1,0 +1,37 @@
+"""AI responder's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+from switchboard_shared.http import Metrics
+
+
+class ResponderMetrics(Metrics):
+    def __init__(self) -> None:
+        super().__init__("ai-responder")
+        self.events = Counter(
+            "ai_responder_events",
+            "platform.events records handled",
+            ["type", "result"],
+            registry=self.registry,
+        )
+        self.actions = Counter(
+            "ai_responder_actions",
+            "What the responder did with user messages (answer, hold, handoff, silent)",
+            ["action"],
+            registry=self.registry,
+        )
+        self.answer_latency = Histogram(
+            "ai_responder_answer_seconds",
+            "Time to produce an answer, by provider",
+            ["provider"],
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.provider_errors = Counter(
+            "ai_responder_provider_errors",
+            "LLM calls that failed after retries (answered from the knowledge base instead)",
+            ["provider"],
+            registry=self.registry,
+        )

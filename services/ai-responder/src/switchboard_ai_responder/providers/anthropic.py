@@ -1,0 +1,72 @@
+"""Anthropic's Messages API.
+
+``POST {base_url}/v1/messages`` with ``x-api-key``, ``anthropic-version: 2023-06-01`` and
+``{model, max_tokens, system, messages: [{role: user|assistant, content}], temperature}``; the answer is the
+first ``text`` block of ``content``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from switchboard_ai_responder.domain.answers import Answer
+from switchboard_ai_responder.providers.base import AnswerRequest
+from switchboard_ai_responder.providers.llm import chat_turns, first_text, grounded, post_json, system_prompt
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+
+
+def request_body(request: AnswerRequest, model: str, temperature: float, max_tokens: int) -> dict[str, Any]:
+    return {
+        "model": model,
+        "max_tokens": max_tokens,
+        "system": system_prompt(request),
+        "messages": chat_turns(request),
+        "temperature": temperature,
+    }
+
+
+class AnthropicProvider:
+    name = "anthropic"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None = None,
+        temperature: float = 0.2,
+        max_tokens: int = 400,
+        timeout_s: float = 20.0,
+        max_retries: int = 2,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.api_key = api_key
+        self.url = (base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/messages"
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+
+    async def answer(self, request: AnswerRequest) -> Answer:
+        headers = {"anthropic-version": API_VERSION}
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        body = await post_json(
+            self.client,
+            self.url,
+            headers=headers,
+            body=request_body(request, self.model, self.temperature, self.max_tokens),
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+        )
+        text = first_text(body.get("content") or [])
+        return grounded(request, text, self.name, str(body.get("model") or self.model))

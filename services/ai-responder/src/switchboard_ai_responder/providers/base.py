@@ -1,0 +1,32 @@
+"""The provider port: one interface whatever answers (the offline knowledge base or an LLM over HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from switchboard_ai_responder.domain.answers import Answer
+from switchboard_ai_responder.domain.conversation import Turn
+from switchboard_ai_responder.domain.knowledge import Passage
+from switchboard_ai_responder.domain.tenants import TenantSettings
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    question: str
+    #: Earlier turns of the conversation, oldest first (already cut to the tenant's history window).
+    history: Sequence[Turn]
+    #: Retrieved passages, best first (possibly empty).
+    passages: Sequence[Passage]
+    settings: TenantSettings
+
+
+class ProviderError(Exception):
+    """The provider could not answer (after its retries). The message never contains credentials."""
+
+
+class AnswerProvider(Protocol):
+    name: str
+
+    async def answer(self, request: AnswerRequest) -> Answer: ...

@@ -1,0 +1,77 @@
+"""OpenAI-compatible Chat Completions (OpenAI, Azure OpenAI's /v1 surface, vLLM, Ollama, LiteLLM …).
+
+``POST {base_url}/chat/completions`` with ``Authorization: Bearer <key>`` and
+``{model, messages: [{role: system|user|assistant, content}], temperature, max_tokens}``; the answer is
+``choices[0].message.content``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from switchboard_ai_responder.domain.answers import Answer
+from switchboard_ai_responder.providers.base import AnswerRequest, ProviderError
+from switchboard_ai_responder.providers.llm import chat_turns, grounded, post_json, system_prompt
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def request_body(request: AnswerRequest, model: str, temperature: float, max_tokens: int) -> dict[str, Any]:
+    return {
+        "model": model,
+        "messages": [{"role": "system", "content": system_prompt(request)}, *chat_turns(request)],
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+    }
+
+
+def answer_text(body: dict[str, Any]) -> str:
+    try:
+        content = body["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise ProviderError("the Chat Completions answer has no choices[0].message.content") from None
+    if not isinstance(content, str) or not content.strip():
+        raise ProviderError("the Chat Completions answer is empty")
+    return content
+
+
+class OpenAICompatibleProvider:
+    name = "openai-compatible"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None = None,
+        temperature: float = 0.2,
+        max_tokens: int = 400,
+        timeout_s: float = 20.0,
+        max_retries: int = 2,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.api_key = api_key
+        self.url = (base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+
+    async def answer(self, request: AnswerRequest) -> Answer:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        body = await post_json(
+            self.client,
+            self.url,
+            headers=headers,
+            body=request_body(request, self.model, self.temperature, self.max_tokens),
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+        )
+        return grounded(request, answer_text(body), self.name, str(body.get("model") or self.model))

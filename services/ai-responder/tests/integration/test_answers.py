@@ -1,0 +1,95 @@
+"""Answers over real Kafka + FerretDB: the widget's synchronous question, and a Freshchat reply to its API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from switchboard_ai_responder.partners import PartnerSender
+from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_shared.events import (
+    CORRELATION_EXTENSION,
+    REPLY_STATUS_EXTENSION,
+    REPLY_TO_EXTENSION,
+    Reply,
+    WidgetResponse,
+)
+from switchboard_shared.testing.builders import message_received
+from switchboard_shared.testing.webhooks import Platform
+from switchboard_shared.topics import Topic
+
+from .fakes import FakeApi
+from .helpers import TENANT, of_type, platform_events
+from .knowledge import seed
+
+
+def _message(conversation_id: str, text: str, **fields: Any) -> dict[str, Any]:
+    return message_received(
+        tenant_id=TENANT, conversation_id=conversation_id, text=text, **fields
+    ).model_dump(mode="json")
+
+
+async def test_a_widget_question_is_answered_synchronously_from_the_knowledge_base_with_the_right_article(
+    api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings
+) -> None:
+    await seed(api)
+    data = _message("widget-session-1", "How long do refunds take to reach my card?", provider="widget")
+
+    await platform.event(
+        "message.received",
+        TENANT,
+        data,
+        partitionkey="widget-session-1",
+        extensions={REPLY_TO_EXTENSION: "corr-42"},
+    )
+
+    replies = await platform_events(
+        responder_settings,
+        lambda events: any(e.extensions.get(CORRELATION_EXTENSION) == "corr-42" for e in events),
+        topic=Topic.REPLIES,
+    )
+    (sync,) = replies
+    assert sync.type == "message.replied"
+    assert sync.extensions[REPLY_STATUS_EXTENSION] == "answered"
+    body = WidgetResponse.from_reply(sync.data_as(Reply)).body()
+    assert body["content_type"] == "article"
+    assert body["content_attributes"]["items"][0]["link"] == "https://help.acme.test/billing/refunds"
+    assert "5 to 10 business days" in body["content"]
+    # The same answer is a message.replied on platform.events (for the dispatcher), after ai.response.generated.
+    events = await platform_events(responder_settings, lambda es: bool(of_type(es, "message.replied")))
+    (reply,) = of_type(events, "message.replied")
+    assert reply.partitionkey == "widget-session-1"
+    assert reply.tenant == TENANT
+    assert reply.data["text"] == sync.data["text"]
+    (generated,) = of_type(events, "ai.response.generated")
+    assert generated.data["ai_response"]["citations"][0]["title"] == "Refunds and cancellations"
+    assert generated.data["ticket"]["id"] == "widget-session-1"
+
+
+async def test_a_freshchat_message_is_answered_through_a_fake_freshchat_api(
+    api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings, fake_api: FakeApi
+) -> None:
+    await seed(api)
+    data = _message(
+        "fc-conv-7", "I forgot my password, how do I reset it?", provider="freshchat", integration_id="int-1"
+    )
+    await platform.event("message.received", TENANT, data, partitionkey="fc-conv-7")
+
+    events = await platform_events(responder_settings, lambda es: bool(of_type(es, "message.replied")))
+    (reply,) = of_type(events, "message.replied")
+    credentials = {"api_url": f"{fake_api.base_url}/v2", "api_token": "fc-token", "actor_id": "bot-agent-1"}
+    async with httpx.AsyncClient() as client:
+        (response,) = await PartnerSender(client).deliver("freshchat", credentials, reply)
+
+    assert response.ok
+    (request,) = fake_api.requests
+    assert (request.method, request.path) == ("POST", "/v2/conversations/fc-conv-7/messages")
+    assert request.headers["authorization"] == "Bearer fc-token"
+    body = request.json()
+    assert body["actor_type"] == "agent"
+    assert body["actor_id"] == "bot-agent-1"
+    assert body["message_type"] == "normal"
+    text = body["message_parts"][0]["text"]["content"]
+    assert "Forgot password" in text
+    assert "https://help.acme.test/account/password-reset" in text

@@ -1,0 +1,83 @@
+"""Text normalisation, BM25 and knowledge-base retrieval (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from switchboard_ai_responder.domain.bm25 import BM25
+from switchboard_ai_responder.domain.knowledge import Article, KnowledgeIndex, chunk
+from switchboard_ai_responder.domain.text import contains_phrase, normalize, stem, tokens
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def article(article_id: str, title: str, body: str, **fields: object) -> Article:
+    return Article(id=article_id, title=title, body=body, created_at=NOW, updated_at=NOW, **fields)  # type: ignore[arg-type]
+
+
+def test_normalize_ignores_case_punctuation_and_accents() -> None:
+    assert normalize("Human, PLEASE!!  Café…") == "human please cafe"
+
+
+def test_phrases_match_whole_words_only() -> None:
+    assert contains_phrase(normalize("I'd like a LIVE chat, now"), "live chat")
+    assert not contains_phrase(normalize("we deliver chats"), "live chat")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("passwords", "password"),
+        ("resetting", "reset"),
+        ("cancelled", "cancel"),
+        ("charged", "charge"),
+        ("companies", "company"),
+    ],
+)
+def test_inflections_share_a_stem(a: str, b: str) -> None:
+    assert stem(a) == stem(b)
+
+
+def test_tokens_drop_stop_words_and_chat_filler() -> None:
+    assert tokens("Hi! Please, how do I reset my password?") == ["reset", "password"]
+
+
+def test_bm25_prefers_the_document_with_the_rare_term() -> None:
+    index = BM25([["reset", "password"], ["password", "policy", "password"], ["billing"]])
+    hits = index.search(["reset", "password"])
+    assert [hit.index for hit in hits] == [0, 1]
+    assert hits[0].coverage == 1.0
+    assert 0 < hits[1].coverage < 1
+
+
+def test_bm25_counts_a_synonym_with_a_discount() -> None:
+    index = BM25([["update", "email"], ["email", "digest"]])
+    direct = index.search(["update", "email"])[0]
+    via_synonym = index.search(
+        ["change", "email"], expansions=lambda term: ("update",) if term == "change" else ()
+    )[0]
+    assert (direct.index, via_synonym.index) == (0, 0)
+    assert via_synonym.score < direct.score
+    assert via_synonym.coverage == 1.0
+
+
+def test_long_articles_are_chunked_at_paragraphs() -> None:
+    body = "\n\n".join(" ".join([f"Sentence number {n} is here."] * 12) for n in range(4))
+    pieces = chunk(article("a", "T", body), target_words=60)
+    assert len(pieces) == 4
+    assert all(piece.article.id == "a" for piece in pieces)
+
+
+def test_search_returns_one_passage_per_article_best_first() -> None:
+    index = KnowledgeIndex(
+        [
+            article("pw", "Resetting your password", "Click 'Forgot password' to get a reset link by email."),
+            article("ship", "Shipping", "Orders ship in 2 days. Tracking numbers are emailed."),
+        ]
+    )
+    passages = index.search("how do I reset my password")
+    assert passages[0].article.id == "pw"
+    assert len({passage.article.id for passage in passages}) == len(passages)
+    assert index.search("quantum chromodynamics") == []
