@@ -223,6 +223,7 @@ class Reply(Payload):
     conversation_id: str
     in_reply_to: str | None = Field(default=None, description="Inbound message id this answers.")
     user_id: str | None = Field(default=None, description="The end user the conversation is with.")
+    session_id: str | None = Field(default=None, description="The live-chat session an agent reply belongs to.")
     integration_id: str | None = None
     provider: Provider | None = None
     author: Author
@@ -243,6 +244,8 @@ class HandoffRequested(Payload):
     user_id: str | None = None
     user_message: str | None = None
     integration_id: str | None = None
+    message: str | None = Field(default=None, description="What the user is told while an agent is found.")
+    sender: str | None = Field(default=None, description="Who says it (the bot's name).")
 
 
 class HandoffClosed(Payload):
