@@ -271,7 +271,7 @@ AttemptOutcome = Literal["succeeded", "failed", "retry_scheduled", "exhausted"]
 ErrorKind = Literal[
     "timeout", "connect", "dns", "tls", "ssrf_blocked", "http_status", "redirect", "protocol", "other"
 ]
-EndpointKind = Literal["webhook", "callback", "integration", "slack"]
+EndpointKind = Literal["webhook", "callback", "integration", "slack", "partner"]
 
 
 class DeliveryAttempt(Payload):

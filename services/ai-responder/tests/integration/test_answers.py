@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 
-from switchboard_ai_responder.partners import PartnerSender
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.events import (
     CORRELATION_EXTENSION,
@@ -19,7 +19,6 @@ from switchboard_shared.testing.builders import message_received
 from switchboard_shared.testing.webhooks import Platform
 from switchboard_shared.topics import Topic
 
-from .fakes import FakeApi
 from .helpers import TENANT, of_type, platform_events
 from .knowledge import seed
 
@@ -67,9 +66,10 @@ async def test_a_widget_question_is_answered_synchronously_from_the_knowledge_ba
     assert generated.data["ticket"]["id"] == "widget-session-1"
 
 
-async def test_a_freshchat_message_is_answered_through_a_fake_freshchat_api(
-    api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings, fake_api: FakeApi
+async def test_a_freshchat_message_is_answered_with_a_reply_for_the_integration(
+    api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings
 ) -> None:
+    """The reply event carries what the dispatcher's Freshchat adapter needs (tests/e2e sends it on)."""
     await seed(api)
     data = _message(
         "fc-conv-7", "I forgot my password, how do I reset it?", provider="freshchat", integration_id="int-1"
@@ -78,18 +78,8 @@ async def test_a_freshchat_message_is_answered_through_a_fake_freshchat_api(
 
     events = await platform_events(responder_settings, lambda es: bool(of_type(es, "message.replied")))
     (reply,) = of_type(events, "message.replied")
-    credentials = {"api_url": f"{fake_api.base_url}/v2", "api_token": "fc-token", "actor_id": "bot-agent-1"}
-    async with httpx.AsyncClient() as client:
-        (response,) = await PartnerSender(client).deliver("freshchat", credentials, reply)
-
-    assert response.ok
-    (request,) = fake_api.requests
-    assert (request.method, request.path) == ("POST", "/v2/conversations/fc-conv-7/messages")
-    assert request.headers["authorization"] == "Bearer fc-token"
-    body = request.json()
-    assert body["actor_type"] == "agent"
-    assert body["actor_id"] == "bot-agent-1"
-    assert body["message_type"] == "normal"
-    text = body["message_parts"][0]["text"]["content"]
-    assert "Forgot password" in text
-    assert "https://help.acme.test/account/password-reset" in text
+    assert reply.partitionkey == "fc-conv-7"
+    assert reply.data["conversation_id"] == "fc-conv-7"
+    assert reply.data["integration_id"] == "int-1"
+    assert reply.data["provider"] == "freshchat"
+    assert "https://help.acme.test/account/password-reset" in json.dumps(reply.data)

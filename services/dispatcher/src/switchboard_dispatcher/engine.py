@@ -38,6 +38,8 @@ from aiokafka.structs import OffsetAndMetadata
 from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.adapters.http import HttpSender, SendError
 from switchboard_dispatcher.adapters.schedule import Schedule
+from switchboard_dispatcher.domain.partners import USER_AGENT as PARTNER_USER_AGENT
+from switchboard_dispatcher.domain.partners import MissingCredential, requests_for
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status, next_delay, parse_retry_after
 from switchboard_dispatcher.domain.targets import Target
@@ -51,6 +53,8 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[CloudEvent], Awaitable[None]]
 PublishTask = Callable[[DeliveryTask], Awaitable[None]]
+#: What one attempt produced: status, response body, latency (ms), outcome, Retry-After, next partner step.
+Sent = tuple[int | None, str | None, float, Outcome, timedelta | None, int]
 SOURCE = "/switchboard/dispatcher"
 
 
@@ -366,22 +370,15 @@ class DeliveryEngine:
                 return
             attempted_at = datetime.now(UTC)
             first = task.first_attempted_at or attempted_at
-            body, headers = build_request(target, event, task.delivery_id, task.attempt, attempted_at)
-            status: int | None = None
-            response_body: str | None = None
-            retry_after = None
-            try:
-                response = await self.sender.send(target.url, body, headers, target.timeout_s)
-            except SendError as exc:
-                latency = exc.latency_ms
-                verdict = Verdict.FAIL if exc.kind == "ssrf_blocked" else Verdict.RETRY
-                outcome = Outcome(verdict, exc.kind, exc.message)
+            if target.kind == "partner":
+                sent = await self._send_partner(target, event, task, attempted_at)
             else:
-                latency = response.latency_ms
-                status = response.status
-                response_body = response.body
-                outcome = judge_status(response.status, target.kind)
-                retry_after = parse_retry_after(response.headers.get("retry-after"), attempted_at)
+                sent = await self._send_one(target, event, task, attempted_at)
+            if sent is None:
+                # A partner integration with nothing to call for this event (a provider without that action).
+                self._settle(entry)
+                return
+            status, response_body, latency, outcome, retry_after, step = sent
             self.metrics.latency.labels(target.kind).observe(latency / 1000)
             record = DeliveryAttempt(
                 delivery_id=task.delivery_id,
@@ -434,14 +431,81 @@ class DeliveryEngine:
                 await self._emit(record, "retry_scheduled")
                 self.metrics.retries.labels(target.kind).inc()
                 await asyncio.sleep(delay.total_seconds())
-                task = task.next_attempt("retry", first)
+                task = task.next_attempt("retry", first).model_copy(update={"step": step})
                 entry.task = task
                 continue
-            await self.schedule.defer([(task.next_attempt("retry", first), due)])
+            await self.schedule.defer(
+                [(task.next_attempt("retry", first).model_copy(update={"step": step}), due)]
+            )
             await self._emit(record, "retry_scheduled")
             self.metrics.retries.labels(target.kind).inc()
             self._settle(entry)
             return
+
+    async def _send_one(self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime) -> Sent:
+        body, headers = build_request(target, event, task.delivery_id, task.attempt, now)
+        try:
+            response = await self.sender.send(target.url, body, headers, target.timeout_s)
+        except SendError as exc:
+            verdict = Verdict.FAIL if exc.kind == "ssrf_blocked" else Verdict.RETRY
+            return None, None, exc.latency_ms, Outcome(verdict, exc.kind, exc.message), None, 0
+        outcome = judge_status(response.status, target.kind)
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+        return response.status, response.body, response.latency_ms, outcome, retry_after, 0
+
+    async def _send_partner(
+        self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime
+    ) -> Sent | None:
+        """Call the partner's API for this event, request by request from ``task.step``; stop at the first
+        failure, reporting its index so the retry resumes there."""
+        try:
+            requests = requests_for(target.provider or "", target.credentials, event)
+        except MissingCredential as exc:
+            return None, None, 0.0, Outcome(Verdict.FAIL, "other", str(exc)), None, task.step
+        if not requests:
+            return None
+        latency = 0.0
+        last: tuple[int | None, str | None] = (None, None)
+        for index in range(task.step, len(requests)):
+            request = requests[index]
+            body = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode()
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": PARTNER_USER_AGENT,
+                **request.headers,
+            }
+            try:
+                response = await self.sender.send(
+                    request.url, body, headers, target.timeout_s, method=request.method
+                )
+            except SendError as exc:
+                verdict = Verdict.FAIL if exc.kind == "ssrf_blocked" else Verdict.RETRY
+                return (
+                    None,
+                    None,
+                    latency + exc.latency_ms,
+                    Outcome(verdict, exc.kind, exc.message),
+                    None,
+                    index,
+                )
+            latency += response.latency_ms
+            last = (response.status, response.body)
+            outcome = judge_status(response.status, "partner")
+            if outcome.verdict is Verdict.GONE:
+                # A partner API's 410 is about the conversation, not a reason to disable the integration.
+                outcome = Outcome(Verdict.FAIL, outcome.error_kind, f"{request.purpose}: HTTP 410")
+            if outcome.verdict is not Verdict.SUCCESS:
+                error = f"{request.purpose} ({index + 1}/{len(requests)}): {outcome.error}"
+                retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+                return (
+                    response.status,
+                    response.body,
+                    latency,
+                    Outcome(outcome.verdict, outcome.error_kind, error),
+                    retry_after,
+                    index,
+                )
+        return last[0], last[1], latency, Outcome(Verdict.SUCCESS), None, len(requests)
 
     async def _emit(self, record: DeliveryAttempt, outcome: AttemptOutcome) -> None:
         record = record.model_copy(update={"outcome": outcome})

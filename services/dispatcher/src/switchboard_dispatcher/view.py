@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from switchboard_dispatcher.domain.partners import PARTNER_PROVIDERS
 from switchboard_dispatcher.domain.targets import DEFAULT_SCHEDULE, Target
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import EndpointKind, matches
@@ -154,7 +155,12 @@ class ConfigView:
             reply.get("webhook_url") or state.get("outgoing_webhook_url")
         ):
             yield "slack"
-        elif state.get("outgoing_webhook_url"):
+            return
+        if state.get("provider") in PARTNER_PROVIDERS and reply:
+            # The partner's own reply API (send the message; assign on handoff).
+            yield "partner"
+        if state.get("outgoing_webhook_url"):
+            # seed 002's outgoing webhook, alongside or instead of the reply API.
             yield "integration"
 
     # -- targets ---------------------------------------------------------------------------------------------------
@@ -219,6 +225,26 @@ class ConfigView:
         if not state.get("is_active", True):
             return None
         reply = state.get("reply") or {}
+        if kind == "partner":
+            credentials = {
+                name: self._reveal(value) if isinstance(value, str) else value
+                for name, value in reply.items()
+            }
+            return Target(
+                kind="partner",
+                id=endpoint_id,
+                tenant_id=state["tenant_id"],
+                url=str(
+                    credentials.get("api_url")
+                    or credentials.get("base_url")
+                    or f"{state.get('provider')}:api"
+                ),
+                timeout_s=float(state.get("timeout_seconds", 30)),
+                retry_schedule=tuple((DEFAULT_SCHEDULE + (10,) * 10)[: int(state.get("retry_attempts", 3))]),
+                provider=state.get("provider"),
+                credentials=credentials,
+                context={"name": str(state.get("name", ""))},
+            )
         if kind == "slack":
             url = self._reveal(reply.get("webhook_url") or state.get("outgoing_webhook_url"))
             headers: tuple[tuple[str, str], ...] = ()

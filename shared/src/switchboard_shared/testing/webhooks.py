@@ -30,6 +30,7 @@ from switchboard_shared.topics import Topic
 @dataclass
 class Received:
     path: str
+    method: str
     headers: dict[str, str]
     body: bytes
     at: float
@@ -56,7 +57,7 @@ class Receiver:
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_route("POST", "/{path:.*}", self._handle)
+        app.router.add_route("*", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -88,7 +89,7 @@ class Receiver:
             await asyncio.sleep(delay)
         async with self._arrived:
             self.requests[path].append(
-                Received(path, {k.lower(): v for k, v in request.headers.items()}, body, time.monotonic())
+                Received(path, request.method, {k.lower(): v for k, v in request.headers.items()}, body, time.monotonic())
             )
             self._arrived.notify_all()
         return web.Response(status=status, headers=headers, text="ok" if status < 300 else "nope")

@@ -144,7 +144,9 @@ class HttpSender:
             await self._client.aclose()
             self._client = None
 
-    async def send(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Response:
+    async def send(
+        self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, method: str = "POST"
+    ) -> Response:
         """POST ``body``; a Response for any HTTP answer, SendError for everything else (with its kind)."""
         if self._client is None:
             raise RuntimeError("HttpSender.start() was not awaited")

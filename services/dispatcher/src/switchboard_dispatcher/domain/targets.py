@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from switchboard_shared.events import EndpointKind
 
@@ -28,6 +29,8 @@ class Target:
     provider: str | None = None
     #: Context the payload builder may use (a conversation's channel, an integration's name).
     context: dict[str, str] = field(default_factory=dict)
+    #: A partner target's decrypted reply-API credentials (Freshchat, Zendesk, Intercom, Chatwoot).
+    credentials: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

@@ -47,6 +47,9 @@ class DeliveryTask(BaseModel):
     #: The redeliver/recover command that caused this attempt (None for the automatic schedule); part of the
     #: delivery log's idempotency key (delivery_id, command_id, attempt).
     command_id: str | None = None
+    #: For partner deliveries made of several API calls (a handoff: announce, then assign): the first call not
+    #: yet done. A retry resumes there, so a call that succeeded is never repeated.
+    step: int = 0
 
     @property
     def key(self) -> str:
@@ -54,5 +57,10 @@ class DeliveryTask(BaseModel):
 
     def next_attempt(self, reason: Reason, first_attempted_at: datetime) -> DeliveryTask:
         return self.model_copy(
-            update={"attempt": self.attempt + 1, "reason": reason, "first_attempted_at": first_attempted_at}
+            update={
+                "attempt": self.attempt + 1,
+                "reason": reason,
+                "first_attempted_at": first_attempted_at,
+                "command_id": None,
+            }
         )

@@ -3,9 +3,9 @@ into a Freshchat, Zendesk, Intercom or Chatwoot conversation.
 
 The builders are pure: ``requests_for(provider, credentials, event)`` turns a ``message.replied`` or
 ``handoff.requested`` CloudEvent and an integration's decrypted ``reply`` credentials (the registry's
-``REPLY_FIELDS``) into ``PartnerRequest`` values. ``PartnerSender`` sends them with httpx. The module depends
-only on ``switchboard_shared`` and httpx so the dispatcher can take it over as it is (its delivery engine would
-send the requests with its own SSRF-checked client, retries and attempt records).
+``REPLY_FIELDS``) into ``PartnerRequest`` values. The delivery engine sends them in order with its SSRF-checked
+client, one attempt record per request, and resumes a retried delivery at the first request that failed
+(``DeliveryTask.step``), so a message that went through is never posted twice.
 
 Optional credential fields beyond the registry's, for handoffs and for tests: ``base_url`` (Zendesk, Intercom:
 overrides the public API host), ``handoff_group_id`` (Freshchat, Zendesk), ``handoff_assignee_id`` (Zendesk,
@@ -18,8 +18,6 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import httpx
 
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import EventType
@@ -244,61 +242,3 @@ def requests_for(provider: str, credentials: Mapping[str, Any], event: CloudEven
             return intercom_handoff(credentials, conversation_id, text)
         return chatwoot_handoff(credentials, conversation_id, text)
     return []
-
-
-# -- sending ----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PartnerResponse:
-    request: PartnerRequest
-    status_code: int
-    body: str
-    retry_after_s: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    @property
-    def retryable(self) -> bool:
-        """429 and 5xx may succeed later; other 4xx (bad token, unknown conversation) will not."""
-        return self.status_code in (408, 409, 429) or self.status_code >= 500
-
-
-class PartnerSender:
-    """Sends ``PartnerRequest``s with one shared httpx client. Transport errors propagate (httpx.HTTPError):
-    the caller's retry policy decides what happens next."""
-
-    def __init__(self, client: httpx.AsyncClient, timeout_s: float = 10.0) -> None:
-        self.client = client
-        self.timeout_s = timeout_s
-
-    async def send(self, request: PartnerRequest) -> PartnerResponse:
-        response = await self.client.request(
-            request.method,
-            request.url,
-            json=request.body,
-            headers={"User-Agent": USER_AGENT, **request.headers},
-            timeout=self.timeout_s,
-        )
-        retry_after = response.headers.get("retry-after")
-        return PartnerResponse(
-            request,
-            response.status_code,
-            response.text[:1000],
-            float(retry_after) if retry_after and retry_after.isdigit() else None,
-        )
-
-    async def deliver(
-        self, provider: str, credentials: Mapping[str, Any], event: CloudEvent
-    ) -> list[PartnerResponse]:
-        """Send every request for ``event`` in order, stopping at the first that fails (a handoff's assignment
-        must not happen without the message that announces it)."""
-        responses = []
-        for request in requests_for(provider, credentials, event):
-            response = await self.send(request)
-            responses.append(response)
-            if not response.ok:
-                break
-        return responses
