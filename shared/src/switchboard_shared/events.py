@@ -223,7 +223,9 @@ class Reply(Payload):
     conversation_id: str
     in_reply_to: str | None = Field(default=None, description="Inbound message id this answers.")
     user_id: str | None = Field(default=None, description="The end user the conversation is with.")
-    session_id: str | None = Field(default=None, description="The live-chat session an agent reply belongs to.")
+    session_id: str | None = Field(
+        default=None, description="The live-chat session an agent reply belongs to."
+    )
     integration_id: str | None = None
     provider: Provider | None = None
     author: Author

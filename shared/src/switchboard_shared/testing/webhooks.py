@@ -89,7 +89,13 @@ class Receiver:
             await asyncio.sleep(delay)
         async with self._arrived:
             self.requests[path].append(
-                Received(path, request.method, {k.lower(): v for k, v in request.headers.items()}, body, time.monotonic())
+                Received(
+                    path,
+                    request.method,
+                    {k.lower(): v for k, v in request.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
             )
             self._arrived.notify_all()
         return web.Response(status=status, headers=headers, text="ok" if status < 300 else "nope")
