@@ -112,15 +112,41 @@ class Metrics:
         )
 
     def install(self, app: FastAPI) -> None:
-        @app.middleware("http")
-        async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            self.http_requests.labels(request.method, template, str(response.status_code)).inc()
-            self.http_latency.labels(request.method, template).observe(time.perf_counter() - started)
-            return response
+        app.add_middleware(_ObserveRequests, metrics=self)
+
+
+class _ObserveRequests:
+    """Counts and times every HTTP request by method, route template and status.
+
+    A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs each
+    request through an extra task group and memory streams, which cost ingress about a fifth of its throughput.
+    The route template is read after the app ran: the router records the matched route in the shared scope.
+    """
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observed_send(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.http_requests.labels(method, template, str(status)).inc()
+            self.metrics.http_latency.labels(method, template).observe(time.perf_counter() - started)
 
 
 def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: float = 2.0) -> APIRouter:

@@ -1,27 +1,65 @@
-"""Ingress composition root: ``uvicorn --factory switchboard_ingress.main:create_app``."""
+"""Ingress composition root: ``uvicorn --factory switchboard_ingress.main:create_app``.
+
+Start-up order: MongoDB indexes (best effort: dedup and limits fail open without MongoDB), the Kafka producer,
+then the integrations view catches up with the whole config topic and the replies reader takes its positions;
+only then does the app serve, so no request is judged against a half-loaded configuration (``/readyz`` reports
+``config_view`` as well).
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
+from fastapi import FastAPI
+from pymongo.errors import PyMongoError
+
+from switchboard_ingress.adapters.dedup import DedupStore, MongoDedupStore
+from switchboard_ingress.adapters.ratelimit import MongoRateLimiter
+from switchboard_ingress.adapters.replies import KafkaReplies, ReplyChannel
 from switchboard_ingress.api.events import router as events_router
+from switchboard_ingress.api.incoming import router as incoming_router
+from switchboard_ingress.api.tickets import router as tickets_router
+from switchboard_ingress.api.webhooks import router as webhooks_router
+from switchboard_ingress.api.widget import router as widget_router
+from switchboard_ingress.deps import Services
+from switchboard_ingress.domain.directory import Directory
+from switchboard_ingress.domain.ratelimit import RateLimiter
 from switchboard_ingress.metrics import IngressMetrics
+from switchboard_ingress.service import Gateway, KafkaEventSink
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
+from switchboard_shared.config_follower import ConfigFollower
 from switchboard_shared.kafka import event_publisher, make_broker
 from switchboard_shared.topics import Topic
 
 SERVICE = "ingress"
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: IngressSettings | None = None) -> FastAPI:
+@dataclass
+class Adapters:
+    """The I/O behind the gateway; tests pass in-memory fakes for any of them."""
+
+    dedup: DedupStore | None = None
+    limiter: RateLimiter | None = None
+    replies: ReplyChannel | None = None
+
+
+def create_app(settings: IngressSettings | None = None, adapters: Adapters | None = None) -> FastAPI:
     settings = settings or IngressSettings()
+    adapters = adapters or Adapters()
     metrics = IngressMetrics()
+    mongo = mongo_client(settings, SERVICE)
+    database = mongo[settings.mongodb_database]
     runtime = Runtime(
         service=SERVICE,
         settings=settings,
         broker=make_broker(settings, SERVICE, request_timeout_ms=int(settings.publish_timeout_s * 1000)),
-        mongo=mongo_client(settings, SERVICE),
+        mongo=mongo,
         metrics=metrics,
     )
     to_platform_events = event_publisher(
@@ -29,15 +67,103 @@ def create_app(settings: IngressSettings | None = None) -> FastAPI:
         settings,
         Topic.PLATFORM_EVENTS,
         title="ingress.platform-events",
-        description="Events accepted by ingress (POST /v1/events and, later, partner webhooks).",
+        description="Partner webhooks (Freshchat, Zendesk, Intercom, Chatwoot), seed 002 / 003 / 004 requests and "
+        "POST /v1/events, verified and normalized: message.received (with a replyto extension when the caller "
+        "waits for the answer), conversation.updated, ticket.*, form.submitted; keyed by conversation id.",
     )
+
+    directory = Directory(settings.secrets_box())
+    follower = ConfigFollower(
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.topic(Topic.CONFIG),
+        apply=directory.apply,
+        client_id="switchboard-ingress-config",
+    )
+    mongo_dedup: MongoDedupStore | None = None
+    mongo_limiter: MongoRateLimiter | None = None
+    kafka_replies: KafkaReplies | None = None
+    dedup = adapters.dedup
+    if dedup is None:
+        ttl = timedelta(seconds=settings.dedup_ttl_s)
+        mongo_dedup = MongoDedupStore(
+            database["dedup"], ttl=ttl, on_unavailable=metrics.degraded.labels("dedup").inc
+        )
+        dedup = mongo_dedup
+    limiter = adapters.limiter
+    if limiter is None:
+        mongo_limiter = MongoRateLimiter(
+            database["rate_limits"], on_fallback=metrics.degraded.labels("rate_limit").inc
+        )
+        limiter = mongo_limiter
+    replies = adapters.replies
+    if replies is None:
+        kafka_replies = KafkaReplies(bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.REPLIES))
+        replies = kafka_replies
+    gateway = Gateway(KafkaEventSink(to_platform_events, settings.publish_timeout_s), dedup, limiter, metrics)
+    sweeper: list[asyncio.Task[None]] = []
+
+    async def ensure_indexes() -> None:
+        for store in (mongo_dedup, mongo_limiter):
+            if store is None:
+                continue
+            try:
+                await store.ensure_indexes()
+            except PyMongoError as exc:
+                log.warning(
+                    "MongoDB indexes not ensured (dedup and limits fail open): %s", type(exc).__name__
+                )
+
+    async def sweep_forever() -> None:
+        stores = [
+            store for store in (mongo_dedup, mongo_limiter) if store is not None and not store.ttl_index
+        ]
+        while stores:
+            await asyncio.sleep(settings.sweep_interval_s)
+            for store in stores:
+                try:
+                    await store.sweep()
+                except PyMongoError as exc:
+                    log.warning("sweep of expired documents failed: %s", type(exc).__name__)
+
+    async def start_followers() -> None:
+        await follower.start(settings.config_catch_up_timeout_s)
+        log.info("integrations view caught up", extra={"integrations": len(directory)})
+        if kafka_replies is not None:
+            await kafka_replies.start()
+        sweeper.append(asyncio.create_task(sweep_forever(), name="ingress-sweeper"))
+
+    async def stop_followers() -> None:
+        for task in sweeper:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if kafka_replies is not None:
+            await kafka_replies.stop()
+        await follower.stop()
+        if mongo_dedup is not None:
+            await mongo_dedup.flush()
+
+    async def view_ready() -> bool:
+        return follower.caught_up.is_set()
+
     app = build_service_app(
         runtime,
         title="Switchboard ingress",
-        description="Receives partner webhooks and internal events, verifies them and publishes them to Kafka.",
-        routers=[events_router],
+        description="The front door: partner webhooks (Freshchat, Zendesk, Intercom, Chatwoot), the seed 002 / 003 / "
+        "004 endpoints and POST /v1/events — verified, normalized and published to Kafka.",
+        routers=[webhooks_router, incoming_router, tickets_router, widget_router, events_router],
+        on_startup=[ensure_indexes],
+        after_broker_start=[start_followers],
+        on_shutdown=[stop_followers],
+        extra_probes={"config_view": view_ready},
+        max_body_bytes=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.to_platform_events = to_platform_events
+    app.state.directory = directory
+    app.state.follower = follower
+    app.state.gateway = gateway
+    app.state.replies = replies
+    app.state.services = Services(settings, metrics, directory, gateway, replies)
     return app

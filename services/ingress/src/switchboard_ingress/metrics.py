@@ -18,3 +18,34 @@ class IngressMetrics(Metrics):
             "Publishes Kafka did not acknowledge (answered 503)",
             registry=self.registry,
         )
+        self.webhooks = Counter(
+            "ingress_webhooks",
+            "Partner requests by provider and outcome (published, duplicate, dropped, unauthorized, invalid, "
+            "rate_limited, unavailable)",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+        self.dropped = Counter(
+            "ingress_dropped",
+            "Acknowledged requests that produced no event (loop prevention and the like), by reason",
+            ["provider", "reason"],
+            registry=self.registry,
+        )
+        self.signature_failures = Counter(
+            "ingress_signature_failures",
+            "Requests refused with 401, by reason",
+            ["provider", "reason"],
+            registry=self.registry,
+        )
+        self.sync_replies = Counter(
+            "ingress_sync_replies",
+            "Synchronous waits for an AI answer (POST /chat, ?wait=true) by outcome: answered or timeout",
+            ["endpoint", "outcome"],
+            registry=self.registry,
+        )
+        self.degraded = Counter(
+            "ingress_degraded",
+            "Fail-open decisions while MongoDB was unreachable (dedup skipped, limits counted per replica)",
+            ["store"],
+            registry=self.registry,
+        )

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Request, status
 
+from switchboard_ingress.api.common import read_limited_body
 from switchboard_ingress.deps import MetricsDep, PlatformEventsDep, SettingsDep
 from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
 from switchboard_shared.cloudevents import CloudEventError
@@ -20,21 +21,6 @@ from switchboard_shared.http import ApiError
 from switchboard_shared.kafka import publish_event
 
 router = APIRouter(tags=["events"])
-
-
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes with 413 before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"request body exceeds {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"request body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post(

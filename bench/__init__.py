@@ -1,0 +1,1 @@
+"""Benchmark harnesses (``make bench``); their recorded results live in ``bench/results``."""

@@ -1,0 +1,136 @@
+"""Synchronous answers over Kafka: the waiting side of the request/reply contract.
+
+Contract (``switchboard_shared.events``, defined with the AI responder): a request is a ``message.received`` whose
+CloudEvent carries the extension ``replyto`` = a correlation id the waiter chose (a UUID). The responder then
+publishes exactly one ``message.replied`` to ``switchboard.replies`` with ``correlationid`` = that id and
+``replystatus`` = answered | handoff | held | silent; its data is a ``Reply``.
+
+The answer may land on any partition and any ingress replica may be waiting for it, so every replica reads every
+partition of ``switchboard.replies`` (no consumer group), starting at the end as of start-up, and completes the
+future registered for a correlation id it knows; other replicas' answers are skipped. A waiter registers
+*before* publishing its request, so an answer cannot arrive before anyone waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import KafkaError
+
+from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.events import CORRELATION_EXTENSION
+
+log = logging.getLogger(__name__)
+_CORRELATION_HEADER = "ce_" + CORRELATION_EXTENSION
+
+
+class ReplyChannel(Protocol):
+    def expect(self, correlation_id: str) -> asyncio.Future[CloudEvent]:
+        """Register interest before publishing the request; the future completes with the reply event."""
+        ...
+
+    def forget(self, correlation_id: str) -> None: ...
+
+
+class PendingReplies:
+    """Futures by correlation id (the part every ``ReplyChannel`` shares)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, asyncio.Future[CloudEvent]] = {}
+
+    def expect(self, correlation_id: str) -> asyncio.Future[CloudEvent]:
+        future: asyncio.Future[CloudEvent] = asyncio.get_running_loop().create_future()
+        self._waiting[correlation_id] = future
+        return future
+
+    def forget(self, correlation_id: str) -> None:
+        future = self._waiting.pop(correlation_id, None)
+        if future is not None and not future.done():
+            future.cancel()
+
+    def resolve(self, correlation_id: str, event: CloudEvent) -> bool:
+        future = self._waiting.pop(correlation_id, None)
+        if future is None or future.done():
+            return False
+        future.set_result(event)
+        return True
+
+    def knows(self, correlation_id: str) -> bool:
+        return correlation_id in self._waiting
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+
+class KafkaReplies(PendingReplies):
+    def __init__(self, *, bootstrap: str, topic: str, client_id: str = "switchboard-ingress-replies") -> None:
+        super().__init__()
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.client_id = client_id
+        self.ready = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, timeout_s: float = 30.0) -> None:
+        self._consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            # Only answers produced from now on matter: nobody waits for older ones.
+            auto_offset_reset="latest",
+            client_id=self.client_id,
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name="ingress-replies")
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout_s)
+        except TimeoutError:
+            # Waiters then time out (202 / 504) until the topic shows up; nothing else depends on it.
+            log.warning("replies topic %s not assigned yet; synchronous answers will time out", self.topic)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def _run(self) -> None:
+        assert self._consumer is not None  # noqa: S101 - start() set it
+        while True:
+            try:
+                if not self.ready.is_set() and self._consumer.assignment():
+                    # Resolve "latest" to concrete positions now, so a reply published after this point is read
+                    # even if the first fetch happens later.
+                    for partition in self._consumer.assignment():
+                        await self._consumer.position(partition)
+                    self.ready.set()
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            except KafkaError as exc:
+                log.warning("reading replies failed; retrying: %s", type(exc).__name__)
+                await asyncio.sleep(1)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._dispatch(record)
+
+    def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        correlation_id = next(
+            (value.decode() for name, value in record.headers if name == _CORRELATION_HEADER), None
+        )
+        if correlation_id is None or not self.knows(correlation_id):
+            return  # another replica's answer (or nobody waits any more)
+        try:
+            event = CloudEvent.from_kafka(record.value, record.headers)
+        except CloudEventError as exc:
+            log.warning("unreadable reply skipped: %s", exc, extra={"correlation_id": correlation_id})
+            return
+        self.resolve(correlation_id, event)

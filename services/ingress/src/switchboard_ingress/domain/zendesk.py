@@ -1,0 +1,215 @@
+"""Zendesk Support webhooks (platforms.md §2) → ``message.received`` / ``ticket.*``.
+
+A Zendesk webhook is connected one of two ways, and both arrive here:
+
+- **Event subscriptions** (``"type": "zen:event-type:…"``, fixed schema): ``ticket.comment_added`` from an end
+  user's public comment is a ``message.received`` (the ticket is the conversation); ``ticket.created`` is a
+  ``ticket.created``; status changes are ``ticket.resolved`` (solved / closed) or ``ticket.updated``. Agent
+  comments (``is_staff``), private notes (``is_public: false``) and comments by our own bot agent are dropped.
+  Redeliveries dedupe on the comment id (messages) or the event ``id``.
+- **Trigger-connected** webhooks: the body is whatever JSON template the admin wrote. We read the template
+  documented in ``services/ingress/README.md`` (flat keys such as ``ticket_id``, ``comment``,
+  ``current_user_email``, or the same nested under ``ticket`` / ``current_user``); every value may arrive as
+  a string. Loop prevention without ``is_staff``: a comment by our bot agent (``reply.email`` /
+  ``reply.author_id``) or by anyone but the requester is dropped — add the trigger conditions "Current user is
+  (end-user)" and "Comment is public" as well. Redeliveries dedupe on ``x-zendesk-webhook-invocation-id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from switchboard_ingress.domain.inbound import (
+    Accepted,
+    Dropped,
+    InvalidPayload,
+    Origin,
+    Outcome,
+    build_event,
+    message_event,
+    obj,
+    opt_obj,
+    opt_str,
+    parse_time,
+    text_id,
+)
+from switchboard_shared.events import Author, EventType, MessageReceived, Ticket, TicketCreated
+
+_EVENT_PREFIX = "zen:event-type:"
+_RESOLVED = frozenset({"solved", "closed"})
+_COMMENT_PATHS = (
+    "comment",
+    "latest_public_comment",
+    "latest_comment",
+    "ticket.latest_public_comment",
+    "ticket.latest_comment",
+    "message",
+)
+
+
+def normalize(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, str], body: bytes) -> Outcome:
+    kind = payload.get("type")
+    if isinstance(kind, str) and kind.startswith(_EVENT_PREFIX):
+        return _subscription_event(payload, kind.removeprefix(_EVENT_PREFIX), origin)
+    return _trigger(payload, origin, headers, body)
+
+
+# -- event subscriptions -----------------------------------------------------------------------------------------
+
+
+def _subscription_event(payload: Mapping[str, Any], kind: str, origin: Origin) -> Outcome:
+    envelope_id = text_id(payload.get("id"), "id")
+    detail = obj(payload.get("detail"), "detail")
+    ticket_id = text_id(detail.get("id"), "detail.id")
+    at = parse_time(payload.get("time"))
+    if kind == "ticket.comment_added":
+        return _comment(payload, envelope_id, detail, ticket_id, origin)
+    if not kind.startswith("ticket."):
+        return Dropped("unsupported_event", f"event type {kind!r} is not handled", {"event_id": envelope_id})
+    event_type = EventType.TICKET_UPDATED
+    if kind == "ticket.created":
+        event_type = EventType.TICKET_CREATED
+    elif kind == "ticket.status_changed" and str(detail.get("status", "")).lower() in _RESOLVED:
+        event_type = EventType.TICKET_RESOLVED
+    ticket = _ticket(detail, ticket_id)
+    key = f"event:{envelope_id}"
+    event = build_event(
+        event_type,
+        origin=origin,
+        key=key,
+        aggregate_id=ticket_id,
+        data=TicketCreated(ticket=ticket),
+        time=at,
+    )
+    return Accepted((event,), key)
+
+
+def _ticket(detail: Mapping[str, Any], ticket_id: str) -> Ticket:
+    return Ticket(
+        id=ticket_id,
+        subject=str(detail.get("subject") or "(no subject)"),
+        message=opt_str(detail.get("description")),
+        status=str(detail.get("status") or "new").lower(),
+        priority=(opt_str(detail.get("priority")) or "").lower() or None,
+        category=(opt_str(detail.get("type")) or "").lower() or None,
+    )
+
+
+def _comment(
+    payload: Mapping[str, Any], envelope_id: str, detail: Mapping[str, Any], ticket_id: str, origin: Origin
+) -> Outcome:
+    comment = obj(opt_obj(payload.get("event")).get("comment"), "event.comment")
+    comment_id = opt_str(comment.get("id"))
+    author = opt_obj(comment.get("author"))
+    where = {"event_id": envelope_id, "comment_id": comment_id}
+    if origin.is_own(author.get("id")):
+        return Dropped("own_reply", "comment by the integration's reply agent", where)
+    if comment.get("is_public") is False:
+        return Dropped("private_note", "private comment", where)
+    if author.get("is_staff") is True:
+        return Dropped("agent_message", "comment by a staff member", where)
+    text = str(comment.get("body") or "").strip()
+    if not text:
+        return Dropped("empty_message", "empty comment", where)
+    message_id = comment_id or envelope_id
+    received = MessageReceived(
+        tenant_id=origin.tenant_id,
+        integration_id=origin.integration_id,
+        provider="zendesk",
+        conversation_id=ticket_id,
+        message_id=message_id,
+        author=Author(id=opt_str(author.get("id")), name=opt_str(author.get("name")), type="user"),
+        text=text,
+        sent_at=parse_time(payload.get("time")),
+        channel=opt_str(opt_obj(detail.get("via")).get("channel")),
+        metadata={
+            key: value
+            for key, value in (
+                ("account_id", payload.get("account_id")),
+                ("subject", detail.get("subject")),
+                ("status", detail.get("status")),
+                ("priority", detail.get("priority")),
+                ("requester_id", detail.get("requester_id")),
+            )
+            if value is not None
+        },
+        raw_ref=envelope_id,
+    )
+    # The comment id, not the envelope id: one comment is one message however many times it is announced.
+    key = f"comment:{message_id}"
+    return Accepted((message_event(received, origin, key),), key)
+
+
+# -- trigger-connected webhooks ----------------------------------------------------------------------------------
+
+
+def _field(payload: Mapping[str, Any], *paths: str) -> Any:
+    """The first present value among dotted ``paths`` (flat ``ticket_id`` or nested ``ticket.id``)."""
+    for path in paths:
+        value: Any = payload
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _trigger(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, str], body: bytes) -> Outcome:
+    ticket_id = opt_str(_field(payload, "ticket_id", "ticket.id", "id"))
+    if ticket_id is None:
+        raise InvalidPayload(
+            "ticket_id",
+            'a trigger body needs ticket_id ("{{ticket.id}}"); see the ingress README\'s template',
+        )
+    invocation = headers.get("x-zendesk-webhook-invocation-id")
+    # A retry of one invocation carries the same invocation id; without one, the same body is the same delivery.
+    delivery = invocation or hashlib.sha256(body).hexdigest()[:32]
+    where = {"ticket_id": ticket_id, "invocation_id": invocation}
+    user_id = _field(payload, "current_user_id", "current_user.id")
+    user_email = opt_str(_field(payload, "current_user_email", "current_user.email"))
+    if origin.is_own(user_id, user_email):
+        return Dropped("own_reply", "comment by the integration's reply agent", where)
+    if str(_field(payload, "is_public", "comment_is_public") or "true").lower() == "false":
+        return Dropped("private_note", "private comment", where)
+    requester_email = opt_str(_field(payload, "requester_email", "ticket.requester.email"))
+    requester_id = opt_str(_field(payload, "requester_id", "ticket.requester.id"))
+    if (user_email and requester_email and user_email.lower() != requester_email.lower()) or (
+        user_id and requester_id and str(user_id) != requester_id
+    ):
+        return Dropped("agent_message", "comment by someone other than the requester", where)
+    text = str(_field(payload, *_COMMENT_PATHS) or "").strip()
+    if not text:
+        return Dropped("empty_message", "the trigger body has no comment", where)
+    message_id = f"{ticket_id}:{delivery}"
+    received = MessageReceived(
+        tenant_id=origin.tenant_id,
+        integration_id=origin.integration_id,
+        provider="zendesk",
+        conversation_id=ticket_id,
+        message_id=message_id,
+        author=Author(
+            id=requester_id,
+            name=opt_str(_field(payload, "requester_name", "ticket.requester.name")),
+            email=requester_email,
+            type="user",
+        ),
+        text=text,
+        sent_at=parse_time(_field(payload, "updated_at", "ticket.updated_at_with_timestamp")),
+        channel=opt_str(_field(payload, "via", "ticket.via")),
+        metadata={
+            key: value
+            for key, value in (
+                ("account_id", headers.get("x-zendesk-account-id")),
+                ("webhook_id", headers.get("x-zendesk-webhook-id")),
+                ("subject", _field(payload, "subject", "ticket.title", "ticket.subject")),
+                ("status", _field(payload, "status", "ticket.status")),
+                ("priority", _field(payload, "priority", "ticket.priority")),
+            )
+            if value is not None
+        },
+        raw_ref=invocation,
+    )
+    key = f"trigger:{message_id}"
+    return Accepted((message_event(received, origin, key),), key)

@@ -1,0 +1,125 @@
+"""The service layer every inbound surface shares: from a verified, normalized request to a durable event.
+
+``Gateway.admit`` takes what a normalizer decided and, in this order:
+
+1. **drops** what must not become an event (loop prevention), logging the reason and counting it;
+2. applies the integration's **request limit** (``RateLimited`` → 429 with Retry-After);
+3. **deduplicates** on the provider's identity of the delivery (a redelivery is acknowledged, not republished);
+4. **publishes** to ``platform.events`` and returns only once Kafka acknowledged (acks=all) — otherwise
+   ``Unavailable`` → 503 with Retry-After, so the partner retries and nothing is acknowledged-and-lost;
+5. records the delivery as done for the dedup store.
+
+Routes only parse, verify and map these outcomes to status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from aiokafka.errors import KafkaError
+from faststream.kafka.publisher import DefaultPublisher
+
+from switchboard_ingress.adapters.dedup import DedupStore, store_key
+from switchboard_ingress.domain.inbound import Accepted, Dropped, Origin, Outcome
+from switchboard_ingress.domain.ratelimit import RateLimiter, Window
+from switchboard_ingress.metrics import IngressMetrics
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.kafka import publish_event
+
+log = logging.getLogger(__name__)
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limited; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Unavailable(Exception):
+    """Kafka did not acknowledge in time: nothing was accepted."""
+
+
+class EventSink(Protocol):
+    async def publish(self, events: Sequence[CloudEvent]) -> None:
+        """Return once every event is durable; raise ``Unavailable`` otherwise."""
+        ...
+
+
+class KafkaEventSink:
+    def __init__(self, publisher: DefaultPublisher, timeout_s: float) -> None:
+        self.publisher = publisher
+        self.timeout_s = timeout_s
+
+    async def publish(self, events: Sequence[CloudEvent]) -> None:
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(publish_event(self.publisher, event) for event in events)), self.timeout_s
+            )
+        except (TimeoutError, KafkaError) as exc:
+            raise Unavailable(type(exc).__name__) from exc
+
+
+@dataclass(frozen=True)
+class Admission:
+    status: Literal["published", "duplicate", "dropped"]
+    events: tuple[CloudEvent, ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    per_window: int
+    window_s: int = 60
+
+
+class Gateway:
+    def __init__(
+        self, sink: EventSink, dedup: DedupStore, limiter: RateLimiter, metrics: IngressMetrics
+    ) -> None:
+        self.sink = sink
+        self.dedup = dedup
+        self.limiter = limiter
+        self.metrics = metrics
+
+    async def admit(self, origin: Origin, outcome: Outcome, limit: Limit | None) -> Admission:
+        provider = origin.provider
+        context = {"tenant": origin.tenant_id, "integration_id": origin.integration_id, "provider": provider}
+        if isinstance(outcome, Dropped):
+            self.metrics.dropped.labels(provider, outcome.reason).inc()
+            self.metrics.webhooks.labels(provider, "dropped").inc()
+            log.info(
+                "acknowledged without an event: %s",
+                outcome.reason,
+                extra={**context, "reason": outcome.reason, "detail": outcome.detail, **outcome.extra},
+            )
+            return Admission("dropped", reason=outcome.reason)
+        assert isinstance(outcome, Accepted)  # noqa: S101 - Outcome is Accepted | Dropped
+        if limit is not None:
+            wait = await self.limiter.acquire(limit.key, limit.per_window, limit.window_s)
+            if wait is not None:
+                self.metrics.webhooks.labels(provider, "rate_limited").inc()
+                raise RateLimited(Window(0, wait).retry_after())
+        key = store_key(origin.integration_id, outcome.dedup_key) if outcome.dedup_key else None
+        if key is not None and not await self.dedup.claim(key):
+            self.metrics.webhooks.labels(provider, "duplicate").inc()
+            log.info("redelivery acknowledged", extra={**context, "dedup_key": outcome.dedup_key})
+            return Admission("duplicate", outcome.events)
+        try:
+            await self.sink.publish(outcome.events)
+        except Unavailable:
+            self.metrics.publish_failures.inc()
+            self.metrics.webhooks.labels(provider, "unavailable").inc()
+            log.warning("Kafka did not acknowledge; answering 503", extra=context)
+            raise
+        if key is not None:
+            self.dedup.complete(key)
+        for event in outcome.events:
+            self.metrics.events_accepted.labels(event.type).inc()
+        self.metrics.webhooks.labels(provider, "published").inc()
+        log.debug("published", extra={**context, "event_ids": ",".join(event.id for event in outcome.events)})
+        return Admission("published", outcome.events)
