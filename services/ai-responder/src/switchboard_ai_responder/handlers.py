@@ -31,7 +31,7 @@ def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responde
         heartbeat_interval_ms=1000,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
-        title="ai-responder.platform-events",
+        title="ai-responder.inbound",
         description="message.received (answered, held for review, handed to a human, or routed from a live "
         "agent), message.replied (conversation memory), handoff.requested|closed (live-chat state), "
         "feedback.received (recorded). Idempotent on the event's (source, id); in order per conversation.",

@@ -99,7 +99,7 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
             broker,
             settings,
             Topic.PLATFORM_EVENTS,
-            title="ai-responder.platform-events",
+            title="ai-responder.outbound",
             description="message.replied (AI answers, released reviews, live-agent messages), "
             "ai.response.generated|requires_review|approved|rejected, handoff.requested (seed 002 live-chat "
             "fields), handoff.closed, feedback.received. Key and partitionkey: the conversation id.",
