@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -51,7 +52,9 @@ class FanOut:
         view: ConfigView,
         publish: PublishTasks,
         metrics: DispatcherMetrics,
+        commit_interval_s: float = 0.5,
     ) -> None:
+        self.commit_interval_s = commit_interval_s
         self.bootstrap = bootstrap
         self.topic = topic
         self.group_id = group_id
@@ -60,6 +63,8 @@ class FanOut:
         self.metrics = metrics
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Offsets whose tasks Kafka acknowledged, not yet committed (committed on an interval and at stop).
+        self._pending: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -80,14 +85,24 @@ class FanOut:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer is not None:
+            if self._pending:
+                with contextlib.suppress(Exception):
+                    await self._consumer.commit(self._pending)
+                self._pending.clear()
             await self._consumer.stop()
             self._consumer = None
 
     async def _run(self) -> None:
         assert self._consumer is not None  # noqa: S101 - start() set it
+        pending = self._pending
+        last_commit = time.monotonic()
         while True:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             if not batches:
+                if pending:
+                    await self._consumer.commit(pending)
+                    pending.clear()
+                    last_commit = time.monotonic()
                 continue
             tasks: list[DeliveryTask] = []
             offsets: dict[TopicPartition, int] = {}
@@ -118,4 +133,10 @@ class FanOut:
                     await asyncio.sleep(1.0)
             for task in tasks:
                 self.metrics.tasks_created.labels(task.endpoint_kind).inc()
-            await self._consumer.commit(offsets)
+            # Every task up to these offsets is acknowledged, so they may be committed; committing at most every
+            # commit_interval_s (rather than per small batch) keeps a quiet stream from paying a commit per record.
+            pending.update(offsets)
+            if time.monotonic() - last_commit >= self.commit_interval_s:
+                await self._consumer.commit(pending)
+                pending.clear()
+                last_commit = time.monotonic()

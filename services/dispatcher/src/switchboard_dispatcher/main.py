@@ -7,6 +7,7 @@ delivery stages start, so no event is matched against a half-loaded configuratio
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -128,6 +129,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         view=view,
         publish=publish_tasks,
         metrics=metrics,
+        commit_interval_s=settings.commit_interval_s,
     )
 
     @broker.subscriber(
@@ -152,6 +154,10 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         schedule.start(publish_tasks)
         await engine.start()
         await fanout.start()
+        # Everything built at start-up lives as long as the process: move it out of the collector's sight so
+        # full collections (50-78 ms pauses measured under load) stay short.
+        gc.collect()
+        gc.freeze()
 
     async def stop_pipeline() -> None:
         await fanout.stop()

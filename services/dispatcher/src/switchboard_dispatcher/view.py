@@ -60,6 +60,8 @@ class ConfigView:
         self._conversations: dict[tuple[str, str], str] = {}  # (tenant, conversation id) → key
         #: Endpoints disabled by this dispatcher (410, failing too long) before the registry's change arrives.
         self.locally_disabled: set[str] = set()
+        #: ciphertext → plaintext, so an attempt does not pay for Fernet decryption; cleared on every change.
+        self._plain: dict[str, str] = {}
 
     # -- applying changes ---------------------------------------------------------------------------------------
 
@@ -68,6 +70,7 @@ class ConfigView:
         if version is not None and version < self.versions.get(key, 0):
             return False
         entity, _, _ = key.partition(":")
+        self._plain.clear()
         old = self.states.pop(key, None)
         if old is not None:
             self._unindex(key, entity, old)
@@ -184,11 +187,11 @@ class ConfigView:
     def _webhook(self, endpoint_id: str, state: dict[str, Any], now: datetime) -> Target | None:
         if not state.get("active", True) or state.get("disabledReason"):
             return None
-        secrets = [self.box.decrypt(state["secret"])]
+        secrets = [self._decrypt(state["secret"])]
         for previous in state.get("previous_secrets", ()):
             expires = _parse_time(previous.get("expires_at"))
             if expires is not None and expires > now:
-                secrets.append(self.box.decrypt(previous["secret"]))
+                secrets.append(self._decrypt(previous["secret"]))
         delivery = state.get("delivery") or {}
         return Target(
             kind="webhook",
@@ -214,7 +217,7 @@ class ConfigView:
             id=endpoint_id,
             tenant_id=state["tenant_id"],
             url=url,
-            secrets=(self.box.decrypt(secret),) if secret else (),
+            secrets=(self._decrypt(secret),) if secret else (),
             context={
                 "conversation_id": self._conversation_key(state) or endpoint_id,
                 "channel": str(state.get("channel") or "API"),
@@ -273,6 +276,12 @@ class ConfigView:
             context={"name": str(state.get("name", ""))},
         )
 
+    def _decrypt(self, ciphertext: str) -> str:
+        plain = self._plain.get(ciphertext)
+        if plain is None:
+            plain = self._plain[ciphertext] = self.box.decrypt(ciphertext)
+        return plain
+
     def _reveal(self, value: Any) -> str:
         text = str(value)
-        return self.box.decrypt(text) if text.startswith("enc:") else text
+        return self._decrypt(text) if text.startswith("enc:") else text

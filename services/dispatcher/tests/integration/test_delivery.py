@@ -61,3 +61,23 @@ async def test_signatures_verify_with_standardwebhooks_and_the_seed_code(
     assert headers["x-webhook-event"] == "conversation.created"
     assert headers["user-agent"].startswith("Switchboard")
     assert json.loads(request.body)["data"]["title"] == "Support Request"
+
+
+async def test_cookies_set_by_one_endpoint_never_reach_another(
+    dispatcher: FastAPI, platform: Platform, receiver: Receiver
+) -> None:
+    receiver.script("setter", default=(200, {"Set-Cookie": "session=tenant-a-secret; Path=/"}, 0.0))
+    await platform.webhook("w-a", "acme", receiver.url("setter"), ["*"])
+    await platform.webhook("w-b", "globex", receiver.url("other"), ["*"])
+    await wait_for_target(dispatcher, "webhook", "w-a")
+    await wait_for_target(dispatcher, "webhook", "w-b")
+
+    await platform.event("message.created", "acme", {"id": "m-1"})
+    await receiver.wait_for("setter", 1)
+    await platform.event("message.created", "globex", {"id": "m-2"})
+    await platform.event("message.created", "acme", {"id": "m-3"})
+
+    (other,) = await receiver.wait_for("other", 1)
+    second_to_setter = (await receiver.wait_for("setter", 2))[1]
+    assert "cookie" not in other.headers
+    assert "cookie" not in second_to_setter.headers
