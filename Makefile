@@ -43,7 +43,7 @@ lint: sync ## ruff lint + format check
 	$(UV) run ruff format --check .
 
 typecheck: sync ## mypy strict over every package and its tests
-	$(UV) run mypy shared/src services/*/src conftest.py shared/tests services/*/tests tests docs/generate_asyncapi.py
+	$(UV) run mypy shared/src services/*/src conftest.py shared/tests services/*/tests tests docs/generate_asyncapi.py bench
 
 test-unit: sync ## unit tests only (no infrastructure)
 	$(UV) run pytest -m unit
@@ -52,7 +52,7 @@ test: lint typecheck infra-up ## lint, type check and every test against real Ka
 	$(UV) run pytest
 
 bench: infra-up ## benchmarks under bench/, results recorded in bench/results
-	@echo "no benchmarks yet"
+	$(UV) run python bench/dispatch/run.py $(BENCH_ARGS)
 
 docs: sync ## regenerate docs/asyncapi.json from the FastStream apps
 	$(UV) run python docs/generate_asyncapi.py

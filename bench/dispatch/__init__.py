@@ -1,0 +1,1 @@
+"""The dispatcher benchmark: HTTP ceilings and Kafka → dispatcher → receiver throughput and latency."""

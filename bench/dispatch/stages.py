@@ -1,0 +1,159 @@
+"""CPU cost of the dispatcher's per-delivery work outside HTTP and the Kafka client, stage by stage.
+
+Runs in-process with no I/O (``python -m bench.dispatch.stages``): the same functions the fan-out and delivery
+stages call for one delivery, each timed over many repetitions. Together with the HTTP client loops (the
+HTTP share) and the dispatcher's measured CPU per delivery, it says where a delivery's CPU goes; what is left
+over is the Kafka client (four records per delivery: the event read, the task written and read back, the
+attempt written) and asyncio scheduling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import time
+import timeit
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bench.dispatch.common import BENCH_HOST, EVENT_TYPE, event_data
+from switchboard_dispatcher.domain.payloads import build_request
+from switchboard_dispatcher.domain.tasks import DeliveryTask
+from switchboard_dispatcher.engine import SOURCE, task_json
+from switchboard_dispatcher.fanout import tasks_for
+from switchboard_dispatcher.metrics import DispatcherMetrics
+from switchboard_dispatcher.view import ConfigView
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.events import DeliveryAttempt
+from switchboard_shared.logs import JsonFormatter
+from switchboard_shared.settings import Environment, ServiceSettings
+from switchboard_shared.signing import generate_secret
+
+
+def microseconds(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # first call outside the timing (lazy imports, caches)
+    return min(timeit.repeat(fn, number=repeat, repeat=3)) / repeat * 1e6
+
+
+def measure(endpoints: int = 4, body_bytes: int = 1024, repeat: int = 2000) -> dict[str, float]:
+    """Microseconds of CPU per delivery for each stage (per-event work divided by ``endpoints``)."""
+    box = ServiceSettings(environment=Environment.TEST).secrets_box()
+    view = ConfigView(box)
+    for i in range(endpoints):
+        view.apply(
+            f"webhook:bench-{i}",
+            1,
+            {
+                "id": f"bench-{i}",
+                "tenant_id": "bench",
+                "url": f"http://{BENCH_HOST}:1/hooks/bench-{i}",
+                "events": [EVENT_TYPE],
+                "active": True,
+                "secret": box.encrypt(generate_secret()),
+                "delivery": {"max_in_flight": 64, "rate_limit_per_minute": 1_000_000},
+            },
+        )
+    published = CloudEvent(
+        source="//bench",
+        type=EVENT_TYPE,
+        tenant="bench",
+        partitionkey="conv-1",
+        data=event_data(1, "stages", time.time(), body_bytes),
+    )
+    value = published.kafka_value()
+    headers = [(name, text.encode()) for name, text in published.kafka_headers().items()]
+    event = CloudEvent.from_kafka(value, headers)
+    task = tasks_for(view, event)[0]
+    raw_task = task_json(task)
+    target = view.target("webhook", task.endpoint_id)
+    assert target is not None
+    metrics = DispatcherMetrics()
+    log_stream = io.StringIO()
+    handler = logging.StreamHandler(log_stream)
+    handler.setFormatter(JsonFormatter("dispatcher"))
+    httpx_log = logging.Logger("httpx", logging.INFO)
+    httpx_log.addHandler(handler)
+
+    def attempt_event() -> None:
+        record = DeliveryAttempt(
+            delivery_id=task.delivery_id,
+            event_id=event.id,
+            event_type=event.type,
+            tenant_id=task.tenant_id,
+            endpoint_id=task.endpoint_id,
+            endpoint_kind="webhook",
+            url=target.url,
+            attempt=1,
+            outcome="succeeded",
+            status_code=200,
+            latency_ms=1.0,
+            response_body="ok",
+            attempted_at=datetime.now(UTC),
+        ).model_copy(update={"outcome": "succeeded"})
+        attempt = CloudEvent(
+            source=SOURCE,
+            type="delivery.succeeded",
+            tenant=record.tenant_id,
+            subject=record.delivery_id,
+            partitionkey=f"webhook:{record.endpoint_id}",
+            data=record,
+        )
+        attempt.kafka_value()
+        attempt.kafka_headers()
+
+    def metric_updates() -> None:
+        metrics.fanned_out.labels("matched").inc()
+        metrics.tasks_created.labels("webhook").inc()
+        metrics.in_flight.labels(target.key).set(1)
+        metrics.latency.labels("webhook").observe(0.001)
+        metrics.deliveries.labels("webhook", "succeeded").inc()
+        metrics.in_flight.labels(target.key).set(0)
+
+    def httpx_log_line() -> None:
+        httpx_log.info('HTTP Request: %s %s "%s %d %s"', "POST", target.url, "HTTP/1.1", 200, "OK")
+        log_stream.seek(0)
+        log_stream.truncate()
+
+    stages: dict[str, Callable[[], object]] = {
+        "fan-out: decode the event (÷ endpoints)": lambda: CloudEvent.from_kafka(value, headers),
+        "fan-out: match webhooks, build tasks (÷ endpoints)": lambda: tasks_for(view, event),
+        "fan-out: serialize the task": lambda: task_json(task),
+        "engine: parse the task": lambda: DeliveryTask.model_validate_json(raw_task),
+        "engine: resolve the target, twice (decrypts the secret each time)": lambda: (
+            view.target("webhook", task.endpoint_id),
+            view.target("webhook", task.endpoint_id),
+        ),
+        "engine: rebuild the CloudEvent from the task": lambda: CloudEvent.from_structured(task.event),
+        "engine: build and sign the request": lambda: build_request(target, event, task.delivery_id, 1),
+        "engine: attempt record → CloudEvent → Kafka encoding": attempt_event,
+        "metrics: Prometheus updates": metric_updates,
+        "logging: httpx's INFO line per request (JSON)": httpx_log_line,
+    }
+    per_event = {key for key in stages if key.endswith("(÷ endpoints)")}
+    return {
+        name: round(microseconds(fn, repeat) / (endpoints if name in per_event else 1), 1)
+        for name, fn in stages.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.dispatch.stages", description=__doc__)
+    parser.add_argument("--endpoints", type=int, default=4)
+    parser.add_argument("--body-bytes", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=2000)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    costs = measure(args.endpoints, args.body_bytes, args.repeat)
+    if args.json:
+        print(json.dumps(costs))
+        return 0
+    for name, cost in costs.items():
+        print(f"{cost:8.1f} µs  {name}")
+    print(f"{sum(costs.values()):8.1f} µs  total")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
