@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from switchboard_ai_responder.domain.answers import Answer
 from switchboard_ai_responder.providers.base import AnswerRequest
-from switchboard_ai_responder.providers.llm import chat_turns, first_text, grounded, post_json, system_prompt
+from switchboard_ai_responder.providers.llm import (
+    HttpLlmProvider,
+    chat_turns,
+    first_text,
+    grounded,
+    post_json,
+    system_prompt,
+)
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -29,31 +34,11 @@ def request_body(request: AnswerRequest, model: str, temperature: float, max_tok
     }
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpLlmProvider):
     name = "anthropic"
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        *,
-        model: str,
-        api_key: str | None,
-        base_url: str | None = None,
-        temperature: float = 0.2,
-        max_tokens: int = 400,
-        timeout_s: float = 20.0,
-        max_retries: int = 2,
-        backoff_s: float = 0.5,
-    ) -> None:
-        self.client = client
-        self.model = model
-        self.api_key = api_key
-        self.url = (base_url or DEFAULT_BASE_URL).rstrip("/") + "/v1/messages"
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
+    default_base_url = DEFAULT_BASE_URL
+    path = "/v1/messages"
 
     async def answer(self, request: AnswerRequest) -> Answer:
         headers = {"anthropic-version": API_VERSION}

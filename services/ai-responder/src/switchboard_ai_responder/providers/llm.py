@@ -149,3 +149,34 @@ def first_text(blocks: Sequence[Any]) -> str:
         if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
             return str(block["text"])
     raise ProviderError("the LLM API answer holds no text")
+
+
+class HttpLlmProvider:
+    """What the HTTP LLM providers share: the client, the model, the endpoint and the retry budget.
+    Subclasses name their API's default base URL and path and build requests in ``answer``."""
+
+    default_base_url = ""
+    path = ""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None = None,
+        temperature: float = 0.2,
+        max_tokens: int = 400,
+        timeout_s: float = 20.0,
+        max_retries: int = 2,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.api_key = api_key
+        self.url = (base_url or self.default_base_url).rstrip("/") + self.path
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
