@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.events import DeliveryAttempt
@@ -205,3 +207,17 @@ async def test_scheduled_retries_survive_a_dispatcher_restart(
         _, retried = await receiver.wait_for("restart", 2, timeout_s=20)
     assert retried.headers["webhook-id"] == failed.headers["webhook-id"]
     assert retried.headers["x-switchboard-attempt"] == "2"
+
+
+async def test_simultaneous_first_failures_of_one_endpoint_are_recorded_once(
+    dispatcher_settings: DispatcherSettings, mongo: Any
+) -> None:
+    health = EndpointHealth(mongo[dispatcher_settings.mongodb_database]["endpoint_health"], timedelta(days=5))
+    results = await asyncio.gather(
+        *(
+            EndpointHealth.failed(EndpointHealth(health.collection, timedelta(days=5)), "webhook:w-race")
+            for _ in range(8)
+        )
+    )
+    assert results == [False] * 8  # none raised, none disabled
+    assert await health.collection.count_documents({"_id": "webhook:w-race"}) == 1

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 
 class EndpointHealth:
@@ -35,7 +36,15 @@ class EndpointHealth:
         since = await self._since(key)
         if since is None:
             self._failing_since[key] = now
-            await self.collection.update_one({"_id": key}, {"$set": {"failing_since": now}}, upsert=True)
+            try:
+                # $setOnInsert: the first failure's time wins, whoever writes first.
+                await self.collection.update_one(
+                    {"_id": key}, {"$setOnInsert": {"failing_since": now}}, upsert=True
+                )
+            except DuplicateKeyError:
+                # Two attempts of one endpoint failed at the same moment and both upserted; the other one won,
+                # which records the same fact. (Left unhandled, this error made the engine repeat the attempt.)
+                pass
             return self.disable_after <= timedelta(0)
         return now - since >= self.disable_after
 
