@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -31,7 +31,6 @@ class Runtime:
     broker: KafkaBroker
     mongo: AsyncMongoClient[dict[str, Any]]
     metrics: Metrics
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def mongo_client(settings: ServiceSettings, service: str) -> AsyncMongoClient[dict[str, Any]]:

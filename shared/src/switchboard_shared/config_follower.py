@@ -73,16 +73,8 @@ class ConfigFollower:
             assignment = self._consumer.assignment()
             if end is None and assignment:
                 end = await self._consumer.end_offsets(list(assignment))
-            if end is not None and await self._reached(end):
+            if end is not None and await reached_end(self._consumer, end):
                 self.caught_up.set()
-
-    async def _reached(self, end: dict[TopicPartition, int]) -> bool:
-        assert self._consumer is not None  # noqa: S101
-        for tp, offset in end.items():
-            position: int = await self._consumer.position(tp)
-            if position < offset:
-                return False
-        return True
 
     def apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         key = (record.key or b"").decode()
@@ -100,3 +92,12 @@ class ConfigFollower:
             log.error("unreadable config record skipped", extra={"key": key, "offset": record.offset})
             return
         self._apply(key, version, state)
+
+
+async def reached_end(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
+    """Whether ``consumer`` has read every partition up to the ``end`` offsets taken earlier."""
+    for tp, offset in end.items():
+        position: int = await consumer.position(tp)
+        if position < offset:
+            return False
+    return True

@@ -133,6 +133,18 @@ EVENT_CATALOG: dict[EventType, EventInfo] = {
 }
 
 
+#: What an integration receives when it names no event filter: replies and live-chat changes for chat partners,
+#: seed 003's ticket / AI-review / feedback notifications for Slack. The registry shows these as the defaults;
+#: the dispatcher applies them.
+INTEGRATION_DEFAULT_EVENTS: tuple[str, ...] = ("message.replied", "handoff.requested", "handoff.closed")
+SLACK_DEFAULT_EVENTS: tuple[str, ...] = (
+    "ticket.*",
+    "ai.response.*",
+    "handoff.requested",
+    "feedback.received",
+)
+
+
 def matches(pattern: str, event_type: str) -> bool:
     """Whether a subscription filter matches an event type: exact, ``*`` for all, or ``prefix.*``.
 

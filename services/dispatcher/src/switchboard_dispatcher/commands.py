@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.config_follower import reached_end
 from switchboard_shared.events import CommandType, EndpointKind, EventType
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> 
             assignment = consumer.assignment()
             if end is None and assignment:
                 end = await consumer.end_offsets(list(assignment))
-            if end is not None and all([await consumer.position(tp) >= offset for tp, offset in end.items()]):
+            if end is not None and await reached_end(consumer, end):
                 break
     finally:
         with contextlib.suppress(Exception):

@@ -16,15 +16,10 @@ from typing import Any
 from switchboard_dispatcher.domain.partners import PARTNER_PROVIDERS
 from switchboard_dispatcher.domain.targets import DEFAULT_SCHEDULE, Target
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EndpointKind, matches
+from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, EndpointKind, matches
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
 log = logging.getLogger(__name__)
-
-#: Integration events that go to a partner's outgoing webhook unless the integration names its own filter.
-INTEGRATION_DEFAULT_EVENTS = ("message.replied", "handoff.requested", "handoff.closed")
-#: seed 003: what the Slack notifications announce by default.
-SLACK_DEFAULT_EVENTS = ("ticket.*", "ai.response.*", "handoff.requested", "feedback.received")
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import InvalidConfig
+from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
 from switchboard_shared.secrets_box import SecretsBox
 
 BOX = SecretsBox([SecretsBox.generate_key()])
@@ -68,14 +69,14 @@ def test_every_openapi_example_is_a_valid_create(example: dict[str, Any]) -> Non
 
 
 def test_events_default_to_the_chat_events_for_partner_platforms() -> None:
-    assert rules.events_of(_create(name="x", provider="zendesk")) == list(rules.CHAT_DEFAULT_EVENTS)
+    assert rules.events_of(_create(name="x", provider="zendesk")) == list(INTEGRATION_DEFAULT_EVENTS)
 
 
 def test_events_default_to_ticket_and_review_traffic_for_slack() -> None:
     config = _create(
         name="x", provider="slack", reply={"webhook_url": "https://hooks.slack.com/services/T/B/X"}
     )
-    assert rules.events_of(config) == list(rules.SLACK_DEFAULT_EVENTS)
+    assert rules.events_of(config) == list(SLACK_DEFAULT_EVENTS)
 
 
 def test_an_unknown_event_filter_is_refused() -> None:

@@ -40,7 +40,7 @@ from switchboard_registry.domain.patch import (
     revealed,
     validated,
 )
-from switchboard_shared.events import is_valid_filter
+from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, is_valid_filter
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, mask
 
@@ -85,8 +85,6 @@ REPLY_URLS = ("api_url", "base_url", "webhook_url")
 
 #: What an integration receives unless ``events`` says otherwise (the dispatcher's defaults too): partners get
 #: the answers and the live-agent handoff (seed 002), Slack the ticket and AI-review traffic (seed 003).
-CHAT_DEFAULT_EVENTS = ("message.replied", "handoff.requested", "handoff.closed")
-SLACK_DEFAULT_EVENTS = ("ticket.*", "ai.response.*", "handoff.requested", "feedback.received")
 
 MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
@@ -612,7 +610,7 @@ def stored_endpoint_urls(document: Mapping[str, Any], box: SecretsBox) -> dict[s
 def events_of(config: IntegrationCreate) -> list[str]:
     if config.events is not None:
         return list(config.events)
-    return list(SLACK_DEFAULT_EVENTS if config.provider is Provider.SLACK else CHAT_DEFAULT_EVENTS)
+    return list(SLACK_DEFAULT_EVENTS if config.provider is Provider.SLACK else INTEGRATION_DEFAULT_EVENTS)
 
 
 def token_digest(token: str) -> str:
