@@ -34,6 +34,14 @@ def _parse_time(value: Any) -> datetime | None:
     return None
 
 
+def _next_expiry(state: dict[str, Any], now: datetime) -> datetime | None:
+    """When the set of a webhook's valid secrets next changes (its earliest previous secret still valid)."""
+    previous_secrets = state.get("previous_secrets") or ()
+    expiries = [_parse_time(item.get("expires_at")) for item in previous_secrets if isinstance(item, dict)]
+    future = [expires for expires in expiries if expires is not None and expires > now]
+    return min(future, default=None)
+
+
 def entity_key(kind: EndpointKind, endpoint_id: str) -> str:
     """The config-topic key of the entity behind an endpoint (callbacks belong to conversations)."""
     entity = {"webhook": "webhook", "callback": "conversation"}.get(kind, "integration")
@@ -57,6 +65,10 @@ class ConfigView:
         self.locally_disabled: set[str] = set()
         #: ciphertext → plaintext, so an attempt does not pay for Fernet decryption; cleared on every change.
         self._plain: dict[str, str] = {}
+        #: (kind, id) → (target, valid from, valid until): every delivery resolves its target two or three
+        #: times (fan-out, enqueue, attempt). Cleared on every change; a webhook's entry expires when one of its
+        #: previous secrets does.
+        self._targets: dict[tuple[EndpointKind, str], tuple[Target | None, datetime, datetime | None]] = {}
 
     # -- applying changes ---------------------------------------------------------------------------------------
 
@@ -66,6 +78,7 @@ class ConfigView:
             return False
         entity, _, _ = key.partition(":")
         self._plain.clear()
+        self._targets.clear()
         old = self.states.pop(key, None)
         if old is not None:
             self._unindex(key, entity, old)
@@ -166,17 +179,34 @@ class ConfigView:
     def target(self, kind: EndpointKind, endpoint_id: str, now: datetime | None = None) -> Target | None:
         """The current, enabled target for an endpoint, or None (deleted, inactive or disabled)."""
         key = entity_key(kind, endpoint_id)
-        state = self.states.get(key)
-        if state is None or key in self.locally_disabled:
+        if key in self.locally_disabled:
             return None
+        now = now or datetime.now(UTC)
+        cached = self._targets.get((kind, endpoint_id))
+        if cached is not None and cached[1] <= now and (cached[2] is None or now < cached[2]):
+            return cached[0]
+        state = self.states.get(key)
+        if state is None:
+            return None
+        target = self._build(kind, endpoint_id, state, now)
+        self._targets[(kind, endpoint_id)] = (
+            target,
+            now,
+            _next_expiry(state, now) if kind == "webhook" else None,
+        )
+        return target
+
+    def _build(
+        self, kind: EndpointKind, endpoint_id: str, state: dict[str, Any], now: datetime
+    ) -> Target | None:
         try:
             if kind == "webhook":
-                return self._webhook(endpoint_id, state, now or datetime.now(UTC))
+                return self._webhook(endpoint_id, state, now)
             if kind == "callback":
                 return self._callback(endpoint_id, state)
             return self._integration(kind, endpoint_id, state)
         except (SecretsBoxError, KeyError, TypeError, ValueError):
-            log.exception("unusable configuration for %s", key)
+            log.exception("unusable configuration for %s", entity_key(kind, endpoint_id))
             return None
 
     def _webhook(self, endpoint_id: str, state: dict[str, Any], now: datetime) -> Target | None:

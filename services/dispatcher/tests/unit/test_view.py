@@ -1,0 +1,78 @@
+"""The config view's target cache: it must answer exactly what building the target afresh answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from switchboard_dispatcher.view import ConfigView
+from switchboard_shared.secrets_box import SecretsBox
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def webhook_state(box: SecretsBox, **changes: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "tenant_id": "t1",
+        "url": "https://hooks.example/a",
+        "events": ["message.*"],
+        "active": True,
+        "secret": box.encrypt("whsec_new"),
+        "previous_secrets": [
+            {"secret": box.encrypt("whsec_old"), "expires_at": (NOW + timedelta(hours=1)).isoformat()}
+        ],
+    }
+    state.update(changes)
+    return state
+
+
+def test_a_rotated_secret_stops_signing_when_its_grace_period_ends() -> None:
+    box = SecretsBox([SecretsBox.generate_key()])
+    view = ConfigView(box)
+    view.apply("webhook:w1", 1, webhook_state(box))
+
+    during = view.target("webhook", "w1", NOW)
+    assert during is not None
+    assert during.secrets == ("whsec_new", "whsec_old")
+    # Cached, and still right just before the expiry...
+    assert view.target("webhook", "w1", NOW + timedelta(minutes=59)) is during
+    # ...but not after it.
+    after = view.target("webhook", "w1", NOW + timedelta(hours=1, seconds=1))
+    assert after is not None
+    assert after.secrets == ("whsec_new",)
+    # A question about an earlier moment is not answered from a later entry.
+    earlier = view.target("webhook", "w1", NOW)
+    assert earlier is not None
+    assert earlier.secrets == ("whsec_new", "whsec_old")
+
+
+def test_every_change_replaces_cached_targets() -> None:
+    box = SecretsBox([SecretsBox.generate_key()])
+    view = ConfigView(box)
+    view.apply("webhook:w1", 1, webhook_state(box, previous_secrets=[]))
+    first = view.target("webhook", "w1", NOW)
+    assert first is not None
+    assert first.url == "https://hooks.example/a"
+
+    view.apply("webhook:w1", 2, webhook_state(box, previous_secrets=[], url="https://hooks.example/b"))
+    second = view.target("webhook", "w1", NOW)
+    assert second is not None
+    assert second.url == "https://hooks.example/b"
+
+    view.apply("webhook:w1", 3, webhook_state(box, previous_secrets=[], active=False))
+    assert view.target("webhook", "w1", NOW) is None
+
+    view.apply("webhook:w1", 4, webhook_state(box, previous_secrets=[]))
+    assert view.target("webhook", "w1", NOW) is not None
+    view.disable_locally("webhook", "w1")
+    assert view.target("webhook", "w1", NOW) is None
+
+    view.apply("webhook:w1", 5, None)
+    assert view.target("webhook", "w1", NOW) is None
+
+
+def test_an_unusable_configuration_is_no_target() -> None:
+    box = SecretsBox([SecretsBox.generate_key()])
+    view = ConfigView(box)
+    view.apply("webhook:w1", 1, webhook_state(box, secret="enc:not-a-token", previous_secrets="garbage"))
+    assert view.target("webhook", "w1", NOW) is None
