@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 
 from bench.dispatch.common import BENCH_HOST, EVENT_TYPE, event_data
 from switchboard_dispatcher.domain.payloads import build_request
-from switchboard_dispatcher.domain.tasks import DeliveryTask
-from switchboard_dispatcher.engine import SOURCE, task_json
+from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
+from switchboard_dispatcher.engine import SOURCE
 from switchboard_dispatcher.fanout import tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.view import ConfigView

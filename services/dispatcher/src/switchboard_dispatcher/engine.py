@@ -286,7 +286,7 @@ class DeliveryEngine:
             entry = lane.queue.popleft()
             lane.in_flight += 1
             lane.starts.append(now)
-            self.metrics.in_flight.labels(lane.key).set(lane.in_flight)
+            self.metrics.child(self.metrics.in_flight, lane.key).set(lane.in_flight)
             self._spawn(self._attempt(lane, entry))
         if not lane.ordered and len(lane.queue) > lane.overflow_limit:
             self._spawn(self._defer_overflow(lane))
@@ -349,7 +349,7 @@ class DeliveryEngine:
                 lane.queue.appendleft(entry)
         finally:
             lane.in_flight -= 1
-            self.metrics.in_flight.labels(lane.key).set(lane.in_flight)
+            self.metrics.child(self.metrics.in_flight, lane.key).set(lane.in_flight)
             if not self._stopping:
                 self._pump(lane)
 
@@ -379,25 +379,25 @@ class DeliveryEngine:
                 self._settle(entry)
                 return
             status, response_body, latency, outcome, retry_after, step = sent
-            self.metrics.latency.labels(target.kind).observe(latency / 1000)
-            record = DeliveryAttempt(
-                delivery_id=task.delivery_id,
-                event_id=event.id,
-                event_type=event.type,
-                tenant_id=task.tenant_id,
-                endpoint_id=task.endpoint_id,
-                endpoint_kind=task.endpoint_kind,
-                url=target.url,
-                attempt=task.attempt,
-                outcome="succeeded",
-                status_code=status,
-                latency_ms=round(latency, 3),
-                response_body=response_body,
-                error_kind=outcome.error_kind,
-                error=outcome.error,
-                attempted_at=attempted_at,
-                command_id=task.command_id,
-            )
+            self.metrics.child(self.metrics.latency, target.kind).observe(latency / 1000)
+            # The attempt's record; _emit adds its outcome (one model built per attempt, not copied).
+            record: dict[str, Any] = {
+                "delivery_id": task.delivery_id,
+                "event_id": event.id,
+                "event_type": event.type,
+                "tenant_id": task.tenant_id,
+                "endpoint_id": task.endpoint_id,
+                "endpoint_kind": task.endpoint_kind,
+                "url": target.url,
+                "attempt": task.attempt,
+                "status_code": status,
+                "latency_ms": round(latency, 3),
+                "response_body": response_body,
+                "error_kind": outcome.error_kind,
+                "error": outcome.error,
+                "attempted_at": attempted_at,
+                "command_id": task.command_id,
+            }
             if outcome.verdict is Verdict.SUCCESS:
                 await self._emit(record, "succeeded")
                 await self.health.succeeded(target.key)
@@ -425,11 +425,11 @@ class DeliveryEngine:
                 self._settle(entry)
                 return
             due = attempted_at + delay
-            record = record.model_copy(update={"next_attempt_at": due})
+            record["next_attempt_at"] = due
             if lane.ordered:
                 # FIFO: retry in place so nothing overtakes this delivery.
                 await self._emit(record, "retry_scheduled")
-                self.metrics.retries.labels(target.kind).inc()
+                self.metrics.child(self.metrics.retries, target.kind).inc()
                 await asyncio.sleep(delay.total_seconds())
                 task = task.next_attempt("retry", first).model_copy(update={"step": step})
                 entry.task = task
@@ -438,7 +438,7 @@ class DeliveryEngine:
                 [(task.next_attempt("retry", first).model_copy(update={"step": step}), due)]
             )
             await self._emit(record, "retry_scheduled")
-            self.metrics.retries.labels(target.kind).inc()
+            self.metrics.child(self.metrics.retries, target.kind).inc()
             self._settle(entry)
             return
 
@@ -507,9 +507,9 @@ class DeliveryEngine:
                 )
         return last[0], last[1], latency, Outcome(Verdict.SUCCESS), None, len(requests)
 
-    async def _emit(self, record: DeliveryAttempt, outcome: AttemptOutcome) -> None:
-        record = record.model_copy(update={"outcome": outcome})
-        self.metrics.deliveries.labels(record.endpoint_kind, outcome).inc()
+    async def _emit(self, fields: dict[str, Any], outcome: AttemptOutcome) -> None:
+        record = DeliveryAttempt(**fields, outcome=outcome)
+        self.metrics.child(self.metrics.deliveries, record.endpoint_kind, outcome).inc()
         await self.publish_attempt(
             CloudEvent(
                 source=SOURCE,
@@ -548,7 +548,3 @@ class DeliveryEngine:
             )
         )
         log.warning("endpoint disabled", extra={"endpoint": target.key, "reason": reason})
-
-
-def task_json(task: DeliveryTask) -> bytes:
-    return json.dumps(task.model_dump(mode="json"), separators=(",", ":")).encode()

@@ -112,7 +112,7 @@ class FanOut:
                     try:
                         event = CloudEvent.from_kafka(record.value, record.headers)
                     except CloudEventError as exc:
-                        self.metrics.fanned_out.labels("invalid").inc()
+                        self.metrics.child(self.metrics.fanned_out, "invalid").inc()
                         log.warning(
                             "invalid event on platform.events skipped: %s",
                             exc,
@@ -120,7 +120,7 @@ class FanOut:
                         )
                         continue
                     created = tasks_for(self.view, event)
-                    self.metrics.fanned_out.labels("matched" if created else "unmatched").inc()
+                    self.metrics.child(self.metrics.fanned_out, "matched" if created else "unmatched").inc()
                     tasks.extend(created)
             # Publish every task and wait for Kafka's acks before committing: retried until it works, since
             # committing without them would lose deliveries.
@@ -132,7 +132,7 @@ class FanOut:
                     log.exception("publishing delivery tasks failed; retrying")
                     await asyncio.sleep(1.0)
             for task in tasks:
-                self.metrics.tasks_created.labels(task.endpoint_kind).inc()
+                self.metrics.child(self.metrics.tasks_created, task.endpoint_kind).inc()
             # Every task up to these offsets is acknowledged, so they may be committed; committing at most every
             # commit_interval_s (rather than per small batch) keeps a quiet stream from paying a commit per record.
             pending.update(offsets)

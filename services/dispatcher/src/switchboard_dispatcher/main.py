@@ -6,20 +6,19 @@ delivery stages start, so no event is matched against a half-loaded configuratio
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from datetime import timedelta
 
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream import AckPolicy
 
 from switchboard_dispatcher import commands
 from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.adapters.http import HttpSender, policy_from
+from switchboard_dispatcher.adapters.producer import HotPathProducer
 from switchboard_dispatcher.adapters.schedule import Schedule
 from switchboard_dispatcher.domain.tasks import DeliveryTask
-from switchboard_dispatcher.engine import DeliveryEngine, task_json
+from switchboard_dispatcher.engine import DeliveryEngine
 from switchboard_dispatcher.fanout import FanOut
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.settings import DispatcherSettings
@@ -32,56 +31,6 @@ from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
 
 SERVICE = "dispatcher"
-
-
-class HotPathProducer:
-    """The records every delivery produces (its task, its attempt event, a dead letter) go through one plain
-    aiokafka producer: FastStream's publish pipeline measured 44-68 us of CPU per record against 26 us here, on a
-    dispatcher that is CPU-bound (bench/README.md). Same guarantees: acks=all and idempotence. The FastStream
-    publishers for these topics stay declared so the AsyncAPI document shows what the dispatcher writes."""
-
-    def __init__(self, settings: DispatcherSettings) -> None:
-        self.settings = settings
-        self._producer: AIOKafkaProducer | None = None
-
-    async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=2,
-            client_id="switchboard-dispatcher-deliveries",
-        )
-        await self._producer.start()
-
-    async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
-
-    @property
-    def producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            raise RuntimeError("HotPathProducer.start() was not awaited")
-        return self._producer
-
-    async def tasks(self, tasks: list[DeliveryTask]) -> None:
-        """Send every task, then wait for all acks (batched by the producer rather than one round-trip each)."""
-        topic = self.settings.topic(Topic.DELIVERIES)
-        futures = [await self.producer.send(topic, task_json(task), key=task.key.encode()) for task in tasks]
-        if futures:
-            await asyncio.gather(*futures)
-
-    async def event(self, topic: Topic, event: CloudEvent) -> None:
-        headers = [(name, value.encode()) for name, value in event.kafka_headers().items()]
-        await self.producer.send_and_wait(
-            self.settings.topic(topic), event.kafka_value(), key=event.kafka_key(), headers=headers
-        )
-
-    async def dead_letter(self, task: DeliveryTask) -> None:
-        await self.producer.send_and_wait(
-            self.settings.topic(Topic.DELIVERY_DEAD_LETTER), task_json(task), key=task.endpoint_id.encode()
-        )
 
 
 def create_app(settings: DispatcherSettings | None = None) -> FastAPI:

@@ -64,3 +64,8 @@ class DeliveryTask(BaseModel):
                 "command_id": None,
             }
         )
+
+
+def task_json(task: DeliveryTask) -> bytes:
+    """The task's Kafka value: compact JSON, serialized by pydantic-core (~4x faster than json.dumps of a dump)."""
+    return DeliveryTask.__pydantic_serializer__.to_json(task)
