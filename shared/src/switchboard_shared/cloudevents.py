@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Self, TypeVar
@@ -47,7 +47,10 @@ class CloudEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, description="Unique per source.")
+    # 128 random bits as 32 hex digits, like uuid4().hex at a quarter of its cost (every attempt makes an event).
+    id: str = Field(
+        default_factory=lambda: os.urandom(16).hex(), min_length=1, description="Unique per source."
+    )
     source: str = Field(min_length=1, description="URI-reference of the producer, e.g. /switchboard/ingress.")
     type: str = Field(min_length=1, description="Event type from the catalog, e.g. message.received.")
     specversion: str = SPECVERSION

@@ -17,11 +17,12 @@ before the request. Redirects are never followed. The DNS cache is off, so every
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -68,7 +69,8 @@ class CheckingResolver(AbstractResolver):
 @dataclass(frozen=True)
 class Response:
     status: int
-    headers: dict[str, str]
+    #: Case-insensitive (aiohttp's CIMultiDictProxy).
+    headers: Mapping[str, str]
     body: str
     latency_ms: float
 
@@ -125,6 +127,7 @@ class HttpSender:
         self.max_connections = max_connections
         self.max_per_host = max_per_host
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -150,19 +153,20 @@ class HttpSender:
         if self._session is None:
             raise RuntimeError("HttpSender.start() was not awaited")
         started = time.perf_counter()
+        timeout = self._timeouts.get(timeout_s)
+        if timeout is None:
+            # The whole exchange, connection and body read included (aiohttp's own timer: no second one).
+            timeout = self._timeouts[timeout_s] = aiohttp.ClientTimeout(total=timeout_s)
         try:
-            host = urlsplit(url).hostname or ""
-            if host and _is_ip_literal(host):
-                await resolve_checked(host, 0, self.policy, self.resolver)
-            async with (
-                asyncio.timeout(timeout_s),
-                self._session.request(
-                    method, url, data=body, headers=headers, allow_redirects=False
-                ) as response,
-            ):
+            literal = _ip_literal_host(url)
+            if literal is not None:
+                await resolve_checked(literal, 0, self.policy, self.resolver)
+            async with self._session.request(
+                method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
+            ) as response:
                 preview = await response.content.read(RESPONSE_BODY_LIMIT)
                 status = response.status
-                answer_headers = {k.lower(): v for k, v in response.headers.items()}
+                answer_headers = response.headers
         except Exception as exc:  # every failure becomes a classified attempt, never an unhandled error
             kind, message = classify_error(exc)
             raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
@@ -174,12 +178,15 @@ class HttpSender:
         )
 
 
-def _is_ip_literal(host: str) -> bool:
+@lru_cache(maxsize=4096)
+def _ip_literal_host(url: str) -> str | None:
+    """The URL's host when it is an IP literal (aiohttp connects to those without a resolver), else None."""
+    host = urlsplit(url).hostname or ""
     try:
         socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.strip("[]"))
     except OSError:
-        return False
-    return True
+        return None
+    return host
 
 
 def policy_from(allow_loopback: bool, allow_private: bool) -> AddressPolicy:

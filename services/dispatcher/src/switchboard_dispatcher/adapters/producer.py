@@ -77,13 +77,27 @@ class BatchingProducer:
         self, topic: str, value: bytes, *, key: bytes | None, headers: Headers | None = None
     ) -> None:
         """Write one record; returns once Kafka acknowledged it."""
+        await self._partition_count(topic)
+        await self.enqueue(topic, value, key=key, headers=headers)
+
+    async def send_many(self, topic: str, records: Sequence[tuple[bytes | None, bytes]]) -> None:
+        """Write (key, value) records; returns once Kafka acknowledged every one (no task per record)."""
+        if records:
+            await self._partition_count(topic)
+            await asyncio.gather(*[self.enqueue(topic, value, key=key) for key, value in records])
+
+    def enqueue(
+        self, topic: str, value: bytes, *, key: bytes | None, headers: Headers | None = None
+    ) -> asyncio.Future[None]:
+        """Add one record to its partition's open batch; the future completes when Kafka acknowledged it.
+        The topic's partition count must be known (``send`` and ``send_many`` make sure of it)."""
         if len(value) > self.max_request_size // 2:
             size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers or [])
             if size > self.max_request_size:
                 raise MessageSizeTooLargeError(
                     f"the record is {size} bytes, more than the producer's max_request_size"
                 )
-        count = self._partitions.get(topic) or await self._partition_count(topic)
+        count = self._partitions[topic]
         if key is not None:
             partition = key_hash(key) % count
         else:
@@ -108,7 +122,7 @@ class BatchingProducer:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_later(self.linger_s, self._flush)
-        await waiter
+        return waiter
 
     async def flush(self) -> None:
         """Hand every open batch over and wait until the shipper has passed them all to the producer."""
@@ -117,10 +131,9 @@ class BatchingProducer:
             await asyncio.shield(self._shipper)
         await self.producer.flush()
 
-    async def _partition_count(self, topic: str) -> int:
-        partitions = await self.producer.partitions_for(topic)
-        self._partitions[topic] = len(partitions)
-        return len(partitions)
+    async def _partition_count(self, topic: str) -> None:
+        if topic not in self._partitions:
+            self._partitions[topic] = len(await self.producer.partitions_for(topic))
 
     def _flush(self) -> None:
         """Close the batches filled during this loop iteration, in order (end of iteration: call_soon)."""
@@ -213,10 +226,9 @@ class HotPathProducer:
 
     async def tasks(self, tasks: list[DeliveryTask]) -> None:
         """Write the tasks (keyed by endpoint) and return once Kafka acknowledged all of them."""
-        send = self.batching.send
-        topic = self._tasks_topic
-        if tasks:
-            await asyncio.gather(*[send(topic, task_json(task), key=task.key.encode()) for task in tasks])
+        await self.batching.send_many(
+            self._tasks_topic, [(task.key.encode(), task_json(task)) for task in tasks]
+        )
 
     async def event(self, topic: Topic, event: CloudEvent) -> None:
         headers = [(name, value.encode()) for name, value in event.kafka_headers().items()]

@@ -191,10 +191,12 @@ def build_request(
     if target.secrets:
         timestamp = int((now or datetime.now(UTC)).timestamp())
         headers.update(signing.standard_headers(target.secrets, delivery_id, body, timestamp))
-        current = target.secrets[0]
-        headers[signing.WEBHOOK_SIGNATURE_HEADER] = signing.hex_signature(current, body)
+        # seed 003's X-Webhook-Signature is the hex HMAC of the body; seed 000's X-Chatbots-Signature is the same
+        # HMAC with a "sha256=" prefix (signing.chatbots_signature), so it is computed once.
+        hex_signature = signing.hex_signature(target.secrets[0], body)
+        headers[signing.WEBHOOK_SIGNATURE_HEADER] = hex_signature
         if target.kind == "webhook":
-            headers[signing.CHATBOTS_SIGNATURE_HEADER] = signing.chatbots_signature(current, body)
+            headers[signing.CHATBOTS_SIGNATURE_HEADER] = "sha256=" + hex_signature
     else:
         headers[signing.STANDARD_ID_HEADER] = delivery_id
     if target.kind in ("webhook", "callback"):
