@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+
+from switchboard_dispatcher.domain.tasks import _NAMESPACE, delivery_id
 from switchboard_dispatcher.engine import Lane, PartitionWatermark
 
 
@@ -22,3 +25,15 @@ def test_rate_window_allows_n_starts_per_60_seconds() -> None:
         lane.starts.append(moment)
     assert lane.rate_slot_in(30.0) == 30.0  # the first start leaves the window at 60 s
     assert lane.rate_slot_in(60.0) == 0
+
+
+def test_delivery_ids_are_the_uuid5_of_event_and_endpoint() -> None:
+    # Delivery ids must never change between versions: receivers deduplicate on them across upgrades.
+    for source, event_id, endpoint in [("/switchboard/ingress", "evt-1", "w1"), ("//x", "é" * 40, "hook-ü")]:
+        expected = "msg_" + uuid.uuid5(_NAMESPACE, f"{source}|{event_id}|webhook:{endpoint}").hex
+        assert delivery_id(source, event_id, "webhook", endpoint) == expected
+    assert (
+        delivery_id("/switchboard/ingress", "evt-1", "webhook", "w1")
+        == "msg_3ca7bf8ef76a5b60bfbed94fb3a9f30f"
+    )
+    assert delivery_id("/s", "e", "webhook", "a") != delivery_id("/s", "e", "callback", "a")

@@ -7,6 +7,7 @@ twice (a fan-out replayed after a crash) is the same delivery, and receivers ded
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from switchboard_shared.events import EndpointKind
 
 _NAMESPACE = uuid.UUID("5b0f8a3e-8d1c-4f0e-9d53-3c5a7f2b9e61")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 Reason = Literal["fanout", "retry", "deferred", "redeliver", "recover", "test"]
 
@@ -23,7 +25,11 @@ Reason = Literal["fanout", "retry", "deferred", "redeliver", "recover", "test"]
 def delivery_id(event_source: str, event_id: str, kind: EndpointKind, endpoint_id: str) -> str:
     """``msg_<32 hex>``: the same for every attempt and every replay of one (event, endpoint) pair."""
     name = f"{event_source}|{event_id}|{kind}:{endpoint_id}"
-    return "msg_" + uuid.uuid5(_NAMESPACE, name).hex
+    # uuid.uuid5(_NAMESPACE, name).hex computed without building UUID objects (half the cost, same digits).
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return "msg_" + digest.hex()
 
 
 def endpoint_key(kind: EndpointKind, endpoint_id: str) -> str:
