@@ -10,24 +10,21 @@ attempt written) and asyncio scheduling.
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import logging
 import time
 import timeit
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bench.dispatch.common import BENCH_HOST, EVENT_TYPE, event_data
+from switchboard_dispatcher.adapters.producer import kafka_record
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
-from switchboard_dispatcher.engine import SOURCE
+from switchboard_dispatcher.engine import attempt_event
 from switchboard_dispatcher.fanout import tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.logs import JsonFormatter
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.signing import generate_secret
 
@@ -70,66 +67,49 @@ def measure(endpoints: int = 4, body_bytes: int = 1024, repeat: int = 2000) -> d
     target = view.target("webhook", task.endpoint_id)
     assert target is not None
     metrics = DispatcherMetrics()
-    log_stream = io.StringIO()
-    handler = logging.StreamHandler(log_stream)
-    handler.setFormatter(JsonFormatter("dispatcher"))
-    httpx_log = logging.Logger("httpx", logging.INFO)
-    httpx_log.addHandler(handler)
-
-    def attempt_event() -> None:
-        record = DeliveryAttempt(
-            delivery_id=task.delivery_id,
-            event_id=event.id,
-            event_type=event.type,
-            tenant_id=task.tenant_id,
-            endpoint_id=task.endpoint_id,
-            endpoint_kind="webhook",
-            url=target.url,
-            attempt=1,
-            outcome="succeeded",
-            status_code=200,
-            latency_ms=1.0,
-            response_body="ok",
-            attempted_at=datetime.now(UTC),
-        ).model_copy(update={"outcome": "succeeded"})
-        attempt = CloudEvent(
-            source=SOURCE,
-            type="delivery.succeeded",
-            tenant=record.tenant_id,
-            subject=record.delivery_id,
-            partitionkey=f"webhook:{record.endpoint_id}",
-            data=record,
-        )
-        attempt.kafka_value()
-        attempt.kafka_headers()
+    attempt_fields = {
+        "delivery_id": task.delivery_id,
+        "event_id": event.id,
+        "event_type": event.type,
+        "tenant_id": task.tenant_id,
+        "endpoint_id": task.endpoint_id,
+        "endpoint_kind": "webhook",
+        "url": target.url,
+        "attempt": 1,
+        "status_code": 200,
+        "latency_ms": 1.0,
+        "response_body": "ok",
+        "error_kind": None,
+        "error": None,
+        "attempted_at": datetime.now(UTC),
+        "command_id": None,
+    }
 
     def metric_updates() -> None:
-        metrics.fanned_out.labels("matched").inc()
-        metrics.tasks_created.labels("webhook").inc()
-        metrics.in_flight.labels(target.key).set(1)
-        metrics.latency.labels("webhook").observe(0.001)
-        metrics.deliveries.labels("webhook", "succeeded").inc()
-        metrics.in_flight.labels(target.key).set(0)
-
-    def httpx_log_line() -> None:
-        httpx_log.info('HTTP Request: %s %s "%s %d %s"', "POST", target.url, "HTTP/1.1", 200, "OK")
-        log_stream.seek(0)
-        log_stream.truncate()
+        # What the fan-out and the engine update per delivery, through the same cached children.
+        child = metrics.child
+        child(metrics.fanned_out, "matched").inc()
+        child(metrics.tasks_created, "webhook").inc()
+        child(metrics.in_flight, target.key).set(1)
+        child(metrics.latency, "webhook").observe(0.001)
+        child(metrics.deliveries, "webhook", "succeeded").inc()
+        child(metrics.in_flight, target.key).set(0)
 
     stages: dict[str, Callable[[], object]] = {
         "fan-out: decode the event (÷ endpoints)": lambda: CloudEvent.from_kafka(value, headers),
         "fan-out: match webhooks, build tasks (÷ endpoints)": lambda: tasks_for(view, event),
         "fan-out: serialize the task": lambda: task_json(task),
         "engine: parse the task": lambda: DeliveryTask.model_validate_json(raw_task),
-        "engine: resolve the target, twice (decrypts the secret each time)": lambda: (
+        "engine: resolve the target, twice (cached in the config view)": lambda: (
             view.target("webhook", task.endpoint_id),
             view.target("webhook", task.endpoint_id),
         ),
         "engine: rebuild the CloudEvent from the task": lambda: CloudEvent.from_structured(task.event),
         "engine: build and sign the request": lambda: build_request(target, event, task.delivery_id, 1),
-        "engine: attempt record → CloudEvent → Kafka encoding": attempt_event,
+        "engine: attempt record → CloudEvent → Kafka encoding": lambda: kafka_record(
+            attempt_event(attempt_fields, "succeeded")
+        ),
         "metrics: Prometheus updates": metric_updates,
-        "logging: httpx's INFO line per request (JSON)": httpx_log_line,
     }
     per_event = {key for key in stages if key.endswith("(÷ endpoints)")}
     return {

@@ -508,18 +508,8 @@ class DeliveryEngine:
         return last[0], last[1], latency, Outcome(Verdict.SUCCESS), None, len(requests)
 
     async def _emit(self, fields: dict[str, Any], outcome: AttemptOutcome) -> None:
-        record = DeliveryAttempt(**fields, outcome=outcome)
-        self.metrics.child(self.metrics.deliveries, record.endpoint_kind, outcome).inc()
-        await self.publish_attempt(
-            CloudEvent(
-                source=SOURCE,
-                type=f"delivery.{outcome}",
-                tenant=record.tenant_id,
-                subject=record.delivery_id,
-                partitionkey=f"{record.endpoint_kind}:{record.endpoint_id}",
-                data=record,
-            )
-        )
+        self.metrics.child(self.metrics.deliveries, fields["endpoint_kind"], outcome).inc()
+        await self.publish_attempt(attempt_event(fields, outcome))
 
     async def _record_skip(self, entry: Entry) -> None:
         """The endpoint is deleted, inactive or disabled: keep the task in the dead-letter topic (so a recover
@@ -548,3 +538,16 @@ class DeliveryEngine:
             )
         )
         log.warning("endpoint disabled", extra={"endpoint": target.key, "reason": reason})
+
+
+def attempt_event(fields: dict[str, Any], outcome: AttemptOutcome) -> CloudEvent:
+    """The ``delivery.<outcome>`` event recording one attempt, keyed by its endpoint."""
+    record = DeliveryAttempt(**fields, outcome=outcome)
+    return CloudEvent(
+        source=SOURCE,
+        type=f"delivery.{outcome}",
+        tenant=record.tenant_id,
+        subject=record.delivery_id,
+        partitionkey=f"{record.endpoint_kind}:{record.endpoint_id}",
+        data=record,
+    )

@@ -231,10 +231,14 @@ class HotPathProducer:
         )
 
     async def event(self, topic: Topic, event: CloudEvent) -> None:
-        headers = [(name, value.encode()) for name, value in event.kafka_headers().items()]
-        await self.batching.send(
-            self.settings.topic(topic), event.kafka_value(), key=event.kafka_key(), headers=headers
-        )
+        value, key, headers = kafka_record(event)
+        await self.batching.send(self.settings.topic(topic), value, key=key, headers=headers)
 
     async def dead_letter(self, task: DeliveryTask) -> None:
         await self.batching.send(self._dead_letter_topic, task_json(task), key=task.endpoint_id.encode())
+
+
+def kafka_record(event: CloudEvent) -> tuple[bytes, bytes | None, list[tuple[str, bytes]]]:
+    """A CloudEvent as a binary-mode Kafka record: value, key, headers."""
+    headers = [(name, value.encode()) for name, value in event.kafka_headers().items()]
+    return event.kafka_value(), event.kafka_key(), headers
