@@ -10,6 +10,8 @@ import json
 import logging
 import re
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +47,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class RepeatFilter(logging.Filter):
+    """Let a warning or error through once per ``window_s``; identical ones in between are counted, and the next
+    one to pass says how many were dropped (``suppressed``).
+
+    Why: while Kafka is unreachable, aiokafka retries connecting without a pause whenever the connection is
+    refused (aio-libs/aiokafka#496) and logs two errors per try — ~7,000 lines a second from one dispatcher
+    in the Kafka-restart test. One line per message per window says the same thing.
+    """
+
+    def __init__(self, window_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self.clock = clock
+        self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, record.levelno, record.getMessage())
+        now = self.clock()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self.window_s:
+            self._seen[key] = (seen[0], seen[1] + 1)
+            return False
+        if len(self._seen) >= 1000:
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if seen is not None and seen[1]:
+            record.suppressed = seen[1]
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Route the root logger to stdout as JSON. Idempotent; safe to call from every app factory."""
     root = logging.getLogger()
@@ -52,6 +86,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     if handler is None:
         handler = logging.StreamHandler(sys.stdout)
         handler._switchboard = True  # type: ignore[attr-defined]
+        handler.addFilter(RepeatFilter())
         root.addHandler(handler)
     handler.setFormatter(JsonFormatter(service))
     root.setLevel(level.upper())
