@@ -6,16 +6,23 @@ collides with a developer's own ``make up`` or with other tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
+
+from switchboard_dispatcher.settings import DispatcherSettings
+from switchboard_shared.testing.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("ingress", "registry", "ai-responder", "dispatcher")
@@ -99,3 +106,39 @@ def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> N
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
     process.wait(timeout=30)
+
+
+def dispatcher_env(settings: DispatcherSettings, resolve: dict[str, str]) -> dict[str, str]:
+    """Environment for a dispatcher process using ``settings``' Kafka, namespace and database, allowed to
+    deliver to loopback names in ``resolve``."""
+    return {
+        **os.environ,
+        "SB_ENVIRONMENT": "test",
+        "SB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SB_MONGODB_URL": settings.mongodb_url.get_secret_value(),
+        "SB_TOPIC_NAMESPACE": settings.topic_namespace,
+        "SB_DISPATCHER_MONGODB_DATABASE": settings.mongodb_database,
+        "SB_DISPATCHER_ALLOW_LOOPBACK_URLS": "true",
+        "SB_RESOLVE_OVERRIDES": json.dumps(resolve),
+    }
+
+
+async def wait_ready(url: str, timeout_s: float = 90) -> None:
+    """Until the service at ``url`` answers /readyz with 200."""
+    async with httpx.AsyncClient() as http, asyncio.timeout(timeout_s):
+        while True:
+            try:
+                if (await http.get(f"{url}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float) -> None:
+    """Until ``predicate()`` holds (polled every 50 ms); TimeoutError otherwise."""
+
+    async def holds() -> bool:
+        return predicate()
+
+    await eventually(holds, timeout_s=timeout_s, interval_s=0.05)

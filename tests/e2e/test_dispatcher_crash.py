@@ -9,45 +9,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from switchboard_dispatcher.domain.tasks import delivery_id
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.testing.webhooks import Platform, Receiver
 
-from .stack import ROOT, free_port, kill_group, start_service
+from .stack import ROOT, dispatcher_env, free_port, kill_group, start_service, until, wait_ready
 
 log = logging.getLogger(__name__)
 
 EVENTS = 10_000
 WEBHOOKS = ("w-a", "w-b")
-
-
-async def _ready(url: str, timeout_s: float = 90) -> None:
-    async with httpx.AsyncClient() as http, asyncio.timeout(timeout_s):
-        while True:
-            try:
-                if (await http.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-
-
-async def _until(predicate: Callable[[], bool], timeout_s: float) -> None:
-    async def holds() -> bool:
-        return predicate()
-
-    await eventually(holds, timeout_s=timeout_s, interval_s=0.05)
 
 
 @pytest.mark.timeout(600)
@@ -59,16 +37,7 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
     await receiver.start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SB_ENVIRONMENT": "test",
-        "SB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "SB_MONGODB_URL": settings.mongodb_url.get_secret_value(),
-        "SB_TOPIC_NAMESPACE": settings.topic_namespace,
-        "SB_DISPATCHER_MONGODB_DATABASE": settings.mongodb_database,
-        "SB_DISPATCHER_ALLOW_LOOPBACK_URLS": "true",
-        "SB_RESOLVE_OVERRIDES": json.dumps({"crash.test": "127.0.0.1"}),
-    }
+    env = dispatcher_env(settings, {"crash.test": "127.0.0.1"})
     logs = tmp_path / "dispatcher.log"
     processes = []
 
@@ -86,7 +55,7 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
                     delivery={"max_in_flight": 32, "rate_limit_per_minute": 1_000_000},
                 )
             processes.append(start_service("dispatcher", port, env, logs))
-            await _ready(url)
+            await wait_ready(url)
             started = time.monotonic()
             publishing = asyncio.create_task(
                 platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
@@ -94,11 +63,11 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
 
             kills = []
             for threshold in (int(EVENTS * 2 * 0.2), int(EVENTS * 2 * 0.55)):
-                await _until(lambda t=threshold: total() >= t, timeout_s=240)  # type: ignore[misc]
+                await until(lambda t=threshold: total() >= t, timeout_s=240)  # type: ignore[misc]
                 kill_group(processes[-1])
                 kills.append(total())
                 processes.append(start_service("dispatcher", port, env, logs))
-                await _ready(url)
+                await wait_ready(url)
             events = await publishing
 
             expected = {
@@ -111,7 +80,7 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
                     for hook in WEBHOOKS
                 )
 
-            await _until(complete, timeout_s=300)
+            await until(complete, timeout_s=300)
             elapsed = time.monotonic() - started
     finally:
         for process in processes:

@@ -7,14 +7,13 @@ Runs against a private broker (``private_kafka.PrivateKafka``) so stopping it di
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.kafka_admin import ensure_topics
 from switchboard_shared.testing.fixtures import SettingsFactory
+from switchboard_shared.testing.private_kafka import PrivateKafka
 from switchboard_shared.testing.webhooks import Platform
 
 from ..partners import (
@@ -26,23 +25,8 @@ from ..partners import (
     freshchat_public_key_as_pasted,
 )
 from .conftest import INGRESS_OVERRIDES, add_integration, events_on, running
-from .private_kafka import KafkaJarsMissing, PrivateKafka
 
 AUTH = {"Authorization": f"Bearer {BEARER}"}
-
-
-@pytest.fixture
-async def private_kafka(tmp_path: Path) -> AsyncIterator[PrivateKafka]:
-    try:
-        kafka = PrivateKafka(tmp_path)
-    except KafkaJarsMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    await asyncio.to_thread(kafka.prepare)
-    await asyncio.to_thread(kafka.start)
-    try:
-        yield kafka
-    finally:
-        await asyncio.to_thread(kafka.stop)
 
 
 @pytest.mark.timeout(240)

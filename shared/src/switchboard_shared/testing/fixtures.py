@@ -6,8 +6,10 @@ MongoDB database names, so tests never see each other's records.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -16,6 +18,7 @@ from pymongo import AsyncMongoClient
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.testing.infra import Infrastructure, InfrastructureUnavailable, infrastructure
+from switchboard_shared.testing.private_kafka import KafkaJarsMissing, PrivateKafka
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -82,3 +85,18 @@ class SettingsFactory:
 @pytest.fixture
 def make_settings(infra: Infrastructure, kafka_topics: str, db_prefix: str) -> SettingsFactory:
     return SettingsFactory(infra, kafka_topics, db_prefix)
+
+
+@pytest.fixture
+async def private_kafka(tmp_path: Path) -> AsyncIterator[PrivateKafka]:
+    """A broker of this test's own, for tests that stop and restart Kafka (the shared one serves the rest)."""
+    try:
+        kafka = PrivateKafka(tmp_path)
+    except KafkaJarsMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    await asyncio.to_thread(kafka.prepare)
+    await asyncio.to_thread(kafka.start)
+    try:
+        yield kafka
+    finally:
+        await asyncio.to_thread(kafka.stop)
