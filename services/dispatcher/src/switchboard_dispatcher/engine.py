@@ -139,6 +139,7 @@ class DeliveryEngine:
         publish_attempt: Publish,
         publish_platform_event: Publish,
         publish_dead_letter: PublishTask,
+        fan_out_attempt: Publish | None = None,
         max_unsettled_per_partition: int = 2000,
         commit_interval_s: float = 0.5,
     ) -> None:
@@ -153,6 +154,8 @@ class DeliveryEngine:
         self.publish_attempt = publish_attempt
         self.publish_platform_event = publish_platform_event
         self.publish_dead_letter = publish_dead_letter
+        #: Delivers the attempt's own ``delivery.*`` event to the webhooks subscribed to it (before settling).
+        self.fan_out_attempt = fan_out_attempt
         self.max_unsettled = max_unsettled_per_partition
         self.commit_interval_s = commit_interval_s
         self.lanes: dict[str, Lane] = {}
@@ -509,7 +512,10 @@ class DeliveryEngine:
 
     async def _emit(self, fields: dict[str, Any], outcome: AttemptOutcome) -> None:
         self.metrics.child(self.metrics.deliveries, fields["endpoint_kind"], outcome).inc()
-        await self.publish_attempt(attempt_event(fields, outcome))
+        event = attempt_event(fields, outcome)
+        await self.publish_attempt(event)
+        if self.fan_out_attempt is not None:
+            await self.fan_out_attempt(event)
 
     async def _record_skip(self, entry: Entry) -> None:
         """The endpoint is deleted, inactive or disabled: keep the task in the dead-letter topic (so a recover

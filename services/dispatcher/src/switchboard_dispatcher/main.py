@@ -19,7 +19,7 @@ from switchboard_dispatcher.adapters.producer import HotPathProducer
 from switchboard_dispatcher.adapters.schedule import Schedule
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.engine import DeliveryEngine
-from switchboard_dispatcher.fanout import FanOut
+from switchboard_dispatcher.fanout import FanOut, tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_dispatcher.view import ConfigView
@@ -102,6 +102,14 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     async def publish_dead_letter(task: DeliveryTask) -> None:
         await hot.dead_letter(task)
 
+    async def fan_out_attempt(event: CloudEvent) -> None:
+        # delivery.* events go to the webhooks that asked for them by name (ConfigView.targets_for says who).
+        tasks = tasks_for(view, event)
+        if tasks:
+            await hot.tasks(tasks)
+            for task in tasks:
+                metrics.child(metrics.tasks_created, task.endpoint_kind).inc()
+
     engine = DeliveryEngine(
         bootstrap=settings.kafka_bootstrap,
         topic=settings.topic(Topic.DELIVERIES),
@@ -114,6 +122,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         publish_attempt=publish_attempt,
         publish_platform_event=publish_platform_event,
         publish_dead_letter=publish_dead_letter,
+        fan_out_attempt=fan_out_attempt,
         max_unsettled_per_partition=settings.max_unsettled_per_partition,
         commit_interval_s=settings.commit_interval_s,
     )

@@ -42,6 +42,14 @@ def _next_expiry(state: dict[str, Any], now: datetime) -> datetime | None:
     return min(future, default=None)
 
 
+DELIVERY_PREFIX = "delivery."
+
+
+def _names_delivery(pattern: str) -> bool:
+    """A filter that asks for ``delivery.*`` events by name (``*`` does not)."""
+    return pattern.startswith(DELIVERY_PREFIX)
+
+
 def entity_key(kind: EndpointKind, endpoint_id: str) -> str:
     """The config-topic key of the entity behind an endpoint (callbacks belong to conversations)."""
     entity = {"webhook": "webhook", "callback": "conversation"}.get(kind, "integration")
@@ -69,6 +77,8 @@ class ConfigView:
         #: times (fan-out, enqueue, attempt). Cleared on every change; a webhook's entry expires when one of its
         #: previous secrets does.
         self._targets: dict[tuple[EndpointKind, str], tuple[Target | None, datetime, datetime | None]] = {}
+        #: Tenants with a webhook subscribed to ``delivery.*`` events by name (None: recompute after a change).
+        self._delivery_subscribers: set[str] | None = None
 
     # -- applying changes ---------------------------------------------------------------------------------------
 
@@ -79,6 +89,7 @@ class ConfigView:
         entity, _, _ = key.partition(":")
         self._plain.clear()
         self._targets.clear()
+        self._delivery_subscribers = None
         old = self.states.pop(key, None)
         if old is not None:
             self._unindex(key, entity, old)
@@ -130,6 +141,8 @@ class ConfigView:
         tenant = event.tenant
         if not tenant:
             return []
+        if event.type.startswith(DELIVERY_PREFIX):
+            return self._delivery_event_targets(tenant, event)
         targets: list[Target] = []
         for key in self._by_tenant.get((tenant, "webhook"), ()):
             state = self.states[key]
@@ -157,6 +170,36 @@ class ConfigView:
                     target = self.target(kind, key.split(":", 1)[1])
                     if target is not None:
                         targets.append(target)
+        return targets
+
+    def _delivery_event_targets(self, tenant: str, event: CloudEvent) -> list[Target]:
+        """Webhooks for a ``delivery.*`` event (one attempt of another delivery), Svix's operational webhooks.
+
+        Two rules keep them from feeding themselves: ``*`` does not match them (a catch-all webhook would get an
+        event for each of its own deliveries, and another for that one's delivery, ...), only ``delivery.*`` or
+        a ``delivery.<outcome>`` filter does; and an attempt of a delivery that itself carried a ``delivery.*``
+        event is not delivered again. Other endpoint kinds never receive them.
+        """
+        if self._delivery_subscribers is None:
+            self._delivery_subscribers = {
+                str(state.get("tenant_id"))
+                for key, state in self.states.items()
+                if key.startswith("webhook:") and any(_names_delivery(p) for p in state.get("events", ()))
+            }
+        if tenant not in self._delivery_subscribers:
+            return []
+        # The attempt record: a dict when read from Kafka, the DeliveryAttempt model when the engine hands it over.
+        data = event.data
+        about = data.get("event_type") if isinstance(data, dict) else getattr(data, "event_type", None)
+        if str(about or "").startswith(DELIVERY_PREFIX):
+            return []
+        targets: list[Target] = []
+        for key in self._by_tenant.get((tenant, "webhook"), ()):
+            patterns = self.states[key].get("events", ())
+            if any(_names_delivery(p) and matches(p, event.type) for p in patterns):
+                target = self.target("webhook", key.split(":", 1)[1])
+                if target is not None:
+                    targets.append(target)
         return targets
 
     @staticmethod

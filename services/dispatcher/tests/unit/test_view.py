@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from switchboard_dispatcher.view import ConfigView
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.secrets_box import SecretsBox
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -76,3 +78,60 @@ def test_an_unusable_configuration_is_no_target() -> None:
     view = ConfigView(box)
     view.apply("webhook:w1", 1, webhook_state(box, secret="enc:not-a-token", previous_secrets="garbage"))
     assert view.target("webhook", "w1", NOW) is None
+
+
+def delivery_event(event_type: str = "delivery.exhausted", about: str = "message.created") -> CloudEvent:
+    return CloudEvent(
+        source="/switchboard/dispatcher",
+        type=event_type,
+        tenant="t1",
+        data={"delivery_id": "msg_1", "event_type": about, "endpoint_id": "w-bad", "attempt": 4},
+    )
+
+
+def test_delivery_events_go_only_to_webhooks_that_name_them_and_never_about_themselves() -> None:
+    box = SecretsBox([SecretsBox.generate_key()])
+    view = ConfigView(box)
+    for hook, events in {
+        "w-all": ["*"],
+        "w-ops": ["delivery.*"],
+        "w-exhausted": ["delivery.exhausted", "message.*"],
+        "w-messages": ["message.*"],
+    }.items():
+        view.apply(f"webhook:{hook}", 1, webhook_state(box, events=events, previous_secrets=[]))
+
+    def receivers(event: CloudEvent) -> set[str]:
+        return {target.id for target in view.targets_for(event)}
+
+    assert receivers(delivery_event()) == {"w-ops", "w-exhausted"}
+    assert receivers(delivery_event("delivery.succeeded")) == {"w-ops"}
+    # An attempt of a delivery that carried a delivery event is not delivered again (no chains), whether the
+    # record is the engine's model or JSON read back from Kafka.
+    assert receivers(delivery_event(about="delivery.exhausted")) == set()
+    record = DeliveryAttempt(
+        delivery_id="msg_2",
+        event_id="e",
+        event_type="delivery.succeeded",
+        tenant_id="t1",
+        endpoint_id="w-ops",
+        endpoint_kind="webhook",
+        url="https://hooks.example/a",
+        attempt=1,
+        outcome="succeeded",
+        attempted_at=NOW,
+    )
+    from_engine = delivery_event("delivery.succeeded").model_copy(update={"data": record})
+    assert receivers(from_engine) == set()
+    about_a_message = from_engine.model_copy(
+        update={"data": record.model_copy(update={"event_type": "message.x"})}
+    )
+    assert receivers(about_a_message) == {"w-ops"}
+    # Ordinary events are unaffected.
+    message = CloudEvent(source="/x", type="message.created", tenant="t1", data={})
+    assert receivers(message) == {"w-all", "w-exhausted", "w-messages"}
+    # Another tenant's subscriptions see nothing.
+    other = delivery_event().model_copy(update={"tenant": "t2"})
+    assert receivers(other) == set()
+    # The subscriber list follows changes.
+    view.apply("webhook:w-ops", 2, webhook_state(box, events=["message.*"], previous_secrets=[]))
+    assert receivers(delivery_event("delivery.succeeded")) == set()
