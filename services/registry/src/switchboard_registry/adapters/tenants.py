@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, default_state
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection
 from switchboard_registry.domain.ids import new_id
 from switchboard_registry.domain.keys import digest, generate_key
 
@@ -25,17 +24,12 @@ class Principal:
     development_mode: bool
 
 
-def _key_state(document: Mapping[str, Any]) -> dict[str, Any]:
-    # The digest stays in the registry: consumers of the config topic learn that a key exists, not its hash.
-    state = default_state(document)
-    state.pop("key_hash", None)
-    return state
-
-
 class TenantStore:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], relay: ChangeRelay) -> None:
         self.tenants = OutboxCollection("tenant", database["tenants"], relay)
-        self.keys = OutboxCollection("api_key", database["api_keys"], relay, _key_state)
+        # Keys are published whole (digest, tenant, scopes, revocation) so other services check them themselves
+        # (switchboard_shared.api_keys); the SHA-256 of a 256-bit random key is useless without the key.
+        self.keys = OutboxCollection("api_key", database["api_keys"], relay)
 
     async def ensure_indexes(self) -> None:
         await self.keys.collection.create_index([("key_hash", ASCENDING)], unique=True)
