@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.infra import Infrastructure
+from switchboard_shared.testing.waiting import eventually
 
 from .stack import Stack, started_stack
 
@@ -128,3 +129,43 @@ async def test_seed_000_walkthrough(stack: Stack) -> None:
         deleted = await http.delete(f"/api/webhooks/{hook}", headers=auth)
         assert deleted.status_code == 200
         assert (await http.get(f"/api/webhooks/{hook}", headers=auth)).status_code == 404
+
+
+@pytest.mark.usefixtures("drop_stack_databases")
+async def test_a_registry_api_key_manages_the_tenants_ai_responder(stack: Stack) -> None:
+    """The README's first steps: the key the registry issued works at the ai-responder (learned over the config
+    topic), for its own tenant only, until the registry revokes it."""
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    async with (
+        httpx.AsyncClient(base_url=stack.urls["registry"], timeout=10) as registry,
+        httpx.AsyncClient(base_url=stack.urls["ai-responder"], timeout=10) as responder,
+    ):
+        tenant_id = (await registry.post("/api/admin/tenants", headers=admin, json={"name": "keys"})).json()[
+            "data"
+        ]["id"]
+        issued = (
+            await registry.post(
+                f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "ops"}
+            )
+        ).json()["data"]
+        auth = {"Authorization": f"Bearer {issued['key']}"}
+        article = {"title": "Refunds", "body": "Refunds take 5 business days."}
+
+        async def accepted() -> bool:
+            answer = await responder.post(f"/api/tenants/{tenant_id}/articles", headers=auth, json=article)
+            return answer.status_code == 201
+
+        await eventually(accepted, timeout_s=20)
+        other = await responder.get("/api/tenants/someone-else/articles", headers=auth)
+        assert other.status_code == 404
+
+        revoked = await registry.delete(
+            f"/api/admin/tenants/{tenant_id}/api-keys/{issued['id']}", headers=admin
+        )
+        assert revoked.status_code in (200, 204), revoked.text
+
+        async def refused() -> bool:
+            answer = await responder.get(f"/api/tenants/{tenant_id}/articles", headers=auth)
+            return answer.status_code == 401
+
+        await eventually(refused, timeout_s=20)

@@ -1,12 +1,14 @@
 """FastAPI dependencies: the composition root's objects, typed, and authentication.
 
-Until the registry's API keys can be verified here (see the package README), the management API is protected by
-one operator token (``SB_AI_RESPONDER_ADMIN_TOKEN``) and names the tenant in its path.
+The management API names the tenant in its path. A tenant calls it with one of its registry API keys (checked
+against the registry's published digests, ``switchboard_shared.api_keys``) carrying ``responder:read`` or
+``responder:write`` (or ``*``); an operator may use ``SB_AI_RESPONDER_ADMIN_TOKEN`` for any tenant.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from switchboard_ai_responder.adapters.articles import ArticleStore
 from switchboard_ai_responder.service import Operations, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_shared.api_keys import ApiKeyView, Scope, grants
 from switchboard_shared.http import ApiError
 from switchboard_shared.netsafety import Resolver
 
@@ -26,6 +29,7 @@ class Services:
     stores: Stores
     operations: Operations
     resolver: Resolver
+    api_keys: ApiKeyView
 
     @property
     def articles(self) -> ArticleStore:
@@ -38,22 +42,44 @@ def _services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
-_bearer = HTTPBearer(auto_error=False, description="The operator token (SB_AI_RESPONDER_ADMIN_TOKEN)")
+_bearer = HTTPBearer(
+    auto_error=False, description="A tenant's registry API key (sbk_...), or the operator token"
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def require_admin(
-    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> str:
-    """The caller's identity for audit fields (``admin``) when the bearer token is the operator's."""
-    expected = services.settings.admin_token.get_secret_value().encode()
-    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected):
-        raise ApiError(
-            401, "unauthorized", "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return "admin"
+def _unauthorized() -> ApiError:
+    return ApiError(
+        401, "unauthorized", "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
-AdminDep = Annotated[str, Depends(require_admin)]
+def tenant_access(scope: Scope) -> Callable[..., Awaitable[str]]:
+    """A dependency admitting the operator token, or a live API key of the path's tenant that grants ``scope``.
+    Returns who is calling (``admin`` or ``key:<id>``). Another tenant's key gets 404 (tenants do not learn
+    of each other), a key without the scope 403."""
+
+    async def dependency(tenant_id: str, services: ServicesDep, credentials: BearerDep) -> str:
+        if credentials is None:
+            raise _unauthorized()
+        token = credentials.credentials
+        expected = services.settings.admin_token.get_secret_value().encode()
+        if hmac.compare_digest(token.encode(), expected):
+            return "admin"
+        holder = services.api_keys.holder(token)
+        if holder is None:
+            raise _unauthorized()
+        if holder.tenant_id != tenant_id:
+            raise ApiError(404, "not_found", "tenant not found")
+        if not grants(holder.scopes, scope):
+            raise ApiError(403, "forbidden", f"this API key lacks the {scope.value} scope")
+        return f"key:{holder.key_id}"
+
+    return dependency
+
+
+ReadAccess = Annotated[str, Depends(tenant_access(Scope.RESPONDER_READ))]
+WriteAccess = Annotated[str, Depends(tenant_access(Scope.RESPONDER_WRITE))]
 
 
 def envelope(data: object) -> dict[str, object]:

@@ -29,7 +29,9 @@ from switchboard_ai_responder.deps import Services
 from switchboard_ai_responder.metrics import ResponderMetrics
 from switchboard_ai_responder.service import Operations, ProviderFactory, Responder, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_shared.api_keys import ApiKeyView
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
+from switchboard_shared.config_follower import ConfigFollower
 from switchboard_shared.kafka import event_publisher, make_broker
 from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
@@ -128,6 +130,21 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
     handlers.register(broker, settings, responder)
     operations = Operations(stores, publisher)
     sweeper = ExpirySweeper(stores.conversations, settings.expiry_sweep_interval_s)
+    api_keys = ApiKeyView()
+    follower = ConfigFollower(
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.topic(Topic.CONFIG),
+        apply=api_keys.apply,
+        client_id="switchboard-ai-responder-config",
+    )
+
+    async def start_follower() -> None:
+        # The registry's API keys (digest, tenant, scopes) authenticate the management API.
+        await follower.start(settings.config_catch_up_timeout_s)
+        log.info("API keys view caught up", extra={"keys": len(api_keys)})
+
+    async def keys_ready() -> bool:
+        return follower.caught_up.is_set()
 
     async def ensure_indexes() -> None:
         await stores.conversations.ensure_indexes()
@@ -141,10 +158,11 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
         description="Conversation memory, AI replies, live-agent handoff and review of AI answers.",
         routers=[settings_api.router, articles.router, conversations.router, reviews.router, feedback.router],
         on_startup=[ensure_indexes],
-        after_broker_start=[sweeper.start],
-        on_shutdown=[sweeper.stop, http.aclose],
+        after_broker_start=[start_follower, sweeper.start],
+        on_shutdown=[sweeper.stop, follower.stop, http.aclose],
         openapi_tags=OPENAPI_TAGS,
         max_body_bytes=settings.max_body_bytes,
+        extra_probes={"api_keys": keys_ready},
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -156,5 +174,6 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
         stores=stores,
         operations=operations,
         resolver=overriding_resolver(settings.resolve_overrides),
+        api_keys=api_keys,
     )
     return app

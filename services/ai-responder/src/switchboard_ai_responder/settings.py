@@ -16,8 +16,13 @@ class AiResponderSettings(ServiceSettings):
     mongodb_database: str = Field(default="switchboard_ai_responder", description="MongoDB database name")
     admin_token: SecretStr = Field(
         default=SecretStr("dev-admin-token"),
-        description="Bearer token for the management API (tenant settings, articles, reviews, live chat) until "
-        "the registry's API keys are verifiable here; no default in production",
+        description="Operator bearer token for the management API, for any tenant (tenants use their registry "
+        "API keys with the responder:read / responder:write scopes); no default in production",
+    )
+    config_catch_up_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Start-up wait for the API keys view to catch up with the config topic",
     )
     session_idle_s: int = Field(
         default=3600,

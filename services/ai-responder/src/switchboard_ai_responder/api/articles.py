@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from switchboard_ai_responder.deps import AdminDep, ServicesDep, envelope
+from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.answers import citation
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
 from switchboard_shared.http import ApiError
@@ -24,20 +24,20 @@ def _missing() -> ApiError:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Add an article")
 async def create_article(
-    tenant_id: str, body: ArticleIn, _: AdminDep, services: ServicesDep
+    tenant_id: str, body: ArticleIn, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     return envelope(_public(await services.articles.create(tenant_id, body)))
 
 
 @router.get("", summary="List the articles")
-async def list_articles(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+async def list_articles(tenant_id: str, _: ReadAccess, services: ServicesDep) -> dict[str, Any]:
     return envelope([_public(article) for article in await services.articles.list(tenant_id)])
 
 
 @router.get("/search", summary="What the knowledge base retrieves for a question (for tuning articles)")
 async def search_articles(
     tenant_id: str,
-    _: AdminDep,
+    _: ReadAccess,
     services: ServicesDep,
     q: str = Query(min_length=1, max_length=2000),
     limit: int = Query(default=3, ge=1, le=20),
@@ -56,7 +56,9 @@ async def search_articles(
 
 
 @router.get("/{article_id}", summary="Get an article")
-async def get_article(tenant_id: str, article_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+async def get_article(
+    tenant_id: str, article_id: str, _: ReadAccess, services: ServicesDep
+) -> dict[str, Any]:
     article = await services.articles.get(tenant_id, article_id)
     if article is None:
         raise _missing()
@@ -65,7 +67,7 @@ async def get_article(tenant_id: str, article_id: str, _: AdminDep, services: Se
 
 @router.put("/{article_id}", summary="Replace an article")
 async def replace_article(
-    tenant_id: str, article_id: str, body: ArticleIn, _: AdminDep, services: ServicesDep
+    tenant_id: str, article_id: str, body: ArticleIn, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     article = await services.articles.replace(tenant_id, article_id, body)
     if article is None:
@@ -75,7 +77,7 @@ async def replace_article(
 
 @router.delete("/{article_id}", summary="Delete an article")
 async def delete_article(
-    tenant_id: str, article_id: str, _: AdminDep, services: ServicesDep
+    tenant_id: str, article_id: str, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     if not await services.articles.delete(tenant_id, article_id):
         raise _missing()

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_ai_responder.deps import AdminDep, ServicesDep, envelope
+from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.conversation import Conversation
 from switchboard_ai_responder.service import Conflict, NotFound
 from switchboard_shared.events import Author
@@ -52,7 +52,7 @@ def _mapped(exc: Exception) -> ApiError:
 @router.get("", summary="List conversations, most recently active first")
 async def list_conversations(
     tenant_id: str,
-    _: AdminDep,
+    _: ReadAccess,
     services: ServicesDep,
     mode: Literal["bot", "live"] | None = Query(default=None, description="live: open live-chat sessions"),
     limit: int = Query(default=50, ge=1, le=500),
@@ -63,7 +63,7 @@ async def list_conversations(
 
 @router.get("/{conversation_id}", summary="A conversation's memory and live-chat state")
 async def get_conversation(
-    tenant_id: str, conversation_id: str, _: AdminDep, services: ServicesDep
+    tenant_id: str, conversation_id: str, _: ReadAccess, services: ServicesDep
 ) -> dict[str, Any]:
     conversation = await services.stores.conversations.get(tenant_id, conversation_id)
     if conversation is None:
@@ -77,7 +77,7 @@ async def get_conversation(
     summary="An agent's message to the user during live chat (published as message.replied, author agent)",
 )
 async def post_agent_message(
-    tenant_id: str, conversation_id: str, body: AgentMessage, _: AdminDep, services: ServicesDep
+    tenant_id: str, conversation_id: str, body: AgentMessage, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     agent = Author(id=body.agent_id, name=body.agent_name, type="agent")
     try:
@@ -93,7 +93,7 @@ async def post_agent_message(
     summary="Close the live-chat session: handoff.closed, and the bot answers again",
 )
 async def close_handoff(
-    tenant_id: str, conversation_id: str, _: AdminDep, services: ServicesDep
+    tenant_id: str, conversation_id: str, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     try:
         event = await services.operations.close_session(tenant_id, conversation_id)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_ai_responder.deps import AdminDep, ServicesDep, envelope
+from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.service import feedback_event
 from switchboard_shared.events import Feedback
 from switchboard_shared.http import ApiError
@@ -33,7 +33,7 @@ class FeedbackIn(BaseModel):
     summary="Record feedback (published as feedback.received; recorded when the consumer reads it back)",
 )
 async def post_feedback(
-    tenant_id: str, body: FeedbackIn, _: AdminDep, services: ServicesDep
+    tenant_id: str, body: FeedbackIn, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     if body.rating is None and body.helpful is None and not body.comment:
         raise ApiError(422, "validation_error", "give a rating, helpful or a comment", field="rating")
@@ -47,7 +47,7 @@ async def post_feedback(
 
 @router.get("", summary="Recorded feedback, newest first")
 async def list_feedback(
-    tenant_id: str, _: AdminDep, services: ServicesDep, limit: int = Query(default=50, ge=1, le=500)
+    tenant_id: str, _: ReadAccess, services: ServicesDep, limit: int = Query(default=50, ge=1, le=500)
 ) -> dict[str, Any]:
     documents = await services.stores.feedback.list(tenant_id, limit)
     return envelope(

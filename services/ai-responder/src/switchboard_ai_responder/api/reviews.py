@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_ai_responder.deps import AdminDep, ServicesDep, envelope
+from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.service import Conflict, NotFound
 from switchboard_shared.http import ApiError
 
@@ -58,7 +58,7 @@ async def _decide(tenant_id: str, review_id: str, services: ServicesDep, **decis
 @router.get("", summary="List held answers")
 async def list_reviews(
     tenant_id: str,
-    _: AdminDep,
+    _: ReadAccess,
     services: ServicesDep,
     status: Literal["pending", "approved", "rejected"] | None = Query(default="pending"),
     limit: int = Query(default=50, ge=1, le=500),
@@ -69,7 +69,7 @@ async def list_reviews(
 
 
 @router.get("/{review_id}", summary="Get a held answer")
-async def get_review(tenant_id: str, review_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+async def get_review(tenant_id: str, review_id: str, _: ReadAccess, services: ServicesDep) -> dict[str, Any]:
     review = await services.stores.reviews.get(tenant_id, review_id)
     if review is None:
         raise ApiError(404, "not_found", "review not found")
@@ -78,7 +78,7 @@ async def get_review(tenant_id: str, review_id: str, _: AdminDep, services: Serv
 
 @router.post("/{review_id}/approve", summary="Release the answer (ai.response.approved + message.replied)")
 async def approve(
-    tenant_id: str, review_id: str, _: AdminDep, services: ServicesDep, body: Approval | None = None
+    tenant_id: str, review_id: str, _: WriteAccess, services: ServicesDep, body: Approval | None = None
 ) -> dict[str, Any]:
     body = body or Approval()
     return await _decide(
@@ -88,7 +88,7 @@ async def approve(
 
 @router.post("/{review_id}/reject", summary="Drop the answer (ai.response.rejected with the reason)")
 async def reject(
-    tenant_id: str, review_id: str, body: Rejection, _: AdminDep, services: ServicesDep
+    tenant_id: str, review_id: str, body: Rejection, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     return await _decide(
         tenant_id, review_id, services, approve=False, by=body.reviewer or "admin", reason=body.reason

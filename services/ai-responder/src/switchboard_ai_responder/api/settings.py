@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from switchboard_ai_responder.adapters.tenants import masked_key
-from switchboard_ai_responder.deps import AdminDep, ServicesDep, envelope
+from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
 from switchboard_shared.http import ApiError
 from switchboard_shared.netsafety import (
@@ -38,14 +38,14 @@ async def _check_llm(body: TenantSettings, services: ServicesDep) -> None:
 
 
 @router.get("", summary="Get a tenant's responder settings (defaults when never set)")
-async def get_settings(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
+async def get_settings(tenant_id: str, _: ReadAccess, services: ServicesDep) -> dict[str, Any]:
     settings = await services.stores.tenants.get(tenant_id)
     return envelope(public_settings(settings, masked_key(settings)))
 
 
 @router.put("", summary="Replace a tenant's responder settings")
 async def put_settings(
-    tenant_id: str, body: TenantSettings, _: AdminDep, services: ServicesDep
+    tenant_id: str, body: TenantSettings, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
     if (
         body.llm is not None
