@@ -132,23 +132,54 @@ async def test_seed_000_walkthrough(stack: Stack) -> None:
 
 
 @pytest.mark.usefixtures("drop_stack_databases")
-async def test_a_registry_api_key_manages_the_tenants_ai_responder(stack: Stack) -> None:
-    """The README's first steps: the key the registry issued works at the ai-responder (learned over the config
-    topic), for its own tenant only, until the registry revokes it."""
+async def test_a_tenants_registry_key_configures_the_responder_and_the_widget(stack: Stack) -> None:
+    """The README's first steps across services: the key the registry issued works at the ai-responder (learned
+    over the config topic), for its own tenant only, until the registry revokes it; and the widget policy the
+    tenant sets at the registry is what the ingress enforces on the chat widget's CORS."""
     admin = {"Authorization": f"Bearer {ADMIN}"}
     async with (
         httpx.AsyncClient(base_url=stack.urls["registry"], timeout=10) as registry,
         httpx.AsyncClient(base_url=stack.urls["ai-responder"], timeout=10) as responder,
+        httpx.AsyncClient(base_url=stack.urls["ingress"], timeout=10) as ingress,
     ):
-        tenant_id = (await registry.post("/api/admin/tenants", headers=admin, json={"name": "keys"})).json()[
-            "data"
-        ]["id"]
-        issued = (
-            await registry.post(
-                f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "ops"}
-            )
-        ).json()["data"]
-        auth = {"Authorization": f"Bearer {issued['key']}"}
+        tenant = await registry.post("/api/admin/tenants", headers=admin, json={"name": "self-service"})
+        tenant_id = tenant.json()["data"]["id"]
+        issued = await registry.post(
+            f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "ops"}
+        )
+        key = issued.json()["data"]
+        auth = {"Authorization": f"Bearer {key['key']}"}
+
+        # The widget: an integration to embed, and the site allowed to embed it.
+        integration = await registry.post(
+            "/api/webhook/config",
+            headers=auth,
+            json={
+                "name": "Site widget",
+                "provider": "generic",
+                "outgoing_webhook_url": "https://example.com/w",
+            },
+        )
+        assert integration.status_code == 201, integration.text
+        widget = await registry.put(
+            "/api/widget", headers=auth, json={"allowed_origins": ["https://shop.example.com"]}
+        )
+        assert widget.status_code == 200, widget.text
+        preflight = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        }
+        chat = f"/chat?integration={integration.json()['data']['id']}"
+
+        async def site_allowed() -> bool:
+            answer = await ingress.options(chat, headers={**preflight, "Origin": "https://shop.example.com"})
+            return answer.status_code == 200
+
+        await eventually(site_allowed, timeout_s=20)
+        elsewhere = await ingress.options(chat, headers={**preflight, "Origin": "https://evil.example.net"})
+        assert elsewhere.status_code == 403
+
+        # The AI responder, managed with the same key.
         article = {"title": "Refunds", "body": "Refunds take 5 business days."}
 
         async def accepted() -> bool:
@@ -159,10 +190,8 @@ async def test_a_registry_api_key_manages_the_tenants_ai_responder(stack: Stack)
         other = await responder.get("/api/tenants/someone-else/articles", headers=auth)
         assert other.status_code == 404
 
-        revoked = await registry.delete(
-            f"/api/admin/tenants/{tenant_id}/api-keys/{issued['id']}", headers=admin
-        )
-        assert revoked.status_code in (200, 204), revoked.text
+        revoked = await registry.delete(f"/api/admin/tenants/{tenant_id}/api-keys/{key['id']}", headers=admin)
+        assert revoked.status_code == 200, revoked.text
 
         async def refused() -> bool:
             answer = await responder.get(f"/api/tenants/{tenant_id}/articles", headers=auth)

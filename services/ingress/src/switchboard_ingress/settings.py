@@ -11,9 +11,9 @@ from switchboard_shared.settings import ServiceSettings
 
 
 class WidgetSettings(BaseModel):
-    """seed 004, per tenant, until the registry carries it on the tenant (``widget`` on ``tenant:<id>``, which
-    wins when present): the origins allowed to call the chat widget endpoints, and whether X-CSRFToken is
-    required."""
+    """seed 004, per tenant, for tenants without a policy of their own at the registry (``widget`` on
+    ``tenant:<id>``, set with ``PUT /api/widget``, wins): the origins allowed to call the chat widget endpoints,
+    and whether X-CSRFToken is required."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,7 +67,7 @@ class IngressSettings(ServiceSettings):
     )
     widgets: dict[str, WidgetSettings] = Field(
         default_factory=dict,
-        description="seed 004 per-tenant widget policy as JSON: "
+        description="seed 004 widget policy for tenants that set none at the registry (PUT /api/widget), as JSON: "
         '{"<tenant id>": {"allowed_origins": ["https://www.acme.com"], "csrf": true}}',
     )
     csrf_secret: SecretStr = Field(

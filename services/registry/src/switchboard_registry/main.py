@@ -9,6 +9,7 @@ from switchboard_registry.adapters.outbox import ChangeRelay
 from switchboard_registry.adapters.tenants import TenantStore
 from switchboard_registry.api.admin import router as admin_router
 from switchboard_registry.api.catalog import router as catalog_router
+from switchboard_registry.api.widget import router as widget_router
 from switchboard_registry.deps import Services
 from switchboard_registry.features import Context, Feature
 from switchboard_registry.handlers import event_log as event_log_handlers
@@ -80,7 +81,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         stores={"tenants": tenants, "event_log": event_log},
     )
     parts = Feature(
-        routers=[admin_router, catalog_router],
+        routers=[admin_router, catalog_router, widget_router],
         on_startup=[event_log.ensure_indexes, tenants.ensure_indexes],
         after_broker_start=[relay.start],
         on_shutdown=[relay.stop],

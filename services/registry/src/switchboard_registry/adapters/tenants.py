@@ -35,7 +35,9 @@ class TenantStore:
         await self.keys.collection.create_index([("key_hash", ASCENDING)], unique=True)
         await self.keys.collection.create_index([("tenant_id", ASCENDING)])
 
-    async def create_tenant(self, name: str, development_mode: bool) -> dict[str, Any]:
+    async def create_tenant(
+        self, name: str, development_mode: bool, widget: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         now = datetime.now(UTC)
         tenant_id = new_id()
         return await self.tenants.insert(
@@ -44,6 +46,7 @@ class TenantStore:
                 "tenant_id": tenant_id,
                 "name": name,
                 "development_mode": development_mode,
+                "widget": widget,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard_registry.deps import AdminDep, ServicesDep
 from switchboard_registry.domain.keys import Scope
+from switchboard_registry.domain.widget import WidgetPolicy
 from switchboard_shared.http import ApiError
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -21,18 +22,21 @@ class TenantCreate(BaseModel):
     development_mode: bool = Field(
         default=False, description="Allows plain-http webhook URLs for this tenant (never in production use)"
     )
+    widget: WidgetPolicy | None = Field(default=None, description="seed 004 chat widget policy")
 
 
 class TenantUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     development_mode: bool | None = None
+    widget: WidgetPolicy | None = None
 
 
 class TenantPublic(BaseModel):
     id: str
     name: str
     development_mode: bool
+    widget: WidgetPolicy | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -57,11 +61,12 @@ class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The API key. Shown only in this response: store it now.")
 
 
-def _tenant(document: dict[str, Any]) -> TenantPublic:
+def tenant_public(document: dict[str, Any]) -> TenantPublic:
     return TenantPublic(
         id=document["_id"],
         name=document["name"],
         development_mode=document["development_mode"],
+        widget=document.get("widget"),
         created_at=document["created_at"],
         updated_at=document["updated_at"],
     )
@@ -85,8 +90,10 @@ def _envelope(data: Any) -> dict[str, Any]:
 
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, summary="Create a tenant")
 async def create_tenant(body: TenantCreate, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
-    document = await services.tenants.create_tenant(body.name, body.development_mode)
-    return _envelope(_tenant(document))
+    document = await services.tenants.create_tenant(
+        body.name, body.development_mode, body.widget.model_dump() if body.widget else None
+    )
+    return _envelope(tenant_public(document))
 
 
 @router.get("/tenants/{tenant_id}", summary="Get a tenant")
@@ -94,17 +101,23 @@ async def get_tenant(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict
     document = await services.tenants.get_tenant(tenant_id)
     if document is None:
         raise ApiError(404, "not_found", "tenant not found")
-    return _envelope(_tenant(document))
+    return _envelope(tenant_public(document))
 
 
 @router.patch("/tenants/{tenant_id}", summary="Update a tenant")
 async def update_tenant(
     tenant_id: str, body: TenantUpdate, _: AdminDep, services: ServicesDep
 ) -> dict[str, Any]:
-    document = await services.tenants.update_tenant(tenant_id, body.model_dump(exclude_none=True))
+    # Fields left out stay as they are; "widget": null removes the tenant's widget policy.
+    changes = {
+        name: value
+        for name, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or name == "widget"
+    }
+    document = await services.tenants.update_tenant(tenant_id, changes)
     if document is None:
         raise ApiError(404, "not_found", "tenant not found")
-    return _envelope(_tenant(document))
+    return _envelope(tenant_public(document))
 
 
 @router.post(
