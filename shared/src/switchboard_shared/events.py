@@ -52,6 +52,8 @@ class EventType(StrEnum):
     HANDOFF_CLOSED = "handoff.closed"
     FORM_SUBMITTED = "form.submitted"
     # Switchboard: delivery lifecycle and endpoint health
+    #: Accepted on the attempts topic from other producers; the dispatcher records each attempt under its
+    #: outcome (succeeded, failed, retry_scheduled, exhausted), so it is not in the subscribable catalog.
     DELIVERY_ATTEMPTED = "delivery.attempted"
     DELIVERY_SUCCEEDED = "delivery.succeeded"
     DELIVERY_FAILED = "delivery.failed"
@@ -114,7 +116,6 @@ EVENT_CATALOG: dict[EventType, EventInfo] = {
         ),
         _info(E.HANDOFF_CLOSED, "A live-chat session closed; the bot answers again", "seed 002"),
         _info(E.FORM_SUBMITTED, "A chat-widget form was submitted", "seed 004"),
-        _info(E.DELIVERY_ATTEMPTED, "A delivery attempt was made", "switchboard"),
         _info(E.DELIVERY_SUCCEEDED, "A delivery attempt got a 2xx", "switchboard"),
         _info(E.DELIVERY_FAILED, "A delivery attempt failed", "switchboard"),
         _info(

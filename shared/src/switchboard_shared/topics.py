@@ -20,7 +20,7 @@ class Topic(StrEnum):
     #: Registry configuration changes: full new state keyed by entity id, tombstone on delete. Compacted, so a
     #: consumer that reads it from the beginning rebuilds the current configuration.
     CONFIG = "switchboard.config"
-    #: One record per delivery attempt (delivery.attempted|succeeded|failed|retry_scheduled|exhausted).
+    #: One record per delivery attempt, typed by its outcome: delivery.succeeded|failed|retry_scheduled|exhausted.
     DELIVERY_ATTEMPTS = "switchboard.delivery.attempts"
     #: Delivery tasks (first attempts, due retries, redeliveries, tests), keyed by endpoint so one endpoint's
     #: tasks share a partition (FIFO endpoints rely on it). Internal to the dispatcher.
