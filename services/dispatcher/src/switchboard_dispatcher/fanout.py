@@ -65,6 +65,8 @@ class FanOut:
         self._task: asyncio.Task[None] | None = None
         #: Offsets whose tasks Kafka acknowledged, not yet committed (committed on an interval and at stop).
         self._pending: dict[TopicPartition, int] = {}
+        #: The next offset to fan out per partition, for the consumer-lag gauge.
+        self._progress: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -103,6 +105,7 @@ class FanOut:
                     await self._consumer.commit(pending)
                     pending.clear()
                     last_commit = time.monotonic()
+                self._update_lag()
                 continue
             tasks: list[DeliveryTask] = []
             offsets: dict[TopicPartition, int] = {}
@@ -136,7 +139,21 @@ class FanOut:
             # Every task up to these offsets is acknowledged, so they may be committed; committing at most every
             # commit_interval_s (rather than per small batch) keeps a quiet stream from paying a commit per record.
             pending.update(offsets)
+            self._progress.update(offsets)
             if time.monotonic() - last_commit >= self.commit_interval_s:
                 await self._consumer.commit(pending)
                 pending.clear()
                 last_commit = time.monotonic()
+                self._update_lag()
+
+    def _update_lag(self) -> None:
+        """Records on ``platform.events`` not yet fanned out, per partition."""
+        if self._consumer is None:
+            return
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = self._progress.get(tp)
+            lag = highwater - position if position is not None else 0
+            self.metrics.child(self.metrics.consumer_lag, "fanout", str(tp.partition)).set(max(lag, 0))
