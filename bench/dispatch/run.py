@@ -66,6 +66,7 @@ from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.settings import Environment
 from switchboard_shared.signing import generate_secret
+from switchboard_shared.testing.processes import dispatcher_env
 from switchboard_shared.testing.webhooks import Platform
 from switchboard_shared.topics import Topic
 
@@ -447,16 +448,7 @@ async def dispatcher(
     args: argparse.Namespace, settings: DispatcherSettings, http: aiohttp.ClientSession, logs: Path
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
     port = free_port()
-    env = {
-        **os.environ,
-        "SB_ENVIRONMENT": "test",
-        "SB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "SB_MONGODB_URL": settings.mongodb_url.get_secret_value(),
-        "SB_TOPIC_NAMESPACE": settings.topic_namespace,
-        "SB_DISPATCHER_MONGODB_DATABASE": settings.mongodb_database,
-        "SB_DISPATCHER_ALLOW_LOOPBACK_URLS": "true",
-        "SB_RESOLVE_OVERRIDES": json.dumps({BENCH_HOST: "127.0.0.1"}),
-    }
+    env = dispatcher_env(settings, {BENCH_HOST: "127.0.0.1"})
     for assignment in args.set:
         name, _, value = assignment.partition("=")
         env[name] = value

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import httpx
 
-from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.testing.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,21 +104,6 @@ def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> N
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
     process.wait(timeout=30)
-
-
-def dispatcher_env(settings: DispatcherSettings, resolve: dict[str, str]) -> dict[str, str]:
-    """Environment for a dispatcher process using ``settings``' Kafka, namespace and database, allowed to
-    deliver to loopback names in ``resolve``."""
-    return {
-        **os.environ,
-        "SB_ENVIRONMENT": "test",
-        "SB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "SB_MONGODB_URL": settings.mongodb_url.get_secret_value(),
-        "SB_TOPIC_NAMESPACE": settings.topic_namespace,
-        "SB_DISPATCHER_MONGODB_DATABASE": settings.mongodb_database,
-        "SB_DISPATCHER_ALLOW_LOOPBACK_URLS": "true",
-        "SB_RESOLVE_OVERRIDES": json.dumps(resolve),
-    }
 
 
 async def wait_ready(url: str, timeout_s: float = 90) -> None:

@@ -10,17 +10,17 @@ import asyncio
 import json
 import logging
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from switchboard_dispatcher.domain.tasks import delivery_id
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.testing.fixtures import SettingsFactory
+from switchboard_shared.testing.processes import dispatcher_env
 from switchboard_shared.testing.webhooks import Platform, Receiver
 
-from .stack import ROOT, dispatcher_env, free_port, kill_group, start_service, until, wait_ready
+from .stack import ROOT, free_port, kill_group, start_service, until, wait_ready
+from .zero_loss import check, complete, expected_ids, received, subscribe
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,9 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
     logs = tmp_path / "dispatcher.log"
     processes = []
 
-    def total() -> int:
-        return sum(len(requests) for requests in receiver.requests.values())
-
     try:
         async with Platform(settings) as platform:
-            for hook in WEBHOOKS:
-                await platform.webhook(
-                    hook,
-                    "acme",
-                    receiver.url(hook, host="crash.test"),
-                    ["*"],
-                    delivery={"max_in_flight": 32, "rate_limit_per_minute": 1_000_000},
-                )
+            await subscribe(platform, receiver, WEBHOOKS, "crash.test", max_in_flight=32)
             processes.append(start_service("dispatcher", port, env, logs))
             await wait_ready(url)
             started = time.monotonic()
@@ -63,24 +53,15 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
 
             kills = []
             for threshold in (int(EVENTS * 2 * 0.2), int(EVENTS * 2 * 0.55)):
-                await until(lambda t=threshold: total() >= t, timeout_s=240)  # type: ignore[misc]
+                await until(lambda t=threshold: received(receiver) >= t, timeout_s=240)  # type: ignore[misc]
                 kill_group(processes[-1])
-                kills.append(total())
+                kills.append(received(receiver))
                 processes.append(start_service("dispatcher", port, env, logs))
                 await wait_ready(url)
             events = await publishing
 
-            expected = {
-                hook: {delivery_id(e.source, e.id, "webhook", hook) for e in events} for hook in WEBHOOKS
-            }
-
-            def complete() -> bool:
-                return all(
-                    {r.headers["webhook-id"] for r in receiver.requests[f"/{hook}"]} >= expected[hook]
-                    for hook in WEBHOOKS
-                )
-
-            await until(complete, timeout_s=300)
+            expected = expected_ids(events, WEBHOOKS)
+            await until(lambda: complete(receiver, expected), timeout_s=300)
             elapsed = time.monotonic() - started
     finally:
         for process in processes:
@@ -94,21 +75,7 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
         "killed_at_received": kills,
         "seconds": round(elapsed, 1),
     }
-    for hook in WEBHOOKS:
-        requests = receiver.requests[f"/{hook}"]
-        counts = Counter(r.headers["webhook-id"] for r in requests)
-        duplicates = {key: n for key, n in counts.items() if n > 1}
-        # A duplicate is the same delivery: the same webhook-id with the same body.
-        bodies: dict[str, set[bytes]] = {}
-        for request in requests:
-            bodies.setdefault(request.headers["webhook-id"], set()).add(request.body)
-        assert all(len(variants) == 1 for variants in bodies.values())
-        assert set(counts) == expected[hook]
-        report[hook] = {
-            "requests": len(requests),
-            "distinct": len(counts),
-            "duplicates": sum(duplicates.values()) - len(duplicates),
-        }
+    report.update(check(receiver, expected))
     log.warning("crash test: %s", report)
     (ROOT / ".run").mkdir(exist_ok=True)
     (ROOT / ".run" / "crash-test.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -240,17 +240,12 @@ class DeliveryEngine:
         self._update_lag()
 
     def _update_lag(self) -> None:
-        if self._consumer is None:
-            return
-        for tp in self._consumer.assignment():
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:
-                continue
-            committed = self.watermarks.get(tp)
-            position = committed.committable() if committed else None
-            self.metrics.consumer_lag.labels("deliveries", str(tp.partition)).set(
-                max(highwater - (position or 0), 0) if position is not None else 0
-            )
+        if self._consumer is not None:
+            self.metrics.report_lag("deliveries", self._consumer, self._committable)
+
+    def _committable(self, tp: TopicPartition) -> int | None:
+        watermark = self.watermarks.get(tp)
+        return watermark.committable() if watermark else None
 
     def _submit(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> None:
         try:

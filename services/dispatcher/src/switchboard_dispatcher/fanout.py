@@ -148,12 +148,5 @@ class FanOut:
 
     def _update_lag(self) -> None:
         """Records on ``platform.events`` not yet fanned out, per partition."""
-        if self._consumer is None:
-            return
-        for tp in self._consumer.assignment():
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:
-                continue
-            position = self._progress.get(tp)
-            lag = highwater - position if position is not None else 0
-            self.metrics.child(self.metrics.consumer_lag, "fanout", str(tp.partition)).set(max(lag, 0))
+        if self._consumer is not None:
+            self.metrics.report_lag("fanout", self._consumer, self._progress.get)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
@@ -57,3 +59,17 @@ class DispatcherMetrics(Metrics):
         if found is None:
             found = self._children[key] = metric.labels(*labels)
         return found  # type: ignore[return-value]  # labels() returns the metric's own type
+
+    def report_lag(
+        self, stage: str, consumer: AIOKafkaConsumer, position: Callable[[TopicPartition], int | None]
+    ) -> None:
+        """``consumer_lag`` of ``stage`` per assigned partition: the end of the partition minus ``position``
+        (the next offset the stage has yet to finish; 0 before it has finished any)."""
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            done = position(tp)
+            self.child(self.consumer_lag, stage, str(tp.partition)).set(
+                max(highwater - done, 0) if done is not None else 0
+            )

@@ -1,0 +1,26 @@
+"""Environments for services started as their own processes (e2e tests, benchmarks): the same Kafka, topic
+namespace and database a test's settings name, in ``SB_*`` variables."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from switchboard_shared.settings import ServiceSettings
+
+
+def dispatcher_env(settings: ServiceSettings, resolve: dict[str, str]) -> dict[str, str]:
+    """A dispatcher process on ``settings``' Kafka, namespace and database, allowed to deliver to the loopback
+    names in ``resolve`` (host → address)."""
+    return {
+        **os.environ,
+        "SB_ENVIRONMENT": "test",
+        "SB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SB_MONGODB_URL": settings.mongodb_url.get_secret_value(),
+        "SB_TOPIC_NAMESPACE": settings.topic_namespace,
+        "SB_DISPATCHER_MONGODB_DATABASE": str(
+            getattr(settings, "mongodb_database", "switchboard_dispatcher")
+        ),
+        "SB_DISPATCHER_ALLOW_LOOPBACK_URLS": "true",
+        "SB_RESOLVE_OVERRIDES": json.dumps(resolve),
+    }
