@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from switchboard_registry.adapters.conversations import ConversationStore
-from switchboard_registry.adapters.tenants import Principal
-from switchboard_registry.api.envelopes import Deleted, Envelope, Page, Pagination, errors
+from switchboard_registry.api import crud
+from switchboard_registry.api.envelopes import Deleted, Envelope, Page, errors
 from switchboard_registry.deps import ConversationsRead, ConversationsWrite, ServicesDep
 from switchboard_registry.domain import conversations as rules
-from switchboard_registry.domain.patch import InvalidConfig, sent_fields
+from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
-from switchboard_shared.http import ApiError
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
@@ -26,14 +24,7 @@ def _store(request: Request) -> ConversationStore:
 
 StoreDep = Annotated[ConversationStore, Depends(_store)]
 ConversationId = Annotated[str, Path(description="The conversation id (UUID)")]
-
-
-def _missing() -> ApiError:
-    return ApiError(404, "not_found", "conversation not found")
-
-
-def _invalid(exc: InvalidConfig) -> ApiError:
-    return ApiError(422, "validation_error", str(exc), field=exc.field)
+CONVERSATIONS = crud.Resource("conversation", rules.public)
 
 
 async def _checked_callback(url: str, services: ServicesDep) -> str:
@@ -59,13 +50,11 @@ async def _checked_callback(url: str, services: ServicesDep) -> str:
 async def create_conversation(
     body: rules.ConversationCreate, principal: ConversationsWrite, services: ServicesDep, store: StoreDep
 ) -> Envelope[rules.ConversationPublic]:
-    try:
+    with crud.invalid_config_is_422():
         rules.check(body)
-    except InvalidConfig as exc:
-        raise _invalid(exc) from None
     body.config.callback_url = await _checked_callback(body.config.callback_url, services)
     document = await store.create(principal.tenant_id, principal.key_id, rules.stored(body, services.box))
-    return Envelope(data=rules.public(document, services.box))
+    return CONVERSATIONS.envelope(document, services.box)
 
 
 @router.get("", summary="List conversations (paginated)", responses=errors(401, 403, 422))
@@ -78,86 +67,41 @@ async def list_conversations(
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[rules.ConversationPublic]:
-    filters: dict[str, Any] = {}
-    if channel is not None:
-        filters["channel"] = channel.value
-    if usecase is not None:
-        filters["usecase"] = usecase
-    items, total = await store.page(principal.tenant_id, page, per_page, filters)
-    return Page(
-        data=[rules.public(document, services.box) for document in items],
-        pagination=Pagination(page=page, per_page=per_page, total=total, pages=math.ceil(total / per_page)),
-    )
+    filters = crud.filters(channel=channel, usecase=usecase)
+    return await CONVERSATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)
 
 
 @router.get("/{conversation_id}", summary="Get a conversation", responses=errors(401, 403, 404, 422))
 async def get_conversation(
     conversation_id: ConversationId, principal: ConversationsRead, services: ServicesDep, store: StoreDep
 ) -> Envelope[rules.ConversationPublic]:
-    document = await store.get(principal.tenant_id, conversation_id)
-    if document is None:
-        raise _missing()
-    return Envelope(data=rules.public(document, services.box))
+    return await CONVERSATIONS.get(store, principal.tenant_id, conversation_id, services.box)
 
 
-async def _update(
-    conversation_id: str,
-    body: rules.ConversationUpdate,
-    principal: Principal,
-    services: ServicesDep,
-    store: ConversationStore,
-) -> Envelope[rules.ConversationPublic]:
-    document = await store.get(principal.tenant_id, conversation_id)
-    if document is None:
-        raise _missing()
-    try:
-        config = rules.updated(document, sent_fields(body), services.box)
-    except InvalidConfig as exc:
-        raise _invalid(exc) from None
-    if config.config.callback_url != document["config"]["callback_url"]:
-        config.config.callback_url = await _checked_callback(config.config.callback_url, services)
-    changed = await store.update(principal.tenant_id, conversation_id, rules.stored(config, services.box))
-    if changed is None:  # deleted meanwhile
-        raise _missing()
-    return Envelope(data=rules.public(changed, services.box))
-
-
-_UPDATE_DESCRIPTION = (
-    "JSON Merge Patch (RFC 7396): fields left out keep their value, `config` merges key by key and `null` "
-    "removes a config key (`config.callback_url` is required and cannot be removed)."
-)
-
-
-@router.put(
+@crud.put_and_patch(
+    router,
     "/{conversation_id}",
-    summary="Update a conversation",
-    description=_UPDATE_DESCRIPTION,
+    put=("put_conversation", "Update a conversation"),
+    patch=("patch_conversation", "Update some fields of a conversation"),
+    description="JSON Merge Patch (RFC 7396): fields left out keep their value, `config` merges key by key and "
+    "`null` removes a config key (`config.callback_url` is required and cannot be removed).",
     responses=errors(400, 401, 403, 404, 413, 422),
 )
-async def put_conversation(
+async def update_conversation(
     conversation_id: ConversationId,
     body: rules.ConversationUpdate,
     principal: ConversationsWrite,
     services: ServicesDep,
     store: StoreDep,
 ) -> Envelope[rules.ConversationPublic]:
-    return await _update(conversation_id, body, principal, services, store)
+    async def change(document: dict[str, Any]) -> dict[str, Any] | None:
+        with crud.invalid_config_is_422():
+            config = rules.updated(document, sent_fields(body), services.box)
+        if config.config.callback_url != document["config"]["callback_url"]:
+            config.config.callback_url = await _checked_callback(config.config.callback_url, services)
+        return await store.update(principal.tenant_id, conversation_id, rules.stored(config, services.box))
 
-
-@router.patch(
-    "/{conversation_id}",
-    summary="Update some fields of a conversation",
-    description=_UPDATE_DESCRIPTION,
-    responses=errors(400, 401, 403, 404, 413, 422),
-)
-async def patch_conversation(
-    conversation_id: ConversationId,
-    body: rules.ConversationUpdate,
-    principal: ConversationsWrite,
-    services: ServicesDep,
-    store: StoreDep,
-) -> Envelope[rules.ConversationPublic]:
-    return await _update(conversation_id, body, principal, services, store)
+    return await CONVERSATIONS.update(store, principal.tenant_id, conversation_id, services.box, change)
 
 
 @router.delete(
@@ -169,6 +113,4 @@ async def patch_conversation(
 async def delete_conversation(
     conversation_id: ConversationId, principal: ConversationsWrite, store: StoreDep
 ) -> Envelope[Deleted]:
-    if not await store.delete(principal.tenant_id, conversation_id):
-        raise _missing()
-    return Envelope(data=Deleted(id=conversation_id))
+    return await CONVERSATIONS.delete(store, principal.tenant_id, conversation_id)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from switchboard_registry.adapters.integrations import IntegrationStore, TokenInUse
 from switchboard_registry.adapters.tenants import Principal
-from switchboard_registry.api.envelopes import Deleted, Envelope, Page, Pagination, errors
+from switchboard_registry.api import crud
+from switchboard_registry.api.envelopes import Deleted, Envelope, Page, errors
 from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, ServicesDep
 from switchboard_registry.domain import integrations as rules
-from switchboard_registry.domain.patch import InvalidConfig, sent_fields
+from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
 from switchboard_shared.http import ApiError
 
@@ -26,14 +26,7 @@ def _store(request: Request) -> IntegrationStore:
 
 StoreDep = Annotated[IntegrationStore, Depends(_store)]
 IntegrationId = Annotated[str, Path(description="The integration id (24 hex characters)")]
-
-
-def _missing() -> ApiError:
-    return ApiError(404, "not_found", "integration not found")
-
-
-def _invalid(exc: InvalidConfig) -> ApiError:
-    return ApiError(422, "validation_error", str(exc), field=exc.field)
+INTEGRATIONS = crud.Resource("integration", rules.public)
 
 
 def _in_use(exc: TokenInUse) -> ApiError:
@@ -74,17 +67,15 @@ async def _check_urls(
 async def create_integration(
     body: rules.IntegrationCreate, principal: IntegrationsWrite, services: ServicesDep, store: StoreDep
 ) -> Envelope[rules.IntegrationPublic]:
-    try:
+    with crud.invalid_config_is_422():
         rules.check(body)
-    except InvalidConfig as exc:
-        raise _invalid(exc) from None
     await _check_urls(body, principal, services)
     fields, digests = rules.sealed(body, services.box)
     try:
         document = await store.create(principal.tenant_id, principal.key_id, fields, digests)
     except TokenInUse as exc:
         raise _in_use(exc) from None
-    return Envelope(data=rules.public(document, services.box))
+    return INTEGRATIONS.envelope(document, services.box)
 
 
 @router.get("", summary="List integrations (paginated)", responses=errors(401, 403, 422))
@@ -97,91 +88,46 @@ async def list_integrations(
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[rules.IntegrationPublic]:
-    filters: dict[str, Any] = {}
-    if provider is not None:
-        filters["provider"] = provider.value
-    if is_active is not None:
-        filters["is_active"] = is_active
-    items, total = await store.page(principal.tenant_id, page, per_page, filters)
-    return Page(
-        data=[rules.public(document, services.box) for document in items],
-        pagination=Pagination(page=page, per_page=per_page, total=total, pages=math.ceil(total / per_page)),
-    )
+    filters = crud.filters(provider=provider, is_active=is_active)
+    return await INTEGRATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)
 
 
 @router.get("/{integration_id}", summary="Get an integration", responses=errors(401, 403, 404, 422))
 async def get_integration(
     integration_id: IntegrationId, principal: IntegrationsRead, services: ServicesDep, store: StoreDep
 ) -> Envelope[rules.IntegrationPublic]:
-    document = await store.get(principal.tenant_id, integration_id)
-    if document is None:
-        raise _missing()
-    return Envelope(data=rules.public(document, services.box))
+    return await INTEGRATIONS.get(store, principal.tenant_id, integration_id, services.box)
 
 
-async def _update(
-    integration_id: str,
-    body: rules.IntegrationUpdate,
-    principal: Principal,
-    services: ServicesDep,
-    store: IntegrationStore,
-) -> Envelope[rules.IntegrationPublic]:
-    document = await store.get(principal.tenant_id, integration_id)
-    if document is None:
-        raise _missing()
-    try:
-        config = rules.updated(document, sent_fields(body), services.box)
-        before = rules.stored_endpoint_urls(document, services.box)
-    except InvalidConfig as exc:
-        raise _invalid(exc) from None
-    await _check_urls(config, principal, services, before)
-    fields, digests = rules.sealed(config, services.box)
-    try:
-        changed = await store.update(principal.tenant_id, integration_id, fields, digests)
-    except TokenInUse as exc:
-        raise _in_use(exc) from None
-    if changed is None:  # deleted meanwhile
-        raise _missing()
-    return Envelope(data=rules.public(changed, services.box))
-
-
-_UPDATE_DESCRIPTION = (
-    "JSON Merge Patch (RFC 7396): fields left out keep their value, `custom_headers`, `verification` and `reply` "
-    "merge key by key, `null` removes an optional value, and a masked secret (`••••…`) keeps the stored one — "
-    "so a body read with GET can be sent back with a change. The provider cannot change."
-)
-
-
-@router.put(
+@crud.put_and_patch(
+    router,
     "/{integration_id}",
-    summary="Update an integration",
-    description=_UPDATE_DESCRIPTION,
+    put=("put_integration", "Update an integration"),
+    patch=("patch_integration", "Update some fields of an integration"),
+    description="JSON Merge Patch (RFC 7396): fields left out keep their value, `custom_headers`, `verification` "
+    "and `reply` merge key by key, `null` removes an optional value, and a masked secret (`••••…`) keeps the "
+    "stored one — so a body read with GET can be sent back with a change. The provider cannot change.",
     responses=errors(400, 401, 403, 404, 409, 413, 422),
 )
-async def put_integration(
+async def update_integration(
     integration_id: IntegrationId,
     body: rules.IntegrationUpdate,
     principal: IntegrationsWrite,
     services: ServicesDep,
     store: StoreDep,
 ) -> Envelope[rules.IntegrationPublic]:
-    return await _update(integration_id, body, principal, services, store)
+    async def change(document: dict[str, Any]) -> dict[str, Any] | None:
+        with crud.invalid_config_is_422():
+            config = rules.updated(document, sent_fields(body), services.box)
+            before = rules.stored_endpoint_urls(document, services.box)
+        await _check_urls(config, principal, services, before)
+        fields, digests = rules.sealed(config, services.box)
+        try:
+            return await store.update(principal.tenant_id, integration_id, fields, digests)
+        except TokenInUse as exc:
+            raise _in_use(exc) from None
 
-
-@router.patch(
-    "/{integration_id}",
-    summary="Update some fields of an integration",
-    description=_UPDATE_DESCRIPTION,
-    responses=errors(400, 401, 403, 404, 409, 413, 422),
-)
-async def patch_integration(
-    integration_id: IntegrationId,
-    body: rules.IntegrationUpdate,
-    principal: IntegrationsWrite,
-    services: ServicesDep,
-    store: StoreDep,
-) -> Envelope[rules.IntegrationPublic]:
-    return await _update(integration_id, body, principal, services, store)
+    return await INTEGRATIONS.update(store, principal.tenant_id, integration_id, services.box, change)
 
 
 @router.delete(
@@ -193,6 +139,4 @@ async def patch_integration(
 async def delete_integration(
     integration_id: IntegrationId, principal: IntegrationsWrite, store: StoreDep
 ) -> Envelope[Deleted]:
-    if not await store.delete(principal.tenant_id, integration_id):
-        raise _missing()
-    return Envelope(data=Deleted(id=integration_id))
+    return await INTEGRATIONS.delete(store, principal.tenant_id, integration_id)
