@@ -8,8 +8,11 @@ UV_VERSION := 0.13.8
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export SB_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export SB_MONGODB_URL ?= mongodb://127.0.0.1:27017/
+# Tools built on demand (kustomize when kubectl is missing) live beside deploy/local's download cache.
+TOOLS_BIN := $(or $(SB_CACHE_DIR),$(HOME)/.cache/switchboard)/bin
+export PATH := $(TOOLS_BIN):$(PATH)
 
-.PHONY: help sync infra-up infra-down infra-status up down status lint typecheck test test-unit bench docs clean
+.PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,6 +20,10 @@ help: ## list the targets
 sync: ## install the workspace (one uv.lock) into .venv
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --user uv==$(UV_VERSION)
 	$(UV) sync --all-packages --locked
+
+tools: ## kustomize for the deploy/k8s tests when kubectl (which contains it) is missing, via the Go module proxy
+	@command -v kubectl >/dev/null 2>&1 || command -v kustomize >/dev/null 2>&1 \
+		|| GOBIN=$(TOOLS_BIN) go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
 
 infra-up: sync ## start Kafka + FerretDB on loopback (idempotent; cached downloads)
 	deploy/local/infra.sh up
@@ -48,7 +55,7 @@ typecheck: sync ## mypy strict over every package and its tests
 test-unit: sync ## unit tests only (no infrastructure)
 	$(UV) run pytest -m unit
 
-test: lint typecheck infra-up ## lint, type check and every test against real Kafka + FerretDB
+test: lint typecheck tools infra-up ## lint, type check and every test against real Kafka + FerretDB
 	$(UV) run pytest
 
 bench: infra-up ## benchmarks under bench/, results recorded in bench/results
