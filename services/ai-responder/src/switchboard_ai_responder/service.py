@@ -406,14 +406,14 @@ class Responder:
         state: dict[str, Any],
         review: dict[str, Any] | None,
     ) -> str:
-        recorded = await self.stores.outcomes.record(
+        outcome = await self.stores.outcomes.record(
             key, tenant_id, conversation_id, action, events, state, review
         )
-        outcome = await self.stores.outcomes.get(key)
-        if outcome is None:  # pragma: no cover - just written
-            raise RuntimeError("outcome vanished")
-        if not recorded:
+        if outcome is None:
             log.info("another run decided this message first; using its outcome", extra={"key": key})
+            outcome = await self.stores.outcomes.get(key)
+            if outcome is None:  # pragma: no cover - outcomes are never deleted
+                raise RuntimeError("outcome vanished")
         return await self._finish(outcome)
 
     async def _finish(self, outcome: dict[str, Any]) -> str:

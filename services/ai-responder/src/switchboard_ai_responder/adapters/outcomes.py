@@ -35,25 +35,25 @@ class OutcomeStore:
         events: list[tuple[Destination, CloudEvent]],
         state: dict[str, Any],
         review: dict[str, Any] | None,
-    ) -> bool:
-        """Store the decision; False when another run already stored one for this event (theirs stands)."""
+    ) -> dict[str, Any] | None:
+        """Store the decision and return it; None when another run already stored one for this event (theirs
+        stands)."""
+        document = {
+            "_id": key,
+            "tenant_id": tenant_id,
+            "conversation_id": conversation_id,
+            "action": action,
+            "events": [{"to": to, "event": event.structured()} for to, event in events],
+            "state": state,
+            "review": review,
+            "published": False,
+            "created_at": datetime.now(UTC),
+        }
         try:
-            await self.collection.insert_one(
-                {
-                    "_id": key,
-                    "tenant_id": tenant_id,
-                    "conversation_id": conversation_id,
-                    "action": action,
-                    "events": [{"to": to, "event": event.structured()} for to, event in events],
-                    "state": state,
-                    "review": review,
-                    "published": False,
-                    "created_at": datetime.now(UTC),
-                }
-            )
+            await self.collection.insert_one(document)
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return document
 
     async def mark_published(self, key: str) -> None:
         await self.collection.update_one({"_id": key}, {"$set": {"published": True}})
