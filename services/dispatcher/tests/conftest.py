@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -55,6 +54,3 @@ async def wait_for_target(app: FastAPI, kind: str, endpoint_id: str, present: bo
         return (app.state.view.target(kind, endpoint_id) is not None) == present
 
     await eventually(seen, timeout_s=20)
-
-
-DispatcherFactory = Callable[..., AbstractAsyncContextManager[FastAPI]]

@@ -47,6 +47,3 @@ class EndpointHealth:
                 pass
             return self.disable_after <= timedelta(0)
         return now - since >= self.disable_after
-
-    def forget(self, key: str) -> None:
-        self._failing_since.pop(key, None)

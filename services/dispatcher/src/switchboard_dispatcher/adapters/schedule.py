@@ -64,9 +64,6 @@ class Schedule:
                 upsert=True,
             )
 
-    async def pending(self) -> int:
-        return await self.collection.count_documents({})
-
     async def pump_once(self, republish: Republish, now: datetime | None = None) -> int:
         """Re-publish every due task (up to one batch). Returns how many were re-published."""
         now = now or datetime.now(UTC)
