@@ -371,11 +371,8 @@ class SendTestEvent(Payload):
 
 
 class LiveChatHandoff(HandoffRequested):
-    """``handoff.requested`` as the AI responder publishes it: ``HandoffRequested`` plus the seed 002 live-chat
-    notification fields the dispatcher puts in the integration payload (``message``, ``sender``)."""
-
-    message: str | None = Field(default=None, description="What the user is told while an agent is found.")
-    sender: str | None = Field(default=None, description="Who says it (the bot's name).")
+    """``handoff.requested`` as the AI responder publishes it. ``HandoffRequested`` itself carries the seed 002
+    live-chat notification fields (``message``, ``sender``) the dispatcher puts in the integration payload."""
 
 
 class Citation(Payload):
