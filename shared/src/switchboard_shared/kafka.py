@@ -32,14 +32,10 @@ def make_broker(settings: ServiceSettings, service: str, **kwargs: Any) -> Kafka
     )
 
 
-async def decode_cloudevent(msg: StreamMessage[Any]) -> CloudEvent:
-    """FastStream decoder: a Kafka record (binary or structured mode) as a ``CloudEvent``."""
-    return CloudEvent.from_kafka(msg.body, msg.headers)
-
-
 async def decode_or_skip(msg: StreamMessage[Any]) -> CloudEvent | None:
-    """``decode_cloudevent`` for at-least-once subscribers: a record that is not a CloudEvent becomes None
-    (logged) instead of an error the subscriber would NACK and retry forever, blocking its partition."""
+    """FastStream decoder: a Kafka record (binary or structured mode) as a ``CloudEvent``. A record that is not
+    a CloudEvent becomes None (logged) instead of an error the at-least-once subscriber would NACK and retry
+    forever, blocking its partition."""
     try:
         return CloudEvent.from_kafka(msg.body, msg.headers)
     except CloudEventError as exc:
