@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from switchboard_shared.api_keys import ApiKeyView, Scope, digest, generate_key, grants
 
 
@@ -21,8 +23,9 @@ def test_keys_are_prefixed_random_and_known_by_digest() -> None:
     first, second = generate_key(), generate_key()
     assert first.startswith("sbk_")
     assert first != second
-    assert len(digest(first)) == 64
-    assert first not in digest(first)
+    # The registry stores and publishes exactly this (hex SHA-256); every service's view must compute the same.
+    assert digest(first) == hashlib.sha256(first.encode()).hexdigest()
+    assert digest(first) != digest(second)
 
 
 def test_scopes_write_implies_read_and_star_grants_all() -> None:

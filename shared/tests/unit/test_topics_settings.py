@@ -5,7 +5,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.settings import Environment, ServiceSettings
+from switchboard_shared.settings import DEVELOPMENT_SECRETS_KEY, Environment, ServiceSettings
 from switchboard_shared.topics import TOPIC_SPECS, Topic
 
 
@@ -46,9 +46,13 @@ def test_production_requires_an_encryption_key(monkeypatch: pytest.MonkeyPatch) 
         _Demo()
 
 
-def test_outside_production_an_unset_key_falls_back_to_the_development_key() -> None:
+def test_outside_production_an_unset_key_falls_back_to_the_development_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SB_SECRETS_KEY", raising=False)
     box = ServiceSettings(environment=Environment.TEST).secrets_box()
-    assert box.decrypt(box.encrypt("x")) == "x"
+    # Encrypted under the fixed development key, so local data stays readable across restarts.
+    assert SecretsBox([DEVELOPMENT_SECRETS_KEY]).decrypt(box.encrypt("x")) == "x"
 
 
 def test_production_refuses_placeholder_secrets_naming_the_variable(production: pytest.MonkeyPatch) -> None:
