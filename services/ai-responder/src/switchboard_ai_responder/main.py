@@ -168,7 +168,6 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.stores = stores
     app.state.responder = responder
-    app.state.providers = providers
     app.state.services = Services(
         settings=settings,
         stores=stores,

@@ -88,10 +88,9 @@ class Publisher(Protocol):
 class ProviderFactory:
     """The answering provider a tenant's settings choose (LLM providers share one HTTP connection pool)."""
 
-    def __init__(self, client: httpx.AsyncClient, default_timeout_s: float, backoff_s: float = 0.5) -> None:
+    def __init__(self, client: httpx.AsyncClient, default_timeout_s: float) -> None:
         self.client = client
         self.default_timeout_s = default_timeout_s
-        self.backoff_s = backoff_s
         self.knowledge_base = KnowledgeBaseProvider()
 
     def for_tenant(self, settings: TenantSettings) -> AnswerProvider:
@@ -108,7 +107,6 @@ class ProviderFactory:
             max_tokens=llm.max_tokens,
             timeout_s=llm.timeout_s or self.default_timeout_s,
             max_retries=llm.max_retries,
-            backoff_s=self.backoff_s,
         )
 
 

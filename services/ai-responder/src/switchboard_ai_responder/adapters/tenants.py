@@ -32,9 +32,6 @@ class TenantSettingsStore:
     async def get(self, tenant_id: str) -> TenantSettings:
         return self._open(await self.collection.find_one({"_id": tenant_id}))
 
-    async def exists(self, tenant_id: str) -> bool:
-        return await self.collection.find_one({"_id": tenant_id}, {"_id": 1}) is not None
-
     async def put(self, tenant_id: str, settings: TenantSettings) -> TenantSettings:
         stored = settings.model_dump(mode="json", by_alias=True)
         if settings.llm is not None and settings.llm.api_key is not None:

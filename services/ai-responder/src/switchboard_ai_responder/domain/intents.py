@@ -84,10 +84,6 @@ def _any(text: str, phrases: Sequence[str]) -> bool:
     return any(contains_phrase(text, phrase) for phrase in phrases)
 
 
-def is_handoff_request(text: str, phrases: Sequence[str]) -> bool:
-    return _any(normalize(text), phrases)
-
-
 def detect(text: str, handoff_phrases: Sequence[str]) -> Intent:
     normalized = normalize(text)
     words = normalized.split()

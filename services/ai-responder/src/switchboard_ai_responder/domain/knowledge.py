@@ -102,9 +102,6 @@ class KnowledgeIndex:
         heading = tokens(piece.article.title)
         return heading + heading + tokens(" ".join(piece.article.tags)) + tokens(piece.text)
 
-    def __len__(self) -> int:
-        return len(self.articles)
-
     def search(self, question: str, limit: int = 3) -> list[Passage]:
         query = tokens(question)
         passages: list[Passage] = []

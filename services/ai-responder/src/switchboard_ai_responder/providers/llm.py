@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -21,8 +21,6 @@ from switchboard_ai_responder.providers.base import AnswerRequest, ProviderError
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_BACKOFF_S = 8.0
 PASSAGE_CHARS = 1500
-
-Sleep = Callable[[float], Awaitable[None]]
 
 SYSTEM_PROMPT = """\
 You are {bot_name}, a customer-support assistant. Answer the user's last message using the help-center \
@@ -114,7 +112,6 @@ async def post_json(
     timeout_s: float,
     max_retries: int,
     backoff_s: float = 0.5,
-    sleep: Sleep = asyncio.sleep,
 ) -> dict[str, Any]:
     """POST ``body`` and return the JSON answer, retrying what can succeed later; ProviderError otherwise."""
     problem = "no attempt made"
@@ -140,7 +137,7 @@ async def post_json(
                 raise ProviderError(problem)
             delay = min(_retry_after(response) or delay, MAX_BACKOFF_S)
         if attempt < max_retries:
-            await sleep(delay)
+            await asyncio.sleep(delay)
     raise ProviderError(f"gave up after {max_retries + 1} attempts: {problem}")
 
 
