@@ -3,17 +3,14 @@
 ``docker-compose config`` (Debian's v1.29 package) or the ``docker compose`` v2 plugin validates the compose
 file against its schema, resolves anchors and ``${VAR:-default}`` interpolation exactly as ``up`` would, and
 prints the result; the compose tests assert on that output rather than on our own reading of the YAML.
-Dockerfiles are read as text: their instructions are simple enough that a line parser states the checks
-more plainly than a full Dockerfile parser would.
+Dockerfiles are read as text (``apps.instructions``).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,36 +21,23 @@ from pydantic_settings import SettingsConfigDict
 
 from switchboard_shared.settings import Environment, ServiceSettings
 
+from .apps import (
+    APP_IDS,
+    APPS,
+    ROOT,
+    App,
+    deploy_local_kafka_version,
+    final_stage,
+    image_user,
+    instructions,
+    required_secret_env,
+    settings_env,
+)
+
 pytestmark = pytest.mark.deploy
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-KAFKA_VERSION = "3.9.1"
 INSTALL_HINT = "no compose binary: run `apt-get update && apt-get install -y docker-compose`"
-
-
-@dataclass(frozen=True)
-class App:
-    """One of the four FastAPI services, as compose and its Dockerfile name it."""
-
-    name: str  # compose service name and directory under services/
-    port: int
-
-    @property
-    def package(self) -> str:
-        return f"switchboard-{self.name}"
-
-    @property
-    def module(self) -> str:
-        return "switchboard_" + self.name.replace("-", "_")
-
-    @property
-    def dockerfile(self) -> Path:
-        return ROOT / "services" / self.name / "Dockerfile"
-
-
-APPS = (App("ingress", 8080), App("registry", 8081), App("ai-responder", 8082), App("dispatcher", 8083))
-APP_IDS = [app.name for app in APPS]
 INFRASTRUCTURE = ("kafka", "mongo")
 TOPICS_JOB = "topics"
 LONG_RUNNING = (*INFRASTRUCTURE, *APP_IDS)
@@ -255,16 +239,9 @@ def test_switchboard_container_cannot_gain_privileges(compose: dict[str, Any], n
 # compose: configuration
 
 
-def test_kafka_image_is_the_pinned_version(compose: dict[str, Any]) -> None:
-    assert _service(compose, "kafka")["image"] == f"apache/kafka:{KAFKA_VERSION}"
-
-
 def test_kafka_image_matches_the_version_deploy_local_runs(compose: dict[str, Any]) -> None:
     # `make up` and CI test against deploy/local's Kafka; compose users must get the same broker.
-    infra = (ROOT / "deploy" / "local" / "infra.sh").read_text()
-    pinned = re.search(r"^KAFKA_VERSION=[\"']?([\w.-]+)", infra, re.MULTILINE)
-    assert pinned, "deploy/local/infra.sh no longer sets KAFKA_VERSION="
-    assert _service(compose, "kafka")["image"] == f"apache/kafka:{pinned.group(1)}"
+    assert _service(compose, "kafka")["image"] == f"apache/kafka:{deploy_local_kafka_version()}"
 
 
 def test_kafka_advertises_the_compose_network_and_host_listeners(compose: dict[str, Any]) -> None:
@@ -284,6 +261,19 @@ def test_app_reaches_infrastructure_by_compose_service_name(compose: dict[str, A
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_app_runs_in_development_mode_by_default(compose: dict[str, Any], app: App) -> None:
     assert _service(compose, app.name)["environment"]["SB_ENVIRONMENT"] == Environment.DEVELOPMENT.value
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_gets_only_variables_its_settings_read(compose: dict[str, Any], app: App) -> None:
+    # A misspelt or another service's variable would be ignored silently (extra="ignore").
+    assert set(_service(compose, app.name)["environment"]) - settings_env(app.settings) == set()
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_passes_every_secret_its_settings_declare(compose: dict[str, Any], app: App) -> None:
+    # A secret compose does not pass through cannot be set without editing this file, and production refuses
+    # to start without it.
+    assert required_secret_env(app.settings) <= set(_service(compose, app.name)["environment"])
 
 
 @pytest.mark.parametrize(
@@ -307,58 +297,33 @@ def test_default_token_is_refused_in_production(compose: dict[str, Any], service
 # Dockerfiles
 
 
-def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs: comments dropped, backslash continuations joined."""
-    logical: list[str] = []
-    pending = ""
-    for raw in dockerfile.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
-    return [(keyword.upper(), rest.strip()) for keyword, _, rest in (line.partition(" ") for line in logical)]
-
-
-def _final_stage(dockerfile: Path) -> list[tuple[str, str]]:
-    instructions = _instructions(dockerfile)
-    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
-    return instructions[last_from:]
-
-
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_dockerfile_is_a_multi_stage_build(app: App) -> None:
-    stages = [args for keyword, args in _instructions(app.dockerfile) if keyword == "FROM"]
+    stages = [args for keyword, args in instructions(app.dockerfile) if keyword == "FROM"]
     assert len(stages) >= 2, stages
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_dockerfile_runs_as_the_non_root_uid_10001(app: App) -> None:
-    users = [args for keyword, args in _final_stage(app.dockerfile) if keyword == "USER"]
-    assert users[-1:] == ["10001"]
+    assert image_user(app.dockerfile) == "10001"
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_dockerfile_installs_only_from_the_lock_file(app: App) -> None:
-    syncs = [
-        args for keyword, args in _instructions(app.dockerfile) if keyword == "RUN" and "uv sync" in args
-    ]
+    syncs = [args for keyword, args in instructions(app.dockerfile) if keyword == "RUN" and "uv sync" in args]
     assert syncs, "no uv sync"
     assert all("--locked" in args and f"--package {app.package}" in args for args in syncs), syncs
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_dockerfile_runtime_stage_copies_only_the_venv(app: App) -> None:
-    copies = [args for keyword, args in _final_stage(app.dockerfile) if keyword in {"COPY", "ADD"}]
+    copies = [args for keyword, args in final_stage(app.dockerfile) if keyword in {"COPY", "ADD"}]
     assert copies == ["--from=builder /app/.venv /app/.venv"]
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_dockerfile_serves_the_app_factory_on_the_compose_port(app: App) -> None:
-    final = dict(_final_stage(app.dockerfile))
+    final = dict(final_stage(app.dockerfile))
     assert (final["EXPOSE"], final["CMD"]) == (
         str(app.port),
         f'["uvicorn", "--factory", "{app.module}.main:create_app", "--host", "0.0.0.0", "--port", "{app.port}"]',
@@ -367,7 +332,7 @@ def test_dockerfile_serves_the_app_factory_on_the_compose_port(app: App) -> None
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_dockerfile_healthcheck_probes_healthz(app: App) -> None:
-    healthcheck = dict(_final_stage(app.dockerfile))["HEALTHCHECK"]
+    healthcheck = dict(final_stage(app.dockerfile))["HEALTHCHECK"]
     assert f"http://127.0.0.1:{app.port}/healthz" in healthcheck
 
 

@@ -18,28 +18,32 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type hints
 import pytest
 import yaml
-from pydantic import AliasChoices, SecretStr
-from pydantic.fields import FieldInfo
 
-from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_ingress.settings import IngressSettings
-from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.settings import Environment, ServiceSettings, is_placeholder
+from switchboard_shared.settings import Environment, is_placeholder
+
+from .apps import (
+    APP_IDS,
+    APPS,
+    ROOT,
+    App,
+    deploy_local_kafka_version,
+    image_user,
+    required_secret_env,
+    secret_env,
+    settings_env,
+)
 
 pytestmark = pytest.mark.deploy
 
-ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
 NAMESPACE = "switchboard"
 SECRET = "switchboard-secrets"  # the operator's Secret in production; generated (with a hash suffix) in dev
-KAFKA_VERSION = "3.9.1"
 MONGO_IMAGE = "mongo:7.0"
 # The API the manifests are validated against: kubectl 1.32's. Every field they use is GA by that version.
 KUBERNETES_VERSION = "1.32"
@@ -62,69 +66,13 @@ TOPICS_COMMAND = [
 
 Obj = dict[str, Any]
 
-
-@dataclass(frozen=True)
-class App:
-    """One of the four services: its Deployment, Service and container share its name."""
-
-    name: str
-    port: int
-    settings: type[ServiceSettings]
-
-    @property
-    def dockerfile(self) -> Path:
-        return ROOT / "services" / self.name / "Dockerfile"
-
-
-APPS = (
-    App("ingress", 8080, IngressSettings),
-    App("registry", 8081, RegistrySettings),
-    App("ai-responder", 8082, AiResponderSettings),
-    App("dispatcher", 8083, DispatcherSettings),
-)
-APP_IDS = [app.name for app in APPS]
 REPLICAS: dict[str, dict[str, int | None]] = {
     "dev": {"ingress": 1, "registry": 1, "ai-responder": 1, "dispatcher": 1},
     # The ingress has none: its HorizontalPodAutoscaler owns the count.
     "prod": {"ingress": None, "registry": 2, "ai-responder": 2, "dispatcher": 2},
 }
 TOPIC_REPLICATION_FACTOR = {"dev": "1", "prod": "3"}
-
-
-# ---------------------------------------------------------------------------------------------------------
-# settings: the environment variable each field is read from
-
-
-def _env_name(settings: type[ServiceSettings], name: str, info: FieldInfo) -> str:
-    # Shared fields are read from SB_<NAME> whatever the service's prefix (an AliasChoices whose first choice
-    # is the variable; the settings' own error messages name it the same way).
-    if isinstance(info.validation_alias, AliasChoices):
-        return str(info.validation_alias.choices[0]).upper()
-    return f"{settings.model_config.get('env_prefix', '')}{name}".upper()
-
-
-def _settings_env(settings: type[ServiceSettings]) -> dict[str, FieldInfo]:
-    """Every variable the settings class reads, upper-cased (pydantic-settings matches case-insensitively)."""
-    return {_env_name(settings, name, info): info for name, info in settings.model_fields.items()}
-
-
-def _is_secret(info: FieldInfo) -> bool:
-    return SecretStr in (info.annotation, *get_args(info.annotation))
-
-
-def _secret_env(settings: type[ServiceSettings]) -> set[str]:
-    return {env for env, info in _settings_env(settings).items() if _is_secret(info)}
-
-
-def _required_secret_env(settings: type[ServiceSettings]) -> set[str]:
-    return {
-        _env_name(settings, name, info)
-        for name, info in settings.model_fields.items()
-        if _is_secret(info) and name not in settings.optional_secrets
-    }
-
-
-ALL_SECRET_ENV = set().union(*(_secret_env(app.settings) for app in APPS))
+ALL_SECRET_ENV = set().union(*(secret_env(app.settings) for app in APPS))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -463,9 +411,8 @@ def test_app_startup_probe_outlasts_the_config_catch_up(render: Render, app: App
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_app_runs_as_its_images_non_root_uid(render: Render, app: App) -> None:
-    users = [line.split()[1] for line in app.dockerfile.read_text().splitlines() if line.startswith("USER ")]
     context = render.pod(app)["securityContext"]
-    assert (context["runAsNonRoot"], context["runAsUser"]) == (True, int(users[-1]))
+    assert (context["runAsNonRoot"], str(context["runAsUser"])) == (True, image_user(app.dockerfile))
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
@@ -497,7 +444,7 @@ def test_app_is_scraped_by_prometheus_on_its_port(render: Render, app: App) -> N
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_app_gets_only_variables_its_settings_read(render: Render, app: App) -> None:
     # A misspelt or another service's variable would be ignored silently (extra="ignore").
-    unknown = set(_env_sources(render.container(app), render)) - set(_settings_env(app.settings))
+    unknown = set(_env_sources(render.container(app), render)) - settings_env(app.settings)
     assert unknown == set()
 
 
@@ -507,7 +454,7 @@ def test_app_secret_settings_come_from_the_secret(render: Render, app: App) -> N
     wrong = {
         variable: source
         for variable, source in sources.items()
-        if variable in _secret_env(app.settings)
+        if variable in secret_env(app.settings)
         and not (source.kind == "secret" and _is_the_secret(source.name, render) and source.key == variable)
     }
     assert wrong == {}
@@ -516,7 +463,7 @@ def test_app_secret_settings_come_from_the_secret(render: Render, app: App) -> N
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_app_gets_every_secret_its_settings_declare(render: Render, app: App) -> None:
     # A secret setting left out would run on its development default, or stop the service in production.
-    assert _required_secret_env(app.settings) <= set(_env_sources(render.container(app), render))
+    assert required_secret_env(app.settings) <= set(_env_sources(render.container(app), render))
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
@@ -576,11 +523,7 @@ def _statefulset_container(render: Render, name: str) -> Obj:
 
 
 def test_dev_kafka_image_is_the_version_deploy_local_and_compose_run(dev: Render) -> None:
-    infra = (ROOT / "deploy" / "local" / "infra.sh").read_text()
-    pinned = re.search(r"^KAFKA_VERSION=[\"']?([\w.-]+)", infra, re.MULTILINE)
-    assert pinned, "deploy/local/infra.sh no longer sets KAFKA_VERSION="
-    assert pinned.group(1) == KAFKA_VERSION
-    assert _statefulset_container(dev, "kafka")["image"] == f"apache/kafka:{KAFKA_VERSION}"
+    assert _statefulset_container(dev, "kafka")["image"] == f"apache/kafka:{deploy_local_kafka_version()}"
 
 
 def test_dev_mongo_image_is_mongo_7(dev: Render) -> None:
