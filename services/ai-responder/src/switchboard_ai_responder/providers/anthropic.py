@@ -16,7 +16,6 @@ from switchboard_ai_responder.providers.llm import (
     chat_turns,
     first_text,
     grounded,
-    post_json,
     system_prompt,
 )
 
@@ -44,14 +43,6 @@ class AnthropicProvider(HttpLlmProvider):
         headers = {"anthropic-version": API_VERSION}
         if self.api_key:
             headers["x-api-key"] = self.api_key
-        body = await post_json(
-            self.client,
-            self.url,
-            headers=headers,
-            body=request_body(request, self.model, self.temperature, self.max_tokens),
-            timeout_s=self.timeout_s,
-            max_retries=self.max_retries,
-            backoff_s=self.backoff_s,
-        )
+        body = await self.post(headers, request_body(request, self.model, self.temperature, self.max_tokens))
         text = first_text(body.get("content") or [])
         return grounded(request, text, self.name, str(body.get("model") or self.model))

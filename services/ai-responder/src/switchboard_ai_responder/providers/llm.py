@@ -150,7 +150,7 @@ def first_text(blocks: Sequence[Any]) -> str:
 
 class HttpLlmProvider:
     """What the HTTP LLM providers share: the client, the model, the endpoint and the retry budget.
-    Subclasses name their API's default base URL and path and build requests in ``answer``."""
+    Subclasses name their API's default base URL and path and build requests in ``answer``, sent by ``post``."""
 
     default_base_url = ""
     path = ""
@@ -177,3 +177,14 @@ class HttpLlmProvider:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
+
+    async def post(self, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        return await post_json(
+            self.client,
+            self.url,
+            headers=headers,
+            body=body,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+        )

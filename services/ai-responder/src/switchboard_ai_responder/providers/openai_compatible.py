@@ -15,7 +15,6 @@ from switchboard_ai_responder.providers.llm import (
     HttpLlmProvider,
     chat_turns,
     grounded,
-    post_json,
     system_prompt,
 )
 
@@ -49,13 +48,5 @@ class OpenAICompatibleProvider(HttpLlmProvider):
 
     async def answer(self, request: AnswerRequest) -> Answer:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        body = await post_json(
-            self.client,
-            self.url,
-            headers=headers,
-            body=request_body(request, self.model, self.temperature, self.max_tokens),
-            timeout_s=self.timeout_s,
-            max_retries=self.max_retries,
-            backoff_s=self.backoff_s,
-        )
+        body = await self.post(headers, request_body(request, self.model, self.temperature, self.max_tokens))
         return grounded(request, answer_text(body), self.name, str(body.get("model") or self.model))
