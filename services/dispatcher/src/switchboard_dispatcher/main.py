@@ -17,7 +17,6 @@ from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.adapters.http import HttpSender, policy_from
 from switchboard_dispatcher.adapters.producer import HotPathProducer
 from switchboard_dispatcher.adapters.schedule import Schedule
-from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.engine import DeliveryEngine
 from switchboard_dispatcher.fanout import FanOut, tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
@@ -90,17 +89,8 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
 
     hot = HotPathProducer(settings)
 
-    async def publish_tasks(tasks: list[DeliveryTask]) -> None:
-        await hot.tasks(tasks)
-
-    async def publish_attempt(event: CloudEvent) -> None:
-        await hot.event(Topic.DELIVERY_ATTEMPTS, event)
-
     async def publish_platform_event(event: CloudEvent) -> None:
         await publish_event(to_platform_events, event)
-
-    async def publish_dead_letter(task: DeliveryTask) -> None:
-        await hot.dead_letter(task)
 
     async def fan_out_attempt(event: CloudEvent) -> None:
         # delivery.* events go to the webhooks that asked for them by name (ConfigView.targets_for says who).
@@ -119,9 +109,9 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         schedule=schedule,
         health=health,
         metrics=metrics,
-        publish_attempt=publish_attempt,
+        publish_attempt=hot.attempt,
         publish_platform_event=publish_platform_event,
-        publish_dead_letter=publish_dead_letter,
+        publish_dead_letter=hot.dead_letter,
         fan_out_attempt=fan_out_attempt,
         max_unsettled_per_partition=settings.max_unsettled_per_partition,
         commit_interval_s=settings.commit_interval_s,
@@ -131,7 +121,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         topic=settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id(SERVICE, "fanout"),
         view=view,
-        publish=publish_tasks,
+        publish=hot.tasks,
         metrics=metrics,
         commit_interval_s=settings.commit_interval_s,
     )
@@ -149,14 +139,14 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         if command is None:
             return
         await commands.handle(
-            command, publish_tasks, settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
+            command, hot.tasks, settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
         )
 
     async def start_pipeline() -> None:
         await follower.start()
         await hot.start()
         await sender.start()
-        schedule.start(publish_tasks)
+        schedule.start(hot.tasks)
         await engine.start()
         await fanout.start()
         # Everything built at start-up lives as long as the process: move it out of the collector's sight so

@@ -197,6 +197,7 @@ class HotPathProducer:
         self.settings = settings
         self._batching: BatchingProducer | None = None
         self._tasks_topic = settings.topic(Topic.DELIVERIES)
+        self._attempts_topic = settings.topic(Topic.DELIVERY_ATTEMPTS)
         self._dead_letter_topic = settings.topic(Topic.DELIVERY_DEAD_LETTER)
 
     async def start(self) -> None:
@@ -230,9 +231,10 @@ class HotPathProducer:
             self._tasks_topic, [(task.key.encode(), task_json(task)) for task in tasks]
         )
 
-    async def event(self, topic: Topic, event: CloudEvent) -> None:
+    async def attempt(self, event: CloudEvent) -> None:
+        """Write one attempt's ``delivery.*`` event and return once Kafka acknowledged it."""
         value, key, headers = kafka_record(event)
-        await self.batching.send(self.settings.topic(topic), value, key=key, headers=headers)
+        await self.batching.send(self._attempts_topic, value, key=key, headers=headers)
 
     async def dead_letter(self, task: DeliveryTask) -> None:
         await self.batching.send(self._dead_letter_topic, task_json(task), key=task.endpoint_id.encode())
