@@ -47,6 +47,8 @@ from switchboard_ai_responder.domain.conversation import (
     expiry,
     first_action,
     new_session_id,
+    opened,
+    session_fields,
 )
 from switchboard_ai_responder.domain.intents import Intent, detect
 from switchboard_ai_responder.domain.tenants import TenantSettings
@@ -274,7 +276,7 @@ class Responder:
                 sender=settings.bot_name,
             )
             events.append(("platform", outputs.handoff_event(key, handoff, now)))
-            state = {"mode": "live", "session_id": session_id, "low_confidence_streak": 0}
+            state = session_fields(opened(conversation, session_id))
             sync = ("handoff", self._notice(message, settings.handoff_message, settings))
         elif answer is not None:
             reply = outputs.reply_for(message, answer, settings.bot_name)
@@ -461,7 +463,7 @@ class Responder:
         await self.stores.conversations.update(
             handoff.tenant_id,
             handoff.conversation_id,
-            {"mode": "live", "session_id": handoff.session_id, "low_confidence_streak": 0},
+            session_fields(opened(conversation, handoff.session_id)),
         )
         return "live"
 
@@ -473,11 +475,7 @@ class Responder:
         after = closed(conversation, data.session_id)
         if after == conversation:
             return "ignored"
-        await self.stores.conversations.update(
-            data.tenant_id,
-            data.conversation_id,
-            {"mode": after.mode, "session_id": None, "low_confidence_streak": 0},
-        )
+        await self.stores.conversations.update(data.tenant_id, data.conversation_id, session_fields(after))
         return "closed"
 
     async def _on_feedback(self, event: CloudEvent) -> str:
@@ -540,7 +538,7 @@ class Operations:
         # The state changes now (the API's caller expects the bot back at once) and again, idempotently, when
         # the event comes back through the consumer.
         await self.stores.conversations.update(
-            tenant_id, conversation_id, {"mode": "bot", "session_id": None, "low_confidence_streak": 0}
+            tenant_id, conversation_id, session_fields(closed(conversation, conversation.session_id))
         )
         await self.publisher.publish("platform", event)
         return event

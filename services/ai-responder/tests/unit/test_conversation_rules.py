@@ -14,6 +14,7 @@ from switchboard_ai_responder.domain.conversation import (
     expiry,
     first_action,
     opened,
+    session_fields,
 )
 from switchboard_ai_responder.domain.intents import Intent
 from switchboard_ai_responder.domain.tenants import TenantSettings
@@ -63,6 +64,17 @@ def test_closing_a_stale_session_leaves_the_open_one_alone() -> None:
     assert closed(live, "live_1") == live
     assert closed(live, "live_2").mode == "bot"
     assert closed(live, None).mode == "bot"
+
+
+def test_session_fields_are_what_opening_and_closing_store() -> None:
+    streaky = Conversation(tenant_id="t", conversation_id="c", low_confidence_streak=2)
+    live = opened(streaky, "live_3")
+    assert session_fields(live) == {"mode": "live", "session_id": "live_3", "low_confidence_streak": 0}
+    assert session_fields(closed(live, "live_3")) == {
+        "mode": "bot",
+        "session_id": None,
+        "low_confidence_streak": 0,
+    }
 
 
 def test_ids_are_derived_from_the_inbound_event() -> None:

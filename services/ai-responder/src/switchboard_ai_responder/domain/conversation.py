@@ -15,7 +15,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from switchboard_ai_responder.domain.answers import Answer
 from switchboard_ai_responder.domain.intents import Intent
@@ -138,3 +138,12 @@ def closed(conversation: Conversation, session_id: str | None) -> Conversation:
     if conversation.mode == "live" and session_id not in (None, conversation.session_id):
         return conversation
     return replace(conversation, mode="bot", session_id=None, low_confidence_streak=0)
+
+
+def session_fields(conversation: Conversation) -> dict[str, Any]:
+    """Who owns ``conversation``, as stored: what ``opened`` and ``closed`` change."""
+    return {
+        "mode": conversation.mode,
+        "session_id": conversation.session_id,
+        "low_confidence_streak": conversation.low_confidence_streak,
+    }
