@@ -387,6 +387,22 @@ async def test_intercom_admin_reply_echoing_our_answer_is_dropped(partners: Harn
     assert partners.events == []
 
 
+async def test_intercom_admin_closed_is_a_conversation_update(partners: Harness) -> None:
+    body = body_of(intercom_reply(topic="conversation.admin.closed"))
+    response = await partners.client.post(
+        "/webhooks/intercom/ic-1", content=body, headers=intercom_headers(body)
+    )
+    assert response.status_code == 200, response.text
+    (event,) = partners.events
+    assert (event.type, event.partitionkey, event.data["change"], event.data["status"]) == (
+        "conversation.updated",
+        "148",
+        "closed",
+        "open",
+    )
+    assert event.time.isoformat() == "2019-03-22T21:48:28+00:00"
+
+
 async def test_intercom_redelivered_notification_is_one_event(partners: Harness) -> None:
     body = body_of(intercom_reply())
     for _ in range(3):
@@ -445,6 +461,26 @@ async def test_chatwoot_outgoing_private_and_human_owned_messages_are_dropped(
         "/webhooks/chatwoot/cw-1", content=body, headers=chatwoot_headers(body)
     )
     assert response.json() == {"status": "ignored", "reason": reason}
+
+
+async def test_chatwoot_resolved_conversation_is_a_conversation_update(partners: Harness) -> None:
+    payload = {"event": "conversation_resolved", "id": 10, "status": "resolved", "account": {"id": 1}}
+    body = body_of(payload)
+    response = await partners.client.post(
+        "/webhooks/chatwoot/cw-1", content=body, headers=chatwoot_headers(body, delivery="d-77")
+    )
+    again = await partners.client.post(
+        "/webhooks/chatwoot/cw-1", content=body, headers=chatwoot_headers(body, delivery="d-77")
+    )
+    assert (response.status_code, again.json()) == (200, {"status": "duplicate"})
+    (event,) = partners.events
+    assert (event.type, event.partitionkey, event.data["change"], event.data["status"]) == (
+        "conversation.updated",
+        "10",
+        "resolved",
+        "resolved",
+    )
+    assert event.data["metadata"] == {"account_id": 1}
 
 
 async def test_chatwoot_path_token_replaces_the_signature_for_old_installs(partners: Harness) -> None:

@@ -13,20 +13,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from switchboard_ingress.domain.inbound import (
-    Accepted,
     Dropped,
     InvalidPayload,
     Origin,
     Outcome,
-    build_event,
-    message_event,
+    accept_message,
+    accept_update,
+    customer,
     obj,
     opt_obj,
     opt_str,
     parse_time,
+    present,
     text_id,
 )
-from switchboard_shared.events import Attachment, Author, ConversationUpdated, EventType, MessageReceived
+from switchboard_shared.events import Attachment, Author, ConversationUpdated, MessageReceived
 
 _STATE_EVENTS = {
     "conversation_opened": "opened",
@@ -87,31 +88,21 @@ def _message(payload: Mapping[str, Any], origin: Origin, delivery: str | None) -
         provider="chatwoot",
         conversation_id=conversation_id,
         message_id=message_id,
-        author=Author(
-            id=opt_str(sender.get("id")),
-            name=opt_str(sender.get("name")),
-            email=opt_str(sender.get("email")),
-            type="user",
-        ),
+        author=customer(sender),
         text=text,
         attachments=attachments,
         sent_at=parse_time(payload.get("created_at")),
         channel=opt_str(conversation.get("channel")),
-        metadata={
-            key: value
-            for key, value in (
-                ("account_id", account.get("id")),
-                ("inbox_id", inbox.get("id") or conversation.get("inbox_id")),
-                ("status", status),
-                ("content_type", payload.get("content_type")),
-                ("delivery", delivery),
-            )
-            if value is not None
-        },
+        metadata=present(
+            ("account_id", account.get("id")),
+            ("inbox_id", inbox.get("id") or conversation.get("inbox_id")),
+            ("status", status),
+            ("content_type", payload.get("content_type")),
+            ("delivery", delivery),
+        ),
         raw_ref=delivery or message_id,
     )
-    key = f"message:{account.get('id')}:{message_id}"
-    return Accepted((message_event(received, origin, key),), key)
+    return accept_message(received, origin, f"message:{account.get('id')}:{message_id}")
 
 
 def _state_change(event: str, payload: Mapping[str, Any], origin: Origin, delivery: str | None) -> Outcome:
@@ -134,13 +125,4 @@ def _state_change(event: str, payload: Mapping[str, Any], origin: Origin, delive
         metadata={"account_id": opt_obj(payload.get("account")).get("id")} if payload.get("account") else {},
         raw_ref=delivery,
     )
-    key = f"{event}:{delivery}" if delivery else None
-    built = build_event(
-        EventType.CONVERSATION_UPDATED,
-        origin=origin,
-        key=key,
-        aggregate_id=conversation_id,
-        data=updated,
-        time=updated.occurred_at,
-    )
-    return Accepted((built,), key)
+    return accept_update(updated, origin, f"{event}:{delivery}" if delivery else None)

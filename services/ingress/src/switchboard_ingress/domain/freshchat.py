@@ -12,21 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from switchboard_ingress.domain.inbound import (
-    Accepted,
     Dropped,
     DropReason,
     InvalidPayload,
     Origin,
     Outcome,
-    build_event,
-    message_event,
+    accept_message,
+    accept_update,
     obj,
     opt_obj,
     opt_str,
     parse_time,
     text_id,
 )
-from switchboard_shared.events import Attachment, Author, ConversationUpdated, EventType, MessageReceived
+from switchboard_shared.events import Attachment, Author, ConversationUpdated, MessageReceived
 
 #: action → (data key, change, actor id field)
 _CONVERSATION_ACTIONS = {
@@ -95,8 +94,7 @@ def _message(
         metadata=metadata,
         raw_ref=message_id,
     )
-    key = f"message:{message_id}"
-    return Accepted((message_event(received, origin, key),), key)
+    return accept_message(received, origin, f"message:{message_id}")
 
 
 def _parts(message: Mapping[str, Any]) -> tuple[list[str], list[Attachment]]:
@@ -169,12 +167,4 @@ def _conversation(
         raw_ref=opt_str(body.get("interaction_id")),
     )
     key = f"{action}:{conversation_id}:{payload.get('action_time') or body.get('interaction_id')}"
-    event = build_event(
-        EventType.CONVERSATION_UPDATED,
-        origin=origin,
-        key=key,
-        aggregate_id=conversation_id,
-        data=updated,
-        time=occurred_at,
-    )
-    return Accepted((event,), key)
+    return accept_update(updated, origin, key)

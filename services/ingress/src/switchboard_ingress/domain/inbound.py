@@ -15,12 +15,13 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EventType, MessageReceived, Payload
+from switchboard_shared.events import Author, ConversationUpdated, EventType, MessageReceived, Payload
 
 SOURCE: Final = "/switchboard/ingress"
 _NAMESPACE: Final = uuid.UUID("2f5e8f64-9d0b-4c55-8a4e-6d1c7b3a9e21")
@@ -127,6 +128,24 @@ def message_event(message: MessageReceived, origin: Origin, key: str | None) -> 
     )
 
 
+def accept_message(message: MessageReceived, origin: Origin, key: str | None) -> Accepted:
+    """A partner message as the one event it becomes, deduplicated on ``key``."""
+    return Accepted((message_event(message, origin, key),), key)
+
+
+def accept_update(update: ConversationUpdated, origin: Origin, key: str | None) -> Accepted:
+    """A partner's conversation change as one ``conversation.updated``, keyed by the conversation."""
+    event = build_event(
+        EventType.CONVERSATION_UPDATED,
+        origin=origin,
+        key=key,
+        aggregate_id=update.conversation_id,
+        data=update,
+        time=update.occurred_at,
+    )
+    return Accepted((event,), key)
+
+
 # -- helpers the normalizers share ---------------------------------------------------------------------------
 
 
@@ -153,6 +172,21 @@ def opt_str(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+
+
+def present(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    """Metadata from ``(name, value)`` pairs, leaving out what the payload did not carry (None)."""
+    return {name: value for name, value in pairs if value is not None}
+
+
+def customer(person: Mapping[str, Any]) -> Author:
+    """The customer who wrote a message, from a payload's person object (``id``, ``name``, ``email``)."""
+    return Author(
+        id=opt_str(person.get("id")),
+        name=opt_str(person.get("name")),
+        email=opt_str(person.get("email")),
+        type="user",
+    )
 
 
 def parse_time(value: Any, default: datetime | None = None) -> datetime:

@@ -14,22 +14,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from switchboard_ingress.domain.inbound import (
-    Accepted,
     Dropped,
     DropReason,
     InvalidPayload,
     Origin,
     Outcome,
-    build_event,
-    message_event,
+    accept_message,
+    accept_update,
+    customer,
     obj,
     opt_obj,
     opt_str,
     parse_time,
+    present,
     strip_html,
     text_id,
 )
-from switchboard_shared.events import Attachment, Author, ConversationUpdated, EventType, MessageReceived
+from switchboard_shared.events import Attachment, Author, ConversationUpdated, MessageReceived
 
 CUSTOMERS = frozenset({"user", "lead", "contact"})
 _STATE_TOPICS = {
@@ -112,32 +113,23 @@ def _message(
         provider="intercom",
         conversation_id=conversation_id,
         message_id=message_id,
-        author=Author(
-            id=opt_str(author.get("id")),
-            name=opt_str(author.get("name")),
-            email=opt_str(author.get("email")),
-            type="user",
-        ),
+        author=customer(author),
         text=text,
         attachments=attachments,
         sent_at=parse_time(
             part.get("created_at") or conversation.get("updated_at") or payload.get("created_at")
         ),
         channel=opt_str(part.get("delivered_as")) or opt_str(part.get("type")),
-        metadata={
-            key: value
-            for key, value in (
-                ("app_id", payload.get("app_id")),
-                ("topic", topic),
-                ("delivery_attempts", payload.get("delivery_attempts")),
-                ("state", conversation.get("state")),
-            )
-            if value is not None
-        },
+        metadata=present(
+            ("app_id", payload.get("app_id")),
+            ("topic", topic),
+            ("delivery_attempts", payload.get("delivery_attempts")),
+            ("state", conversation.get("state")),
+        ),
         raw_ref=notification_id,
     )
     key = f"part:{message_id}" if part_id else f"notification:{notification_id}" if notification_id else None
-    return Accepted((message_event(received, origin, key),), key)
+    return accept_message(received, origin, key)
 
 
 def _newest_comment(conversation: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -167,13 +159,4 @@ def _state_change(
         metadata={"topic": topic},
         raw_ref=notification_id,
     )
-    key = f"notification:{notification_id}" if notification_id else None
-    event = build_event(
-        EventType.CONVERSATION_UPDATED,
-        origin=origin,
-        key=key,
-        aggregate_id=conversation_id,
-        data=updated,
-        time=updated.occurred_at,
-    )
-    return Accepted((event,), key)
+    return accept_update(updated, origin, f"notification:{notification_id}" if notification_id else None)

@@ -27,12 +27,13 @@ from switchboard_ingress.domain.inbound import (
     InvalidPayload,
     Origin,
     Outcome,
+    accept_message,
     build_event,
-    message_event,
     obj,
     opt_obj,
     opt_str,
     parse_time,
+    present,
     text_id,
 )
 from switchboard_shared.events import Author, EventType, MessageReceived, Ticket, TicketCreated
@@ -124,22 +125,17 @@ def _comment(
         text=text,
         sent_at=parse_time(payload.get("time")),
         channel=opt_str(opt_obj(detail.get("via")).get("channel")),
-        metadata={
-            key: value
-            for key, value in (
-                ("account_id", payload.get("account_id")),
-                ("subject", detail.get("subject")),
-                ("status", detail.get("status")),
-                ("priority", detail.get("priority")),
-                ("requester_id", detail.get("requester_id")),
-            )
-            if value is not None
-        },
+        metadata=present(
+            ("account_id", payload.get("account_id")),
+            ("subject", detail.get("subject")),
+            ("status", detail.get("status")),
+            ("priority", detail.get("priority")),
+            ("requester_id", detail.get("requester_id")),
+        ),
         raw_ref=envelope_id,
     )
     # The comment id, not the envelope id: one comment is one message however many times it is announced.
-    key = f"comment:{message_id}"
-    return Accepted((message_event(received, origin, key),), key)
+    return accept_message(received, origin, f"comment:{message_id}")
 
 
 # -- trigger-connected webhooks ----------------------------------------------------------------------------------
@@ -198,18 +194,13 @@ def _trigger(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, s
         text=text,
         sent_at=parse_time(_field(payload, "updated_at", "ticket.updated_at_with_timestamp")),
         channel=opt_str(_field(payload, "via", "ticket.via")),
-        metadata={
-            key: value
-            for key, value in (
-                ("account_id", headers.get("x-zendesk-account-id")),
-                ("webhook_id", headers.get("x-zendesk-webhook-id")),
-                ("subject", _field(payload, "subject", "ticket.title", "ticket.subject")),
-                ("status", _field(payload, "status", "ticket.status")),
-                ("priority", _field(payload, "priority", "ticket.priority")),
-            )
-            if value is not None
-        },
+        metadata=present(
+            ("account_id", headers.get("x-zendesk-account-id")),
+            ("webhook_id", headers.get("x-zendesk-webhook-id")),
+            ("subject", _field(payload, "subject", "ticket.title", "ticket.subject")),
+            ("status", _field(payload, "status", "ticket.status")),
+            ("priority", _field(payload, "priority", "ticket.priority")),
+        ),
         raw_ref=invocation,
     )
-    key = f"trigger:{message_id}"
-    return Accepted((message_event(received, origin, key),), key)
+    return accept_message(received, origin, f"trigger:{message_id}")
