@@ -4,8 +4,8 @@ Every delivery writes two records (its task, its attempt event). aiokafka's ``se
 record (partitioner, accumulator, a future per record) and a coroutine awaiting ``send_and_wait`` ~52 µs, among
 256 concurrent senders on uvloop; filling a ``BatchBuilder`` and handing it over with ``send_batch`` costs
 ~1.2 µs per record (measured on this machine; bench/README.md). ``BatchingProducer`` gives callers the
-``send_and_wait`` contract at the batch price: records appended during one event-loop iteration go out as one
-batch per partition, and each caller's ``await`` returns once Kafka acknowledged its record (acks=all,
+``send_and_wait`` contract at the batch price: records appended within one linger (``linger_s``, 2 ms) go out
+as one batch per partition, and each caller's ``await`` returns once Kafka acknowledged its record (acks=all,
 idempotent producer) or raises what the producer raised.
 
 Partitions are chosen exactly like Kafka's default (Java-compatible) partitioner, murmur2 of the key modulo
@@ -59,7 +59,7 @@ class _Batch:
 
 class BatchingProducer:
     def __init__(
-        self, producer: AIOKafkaProducer, *, linger_s: float = 0.002, max_request_size: int = 1048576
+        self, producer: AIOKafkaProducer, *, linger_s: float = 0.002, max_request_size: int = MAX_REQUEST_SIZE
     ) -> None:
         self.producer = producer
         self.linger_s = linger_s
@@ -136,7 +136,8 @@ class BatchingProducer:
             self._partitions[topic] = len(await self.producer.partitions_for(topic))
 
     def _flush(self) -> None:
-        """Close the batches filled during this loop iteration, in order (end of iteration: call_soon)."""
+        """Close every open batch, in order: ``enqueue`` schedules this ``linger_s`` after the first record
+        since the previous flush."""
         self._flush_scheduled = False
         if self._open:
             self._ready.extend(self._open.values())
