@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, default_state
+from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.ids import is_id, new_id
 from switchboard_registry.domain.integrations import DIGEST_FIELDS
 
@@ -36,13 +37,15 @@ def _state(document: Mapping[str, Any]) -> dict[str, Any]:
     return state
 
 
-class IntegrationStore:
+class IntegrationStore(TenantDocuments):
     def __init__(self, database: AsyncDatabase[dict[str, Any]], relay: ChangeRelay) -> None:
-        self.docs = OutboxCollection("integration", database["integrations"], relay, _state)
+        super().__init__(
+            OutboxCollection("integration", database["integrations"], relay, _state), is_valid_id=is_id
+        )
 
     async def ensure_indexes(self) -> None:
+        await super().ensure_indexes()
         collection = self.docs.collection
-        await collection.create_index([("tenant_id", ASCENDING), ("created_at", DESCENDING)])
         for digest_field in DIGEST_FIELDS.values():
             # Sparse: integrations without the token are not indexed (MongoDB would otherwise treat every
             # missing value as the same null and allow only one).
@@ -68,44 +71,20 @@ class IntegrationStore:
         except DuplicateKeyError:  # lost a race with a concurrent create of the same token
             raise TokenInUse(None) from None
 
-    async def get(self, tenant_id: str, integration_id: str) -> dict[str, Any] | None:
-        """The tenant's integration, or None — also for another tenant's id, whose existence stays hidden."""
-        if not is_id(integration_id):
-            return None
-        return await self.docs.collection.find_one(
-            OutboxCollection.live({"_id": integration_id, "tenant_id": tenant_id})
-        )
-
-    async def page(
-        self, tenant_id: str, page: int, per_page: int, filters: Mapping[str, Any]
-    ) -> tuple[list[dict[str, Any]], int]:
-        query = OutboxCollection.live({"tenant_id": tenant_id, **filters})
-        total = await self.docs.collection.count_documents(query)
-        cursor = self.docs.collection.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-        items = [document async for document in cursor.skip((page - 1) * per_page).limit(per_page)]
-        return items, total
-
     async def update(
         self, tenant_id: str, integration_id: str, fields: Mapping[str, Any], digests: Mapping[str, str]
     ) -> dict[str, Any] | None:
-        if not is_id(integration_id):
+        if not self.is_valid_id(integration_id):
             return None
         await self._check_tokens_free(integration_id, digests)
         # Unset (not null) a token that was removed: the sparse unique index would count nulls as one value.
         absent = {name: "" for name in DIGEST_FIELDS.values() if name not in digests}
         try:
-            return await self.docs.update(
-                {"_id": integration_id, "tenant_id": tenant_id},
-                {**fields, **digests},
-                {"$unset": absent} if absent else None,
+            return await self._update(
+                tenant_id, integration_id, {**fields, **digests}, {"$unset": absent} if absent else None
             )
         except DuplicateKeyError:
             raise TokenInUse(None) from None
-
-    async def delete(self, tenant_id: str, integration_id: str) -> bool:
-        if not is_id(integration_id):
-            return False
-        return await self.docs.delete({"_id": integration_id, "tenant_id": tenant_id})
 
     async def _check_tokens_free(self, integration_id: str, digests: Mapping[str, str]) -> None:
         """Name the conflicting field up front; the unique index stays the guard against races."""

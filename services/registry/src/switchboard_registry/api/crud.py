@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.api.envelopes import Deleted, Envelope, Page, Pagination
 from switchboard_registry.domain.patch import InvalidConfig
 from switchboard_shared.http import ApiError
@@ -25,18 +26,6 @@ from switchboard_shared.secrets_box import SecretsBox
 
 P = TypeVar("P", bound=BaseModel)
 E = TypeVar("E", bound=Callable[..., Awaitable[BaseModel]])
-
-
-class Store(Protocol):
-    """The store methods the shared routes call; every query is scoped to the tenant."""
-
-    async def get(self, tenant_id: str, item_id: str, /) -> dict[str, Any] | None: ...
-
-    async def page(
-        self, tenant_id: str, page: int, per_page: int, filters: Mapping[str, Any], /
-    ) -> tuple[list[dict[str, Any]], int]: ...
-
-    async def delete(self, tenant_id: str, item_id: str, /) -> bool: ...
 
 
 def filters(**sent: object) -> dict[str, object]:
@@ -70,7 +59,7 @@ class Resource(Generic[P]):
     def envelope(self, document: Mapping[str, Any], box: SecretsBox) -> Envelope[P]:
         return Envelope(data=self.public(document, box))
 
-    async def get(self, store: Store, tenant_id: str, item_id: str, box: SecretsBox) -> Envelope[P]:
+    async def get(self, store: TenantDocuments, tenant_id: str, item_id: str, box: SecretsBox) -> Envelope[P]:
         document = await store.get(tenant_id, item_id)
         if document is None:
             raise self.missing()
@@ -78,7 +67,7 @@ class Resource(Generic[P]):
 
     async def page(
         self,
-        store: Store,
+        store: TenantDocuments,
         tenant_id: str,
         page: int,
         per_page: int,
@@ -91,7 +80,7 @@ class Resource(Generic[P]):
 
     async def update(
         self,
-        store: Store,
+        store: TenantDocuments,
         tenant_id: str,
         item_id: str,
         box: SecretsBox,
@@ -106,7 +95,7 @@ class Resource(Generic[P]):
             raise self.missing()
         return self.envelope(changed, box)
 
-    async def delete(self, store: Store, tenant_id: str, item_id: str) -> Envelope[Deleted]:
+    async def delete(self, store: TenantDocuments, tenant_id: str, item_id: str) -> Envelope[Deleted]:
         if not await store.delete(tenant_id, item_id):
             raise self.missing()
         return Envelope(data=Deleted(id=item_id))
