@@ -42,6 +42,11 @@ def _next_expiry(state: dict[str, Any], now: datetime) -> datetime | None:
     return min(future, default=None)
 
 
+def _integration_schedule(state: dict[str, Any]) -> tuple[int, ...]:
+    """An integration's ``retry_attempts`` retries: seed 001's 4/8/10 s, then every 10 s."""
+    return (DEFAULT_SCHEDULE + (10,) * 10)[: int(state.get("retry_attempts", 3))]
+
+
 DELIVERY_PREFIX = "delivery."
 
 
@@ -311,7 +316,7 @@ class ConfigView:
                     or f"{state.get('provider')}:api"
                 ),
                 timeout_s=float(state.get("timeout_seconds", 30)),
-                retry_schedule=tuple((DEFAULT_SCHEDULE + (10,) * 10)[: int(state.get("retry_attempts", 3))]),
+                retry_schedule=_integration_schedule(state),
                 provider=state.get("provider"),
                 credentials=credentials,
                 context={"name": str(state.get("name", ""))},
@@ -329,8 +334,6 @@ class ConfigView:
         # seed 003: a generic integration with a webhook secret gets X-Webhook-Signature (and Standard Webhooks).
         verification = state.get("verification") or {}
         secret = verification.get("webhook_secret") if kind == "integration" else None
-        retries = int(state.get("retry_attempts", 3))
-        schedule = tuple((DEFAULT_SCHEDULE + (10,) * 10)[:retries])
         return Target(
             kind=kind,
             id=endpoint_id,
@@ -339,7 +342,7 @@ class ConfigView:
             headers=headers,
             secrets=(self._reveal(secret),) if secret else (),
             timeout_s=float(state.get("timeout_seconds", 30)),
-            retry_schedule=schedule,
+            retry_schedule=_integration_schedule(state),
             provider=state.get("provider"),
             context={"name": str(state.get("name", ""))},
         )
