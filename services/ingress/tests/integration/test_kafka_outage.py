@@ -85,6 +85,9 @@ async def test_kafka_down_is_503_with_retry_after_then_the_retry_is_accepted(
             "/webhooks/freshchat/fc-1", content=body, headers=freshchat_headers(body, retry=1)
         )
         assert webhook.status_code == 200, webhook.text
+        # The refused delivery left a claim but no completion in the dedup store: its retry is published, not
+        # acknowledged as a duplicate (which would also be 200).
+        assert webhook.json()["status"] == "accepted"
 
         events = await events_on(settings, 3)
         texts = {event.data["text"] for event in events}
