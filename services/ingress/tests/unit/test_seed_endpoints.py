@@ -411,7 +411,7 @@ async def test_csrf_token_required_when_the_tenant_enables_it(widget: Harness) -
     assert forged.json()["error"] == "Invalid CSRF token"
 
 
-async def test_widget_requests_per_client_are_limited(widget: Harness) -> None:
+async def test_widget_requests_per_client_are_limited() -> None:
     async for limited in start_harness(unit_settings(widget_rate_limit=2)):
         limited.integration("widget-1", "generic")
         limited.responder = lambda request: reply_to(request, "ok")
