@@ -62,9 +62,6 @@ class PendingReplies:
     def knows(self, correlation_id: str) -> bool:
         return correlation_id in self._waiting
 
-    def __len__(self) -> int:
-        return len(self._waiting)
-
 
 class KafkaReplies(PendingReplies):
     def __init__(self, *, bootstrap: str, topic: str, client_id: str = "switchboard-ingress-replies") -> None:

@@ -34,7 +34,6 @@ DropReason = Literal[
     "bot_message",
     "system_message",
     "private_note",
-    "not_a_message",
     "not_pending",
     "ping",
     "unsupported_event",
@@ -189,10 +188,10 @@ def customer(person: Mapping[str, Any]) -> Author:
     )
 
 
-def parse_time(value: Any, default: datetime | None = None) -> datetime:
-    """ISO-8601 (any precision, ``Z`` or offset) or unix time in seconds or milliseconds; ``default`` (now)
-    when absent or unreadable — a message is never refused for its timestamp."""
-    fallback = default or datetime.now(UTC)
+def parse_time(value: Any) -> datetime:
+    """ISO-8601 (any precision, ``Z`` or offset) or unix time in seconds or milliseconds; now when absent or
+    unreadable — a message is never refused for its timestamp."""
+    fallback = datetime.now(UTC)
     if isinstance(value, bool) or value is None:
         return fallback
     if isinstance(value, int | float):
