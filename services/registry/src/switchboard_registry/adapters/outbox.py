@@ -80,38 +80,33 @@ class ChangeRelay:
         version = int(marker["version"])
         entity_id = str(document["_id"])
         tenant = document.get("tenant_id")
-        key = config_key(entity, entity_id).encode()
+        key = config_key(entity, entity_id)
+        deleted = bool(document.get(DELETED))
         try:
-            if document.get(DELETED):
-                headers = CloudEvent(
-                    source=SOURCE,
-                    type=EventType.CONFIG_CHANGED,
-                    subject=config_key(entity, entity_id),
-                    tenant=tenant,
-                    partitionkey=key.decode(),
-                    extensions={"entity": entity, "version": str(version)},
-                ).kafka_headers()
-                await self.publisher.publish(None, key=key, headers=headers)
-            else:
-                change = ConfigChanged(
+            event = CloudEvent(
+                source=SOURCE,
+                type=EventType.CONFIG_CHANGED,
+                subject=key,
+                tenant=tenant,
+                partitionkey=key,
+                data=None
+                if deleted
+                else ConfigChanged(
                     entity=entity,
                     entity_id=entity_id,
                     tenant_id=tenant,
                     version=version,
                     state=state(document),
-                )
-                event = CloudEvent(
-                    source=SOURCE,
-                    type=EventType.CONFIG_CHANGED,
-                    subject=config_key(entity, entity_id),
-                    tenant=tenant,
-                    partitionkey=key.decode(),
-                    data=change,
-                    extensions={"entity": entity, "version": str(version)},
-                )
-                await self.publisher.publish(
-                    event.kafka_value(), key=key, headers=event.kafka_headers(), correlation_id=event.id
-                )
+                ),
+                extensions={"entity": entity, "version": str(version)},
+            )
+            # A deletion is a tombstone: a null value (not the empty bytes of an event without data).
+            await self.publisher.publish(
+                None if deleted else event.kafka_value(),
+                key=key.encode(),
+                headers=event.kafka_headers(),
+                correlation_id=event.id,
+            )
         except Exception:  # the change stays pending; the sweeper retries it
             log.warning(
                 "config change not published yet",
@@ -119,7 +114,7 @@ class ChangeRelay:
                 exc_info=True,
             )
             return False
-        if document.get(DELETED):
+        if deleted:
             await collection.delete_one({"_id": document["_id"], f"{OUTBOX}.version": version})
         else:
             await collection.update_one(
