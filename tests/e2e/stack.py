@@ -106,6 +106,23 @@ def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> N
     process.wait(timeout=30)
 
 
+class Processes:
+    """Services a test started with ``start_service``; ``kill_all`` ends those still running."""
+
+    def __init__(self) -> None:
+        self._started: list[subprocess.Popen[bytes]] = []
+
+    def start(self, service: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+        process = start_service(service, port, env, log_path)
+        self._started.append(process)
+        return process
+
+    def kill_all(self) -> None:
+        for process in self._started:
+            if process.poll() is None:
+                kill_group(process)
+
+
 async def wait_ready(url: str, timeout_s: float = 90) -> None:
     """Until the service at ``url`` answers /readyz with 200."""
     async with httpx.AsyncClient() as http, asyncio.timeout(timeout_s):

@@ -19,7 +19,7 @@ from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.processes import dispatcher_env
 from switchboard_shared.testing.webhooks import Platform, Receiver
 
-from .stack import ROOT, free_port, kill_group, start_service, until, wait_ready
+from .stack import ROOT, Processes, free_port, kill_group, until, wait_ready
 from .zero_loss import check, complete, expected_ids, received, subscribe
 
 log = logging.getLogger(__name__)
@@ -30,44 +30,35 @@ WEBHOOKS = ("w-a", "w-b")
 
 @pytest.mark.timeout(600)
 async def test_sigkill_twice_mid_stream_loses_no_delivery(
-    make_settings: SettingsFactory, tmp_path: Path
+    make_settings: SettingsFactory, receiver: Receiver, processes: Processes, tmp_path: Path
 ) -> None:
     settings = make_settings(DispatcherSettings)
-    receiver = Receiver()
-    await receiver.start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dispatcher_env(settings, {"crash.test": "127.0.0.1"})
     logs = tmp_path / "dispatcher.log"
-    processes = []
 
-    try:
-        async with Platform(settings) as platform:
-            await subscribe(platform, receiver, WEBHOOKS, "crash.test", max_in_flight=32)
-            processes.append(start_service("dispatcher", port, env, logs))
+    async with Platform(settings) as platform:
+        await subscribe(platform, receiver, WEBHOOKS, "crash.test", max_in_flight=32)
+        running = processes.start("dispatcher", port, env, logs)
+        await wait_ready(url)
+        started = time.monotonic()
+        publishing = asyncio.create_task(
+            platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
+        )
+
+        kills = []
+        for threshold in (int(EVENTS * 2 * 0.2), int(EVENTS * 2 * 0.55)):
+            await until(lambda t=threshold: received(receiver) >= t, timeout_s=240)  # type: ignore[misc]
+            kill_group(running)
+            kills.append(received(receiver))
+            running = processes.start("dispatcher", port, env, logs)
             await wait_ready(url)
-            started = time.monotonic()
-            publishing = asyncio.create_task(
-                platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
-            )
+        events = await publishing
 
-            kills = []
-            for threshold in (int(EVENTS * 2 * 0.2), int(EVENTS * 2 * 0.55)):
-                await until(lambda t=threshold: received(receiver) >= t, timeout_s=240)  # type: ignore[misc]
-                kill_group(processes[-1])
-                kills.append(received(receiver))
-                processes.append(start_service("dispatcher", port, env, logs))
-                await wait_ready(url)
-            events = await publishing
-
-            expected = expected_ids(events, WEBHOOKS)
-            await until(lambda: complete(receiver, expected), timeout_s=300)
-            elapsed = time.monotonic() - started
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                kill_group(process)
-        await receiver.stop()
+        expected = expected_ids(events, WEBHOOKS)
+        await until(lambda: complete(receiver, expected), timeout_s=300)
+        elapsed = time.monotonic() - started
 
     report: dict[str, object] = {
         "events": EVENTS,

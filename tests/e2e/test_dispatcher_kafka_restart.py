@@ -21,7 +21,7 @@ from switchboard_shared.testing.private_kafka import PrivateKafka
 from switchboard_shared.testing.processes import dispatcher_env
 from switchboard_shared.testing.webhooks import Platform, Receiver
 
-from .stack import free_port, kill_group, start_service, until, wait_ready
+from .stack import Processes, free_port, until, wait_ready
 from .zero_loss import check, complete, expected_ids, received, subscribe
 
 log = logging.getLogger(__name__)
@@ -32,41 +32,36 @@ WEBHOOKS = ("k-a", "k-b")
 
 @pytest.mark.timeout(400)
 async def test_a_kafka_restart_mid_stream_loses_no_delivery(
-    private_kafka: PrivateKafka, make_settings: SettingsFactory, namespace: str, tmp_path: Path
+    private_kafka: PrivateKafka,
+    make_settings: SettingsFactory,
+    namespace: str,
+    receiver: Receiver,
+    processes: Processes,
+    tmp_path: Path,
 ) -> None:
     await ensure_topics(private_kafka.bootstrap, namespace)
     settings = make_settings(DispatcherSettings, kafka_bootstrap=private_kafka.bootstrap)
-    receiver = Receiver()
-    await receiver.start()
     port = free_port()
-    process = None
 
-    try:
-        async with Platform(settings) as platform:
-            # Slow enough that the outage lands mid-stream on this 2-core machine.
-            await subscribe(platform, receiver, WEBHOOKS, "outage.test", max_in_flight=4)
-            process = start_service(
-                "dispatcher", port, dispatcher_env(settings, {"outage.test": "127.0.0.1"}), tmp_path / "d.log"
-            )
-            await wait_ready(f"http://127.0.0.1:{port}")
-            events = await platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
-
-        await until(lambda: received(receiver) >= EVENTS * 2 * 0.25, timeout_s=120)
-        started = time.monotonic()
-        await asyncio.to_thread(private_kafka.stop)
-        stopped_at = received(receiver)
-        await asyncio.sleep(3)
-        await asyncio.to_thread(private_kafka.start)
-        log.warning(
-            "kafka stopped at %d deliveries, back after %.1f s", stopped_at, time.monotonic() - started
+    async with Platform(settings) as platform:
+        # Slow enough that the outage lands mid-stream on this 2-core machine.
+        await subscribe(platform, receiver, WEBHOOKS, "outage.test", max_in_flight=4)
+        processes.start(
+            "dispatcher", port, dispatcher_env(settings, {"outage.test": "127.0.0.1"}), tmp_path / "d.log"
         )
+        await wait_ready(f"http://127.0.0.1:{port}")
+        events = await platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
 
-        expected = expected_ids(events, WEBHOOKS)
-        await until(lambda: complete(receiver, expected), timeout_s=240)
-    finally:
-        if process is not None and process.poll() is None:
-            kill_group(process)
-        await receiver.stop()
+    await until(lambda: received(receiver) >= EVENTS * 2 * 0.25, timeout_s=120)
+    started = time.monotonic()
+    await asyncio.to_thread(private_kafka.stop)
+    stopped_at = received(receiver)
+    await asyncio.sleep(3)
+    await asyncio.to_thread(private_kafka.start)
+    log.warning("kafka stopped at %d deliveries, back after %.1f s", stopped_at, time.monotonic() - started)
+
+    expected = expected_ids(events, WEBHOOKS)
+    await until(lambda: complete(receiver, expected), timeout_s=240)
 
     assert stopped_at < EVENTS * 2, "the outage came after everything was delivered; it tested nothing"
     log.warning("kafka restart: %s", check(receiver, expected))

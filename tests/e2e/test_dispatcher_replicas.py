@@ -18,7 +18,7 @@ from switchboard_shared.testing.processes import dispatcher_env
 from switchboard_shared.testing.webhooks import Platform, Receiver
 from switchboard_shared.topics import TOPIC_SPECS, Topic
 
-from .stack import free_port, kill_group, start_service, until, wait_ready
+from .stack import Processes, free_port, until, wait_ready
 from .zero_loss import check, complete, expected_ids, subscribe
 
 log = logging.getLogger(__name__)
@@ -54,32 +54,23 @@ async def succeeded_and_fanned_out(url: str) -> tuple[float, float]:
 
 @pytest.mark.timeout(300)
 async def test_two_replicas_share_the_work_and_deliver_everything(
-    make_settings: SettingsFactory, tmp_path: Path
+    make_settings: SettingsFactory, receiver: Receiver, processes: Processes, tmp_path: Path
 ) -> None:
     settings = make_settings(DispatcherSettings)
     hooks = webhooks_on_distinct_partitions(DELIVERY_PARTITIONS)
-    receiver = Receiver()
-    await receiver.start()
     env = dispatcher_env(settings, {"replicas.test": "127.0.0.1"})
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
-    processes = []
-    try:
-        async with Platform(settings) as platform:
-            await subscribe(platform, receiver, hooks, "replicas.test", max_in_flight=16)
-            for index, port in enumerate(ports):
-                processes.append(start_service("dispatcher", port, env, tmp_path / f"dispatcher-{index}.log"))
-            for url in urls:
-                await wait_ready(url)
-            events = await platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
-        expected = expected_ids(events, hooks)
-        await until(lambda: complete(receiver, expected), timeout_s=180)
-        shares = [await succeeded_and_fanned_out(url) for url in urls]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                kill_group(process)
-        await receiver.stop()
+    async with Platform(settings) as platform:
+        await subscribe(platform, receiver, hooks, "replicas.test", max_in_flight=16)
+        for index, port in enumerate(ports):
+            processes.start("dispatcher", port, env, tmp_path / f"dispatcher-{index}.log")
+        for url in urls:
+            await wait_ready(url)
+        events = await platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
+    expected = expected_ids(events, hooks)
+    await until(lambda: complete(receiver, expected), timeout_s=180)
+    shares = [await succeeded_and_fanned_out(url) for url in urls]
 
     report = check(receiver, expected)
     log.warning("two replicas: %s, (succeeded, events fanned out) per replica: %s", report, shares)

@@ -3,11 +3,9 @@ knowledge base, and the dispatcher posts the answer to (a fake) Freshchat's API 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 
 from switchboard_ai_responder.main import create_app as create_responder
 from switchboard_ai_responder.settings import AiResponderSettings
@@ -30,17 +28,10 @@ ARTICLE = {
 }
 
 
-@pytest.fixture
-async def fake_freshchat() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def test_a_freshchat_question_is_answered_in_freshchat(
-    make_settings: SettingsFactory, fake_freshchat: Receiver
+    make_settings: SettingsFactory, receiver: Receiver
 ) -> None:
+    fake_freshchat = receiver
     dispatcher_settings = make_settings(
         DispatcherSettings, allow_loopback_urls=True, resolve_overrides={"api.freshchat.test": "127.0.0.1"}
     )

@@ -30,16 +30,8 @@ EVENTS_TOKEN = "e2e-events-token-77aa"
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-async def test_event_in_through_ingress_is_delivered_signed_to_a_registered_webhook(
-    make_settings: SettingsFactory, receiver: Receiver
-) -> None:
+async def urls(make_settings: SettingsFactory) -> AsyncIterator[dict[str, str]]:
+    """Registry, ingress and dispatcher served together; customer.test resolves to the loopback receiver."""
     overrides = {"resolve_overrides": {"customer.test": "127.0.0.1"}}
     apps = {
         "registry": create_registry(
@@ -50,21 +42,31 @@ async def test_event_in_through_ingress_is_delivered_signed_to_a_registered_webh
             make_settings(DispatcherSettings, allow_loopback_urls=True, **overrides)
         ),
     }
-    async with serve(apps) as urls, httpx.AsyncClient(timeout=10) as http:
-        admin = {"Authorization": f"Bearer {ADMIN}"}
-        tenant = (
-            await http.post(
-                f"{urls['registry']}/api/admin/tenants",
-                headers=admin,
-                json={"name": "Acme", "development_mode": True},
-            )
-        ).json()["data"]["id"]
-        key = (
-            await http.post(
-                f"{urls['registry']}/api/admin/tenants/{tenant}/api-keys", headers=admin, json={"name": "e2e"}
-            )
-        ).json()["data"]["key"]
-        auth = {"Authorization": f"Bearer {key}"}
+    async with serve(apps) as served:
+        yield served
+
+
+async def tenant_key(http: httpx.AsyncClient, registry: str) -> tuple[str, dict[str, str]]:
+    """A new development-mode tenant and the Authorization header of an API key the registry issued it."""
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    tenant = (
+        await http.post(
+            f"{registry}/api/admin/tenants", headers=admin, json={"name": "Acme", "development_mode": True}
+        )
+    ).json()["data"]["id"]
+    key = (
+        await http.post(
+            f"{registry}/api/admin/tenants/{tenant}/api-keys", headers=admin, json={"name": "e2e"}
+        )
+    ).json()["data"]["key"]
+    return tenant, {"Authorization": f"Bearer {key}"}
+
+
+async def test_event_in_through_ingress_is_delivered_signed_to_a_registered_webhook(
+    receiver: Receiver, urls: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        tenant, auth = await tenant_key(http, urls["registry"])
         created = await http.post(
             f"{urls['registry']}/api/webhooks",
             headers=auth,
@@ -107,35 +109,12 @@ async def test_event_in_through_ingress_is_delivered_signed_to_a_registered_webh
 
 
 async def test_failed_deliveries_show_in_the_log_and_redeliver_and_recover_replay_them(
-    make_settings: SettingsFactory, receiver: Receiver
+    receiver: Receiver, urls: dict[str, str]
 ) -> None:
-    overrides = {"resolve_overrides": {"customer.test": "127.0.0.1"}}
-    apps = {
-        "registry": create_registry(
-            make_settings(RegistrySettings, admin_token=ADMIN, allow_loopback_urls=True, **overrides)
-        ),
-        "ingress": create_ingress(make_settings(IngressSettings, events_token=EVENTS_TOKEN)),
-        "dispatcher": create_dispatcher(
-            make_settings(DispatcherSettings, allow_loopback_urls=True, **overrides)
-        ),
-    }
     receiver.script("flaky", (500, {}, 0.0), (500, {}, 0.0))  # the first two requests fail, then 200
-    async with serve(apps) as urls, httpx.AsyncClient(timeout=10) as http:
-        admin = {"Authorization": f"Bearer {ADMIN}"}
+    async with httpx.AsyncClient(timeout=10) as http:
         registry = urls["registry"]
-        tenant = (
-            await http.post(
-                f"{registry}/api/admin/tenants",
-                headers=admin,
-                json={"name": "Acme", "development_mode": True},
-            )
-        ).json()["data"]["id"]
-        key = (
-            await http.post(
-                f"{registry}/api/admin/tenants/{tenant}/api-keys", headers=admin, json={"name": "e2e"}
-            )
-        ).json()["data"]["key"]
-        auth = {"Authorization": f"Bearer {key}"}
+        tenant, auth = await tenant_key(http, registry)
         hook = (
             await http.post(
                 f"{registry}/api/webhooks",
