@@ -31,7 +31,8 @@ import httpx
 import uvloop
 from httpx_aiohttp import AiohttpTransport
 
-from bench.dispatch.common import BENCH_HOST, EVENT_TYPE, event_data, percentiles, require_loopback
+from bench.common import BENCH_HOST, percentiles, require_loopback
+from bench.dispatch.common import EVENT_TYPE, event_data
 from switchboard_dispatcher.adapters.http import HttpSender, policy_from
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.targets import Target

@@ -1,40 +1,13 @@
-"""What the benchmark's processes share: the event payload, loopback checks, percentiles and CPU sampling."""
+"""What the dispatcher benchmark's processes share: the event payload and CPU sampling."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-#: Webhook URLs use this name; the dispatcher and the sender baseline resolve it to 127.0.0.1 through
-#: ``resolve_overrides``, so no request can leave the machine even if a URL were mistyped.
-BENCH_HOST = "bench.test"
 EVENT_TYPE = "message.received"
-LOOPBACK_NAMES = frozenset({"localhost", BENCH_HOST})
-
-
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def require_loopback(what: str, host_port: str) -> None:
-    """Refuse to benchmark against anything but this machine (the load is real). Accepts ``host:port``
-    lists (Kafka bootstrap) and URLs (MongoDB)."""
-    hosts = host_port.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    for item in hosts.split(","):
-        host = item.rsplit(":", 1)[0] if item.count(":") == 1 or item.startswith("[") else item
-        if not is_loopback(host):
-            raise SystemExit(f"{what} must be on loopback (127.0.0.1, localhost or [::1]); got {host_port!r}")
 
 
 def event_data(seq: int, phase: str, published_at: float, body_bytes: int) -> dict[str, Any]:
@@ -55,18 +28,6 @@ def event_data(seq: int, phase: str, published_at: float, body_bytes: int) -> di
     overhead = len(json.dumps(envelope, separators=(",", ":")).encode())
     data["text"] = "x" * max(body_bytes - overhead, 0)
     return data
-
-
-def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
-    """Nearest-rank percentiles (plus min/max/mean) of ``values``; empty input gives an empty dict."""
-    if not values:
-        return {}
-    ordered = sorted(values)
-    result = {f"p{q:g}": ordered[max(math.ceil(q / 100 * len(ordered)) - 1, 0)] for q in qs}
-    result["min"] = ordered[0]
-    result["max"] = ordered[-1]
-    result["mean"] = sum(ordered) / len(ordered)
-    return result
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")

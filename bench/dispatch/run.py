@@ -35,7 +35,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -50,17 +49,10 @@ from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
+from bench.common import BENCH_HOST, free_port, infrastructure, log, percentiles, replace_between_markers
 from bench.dispatch import stages
 from bench.dispatch.baselines import CLIENTS
-from bench.dispatch.common import (
-    BENCH_HOST,
-    EVENT_TYPE,
-    cpu_seconds,
-    event_data,
-    machine_busy_seconds,
-    percentiles,
-    require_loopback,
-)
+from bench.dispatch.common import EVENT_TYPE, cpu_seconds, event_data, machine_busy_seconds
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
@@ -79,10 +71,6 @@ MARK_END = "<!-- dispatch-results:end -->"
 #: the rate limiter, not the dispatcher).
 BENCH_DELIVERY = {"max_in_flight": 64, "rate_limit_per_minute": 1_000_000}
 TARGETS = {"deliveries_per_s": 1000.0, "ceiling_ratio": 0.25, "p99_ms": 250.0}
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
 # -- child processes --------------------------------------------------------------------------------------------
@@ -120,13 +108,6 @@ async def stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM, g
     except TimeoutError:
         process.kill()
         await process.wait()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- the receiver --------------------------------------------------------------------------------------------------
@@ -472,10 +453,7 @@ def webhook_ids(prefix: str, count: int) -> list[str]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    bootstrap = os.environ.get("SB_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    mongodb_url = os.environ.get("SB_MONGODB_URL", "mongodb://127.0.0.1:27017/")
-    require_loopback("SB_KAFKA_BOOTSTRAP", bootstrap)
-    require_loopback("SB_MONGODB_URL", mongodb_url)
+    bootstrap, mongodb_url = infrastructure()
     run_id = uuid.uuid4().hex[:10]
     namespace = f"bench{run_id}."
     settings = DispatcherSettings(
@@ -874,17 +852,12 @@ def record(result: dict[str, Any]) -> Path:
 
 def update_readme(result: dict[str, Any], path: Path) -> None:
     """Replace what is between the markers in bench/README.md with this result's tables."""
-    if README.exists():
-        text = README.read_text()
-        if MARK_START in text and MARK_END in text:
-            head, rest = text.split(MARK_START, 1)
-            _, tail = rest.split(MARK_END, 1)
-            recorded = (
-                f"Recorded {result['finished_at'][:16].replace('T', ' ')} UTC on {result['machine']['nproc']} "
-                f"cores ({result['machine']['cpu_model'] or 'unknown CPU'}), results in "
-                f"[`results/{path.name}`](results/{path.name}).\n\n"
-            )
-            README.write_text(f"{head}{MARK_START}\n{recorded}{table(result)}{MARK_END}{tail}")
+    recorded = (
+        f"Recorded {result['finished_at'][:16].replace('T', ' ')} UTC on {result['machine']['nproc']} "
+        f"cores ({result['machine']['cpu_model'] or 'unknown CPU'}), results in "
+        f"[`results/{path.name}`](results/{path.name}).\n\n"
+    )
+    replace_between_markers(README, MARK_START, MARK_END, recorded + table(result))
 
 
 # -- entry point --------------------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import timeit
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench.dispatch.common import BENCH_HOST, EVENT_TYPE, event_data
+from bench.common import BENCH_HOST
+from bench.dispatch.common import EVENT_TYPE, event_data
 from switchboard_dispatcher.adapters.producer import kafka_record
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json

@@ -34,14 +34,12 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import ipaddress
 import json
 import os
 import platform
 import re
 import shutil
 import signal
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -56,6 +54,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
+from bench.common import free_port, infrastructure, log, replace_between_markers
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.secrets_box import SecretsBox
@@ -144,30 +143,6 @@ function done(summary, latency, requests)
     e.connect + e.read + e.write, e.timeout))
 end
 """
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now(UTC).strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def require_loopback(what: str, address: str) -> None:
-    """The load is real: refuse to aim it anywhere but this machine."""
-    hosts = address.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    for item in hosts.split(","):
-        host = item.rsplit(":", 1)[0].strip("[]")
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise SystemExit(f"{what} must be on loopback; got {address!r}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- processes -------------------------------------------------------------------------------------------------------
@@ -326,10 +301,7 @@ async def records_on(bootstrap: str, topic: str) -> int:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk (Debian's package)")
-    bootstrap = os.environ.get("SB_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    mongodb_url = os.environ.get("SB_MONGODB_URL", "mongodb://127.0.0.1:27017/")
-    require_loopback("SB_KAFKA_BOOTSTRAP", bootstrap)
-    require_loopback("SB_MONGODB_URL", mongodb_url)
+    bootstrap, mongodb_url = infrastructure()
     run_id = uuid.uuid4().hex[:10]
     namespace = f"bench{run_id}."
     database = f"bench_{run_id}"
@@ -554,12 +526,7 @@ def record(result: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"ingress-{result['date'][:10]}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
-    if README.exists():
-        text = README.read_text()
-        if MARK_START in text and MARK_END in text:
-            head, rest = text.split(MARK_START, 1)
-            _, tail = rest.split(MARK_END, 1)
-            README.write_text(f"{head}{MARK_START}\n{table(result)}\n{MARK_END}{tail}")
+    replace_between_markers(README, MARK_START, MARK_END, table(result) + "\n")
     return path
 
 

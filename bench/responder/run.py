@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import percentiles
 from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.intents import Intent, detect
 from switchboard_ai_responder.domain.knowledge import Article, KnowledgeIndex
@@ -38,11 +39,6 @@ def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     articles = json.loads((HERE / "knowledge_base.json").read_text())["articles"]
     questions = json.loads((HERE / "questions.json").read_text())["questions"]
     return articles, questions
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
 
 
 def cited(answer: answers.Answer) -> str | None:
@@ -97,7 +93,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "by_set": sets,
         "latency_ms": {
             "p50": round(statistics.median(latencies), 3),
-            "p95": round(percentile(latencies, 0.95), 3),
+            "p95": round(percentiles(latencies, (95,))["p95"], 3),
             "max": round(max(latencies), 3),
         },
         "misses": [
@@ -229,7 +225,7 @@ async def end_to_end(articles: list[dict[str, Any]], questions: list[dict[str, A
         "top1_cited_accuracy": sum(r["cited"] == r["article"] for r in answerable) / len(answerable),
         "latency_ms": {
             "p50": round(statistics.median(latencies), 2),
-            "p95": round(percentile(latencies, 0.95), 2),
+            "p95": round(percentiles(latencies, (95,))["p95"], 2),
             "max": round(max(latencies), 2),
         },
         "measured": "publish of message.received (acks=all) to the correlated message.replied read from "
