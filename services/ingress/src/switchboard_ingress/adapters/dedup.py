@@ -29,7 +29,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from switchboard_ingress.adapters.expiry import ensure_expiry_index, sweep_expired
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +91,10 @@ class MongoDedupStore:
         self._completing: asyncio.Task[None] | None = None
 
     async def ensure_indexes(self) -> None:
-        try:
-            await self.collection.create_index("expires_at", expireAfterSeconds=0)
-            self.ttl_index = True
-        except OperationFailure:
-            await self.collection.create_index("expires_at")
+        self.ttl_index = await ensure_expiry_index(self.collection)
 
     async def sweep(self) -> int:
-        result = await self.collection.delete_many({"expires_at": {"$lte": datetime.now(UTC)}})
-        return int(result.deleted_count)
+        return await sweep_expired(self.collection)
 
     # -- claim: group commit ----------------------------------------------------------------------------------
 

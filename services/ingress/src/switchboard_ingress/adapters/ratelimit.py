@@ -26,8 +26,9 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from switchboard_ingress.adapters.expiry import ensure_expiry_index, sweep_expired
 from switchboard_ingress.domain.ratelimit import LocalWindows, window_of
 
 log = logging.getLogger(__name__)
@@ -63,16 +64,10 @@ class MongoRateLimiter:
         self._degraded_until = 0.0
 
     async def ensure_indexes(self) -> None:
-        try:
-            await self.collection.create_index("expires_at", expireAfterSeconds=0)
-            self.ttl_index = True
-        except OperationFailure:
-            # FerretDB 1.x has no TTL indexes; ``sweep`` removes finished windows instead.
-            await self.collection.create_index("expires_at")
+        self.ttl_index = await ensure_expiry_index(self.collection)
 
     async def sweep(self) -> int:
-        result = await self.collection.delete_many({"expires_at": {"$lte": datetime.now(UTC)}})
-        return int(result.deleted_count)
+        return await sweep_expired(self.collection)
 
     async def acquire(self, key: str, limit: int, window_s: int) -> float | None:
         now = self.clock()
