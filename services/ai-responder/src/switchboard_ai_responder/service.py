@@ -200,9 +200,7 @@ class Responder:
             "expires_at": expiry(now, settings, self.default_idle_s),
             **{name: value for name, value in identity.items() if value is not None},
         }
-        await self.stores.conversations.append(
-            conversation.tenant_id, conversation.conversation_id, turn, fields
-        )
+        await self.stores.conversations.append(conversation, turn, fields)
         return replace(conversation, history=(*conversation.history, turn), **fields)
 
     # -- message.received ---------------------------------------------------------------------------------------

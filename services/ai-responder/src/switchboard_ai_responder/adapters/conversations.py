@@ -93,9 +93,10 @@ class ConversationStore:
         except DuplicateKeyError:
             pass
 
-    async def append(self, tenant_id: str, conversation_id: str, turn: Turn, fields: dict[str, Any]) -> bool:
-        """Add ``turn`` unless its event is already there, and set ``fields``; True when it was added."""
-        key = conversation_key(tenant_id, conversation_id)
+    async def append(self, conversation: Conversation, turn: Turn, fields: dict[str, Any]) -> bool:
+        """Add ``turn`` to ``conversation`` (as just loaded) unless its event is already there, and set
+        ``fields``; True when it was added."""
+        key = conversation_key(conversation.tenant_id, conversation.conversation_id)
         result = await self.collection.update_one(
             {"_id": key, "event_ids": {"$ne": turn.event_id}},
             {
@@ -111,7 +112,9 @@ class ConversationStore:
                 "$set": fields,
             },
         )
-        if result.modified_count:
+        # Below the cap the history was never trimmed since the conversation began (or was reset), so its
+        # event ids are exactly its turns and neither list needs the read that trimming costs.
+        if result.modified_count and len(conversation.history) >= self.max_history:
             await self._trim(key)
         return bool(result.modified_count)
 
