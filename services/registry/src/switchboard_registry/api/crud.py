@@ -8,7 +8,6 @@ for an ``InvalidConfig`` and one merge-patch update endpoint served as both PUT 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,7 +74,7 @@ class Resource(Generic[P]):
         box: SecretsBox,
     ) -> Page[P]:
         items, total = await store.page(tenant_id, page, per_page, filters)
-        pagination = Pagination(page=page, per_page=per_page, total=total, pages=math.ceil(total / per_page))
+        pagination = Pagination.of(page, per_page, total)
         return Page(data=[self.public(document, box) for document in items], pagination=pagination)
 
     async def update(

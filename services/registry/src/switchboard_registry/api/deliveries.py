@@ -7,7 +7,6 @@ dispatcher obeys (202: queued, not yet done — the attempts they cause appear i
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -19,7 +18,7 @@ from switchboard_registry.adapters.deliveries import DeliveryLog, logged_event
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
-from switchboard_registry.api.envelopes import Envelope, Page, errors
+from switchboard_registry.api.envelopes import Envelope, Page, Pagination, errors
 from switchboard_registry.commands import send_command
 from switchboard_registry.deps import DeliveriesRead, DeliveriesWrite
 from switchboard_registry.domain import deliveries as rules
@@ -190,12 +189,7 @@ async def list_deliveries(
     return {
         "status": "success",
         "data": [rules.public(document) for document in items],
-        "pagination": {
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": math.ceil(total / per_page),
-        },
+        "pagination": Pagination.of(page, per_page, total).model_dump(),
     }
 
 

@@ -6,6 +6,7 @@ route can say which errors it answers with instead of FastAPI's default 422 sche
 
 from __future__ import annotations
 
+import math
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
@@ -23,6 +24,10 @@ class Pagination(BaseModel):
     per_page: int = Field(ge=1)
     total: int = Field(ge=0)
     pages: int = Field(ge=0)
+
+    @classmethod
+    def of(cls, page: int, per_page: int, total: int) -> Pagination:
+        return cls(page=page, per_page=per_page, total=total, pages=math.ceil(total / per_page))
 
 
 class Page(BaseModel, Generic[T]):

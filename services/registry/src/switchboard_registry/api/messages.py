@@ -3,14 +3,13 @@ page, per_page), newest first. See ``domain.messages`` for what is recorded and 
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from switchboard_registry.adapters.messages import MessageHistory
-from switchboard_registry.api.envelopes import Page, errors
+from switchboard_registry.api.envelopes import Page, Pagination, errors
 from switchboard_registry.deps import ConversationsRead
 from switchboard_registry.domain import messages as rules
 from switchboard_shared.events import AuthorType, Provider
@@ -95,10 +94,5 @@ async def list_messages(
     return {
         "status": "success",
         "data": [rules.public(document) for document in items],
-        "pagination": {
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": math.ceil(total / per_page),
-        },
+        "pagination": Pagination.of(page, per_page, total).model_dump(),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -12,6 +11,7 @@ from faststream.kafka.publisher import DefaultPublisher
 
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
+from switchboard_registry.api.envelopes import Pagination
 from switchboard_registry.commands import send_command
 from switchboard_registry.deps import ServicesDep, WebhooksRead, WebhooksWrite
 from switchboard_registry.domain import webhooks as rules
@@ -89,7 +89,7 @@ async def list_webhooks(
     items, total = await store.page(principal.tenant_id, page, per_page)
     return _ok(
         [rules.public(document, services.box, with_secret=False) for document in items],
-        pagination={"page": page, "per_page": per_page, "total": total, "pages": math.ceil(total / per_page)},
+        pagination=Pagination.of(page, per_page, total).model_dump(),
     )
 
 
