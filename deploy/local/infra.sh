@@ -279,7 +279,8 @@ start_ferretdb() {
 # up / down / status
 # ---------------------------------------------------------------------------------------------------------
 
-# probe KIND TARGET TIMEOUT [PID]: wait for readiness; on failure print why (+ the log if we own it), exit 1.
+# probe KIND TARGET TIMEOUT PID NAME [LOGFILE]: wait for readiness (PID may be "": no process to watch); on
+# failure print why, NAME first (+ the end of LOGFILE when we own the process), and exit 1.
 probe() {
 	local kind=$1 target=$2 timeout=$3 pid=${4:-} name=$5 logfile=${6:-} err
 	local args=("$SB_LOCAL_DIR/probe.py" "$kind" "$target" --timeout "$timeout")
@@ -303,7 +304,6 @@ plan() {
 		PLAN=ours
 		return
 	fi
-	PLAN_PID=""
 	if [[ -e $pidfile ]]; then
 		rm -f "$pidfile"
 		info "$name: removed stale pid file $(rel "$pidfile")"
@@ -385,31 +385,27 @@ cmd_up() {
 		;;
 	esac
 
+	local k_done
 	case $k_plan in
 	start)
 		probe kafka "$KAFKA_BOOTSTRAP" "$KAFKA_READY_TIMEOUT" "$k_pid" kafka "$K_LOG"
-		local k_ready
-		k_ready=$(elapsed_since "$k_t0")
-		ensure_topics
-		info "kafka $KAFKA_VERSION up on $LOOPBACK:$KAFKA_PORT (pid $k_pid, started in $k_ready s); topics ensured"
+		k_done="kafka $KAFKA_VERSION up on $LOOPBACK:$KAFKA_PORT (pid $k_pid, started in $(elapsed_since "$k_t0") s)"
 		;;
 	ours)
 		probe kafka "$KAFKA_BOOTSTRAP" "$KAFKA_READY_TIMEOUT" "$k_pid" kafka "$K_LOG"
-		ensure_topics
-		info "kafka $KAFKA_VERSION already up on $LOOPBACK:$KAFKA_PORT (pid $k_pid); topics ensured"
+		k_done="kafka $KAFKA_VERSION already up on $LOOPBACK:$KAFKA_PORT (pid $k_pid)"
 		;;
 	foreign)
 		probe kafka "$KAFKA_BOOTSTRAP" "$KAFKA_READY_TIMEOUT" "" "kafka (port $KAFKA_PORT is taken by $(port_owner "$KAFKA_PORT"), which infra.sh did not start)"
-		ensure_topics
-		info "kafka: $LOOPBACK:$KAFKA_PORT already answers as Kafka but was not started by infra.sh" \
-			"($(port_owner "$KAFKA_PORT")); reusing it and leaving it alone; topics ensured"
+		k_done="kafka: $LOOPBACK:$KAFKA_PORT already answers as Kafka but was not started by infra.sh ($(port_owner "$KAFKA_PORT")); reusing it and leaving it alone"
 		;;
 	external)
 		probe kafka "$KAFKA_BOOTSTRAP" "$KAFKA_READY_TIMEOUT" "" "kafka (external SB_KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP)"
-		ensure_topics
-		info "kafka: using external SB_KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP (not managed by infra.sh); topics ensured"
+		k_done="kafka: using external SB_KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP (not managed by infra.sh)"
 		;;
 	esac
+	ensure_topics
+	info "$k_done; topics ensured"
 }
 
 cmd_down() {
@@ -430,7 +426,7 @@ cmd_down() {
 		elif [[ -e $pidfile ]]; then
 			rm -f "$pidfile"
 			info "$name: not running (removed stale pid file $(rel "$pidfile"))"
-		elif ((managed)) && port_open "$LOOPBACK" "$port"; then
+		elif port_open "$LOOPBACK" "$port"; then
 			info "$name: not started by infra.sh; $LOOPBACK:$port is served by $(port_owner "$port") — leaving it alone"
 		else
 			info "$name: not running"
@@ -481,6 +477,5 @@ case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
--h | --help | help) usage ;;
 *) usage ;;
 esac

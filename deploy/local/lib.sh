@@ -49,14 +49,22 @@ port_owner() {
 	printf '%s' "${line:-unknown process}"
 }
 
+# pidfile_pid PIDFILE: print the pid a pid file names (fails when it is missing or holds no pid).
+pidfile_pid() {
+	local pid
+	[[ -r $1 ]] || return 1
+	pid="$(head -n 1 "$1" 2>/dev/null || true)"
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	printf '%s' "$pid"
+}
+
+# tagged PID TAG: true when that process's environment carries SB_LOCAL_OWNER=TAG (started by us).
+tagged() { { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF "SB_LOCAL_OWNER=$2"; }
+
 # owned_pid PIDFILE TAG: print the pid and succeed when PIDFILE names a live process started by us.
 owned_pid() {
-	local pidfile=$1 tag=$2 pid
-	[[ -r $pidfile ]] || return 1
-	pid="$(head -n 1 "$pidfile" 2>/dev/null || true)"
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	proc_alive "$pid" || return 1
-	{ tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qxF "SB_LOCAL_OWNER=$tag" || return 1
+	local pid
+	pid="$(pidfile_pid "$1")" && proc_alive "$pid" && tagged "$pid" "$2" || return 1
 	printf '%s' "$pid"
 }
 
@@ -72,12 +80,10 @@ group_alive() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { fo
 # owned_group PIDFILE TAG: like owned_pid, for a process group whose leader may already be gone (e.g. `uv run`
 # killed while its python child lives on): succeeds when any live member of the group carries our tag.
 owned_group() {
-	local pidfile=$1 tag=$2 pid member
-	[[ -r $pidfile ]] || return 1
-	pid="$(head -n 1 "$pidfile" 2>/dev/null || true)"
-	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	local pid member
+	pid="$(pidfile_pid "$1")" || return 1
 	for member in $(pgrep -g "$pid" 2>/dev/null || true); do
-		if { tr '\0' '\n' <"/proc/$member/environ"; } 2>/dev/null | grep -qxF "SB_LOCAL_OWNER=$tag"; then
+		if tagged "$member" "$2"; then
 			printf '%s' "$pid"
 			return 0
 		fi
