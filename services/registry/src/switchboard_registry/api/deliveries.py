@@ -23,6 +23,7 @@ from switchboard_registry.commands import send_command
 from switchboard_registry.deps import DeliveriesRead, DeliveriesWrite
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
+from switchboard_registry.domain.timestamps import iso
 from switchboard_shared.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
 from switchboard_shared.http import ApiError
 
@@ -301,8 +302,8 @@ async def webhook_stats(
         "data": {
             "webhookId": webhook_id,
             "window": {
-                "since": rules.iso(start),
-                "until": rules.iso(end),
+                "since": iso(start),
+                "until": iso(end),
                 "seconds": int((end - start).total_seconds()),
             },
             **stats.summarize(counters),
@@ -374,8 +375,8 @@ async def recover(
             "command": CommandType.RECOVER.value,
             "commandId": command.id,
             "webhookId": webhook_id,
-            "since": rules.iso(start),
-            "until": rules.iso(end),
+            "since": iso(start),
+            "until": iso(end),
             "message": "recovery queued: deliveries the dispatcher gave up on in the window will be attempted again",
         },
     }

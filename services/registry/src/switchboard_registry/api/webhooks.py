@@ -15,6 +15,7 @@ from switchboard_registry.api.envelopes import Pagination
 from switchboard_registry.commands import send_command
 from switchboard_registry.deps import ServicesDep, WebhooksRead, WebhooksWrite
 from switchboard_registry.domain import webhooks as rules
+from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.urls import check_endpoint_url
 from switchboard_shared.events import CommandType, EventType, SendTestEvent
 from switchboard_shared.http import ApiError
@@ -189,7 +190,7 @@ async def test_webhook(
     data = {
         "webhookId": webhook_id,
         "message": "This is a test event from Switchboard",
-        "sentAt": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "sentAt": iso_seconds(datetime.now(UTC)),
     }
     await send_command(
         commands,

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from switchboard_registry.domain.patch import MASK, InvalidConfig, is_masked, merge_patch, revealed, validated
+from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import DeliverySettings
 from switchboard_shared.secrets_box import SecretsBox, mask
 
@@ -197,8 +198,7 @@ class ConversationPublic(BaseModel):
 
     @field_serializer("created_at", "updated_at")
     def _iso_seconds(self, value: datetime) -> str:
-        # The seeds' timestamp shape ("2024-03-21T10:00:00Z"), whatever precision MongoDB keeps.
-        return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return iso_seconds(value)
 
 
 def public(document: Mapping[str, Any], box: SecretsBox) -> ConversationPublic:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
+from switchboard_registry.domain.timestamps import iso
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import DeliveryAttempt, EventType
 
@@ -144,12 +145,6 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 def next_attempt_number(records: Iterable[Mapping[str, Any]]) -> int:
     """The number a redelivery's attempt gets: one past the highest recorded, so its key is new."""
     return max((int(record["attempt"]) for record in records), default=0) + 1
-
-
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _public_attempt(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -40,6 +40,7 @@ from switchboard_registry.domain.patch import (
     revealed,
     validated,
 )
+from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, is_valid_filter
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, mask
@@ -788,8 +789,7 @@ class IntegrationPublic(BaseModel):
 
     @field_serializer("created_at", "updated_at")
     def _iso_seconds(self, value: datetime) -> str:
-        # The seeds' timestamp shape ("2024-03-21T10:00:00Z"), whatever precision MongoDB keeps.
-        return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return iso_seconds(value)
 
 
 def public(document: Mapping[str, Any], box: SecretsBox) -> IntegrationPublic:

@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from switchboard_registry.domain.deliveries import STATUS_OF_OUTCOME, field_key, iso, utc
+from switchboard_registry.domain.deliveries import STATUS_OF_OUTCOME, field_key, utc
+from switchboard_registry.domain.timestamps import iso
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import DeliveryAttempt, EventType, MessageReceived, Provider, Reply
 

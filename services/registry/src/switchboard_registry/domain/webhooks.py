@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_shared.events import is_valid_filter
 from switchboard_shared.secrets_box import SecretsBox
 from switchboard_shared.signing import generate_secret
@@ -130,11 +131,11 @@ def public(document: dict[str, Any], box: SecretsBox, *, with_secret: bool = Tru
         "secret": secret if with_secret else "••••" + secret[-4:],
         "active": document["active"],
         "createdBy": document["createdBy"],
-        "createdAt": _iso(document["createdAt"]),
-        "updatedAt": _iso(document["updatedAt"]),
+        "createdAt": iso_seconds(document["createdAt"]),
+        "updatedAt": iso_seconds(document["updatedAt"]),
         "delivery": document.get("delivery", DeliverySettings().model_dump()),
         "previousSecretExpiresAt": [
-            _iso(entry["expires_at"])
+            iso_seconds(entry["expires_at"])
             for entry in document.get("previous_secrets", [])
             if entry["expires_at"] > now
         ],
@@ -142,7 +143,3 @@ def public(document: dict[str, Any], box: SecretsBox, *, with_secret: bool = Tru
     if document.get("disabledReason"):
         data["disabledReason"] = document["disabledReason"]
     return data
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
