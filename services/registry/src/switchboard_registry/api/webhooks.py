@@ -167,7 +167,7 @@ async def regenerate_secret(
     if document is None:
         raise _missing()
     grace = timedelta(seconds=services.settings.secret_rotation_grace_s)
-    _, changes = rules.rotate(document, services.box, grace)
+    changes = rules.rotate(document, services.box, grace)
     updated = await store.update(principal.tenant_id, webhook_id, changes)
     if updated is None:
         raise _missing()

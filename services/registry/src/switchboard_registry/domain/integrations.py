@@ -41,7 +41,8 @@ from switchboard_registry.domain.patch import (
     validated,
 )
 from switchboard_registry.domain.timestamps import iso_seconds
-from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, is_valid_filter
+from switchboard_registry.domain.webhooks import check_events
+from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, mask
 
@@ -83,9 +84,6 @@ VERIFICATION_SECRETS = frozenset(
 REPLY_SECRETS = frozenset({"api_token", "access_token", "api_access_token", "webhook_url"})
 #: Reply fields holding a URL the dispatcher will call (checked against the SSRF policy like any endpoint).
 REPLY_URLS = ("api_url", "base_url", "webhook_url")
-
-#: What an integration receives unless ``events`` says otherwise (the dispatcher's defaults too): partners get
-#: the answers and the live-agent handoff (seed 002), Slack the ticket and AI-review traffic (seed 003).
 
 MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
@@ -419,12 +417,7 @@ class IntegrationCreate(BaseModel):
     @field_validator("events")
     @classmethod
     def _events(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        for index, name in enumerate(value):
-            if not is_valid_filter(name):
-                raise ValueError(f"unknown event type {name!r} at position {index}; see GET /api/event-types")
-        return list(dict.fromkeys(value))
+        return None if value is None else check_events(value)
 
 
 class VerificationPatch(BaseModel):
@@ -609,6 +602,8 @@ def stored_endpoint_urls(document: Mapping[str, Any], box: SecretsBox) -> dict[s
 
 
 def events_of(config: IntegrationCreate) -> list[str]:
+    """What the integration receives unless ``events`` says otherwise (the dispatcher's defaults too): partners
+    get the answers and the live-agent handoff (seed 002), Slack the ticket and AI-review traffic (seed 003)."""
     if config.events is not None:
         return list(config.events)
     return list(SLACK_DEFAULT_EVENTS if config.provider is Provider.SLACK else INTEGRATION_DEFAULT_EVENTS)

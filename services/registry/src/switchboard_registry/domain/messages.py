@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 from switchboard_registry.domain.deliveries import STATUS_OF_OUTCOME, field_key, utc
 from switchboard_registry.domain.timestamps import iso
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt, EventType, MessageReceived, Provider, Reply
+from switchboard_shared.events import DeliveryAttempt, EventType, MessageReceived, Reply
 
 MessageType = Literal["incoming", "outgoing", "agent_outgoing"]
 MessageStatus = Literal["pending", "sent", "failed", "received"]
@@ -36,7 +36,6 @@ MESSAGE_TYPES: tuple[str, ...] = get_args(MessageType)
 MESSAGE_EVENTS = frozenset({EventType.MESSAGE_RECEIVED.value, EventType.MESSAGE_REPLIED.value})
 #: Endpoints that carry a reply to the conversation's own platform (a webhook subscriber only gets a copy).
 PLATFORM_ENDPOINTS = frozenset({"integration", "callback", "slack"})
-PLATFORMS: tuple[str, ...] = get_args(Provider)
 TEXT_LIMIT = 10 * 1024  # seed 002: "Maximum message size: 10KB"
 
 

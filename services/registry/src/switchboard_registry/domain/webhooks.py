@@ -47,7 +47,8 @@ class DeliverySettings(BaseModel):
         return value
 
 
-def _check_events(events: list[str]) -> list[str]:
+def check_events(events: list[str]) -> list[str]:
+    """Event names, ``*`` or ``prefix.*`` from the catalog, each once (422 names the first unknown one)."""
     for index, name in enumerate(events):
         if not is_valid_filter(name):
             raise ValueError(f"unknown event type {name!r} at position {index}; see GET /api/event-types")
@@ -73,7 +74,7 @@ class WebhookCreate(BaseModel):
     @field_validator("events")
     @classmethod
     def _events(cls, value: list[str]) -> list[str]:
-        return _check_events(value)
+        return check_events(value)
 
 
 class WebhookUpdate(BaseModel):
@@ -98,7 +99,7 @@ class WebhookUpdate(BaseModel):
     @field_validator("events")
     @classmethod
     def _events(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _check_events(value)
+        return None if value is None else check_events(value)
 
 
 def new_secret(requested: str | None = None) -> str:
@@ -107,15 +108,14 @@ def new_secret(requested: str | None = None) -> str:
 
 def rotate(
     document: dict[str, Any], box: SecretsBox, grace: timedelta, now: datetime | None = None
-) -> tuple[str, dict[str, Any]]:
-    """(new secret, $set changes): the current secret joins ``previous_secrets`` until ``now + grace`` so the
+) -> dict[str, Any]:
+    """The $set changes of a new secret: the current secret joins ``previous_secrets`` until ``now + grace`` so the
     dispatcher signs with both while receivers switch; expired previous secrets are dropped."""
     now = now or datetime.now(UTC)
-    secret = new_secret()
     previous = [entry for entry in document.get("previous_secrets", []) if entry["expires_at"] > now]
     if grace > timedelta(0):
         previous.insert(0, {"secret": document["secret"], "expires_at": now + grace})
-    return secret, {"secret": box.encrypt(secret), "previous_secrets": previous}
+    return {"secret": box.encrypt(new_secret()), "previous_secrets": previous}
 
 
 def public(document: dict[str, Any], box: SecretsBox, *, with_secret: bool = True) -> dict[str, Any]:
