@@ -31,11 +31,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites, compare_and_set
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
-from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import DeliveryAttempt, EndpointKind
 
 log = logging.getLogger(__name__)
@@ -209,26 +207,6 @@ class DeliveryLog:
                 bucket.pop("_id", None)
                 stats.merge(total, bucket)
         return total
-
-
-async def logged_event(event_log: EventLog, tenant_id: str, event_id: str) -> CloudEvent | None:
-    """The tenant's event ``event_id`` as the registry's event log recorded it from ``platform.events``
-    (ids are unique per source; should two sources share one, the first recorded is taken)."""
-    document = await event_log.collection.find_one({"tenant": tenant_id, "event_id": event_id})
-    if document is None:
-        return None
-    return CloudEvent(
-        id=document["event_id"],
-        source=document["source"],
-        type=document["type"],
-        subject=document.get("subject"),
-        tenant=document.get("tenant"),
-        partitionkey=document.get("partitionkey"),
-        time=document["time"],
-        datacontenttype=document.get("datacontenttype") or "application/json",
-        extensions=document.get("extensions") or {},
-        data=document.get("data"),
-    )
 
 
 def bucket_id(attempt: DeliveryAttempt, size: stats.BucketSize) -> str:

@@ -64,3 +64,22 @@ class EventLog:
 
     async def get(self, source: str, event_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": f"{source}|{event_id}"})
+
+    async def find(self, tenant_id: str, event_id: str) -> CloudEvent | None:
+        """The tenant's event ``event_id`` as recorded (ids are unique per source; should two sources share
+        one, the first recorded is taken)."""
+        document = await self.collection.find_one({"tenant": tenant_id, "event_id": event_id})
+        if document is None:
+            return None
+        return CloudEvent(
+            id=document["event_id"],
+            source=document["source"],
+            type=document["type"],
+            subject=document.get("subject"),
+            tenant=document.get("tenant"),
+            partitionkey=document.get("partitionkey"),
+            time=document["time"],
+            datacontenttype=document.get("datacontenttype") or "application/json",
+            extensions=document.get("extensions") or {},
+            data=document.get("data"),
+        )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from faststream.kafka.publisher import DefaultPublisher
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_registry.adapters.deliveries import DeliveryLog, logged_event
+from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
@@ -237,7 +237,7 @@ async def redeliver(
     delivery = await deliveries.get(principal.tenant_id, KIND, webhook_id, delivery_id)
     if delivery is None:
         raise _missing("delivery")
-    event = await logged_event(event_log, principal.tenant_id, delivery["event_id"])
+    event = await event_log.find(principal.tenant_id, delivery["event_id"])
     if event is None:
         raise ApiError(
             409,
