@@ -13,8 +13,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from faststream.kafka.publisher import DefaultPublisher
 
 from switchboard_registry.adapters.tenants import Principal, TenantStore
+from switchboard_registry.adapters.webhooks import WebhookStore
 from switchboard_registry.domain.keys import Scope, grants
 from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.http import ApiError
@@ -44,6 +46,21 @@ def _services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def _webhooks(request: Request) -> WebhookStore:
+    store: WebhookStore = request.app.state.webhooks
+    return store
+
+
+def _commands(request: Request) -> DefaultPublisher:
+    publisher: DefaultPublisher = request.app.state.commands
+    return publisher
+
+
+WebhooksDep = Annotated[WebhookStore, Depends(_webhooks)]
+#: The dispatcher-commands publisher (send test, redeliver, recover).
+CommandsDep = Annotated[DefaultPublisher, Depends(_commands)]
 _bearer = HTTPBearer(auto_error=False, description="An API key (sbk_…) or, for /api/admin, the admin token")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 

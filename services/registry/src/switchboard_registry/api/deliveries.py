@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
-from faststream.kafka.publisher import DefaultPublisher
 from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard_registry.adapters.deliveries import DeliveryLog
@@ -20,7 +19,7 @@ from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
 from switchboard_registry.api.envelopes import Envelope, Page, Pagination, errors
 from switchboard_registry.commands import send_command
-from switchboard_registry.deps import DeliveriesRead, DeliveriesWrite
+from switchboard_registry.deps import CommandsDep, DeliveriesRead, DeliveriesWrite, WebhooksDep
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_registry.domain.timestamps import iso
@@ -29,11 +28,6 @@ from switchboard_shared.http import ApiError
 
 router = APIRouter(prefix="/api/webhooks", tags=["deliveries"])
 KIND: EndpointKind = "webhook"
-
-
-def _webhooks(request: Request) -> WebhookStore:
-    store: WebhookStore = request.app.state.webhooks
-    return store
 
 
 def _log(request: Request) -> DeliveryLog:
@@ -46,15 +40,8 @@ def _event_log(request: Request) -> EventLog:
     return store
 
 
-def _commands(request: Request) -> DefaultPublisher:
-    publisher: DefaultPublisher = request.app.state.commands
-    return publisher
-
-
-WebhooksDep = Annotated[WebhookStore, Depends(_webhooks)]
 LogDep = Annotated[DeliveryLog, Depends(_log)]
 EventLogDep = Annotated[EventLog, Depends(_event_log)]
-CommandsDep = Annotated[DefaultPublisher, Depends(_commands)]
 WebhookId = Annotated[str, Path(description="The webhook id (24 hex characters)")]
 DeliveryId = Annotated[
     str, Path(max_length=200, description="The delivery id (msg_…), stable across retries")

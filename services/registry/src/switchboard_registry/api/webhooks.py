@@ -6,14 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
-from faststream.kafka.publisher import DefaultPublisher
+from fastapi import APIRouter, Query, status
 
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
 from switchboard_registry.api.envelopes import Pagination
 from switchboard_registry.commands import send_command
-from switchboard_registry.deps import ServicesDep, WebhooksRead, WebhooksWrite
+from switchboard_registry.deps import CommandsDep, ServicesDep, WebhooksDep, WebhooksRead, WebhooksWrite
 from switchboard_registry.domain import webhooks as rules
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.urls import check_endpoint_url
@@ -23,20 +22,6 @@ from switchboard_shared.http import ApiError
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such webhook for this tenant"}}
-
-
-def _store(request: Request) -> WebhookStore:
-    store: WebhookStore = request.app.state.webhooks
-    return store
-
-
-def _commands(request: Request) -> DefaultPublisher:
-    publisher: DefaultPublisher = request.app.state.commands
-    return publisher
-
-
-StoreDep = Annotated[WebhookStore, Depends(_store)]
-CommandsDep = Annotated[DefaultPublisher, Depends(_commands)]
 
 
 def _ok(data: Any, **extra: Any) -> dict[str, Any]:
@@ -59,7 +44,7 @@ async def _checked_url(url: str, principal: Principal, services: ServicesDep) ->
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a webhook")
 async def create_webhook(
-    body: rules.WebhookCreate, principal: WebhooksWrite, services: ServicesDep, store: StoreDep
+    body: rules.WebhookCreate, principal: WebhooksWrite, services: ServicesDep, store: WebhooksDep
 ) -> dict[str, Any]:
     url = await _checked_url(body.url, principal, services)
     secret = rules.new_secret(body.secret)
@@ -83,7 +68,7 @@ async def create_webhook(
 async def list_webhooks(
     principal: WebhooksRead,
     services: ServicesDep,
-    store: StoreDep,
+    store: WebhooksDep,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
@@ -96,7 +81,7 @@ async def list_webhooks(
 
 @router.get("/{webhook_id}", summary="Get a webhook", responses=NOT_FOUND)
 async def get_webhook(
-    webhook_id: str, principal: WebhooksRead, services: ServicesDep, store: StoreDep
+    webhook_id: str, principal: WebhooksRead, services: ServicesDep, store: WebhooksDep
 ) -> dict[str, Any]:
     document = await store.get(principal.tenant_id, webhook_id)
     if document is None:
@@ -136,7 +121,7 @@ async def put_webhook(
     body: rules.WebhookUpdate,
     principal: WebhooksWrite,
     services: ServicesDep,
-    store: StoreDep,
+    store: WebhooksDep,
 ) -> dict[str, Any]:
     return await _update(webhook_id, body, principal, services, store)
 
@@ -147,13 +132,13 @@ async def patch_webhook(
     body: rules.WebhookUpdate,
     principal: WebhooksWrite,
     services: ServicesDep,
-    store: StoreDep,
+    store: WebhooksDep,
 ) -> dict[str, Any]:
     return await _update(webhook_id, body, principal, services, store)
 
 
 @router.delete("/{webhook_id}", summary="Delete a webhook", responses=NOT_FOUND)
-async def delete_webhook(webhook_id: str, principal: WebhooksWrite, store: StoreDep) -> dict[str, Any]:
+async def delete_webhook(webhook_id: str, principal: WebhooksWrite, store: WebhooksDep) -> dict[str, Any]:
     if not await store.delete(principal.tenant_id, webhook_id):
         raise _missing()
     return _ok({"_id": webhook_id, "deleted": True})
@@ -161,7 +146,7 @@ async def delete_webhook(webhook_id: str, principal: WebhooksWrite, store: Store
 
 @router.post("/{webhook_id}/regenerate-secret", summary="Regenerate the signing secret", responses=NOT_FOUND)
 async def regenerate_secret(
-    webhook_id: str, principal: WebhooksWrite, services: ServicesDep, store: StoreDep
+    webhook_id: str, principal: WebhooksWrite, services: ServicesDep, store: WebhooksDep
 ) -> dict[str, Any]:
     document = await store.get(principal.tenant_id, webhook_id)
     if document is None:
@@ -181,7 +166,7 @@ async def regenerate_secret(
     responses=NOT_FOUND,
 )
 async def test_webhook(
-    webhook_id: str, principal: WebhooksWrite, store: StoreDep, commands: CommandsDep
+    webhook_id: str, principal: WebhooksWrite, store: WebhooksDep, commands: CommandsDep
 ) -> dict[str, Any]:
     document = await store.get(principal.tenant_id, webhook_id)
     if document is None:
