@@ -7,13 +7,16 @@ Names resolve through a fake resolver (``FAKE_DNS``) so URL checks are exercised
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.netsafety import IPAddress
 
@@ -35,6 +38,17 @@ async def fake_resolver(host: str, port: int) -> Sequence[IPAddress]:
     if host not in FAKE_DNS:
         raise OSError(f"{host}: no such host")
     return [ipaddress.ip_address(address) for address in FAKE_DNS[host]]
+
+
+@asynccontextmanager
+async def running(settings: RegistrySettings) -> AsyncIterator[Registry]:
+    """One registry process with the fake resolver and a client; leaving the block is that process going away."""
+    app = create_app(settings)
+    app.state.services.resolver = fake_resolver
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+            yield Registry(app, client, settings)
 
 
 @dataclass

@@ -7,16 +7,11 @@ stopped, and a fresh registry process on the same database must publish the pend
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from pymongo import AsyncMongoClient
 
-from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.events import ConfigChanged
 from switchboard_shared.testing.fixtures import SettingsFactory
@@ -24,20 +19,9 @@ from switchboard_shared.testing.kafka import read_for, read_until
 from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.topics import Topic
 
-from ..harness import ADMIN_TOKEN, Registry, fake_resolver
+from ..harness import ADMIN_TOKEN, Registry, running
 
 BODY = {"name": "hook", "url": "https://hooks.example.com/h", "events": ["*"]}
-
-
-@asynccontextmanager
-async def running(settings: RegistrySettings) -> AsyncIterator[Registry]:
-    """One registry process; leaving the block is that process going away."""
-    app = create_app(settings)
-    app.state.services.resolver = fake_resolver
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-            yield Registry(app, client, settings)
 
 
 @pytest.fixture
@@ -69,9 +53,7 @@ async def test_a_change_whose_publish_died_is_published_by_the_next_process(
     ]
 
     # The first process is gone (the fixture's app keeps failing until the test ends); a new one starts.
-    restarted = create_app(settings)
-    restarted.state.services.resolver = fake_resolver
-    async with LifespanManager(restarted, startup_timeout=60):
+    async with running(settings) as restarted:
         records = await read_until(
             settings.kafka_bootstrap, settings.topic(Topic.CONFIG), lambda rs: any(r.key == key for r in rs)
         )
@@ -87,9 +69,7 @@ async def test_a_change_whose_publish_died_is_published_by_the_next_process(
 
         assert await eventually(marker_cleared)
         # The restarted process serves the webhook normally.
-        transport = httpx.ASGITransport(app=restarted)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-            fetched = await client.get(f"/api/webhooks/{webhook_id}", headers=tenant.headers)
+        fetched = await restarted.client.get(f"/api/webhooks/{webhook_id}", headers=tenant.headers)
         assert fetched.status_code == 200
 
 
@@ -115,8 +95,7 @@ async def test_a_deletion_whose_publish_died_still_becomes_a_tombstone(
             await tenant.client.get(f"/api/webhooks/{webhook_id}", headers=tenant.headers)
         ).status_code == 404
 
-    restarted = create_app(settings)
-    async with LifespanManager(restarted, startup_timeout=60):
+    async with running(settings):
         records = await read_until(
             settings.kafka_bootstrap,
             settings.topic(Topic.CONFIG),
