@@ -185,37 +185,26 @@ class OutboxCollection:
     ) -> dict[str, Any] | None:
         """Apply ``$set: changes`` (plus any other operators in ``extra``) to the live document matching
         ``query``; returns the new document or None when nothing matched."""
-        now = datetime.now(UTC)
+        return await self._write(query, {**changes, self.updated_field: datetime.now(UTC)}, extra)
+
+    async def delete(self, query: Mapping[str, Any]) -> bool:
+        """Soft-delete the live document matching ``query``: the relay publishes its tombstone, then removes it."""
+        return await self._write(query, {DELETED: True}) is not None
+
+    async def _write(
+        self, query: Mapping[str, Any], fields: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         # The version is read and bumped in the same single-document write, so the marker always names it.
         current = await self.collection.find_one(self.live(query), {"version": 1})
         if current is None:
             return None
         version = int(current.get("version", 0)) + 1
-        update: dict[str, Any] = {
-            **(extra or {}),
-            "$set": {**changes, "version": version, self.updated_field: now, **ChangeRelay.pending(version)},
-        }
         document = await self.collection.find_one_and_update(
             {**self.live(query), "version": current.get("version", 0)},
-            update,
+            {**(extra or {}), "$set": {**fields, "version": version, **ChangeRelay.pending(version)}},
             return_document=ReturnDocument.AFTER,
         )
         if document is None:  # a concurrent writer won; retry on its version
-            return await self.update(query, changes, extra)
+            return await self._write(query, fields, extra)
         await self.relay.publish(self.entity, document)
         return document
-
-    async def delete(self, query: Mapping[str, Any]) -> bool:
-        current = await self.collection.find_one(self.live(query), {"version": 1})
-        if current is None:
-            return False
-        version = int(current.get("version", 0)) + 1
-        document = await self.collection.find_one_and_update(
-            {**self.live(query), "version": current.get("version", 0)},
-            {"$set": {DELETED: True, "version": version, **ChangeRelay.pending(version)}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if document is None:
-            return await self.delete(query)
-        await self.relay.publish(self.entity, document)
-        return True
