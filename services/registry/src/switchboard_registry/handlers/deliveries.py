@@ -22,17 +22,13 @@ from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.messages import MessageHistory
 from switchboard_registry.domain import deliveries as delivery_rules
 from switchboard_registry.domain import messages as message_rules
+from switchboard_registry.handlers import HEARTBEAT_MS
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka import decode_or_skip
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
 log = logging.getLogger(__name__)
-
-#: A replica joining (rolling deploy, scale-out) waits for every current member to rejoin, which each does on
-#: its next heartbeat: at aiokafka's default 3 s that is 3 s per consumer group at start-up. 1 s keeps joins
-#: short for one small request a second per consumer (the session timeout stays 10 s).
-HEARTBEAT_MS = 1000
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from switchboard_registry.adapters.event_log import EventLog
+from switchboard_registry.handlers import HEARTBEAT_MS
 from switchboard_registry.metrics import RegistryMetrics
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka import decode_or_skip
@@ -29,8 +30,7 @@ def register(
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id("registry", "event-log"),
         auto_offset_reset="earliest",
-        # A second replica (or a restart) joins in about a second instead of three.
-        heartbeat_interval_ms=1000,
+        heartbeat_interval_ms=HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
         title="registry.event-log",

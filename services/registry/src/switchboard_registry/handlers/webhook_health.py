@@ -13,6 +13,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from switchboard_registry.adapters.webhooks import WebhookStore
+from switchboard_registry.handlers import HEARTBEAT_MS
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import EventType
 from switchboard_shared.kafka import decode_or_skip
@@ -27,8 +28,7 @@ def register(broker: KafkaBroker, settings: ServiceSettings, store: WebhookStore
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id("registry", "webhook-health"),
         auto_offset_reset="earliest",
-        # A second replica (or a restart) joins in about a second instead of three.
-        heartbeat_interval_ms=1000,
+        heartbeat_interval_ms=HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
         title="registry.webhook-health",
