@@ -99,8 +99,6 @@ async def _update(
     changes = body.model_dump(exclude_unset=True)
     if changes.get("url") is not None:
         changes["url"] = await _checked_url(changes["url"], principal, services)
-    if "description" not in body.model_fields_set:
-        changes.pop("description", None)
     for name in ("name", "url", "events", "active", "delivery"):
         if name in changes and changes[name] is None:
             raise ApiError(422, "validation_error", f"{name}: may not be null", field=name)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_shared.events import is_valid_filter
-from switchboard_shared.secrets_box import SecretsBox
+from switchboard_shared.secrets_box import SecretsBox, mask
 from switchboard_shared.signing import generate_secret
 
 #: seed 001's schedule: three retries after 4, 8 and 10 seconds.
@@ -128,7 +128,7 @@ def public(document: dict[str, Any], box: SecretsBox, *, with_secret: bool = Tru
         "url": document["url"],
         "description": document.get("description"),
         "events": document["events"],
-        "secret": secret if with_secret else "••••" + secret[-4:],
+        "secret": secret if with_secret else mask(secret),
         "active": document["active"],
         "createdBy": document["createdBy"],
         "createdAt": iso_seconds(document["createdAt"]),
