@@ -302,7 +302,7 @@ class EventPublisher:
             self.topic,
             value=event.kafka_value(),
             key=event.kafka_key(),
-            headers=[(name, value.encode()) for name, value in event.kafka_headers().items()],
+            headers=event.kafka_header_list(),
         )
         return future
 

@@ -197,7 +197,7 @@ async def end_to_end(articles: list[dict[str, Any]], questions: list[dict[str, A
                     settings.topic(Topic.PLATFORM_EVENTS),
                     event.kafka_value(),
                     key=event.kafka_key(),
-                    headers=[(name, value.encode()) for name, value in event.kafka_headers().items()],
+                    headers=event.kafka_header_list(),
                 )
                 reply = await asyncio.wait_for(waiting[correlation], timeout=30)
                 elapsed = time.perf_counter() - started

@@ -110,6 +110,10 @@ class CloudEvent(BaseModel):
             headers[_HEADER_PREFIX + name] = value
         return headers
 
+    def kafka_header_list(self) -> list[tuple[str, bytes]]:
+        """``kafka_headers()`` as a Kafka client takes them: (name, UTF-8 bytes) pairs."""
+        return [(name, value.encode()) for name, value in self.kafka_headers().items()]
+
     def kafka_value(self) -> bytes:
         """Binary-mode value: the data itself. JSON data is encoded compactly; bytes pass through."""
         if isinstance(self.data, bytes | bytearray):

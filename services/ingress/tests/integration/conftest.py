@@ -127,7 +127,7 @@ async def responder(
                 settings.topic(Topic.REPLIES),
                 reply.kafka_value(),
                 key=reply.kafka_key(),
-                headers=[(name, value.encode()) for name, value in reply.kafka_headers().items()],
+                headers=reply.kafka_header_list(),
             )
             answered.append(reply)
 

@@ -234,14 +234,12 @@ class HotPathProducer:
 
     async def attempt(self, event: CloudEvent) -> None:
         """Write one attempt's ``delivery.*`` event and return once Kafka acknowledged it."""
-        value, key, headers = kafka_record(event)
-        await self.batching.send(self._attempts_topic, value, key=key, headers=headers)
+        await self.batching.send(
+            self._attempts_topic,
+            event.kafka_value(),
+            key=event.kafka_key(),
+            headers=event.kafka_header_list(),
+        )
 
     async def dead_letter(self, task: DeliveryTask) -> None:
         await self.batching.send(self._dead_letter_topic, task_json(task), key=task.endpoint_id.encode())
-
-
-def kafka_record(event: CloudEvent) -> tuple[bytes, bytes | None, list[tuple[str, bytes]]]:
-    """A CloudEvent as a binary-mode Kafka record: value, key, headers."""
-    headers = [(name, value.encode()) for name, value in event.kafka_headers().items()]
-    return event.kafka_value(), event.kafka_key(), headers
