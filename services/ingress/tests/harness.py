@@ -26,9 +26,8 @@ from switchboard_shared.events import (
     Author,
     Reply,
 )
+from switchboard_shared.integrations import VERIFICATION_SECRETS
 from switchboard_shared.secrets_box import SecretsBox
-
-_SECRET_FIELDS = ("signing_secret", "client_secret", "webhook_secret", "path_token", "bearer_token")
 
 
 def integration_state(
@@ -42,7 +41,7 @@ def integration_state(
 ) -> dict[str, Any]:
     """An ``integration:<id>`` state the way the registry publishes it: secrets as SecretsBox ciphertext."""
     sealed = {
-        name: box.encrypt(value) if name in _SECRET_FIELDS else value
+        name: box.encrypt(value) if name in VERIFICATION_SECRETS else value
         for name, value in (verification or {}).items()
     }
     return {

@@ -20,13 +20,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from switchboard_ingress.domain.signatures import load_rsa_public_key
+from switchboard_shared.integrations import VERIFICATION_SECRETS
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
 log = logging.getLogger(__name__)
-
-#: The ``verification`` fields that are secrets (ciphertext on the topic), as the registry seals them.
-_SECRET_FIELDS = ("signing_secret", "client_secret", "webhook_secret", "path_token", "bearer_token")
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ class Directory:
         reply = state.get("reply") or {}
         secrets: dict[str, str | None] = {}
         broken: str | None = None
-        for name in _SECRET_FIELDS:
+        for name in VERIFICATION_SECRETS:
             try:
                 secrets[name] = self._reveal(verification.get(name))
             except SecretsBoxError:

@@ -22,7 +22,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -43,6 +43,7 @@ from switchboard_registry.domain.patch import (
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import check_events
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
+from switchboard_shared.integrations import VERIFICATION_SECRETS
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, mask
 
@@ -78,9 +79,6 @@ REPLY_FIELDS: dict[Provider, tuple[tuple[str, ...], tuple[str, ...]]] = {
     Provider.GENERIC: ((), ()),
 }
 
-VERIFICATION_SECRETS = frozenset(
-    {"bearer_token", "signing_secret", "client_secret", "webhook_secret", "path_token"}
-)
 REPLY_SECRETS = frozenset({"api_token", "access_token", "api_access_token", "webhook_url"})
 #: Reply fields holding a URL the dispatcher will call (checked against the SSRF policy like any endpoint).
 REPLY_URLS = ("api_url", "base_url", "webhook_url")
@@ -650,7 +648,7 @@ def sealed(config: IntegrationCreate, box: SecretsBox) -> tuple[dict[str, Any], 
     return fields, digests
 
 
-def _seal_part(part: Mapping[str, Any] | None, secrets: frozenset[str], box: SecretsBox) -> dict[str, Any]:
+def _seal_part(part: Mapping[str, Any] | None, secrets: Collection[str], box: SecretsBox) -> dict[str, Any]:
     return {
         name: box.encrypt(value) if name in secrets else value
         for name, value in (part or {}).items()
@@ -684,7 +682,7 @@ def _is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(ENCRYPTED_PREFIX)
 
 
-def _reveal_part(part: Mapping[str, Any] | None, secrets: frozenset[str], box: SecretsBox) -> dict[str, Any]:
+def _reveal_part(part: Mapping[str, Any] | None, secrets: Collection[str], box: SecretsBox) -> dict[str, Any]:
     return {name: box.decrypt(value) if name in secrets else value for name, value in (part or {}).items()}
 
 
@@ -815,7 +813,7 @@ def public(document: Mapping[str, Any], box: SecretsBox) -> IntegrationPublic:
 
 
 def _public_part(
-    part: Mapping[str, Any] | None, secrets: frozenset[str], box: SecretsBox
+    part: Mapping[str, Any] | None, secrets: Collection[str], box: SecretsBox
 ) -> dict[str, str | int]:
     return {
         name: mask(box.decrypt(value)) if name in secrets else value for name, value in (part or {}).items()
