@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,13 +47,6 @@ def infrastructure() -> tuple[str, str]:
     require_loopback("SB_KAFKA_BOOTSTRAP", bootstrap)
     require_loopback("SB_MONGODB_URL", mongodb_url)
     return bootstrap, mongodb_url
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:

@@ -49,7 +49,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from bench.common import BENCH_HOST, free_port, infrastructure, log, percentiles, replace_between_markers
+from bench.common import BENCH_HOST, infrastructure, log, percentiles, replace_between_markers
 from bench.dispatch import stages
 from bench.dispatch.baselines import CLIENTS
 from bench.dispatch.common import EVENT_TYPE, cpu_seconds, event_data, machine_busy_seconds
@@ -58,7 +58,7 @@ from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.settings import Environment
 from switchboard_shared.signing import generate_secret
-from switchboard_shared.testing.processes import dispatcher_env
+from switchboard_shared.testing.processes import dispatcher_env, free_port
 from switchboard_shared.testing.webhooks import Platform
 from switchboard_shared.topics import Topic
 

@@ -54,11 +54,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from bench.common import free_port, infrastructure, log, replace_between_markers
+from bench.common import infrastructure, log, replace_between_markers
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.secrets_box import SecretsBox
 from switchboard_shared.settings import Environment
+from switchboard_shared.testing.processes import free_port
 from switchboard_shared.testing.webhooks import Platform
 from switchboard_shared.topics import Topic
 

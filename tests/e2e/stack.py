@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,17 +19,11 @@ from pathlib import Path
 
 import httpx
 
+from switchboard_shared.testing.processes import free_port
 from switchboard_shared.testing.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("ingress", "registry", "ai-responder", "dispatcher")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

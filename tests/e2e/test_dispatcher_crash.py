@@ -16,10 +16,10 @@ import pytest
 
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.processes import dispatcher_env
+from switchboard_shared.testing.processes import dispatcher_env, free_port
 from switchboard_shared.testing.webhooks import Platform, Receiver
 
-from .stack import ROOT, Processes, free_port, kill_group, until, wait_ready
+from .stack import ROOT, Processes, kill_group, until, wait_ready
 from .zero_loss import check, complete, expected_ids, received, subscribe
 
 log = logging.getLogger(__name__)

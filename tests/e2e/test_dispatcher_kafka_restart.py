@@ -18,10 +18,10 @@ from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.kafka_admin import ensure_topics
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.private_kafka import PrivateKafka
-from switchboard_shared.testing.processes import dispatcher_env
+from switchboard_shared.testing.processes import dispatcher_env, free_port
 from switchboard_shared.testing.webhooks import Platform, Receiver
 
-from .stack import Processes, free_port, until, wait_ready
+from .stack import Processes, until, wait_ready
 from .zero_loss import check, complete, expected_ids, received, subscribe
 
 log = logging.getLogger(__name__)

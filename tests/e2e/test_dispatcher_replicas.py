@@ -14,11 +14,11 @@ import pytest
 from switchboard_dispatcher.adapters.producer import key_hash
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.processes import dispatcher_env
+from switchboard_shared.testing.processes import dispatcher_env, free_port
 from switchboard_shared.testing.webhooks import Platform, Receiver
 from switchboard_shared.topics import TOPIC_SPECS, Topic
 
-from .stack import Processes, free_port, until, wait_ready
+from .stack import Processes, until, wait_ready
 from .zero_loss import check, complete, expected_ids, subscribe
 
 log = logging.getLogger(__name__)

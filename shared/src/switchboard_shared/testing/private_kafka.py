@@ -17,6 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
+from switchboard_shared.testing.processes import free_port
+
 ROOT = Path(__file__).resolve().parents[4]
 TEMPLATE = ROOT / "deploy" / "local" / "kafka" / "server.properties"
 LOG4J = ROOT / "deploy" / "local" / "kafka" / "log4j.properties"
@@ -34,13 +36,6 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "switchboard"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class PrivateKafka:
     def __init__(self, workdir: Path) -> None:
         self.libs = _cache_dir() / f"kafka-{KAFKA_VERSION}" / "libs"
@@ -51,8 +46,8 @@ class PrivateKafka:
             )
         self.java = java
         self.workdir = workdir
-        self.port = _free_port()
-        self.controller_port = _free_port()
+        self.port = free_port()
+        self.controller_port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.config = workdir / "server.properties"
         self.log = workdir / "kafka.log"

@@ -1,12 +1,21 @@
-"""Environments for services started as their own processes (e2e tests, benchmarks): the same Kafka, topic
-namespace and database a test's settings name, in ``SB_*`` variables."""
+"""For services and servers started as their own processes (e2e tests, benchmarks, a private Kafka): a free
+loopback port, and environments naming the same Kafka, topic namespace and database as a test's settings."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 
 from switchboard_shared.settings import ServiceSettings
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def dispatcher_env(settings: ServiceSettings, resolve: dict[str, str]) -> dict[str, str]:
