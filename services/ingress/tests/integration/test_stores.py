@@ -1,10 +1,10 @@
-"""The MongoDB adapters on a real server, and what they do when there is none: expired documents are swept where
-the server has no TTL indexes; dedup and limits fail open (dedup skipped, limits counted per replica)."""
+"""The MongoDB adapters when there is no server: dedup and limits fail open (dedup skipped, limits counted per
+replica). The expiry index and sweep they use are tested in shared (``switchboard_shared.mongo``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,6 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from switchboard_ingress.adapters.dedup import MongoDedupStore
-from switchboard_ingress.adapters.expiry import ensure_expiry_index, sweep_expired
 from switchboard_ingress.adapters.ratelimit import MongoRateLimiter
 
 
@@ -24,22 +23,6 @@ async def unreachable() -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
     )
     yield client["ingress"]["unreachable"]
     await client.close()
-
-
-async def test_sweep_deletes_only_expired_documents(
-    mongo: AsyncMongoClient[dict[str, Any]], db_prefix: str
-) -> None:
-    collection = mongo[f"{db_prefix}_ingress"]["expiring"]
-    await ensure_expiry_index(collection)
-    now = datetime.now(UTC)
-    await collection.insert_many(
-        [
-            {"_id": "old", "expires_at": now - timedelta(minutes=1)},
-            {"_id": "new", "expires_at": now + timedelta(hours=1)},
-        ]
-    )
-    assert await sweep_expired(collection) == 1
-    assert [document["_id"] async for document in collection.find({})] == ["new"]
 
 
 async def test_dedup_fails_open_without_mongodb(unreachable: AsyncCollection[dict[str, Any]]) -> None:

@@ -14,9 +14,10 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
 from switchboard_ai_responder.domain.conversation import Conversation, Turn, conversation_key
+from switchboard_shared.mongo import ensure_expiry_index, sweep_expired
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,8 @@ class ConversationStore:
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("tenant_id", ASCENDING), ("last_activity_at", ASCENDING)])
-        try:
-            await self.collection.create_index("expires_at", expireAfterSeconds=0)
-            self.ttl_index = True
-        except OperationFailure:
-            # FerretDB 1.x: "Index option expireAfterSeconds is not implemented yet". A plain index keeps the
-            # sweep's range delete cheap.
-            await self.collection.create_index("expires_at")
+        self.ttl_index = await ensure_expiry_index(self.collection)
+        if not self.ttl_index:
             log.info("TTL indexes unsupported by the server; expired conversations are swept periodically")
 
     async def get(self, tenant_id: str, conversation_id: str) -> Conversation | None:
@@ -146,5 +142,4 @@ class ConversationStore:
         )
 
     async def sweep(self, now: datetime) -> int:
-        result = await self.collection.delete_many({"expires_at": {"$lte": now}})
-        return result.deleted_count
+        return await sweep_expired(self.collection, now=now)

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from switchboard_ingress.adapters.expiry import ensure_expiry_index, sweep_expired
+from switchboard_shared.mongo import ensure_expiry_index, sweep_expired
 
 log = logging.getLogger(__name__)
 

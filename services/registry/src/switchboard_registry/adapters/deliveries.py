@@ -29,17 +29,16 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites, compare_and_set
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_shared.events import DeliveryAttempt, EndpointKind
+from switchboard_shared.mongo import ensure_expiry_index
 
 log = logging.getLogger(__name__)
 
-#: MongoDB's NotImplemented error code: FerretDB v1's answer to a TTL index.
-_NOT_IMPLEMENTED = 238
 #: What a stats read needs from a rollup (never the ``applied`` guard list).
 _COUNTERS = {"n": 1, "outcome": 1, "final": 1, "retries": 1, "errors": 1, "codes": 1, "lat": 1}
 
@@ -69,11 +68,8 @@ class DeliveryLog:
             ]
         )
         for collection in (self.deliveries, self.rollups):
-            try:
-                await collection.create_index("expires_at", expireAfterSeconds=0)
-            except OperationFailure as exc:
-                if exc.code != _NOT_IMPLEMENTED:
-                    raise
+            # The log is not swept, so a plain index in place of the TTL one would only cost writes.
+            if not await ensure_expiry_index(collection, plain_index=False):
                 log.warning(
                     "TTL indexes are not supported by this server (FerretDB v1): %s is not pruned",
                     collection.name,

@@ -1,0 +1,50 @@
+"""The expiry helpers on the real server: a TTL index where it has them, a plain one (or none) where it has not
+(FerretDB 1.x), and the sweep that deletes expired documents there."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from switchboard_shared.mongo import ensure_expiry_index, sweep_expired
+
+
+async def test_the_expiry_index_is_a_ttl_index_or_else_a_plain_one(
+    mongo: AsyncMongoClient[dict[str, Any]], db_prefix: str
+) -> None:
+    collection = mongo[f"{db_prefix}_shared"]["expiring"]
+    ttl = await ensure_expiry_index(collection)
+    index = (await collection.index_information())["expires_at_1"]
+    assert index["key"] == [("expires_at", 1)]
+    assert ("expireAfterSeconds" in index) is ttl
+    assert await ensure_expiry_index(collection) is ttl  # idempotent: every replica runs it at start-up
+
+
+async def test_without_a_plain_index_a_server_lacking_ttl_gets_no_index(
+    mongo: AsyncMongoClient[dict[str, Any]], db_prefix: str
+) -> None:
+    collection = mongo[f"{db_prefix}_shared"]["unswept"]
+    await collection.insert_one({"_id": "x"})  # the collection exists, so index_information answers
+    ttl = await ensure_expiry_index(collection, "valid_until", plain_index=False)
+    assert ("valid_until_1" in await collection.index_information()) is ttl
+
+
+async def test_the_sweep_deletes_only_expired_documents(
+    mongo: AsyncMongoClient[dict[str, Any]], db_prefix: str
+) -> None:
+    collection = mongo[f"{db_prefix}_shared"]["swept"]
+    await ensure_expiry_index(collection)
+    now = datetime.now(UTC)
+    await collection.insert_many(
+        [
+            {"_id": "old", "expires_at": now - timedelta(minutes=1)},
+            {"_id": "new", "expires_at": now + timedelta(hours=1)},
+        ]
+    )
+    assert await sweep_expired(collection) == 1
+    assert [document["_id"] async for document in collection.find({})] == ["new"]
+    # A given "now": a caller's clock (the responder sweeps with the time it judges expiry by).
+    assert await sweep_expired(collection, now=now + timedelta(hours=2)) == 1
+    assert await collection.count_documents({}) == 0
