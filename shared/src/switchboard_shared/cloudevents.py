@@ -21,6 +21,8 @@ from typing import Any, Final, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_json
 
+from switchboard_shared.timestamps import utc_z
+
 SPECVERSION: Final = "1.0"
 JSON: Final = "application/json"
 STRUCTURED_JSON: Final = "application/cloudevents+json"
@@ -211,7 +213,7 @@ def _decode_data(value: bytes | None, content_type: str) -> Any:
 
 
 def _format_time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_z(value)
 
 
 def _jsonable(data: Any) -> Any:

@@ -20,16 +20,17 @@ from pydantic_core import to_json
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_shared import signing
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.timestamps import utc_z
 
 USER_AGENT = "Switchboard-Webhooks/1.0"
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_z(value, "seconds")
 
 
 def _iso_ms(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_z(value, "milliseconds")
 
 
 def _dumps(payload: Any) -> bytes:

@@ -6,15 +6,17 @@ the message history keep milliseconds, where attempts a few milliseconds apart m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+
+from switchboard_shared.timestamps import utc_z
 
 
 def iso_seconds(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_z(value, "seconds")
 
 
 def iso(value: datetime | None) -> str | None:
     """To the millisecond; None stays None."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_z(value, "milliseconds")
