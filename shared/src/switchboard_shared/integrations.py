@@ -3,9 +3,15 @@
 The registry seals an integration's secrets with ``SecretsBox`` before they reach MongoDB or the config topic;
 ingress decrypts them when it applies a config record. Both sides must name the same fields, or a secret is
 either published in plaintext or never decrypted.
+
+Tokens that identify an integration by themselves (a bearer token, a Chatwoot path token) are looked up by
+digest: the registry stores the digest under a unique index, ingress indexes its view by it. Both must compute
+the same one, or a partner's token matches nothing.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 #: The ``verification`` fields that are secrets: sealed by the registry, decrypted by ingress (in this order).
 #: ``public_key`` is not among them: a public key is stored and published as pasted.
@@ -16,3 +22,8 @@ VERIFICATION_SECRETS: tuple[str, ...] = (
     "path_token",
     "bearer_token",
 )
+
+
+def token_digest(token: str) -> str:
+    """The lookup digest of an identifying token: SHA-256 of its UTF-8 bytes, lowercase hex."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import InvalidConfig
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
+from switchboard_shared.integrations import token_digest
 from switchboard_shared.secrets_box import SecretsBox
 
 BOX = SecretsBox([SecretsBox.generate_key()])
@@ -291,7 +292,7 @@ def test_tokens_that_identify_an_integration_get_a_digest() -> None:
         ),
         BOX,
     )
-    assert digests == {"path_token_sha256": rules.token_digest("p" * 24)}
+    assert digests == {"path_token_sha256": token_digest("p" * 24)}
 
 
 def test_the_public_view_masks_every_secret() -> None:

@@ -11,7 +11,6 @@ each one: a lookup hashes the presented token and compares digests, never the to
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from switchboard_ingress.domain.signatures import load_rsa_public_key
-from switchboard_shared.integrations import VERIFICATION_SECRETS
+from switchboard_shared.integrations import VERIFICATION_SECRETS, token_digest
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
@@ -66,10 +65,6 @@ class Tenant:
     id: str
     development_mode: bool = False
     widget: WidgetPolicy | None = None
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass

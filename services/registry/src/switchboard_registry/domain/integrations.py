@@ -43,7 +43,7 @@ from switchboard_registry.domain.patch import (
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import check_events
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
-from switchboard_shared.integrations import VERIFICATION_SECRETS
+from switchboard_shared.integrations import VERIFICATION_SECRETS, token_digest
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, mask
 
@@ -605,10 +605,6 @@ def events_of(config: IntegrationCreate) -> list[str]:
     if config.events is not None:
         return list(config.events)
     return list(SLACK_DEFAULT_EVENTS if config.provider is Provider.SLACK else INTEGRATION_DEFAULT_EVENTS)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 #: Internal lookup fields (registry only): SHA-256 of the tokens that identify an integration by themselves, under
