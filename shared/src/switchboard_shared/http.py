@@ -44,6 +44,12 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+def success_body(data: Any, **extra: Any) -> dict[str, Any]:
+    """The success envelope every API answers with: ``{"status": "success", "data": ...}`` (plus e.g.
+    ``pagination``)."""
+    return {"status": "success", "data": data, **extra}
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if field is not None:

@@ -19,7 +19,7 @@ from switchboard_ai_responder.adapters.articles import ArticleStore
 from switchboard_ai_responder.service import Operations, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.api_keys import ApiKeyView, Scope, grants
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, success_body
 from switchboard_shared.netsafety import Resolver
 
 
@@ -83,4 +83,4 @@ WriteAccess = Annotated[str, Depends(tenant_access(Scope.RESPONDER_WRITE))]
 
 
 def envelope(data: object) -> dict[str, object]:
-    return {"status": "success", "data": data}
+    return success_body(data)

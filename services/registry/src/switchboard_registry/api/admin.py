@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchboard_registry.deps import AdminDep, ServicesDep
 from switchboard_registry.domain.keys import Scope
 from switchboard_registry.domain.widget import WidgetPolicy
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, success_body
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -84,16 +84,12 @@ def _key(document: dict[str, Any]) -> ApiKeyPublic:
     )
 
 
-def _envelope(data: Any) -> dict[str, Any]:
-    return {"status": "success", "data": data}
-
-
 @router.post("/tenants", status_code=status.HTTP_201_CREATED, summary="Create a tenant")
 async def create_tenant(body: TenantCreate, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
     document = await services.tenants.create_tenant(
         body.name, body.development_mode, body.widget.model_dump() if body.widget else None
     )
-    return _envelope(tenant_public(document))
+    return success_body(tenant_public(document))
 
 
 @router.get("/tenants/{tenant_id}", summary="Get a tenant")
@@ -101,7 +97,7 @@ async def get_tenant(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict
     document = await services.tenants.get_tenant(tenant_id)
     if document is None:
         raise ApiError(404, "not_found", "tenant not found")
-    return _envelope(tenant_public(document))
+    return success_body(tenant_public(document))
 
 
 @router.patch("/tenants/{tenant_id}", summary="Update a tenant")
@@ -117,7 +113,7 @@ async def update_tenant(
     document = await services.tenants.update_tenant(tenant_id, changes)
     if document is None:
         raise ApiError(404, "not_found", "tenant not found")
-    return _envelope(tenant_public(document))
+    return success_body(tenant_public(document))
 
 
 @router.post(
@@ -131,14 +127,14 @@ async def create_api_key(
     if await services.tenants.get_tenant(tenant_id) is None:
         raise ApiError(404, "not_found", "tenant not found")
     key, document = await services.tenants.create_key(tenant_id, body.name, [s.value for s in body.scopes])
-    return _envelope(ApiKeyCreated(**_key(document).model_dump(), key=key))
+    return success_body(ApiKeyCreated(**_key(document).model_dump(), key=key))
 
 
 @router.get("/tenants/{tenant_id}/api-keys", summary="List a tenant's API keys (never the keys themselves)")
 async def list_api_keys(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
     if await services.tenants.get_tenant(tenant_id) is None:
         raise ApiError(404, "not_found", "tenant not found")
-    return _envelope([_key(document) for document in await services.tenants.list_keys(tenant_id)])
+    return success_body([_key(document) for document in await services.tenants.list_keys(tenant_id)])
 
 
 @router.delete("/tenants/{tenant_id}/api-keys/{key_id}", summary="Revoke an API key")
@@ -146,4 +142,4 @@ async def revoke_api_key(tenant_id: str, key_id: str, _: AdminDep, services: Ser
     document = await services.tenants.revoke_key(tenant_id, key_id)
     if document is None:
         raise ApiError(404, "not_found", "active API key not found")
-    return _envelope(_key(document))
+    return success_body(_key(document))

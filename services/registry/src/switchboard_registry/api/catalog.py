@@ -7,16 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from switchboard_shared.events import EVENT_CATALOG
+from switchboard_shared.http import success_body
 
 router = APIRouter(tags=["event types"])
 
 
 @router.get("/api/event-types", summary="List the event types a webhook can subscribe to")
 async def list_event_types() -> dict[str, Any]:
-    return {
-        "status": "success",
-        "data": {
+    return success_body(
+        {
             "wildcards": ["*", "<group>.*"],
             "event_types": [info.model_dump(mode="json") for info in EVENT_CATALOG.values()],
         },
-    }
+    )

@@ -24,7 +24,7 @@ from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_registry.domain.timestamps import iso
 from switchboard_shared.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, success_body
 
 router = APIRouter(prefix="/api/webhooks", tags=["deliveries"])
 KIND: EndpointKind = "webhook"
@@ -174,11 +174,10 @@ async def list_deliveries(
         event_type=event_type,
         event_id=event_id,
     )
-    return {
-        "status": "success",
-        "data": [rules.public(document) for document in items],
-        "pagination": Pagination.of(page, per_page, total).model_dump(),
-    }
+    return success_body(
+        [rules.public(document) for document in items],
+        pagination=Pagination.of(page, per_page, total).model_dump(),
+    )
 
 
 @router.get(
@@ -198,7 +197,7 @@ async def get_delivery(
     document = await deliveries.get(principal.tenant_id, KIND, webhook_id, delivery_id)
     if document is None:
         raise _missing("delivery")
-    return {"status": "success", "data": rules.public(document, with_attempts=True)}
+    return success_body(rules.public(document, with_attempts=True))
 
 
 @router.post(
@@ -247,9 +246,8 @@ async def redeliver(
             requested_by=principal.key_id,
         ),
     )
-    return {
-        "status": "success",
-        "data": {
+    return success_body(
+        {
             "command": CommandType.REDELIVER.value,
             "commandId": command.id,
             "webhookId": webhook_id,
@@ -257,7 +255,7 @@ async def redeliver(
             "attempt": attempt,
             "message": "redelivery queued",
         },
-    }
+    )
 
 
 @router.get(
@@ -284,9 +282,8 @@ async def webhook_stats(
     except stats.InvalidWindow as exc:
         raise ApiError(422, "validation_error", str(exc), field=exc.field) from None
     counters = await deliveries.counters(principal.tenant_id, KIND, webhook_id, start, end)
-    return {
-        "status": "success",
-        "data": {
+    return success_body(
+        {
             "webhookId": webhook_id,
             "window": {
                 "since": iso(start),
@@ -295,7 +292,7 @@ async def webhook_stats(
             },
             **stats.summarize(counters),
         },
-    }
+    )
 
 
 def _recover_window(
@@ -356,9 +353,8 @@ async def recover(
             requested_by=principal.key_id,
         ),
     )
-    return {
-        "status": "success",
-        "data": {
+    return success_body(
+        {
             "command": CommandType.RECOVER.value,
             "commandId": command.id,
             "webhookId": webhook_id,
@@ -366,4 +362,4 @@ async def recover(
             "until": iso(end),
             "message": "recovery queued: deliveries the dispatcher gave up on in the window will be attempted again",
         },
-    }
+    )

@@ -13,6 +13,7 @@ from switchboard_registry.api.envelopes import Page, Pagination, errors
 from switchboard_registry.deps import ConversationsRead
 from switchboard_registry.domain import messages as rules
 from switchboard_shared.events import AuthorType, Provider
+from switchboard_shared.http import success_body
 
 router = APIRouter(prefix="/api/webhook", tags=["message history"])
 
@@ -91,8 +92,7 @@ async def list_messages(
         message_type=message_type,
         status=status,
     )
-    return {
-        "status": "success",
-        "data": [rules.public(document) for document in items],
-        "pagination": Pagination.of(page, per_page, total).model_dump(),
-    }
+    return success_body(
+        [rules.public(document) for document in items],
+        pagination=Pagination.of(page, per_page, total).model_dump(),
+    )

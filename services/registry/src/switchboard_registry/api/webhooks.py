@@ -17,15 +17,11 @@ from switchboard_registry.domain import webhooks as rules
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.urls import check_endpoint_url
 from switchboard_shared.events import CommandType, EventType, SendTestEvent
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, success_body
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such webhook for this tenant"}}
-
-
-def _ok(data: Any, **extra: Any) -> dict[str, Any]:
-    return {"status": "success", "data": data, **extra}
 
 
 def _missing() -> ApiError:
@@ -61,7 +57,7 @@ async def create_webhook(
             "delivery": body.delivery.model_dump(),
         },
     )
-    return _ok(rules.public(document, services.box))
+    return success_body(rules.public(document, services.box))
 
 
 @router.get("", summary="List webhooks (paginated)")
@@ -73,7 +69,7 @@ async def list_webhooks(
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     items, total = await store.page(principal.tenant_id, page, per_page)
-    return _ok(
+    return success_body(
         [rules.public(document, services.box, with_secret=False) for document in items],
         pagination=Pagination.of(page, per_page, total).model_dump(),
     )
@@ -86,7 +82,7 @@ async def get_webhook(
     document = await store.get(principal.tenant_id, webhook_id)
     if document is None:
         raise _missing()
-    return _ok(rules.public(document, services.box))
+    return success_body(rules.public(document, services.box))
 
 
 async def _update(
@@ -108,7 +104,7 @@ async def _update(
     document = await store.update(principal.tenant_id, webhook_id, changes)
     if document is None:
         raise _missing()
-    return _ok(rules.public(document, services.box))
+    return success_body(rules.public(document, services.box))
 
 
 @router.put(
@@ -139,7 +135,7 @@ async def patch_webhook(
 async def delete_webhook(webhook_id: str, principal: WebhooksWrite, store: WebhooksDep) -> dict[str, Any]:
     if not await store.delete(principal.tenant_id, webhook_id):
         raise _missing()
-    return _ok({"_id": webhook_id, "deleted": True})
+    return success_body({"_id": webhook_id, "deleted": True})
 
 
 @router.post("/{webhook_id}/regenerate-secret", summary="Regenerate the signing secret", responses=NOT_FOUND)
@@ -154,7 +150,7 @@ async def regenerate_secret(
     updated = await store.update(principal.tenant_id, webhook_id, changes)
     if updated is None:
         raise _missing()
-    return _ok(rules.public(updated, services.box))
+    return success_body(rules.public(updated, services.box))
 
 
 @router.post(
@@ -188,7 +184,7 @@ async def test_webhook(
             requested_by=principal.key_id,
         ),
     )
-    return _ok(
+    return success_body(
         {
             "event": EventType.WEBHOOK_TEST.value,
             "eventId": event_id,

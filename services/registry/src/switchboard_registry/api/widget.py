@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, ServicesDep
 from switchboard_registry.domain.widget import WidgetPolicy
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, success_body
 
 router = APIRouter(prefix="/api/widget", tags=["widget"])
 
@@ -22,7 +22,7 @@ async def get_widget(principal: IntegrationsRead, services: ServicesDep) -> dict
     tenant = await services.tenants.get_tenant(principal.tenant_id)
     if tenant is None:
         raise ApiError(404, "not_found", "tenant not found")
-    return {"status": "success", "data": WidgetPolicy.model_validate(tenant.get("widget") or {})}
+    return success_body(WidgetPolicy.model_validate(tenant.get("widget") or {}))
 
 
 @router.put("", summary="Replace the chat widget policy")
@@ -32,4 +32,4 @@ async def put_widget(
     tenant = await services.tenants.update_tenant(principal.tenant_id, {"widget": body.model_dump()})
     if tenant is None:
         raise ApiError(404, "not_found", "tenant not found")
-    return {"status": "success", "data": WidgetPolicy.model_validate(tenant["widget"])}
+    return success_body(WidgetPolicy.model_validate(tenant["widget"]))
