@@ -7,8 +7,6 @@ httpx client for LLM APIs, the responder service and the management API.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -34,6 +32,7 @@ from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.config_follower import ConfigFollower
 from switchboard_shared.kafka import event_publisher, make_broker
 from switchboard_shared.netsafety import overriding_resolver
+from switchboard_shared.periodic import Periodic
 from switchboard_shared.topics import Topic
 
 SERVICE = handlers.SERVICE
@@ -56,36 +55,6 @@ OPENAPI_TAGS = [
     {"name": "feedback", "description": "seed 003: feedback.received."},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics."},
 ]
-
-
-class ExpirySweeper:
-    """Deletes idle conversations where the server cannot (no TTL indexes on FerretDB)."""
-
-    def __init__(self, store: ConversationStore, interval_s: float) -> None:
-        self.store = store
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if not self.store.ttl_index:
-            self._task = asyncio.create_task(self._run(), name="conversation-expiry")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                deleted = await self.store.sweep(datetime.now(UTC))
-            except Exception:  # the next sweep tries again; readers treat expired documents as gone meanwhile
-                log.exception("expiry sweep failed")
-                continue
-            if deleted:
-                log.info("expired conversations deleted", extra={"count": deleted})
 
 
 def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
@@ -129,7 +98,26 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
     responder = Responder(stores, publisher, providers, metrics, default_idle_s=settings.session_idle_s)
     handlers.register(broker, settings, responder)
     operations = Operations(stores, publisher)
-    sweeper = ExpirySweeper(stores.conversations, settings.expiry_sweep_interval_s)
+
+    async def sweep_conversations() -> None:
+        # Idle conversations, where the server cannot delete them (no TTL indexes on FerretDB); a failed sweep
+        # is retried next interval, and readers treat expired documents as gone meanwhile.
+        deleted = await stores.conversations.sweep(datetime.now(UTC))
+        if deleted:
+            log.info("expired conversations deleted", extra={"count": deleted})
+
+    sweeper = Periodic(
+        sweep_conversations,
+        settings.expiry_sweep_interval_s,
+        name="conversation-expiry",
+        failure="expiry sweep failed",
+        logger=log,
+    )
+
+    async def start_sweeper() -> None:
+        if not stores.conversations.ttl_index:
+            await sweeper.start()
+
     api_keys = ApiKeyView()
     follower = ConfigFollower(
         bootstrap=settings.kafka_bootstrap,
@@ -158,7 +146,7 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
         description="Conversation memory, AI replies, live-agent handoff and review of AI answers.",
         routers=[settings_api.router, articles.router, conversations.router, reviews.router, feedback.router],
         on_startup=[ensure_indexes],
-        after_broker_start=[start_follower, sweeper.start],
+        after_broker_start=[start_follower, start_sweeper],
         on_shutdown=[sweeper.stop, follower.stop, http.aclose],
         openapi_tags=OPENAPI_TAGS,
         max_body_bytes=settings.max_body_bytes,

@@ -8,8 +8,6 @@ only then does the app serve, so no request is judged against a half-loaded conf
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +32,7 @@ from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.config_follower import ConfigFollower
 from switchboard_shared.kafka import event_publisher, make_broker
+from switchboard_shared.periodic import Periodic
 from switchboard_shared.topics import Topic
 
 SERVICE = "ingress"
@@ -100,7 +99,6 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
         kafka_replies = KafkaReplies(bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.REPLIES))
         replies = kafka_replies
     gateway = Gateway(KafkaEventSink(to_platform_events, settings.publish_timeout_s), dedup, limiter, metrics)
-    sweeper: list[asyncio.Task[None]] = []
 
     async def ensure_indexes() -> None:
         for store in (mongo_dedup, mongo_limiter):
@@ -113,30 +111,29 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
                     "MongoDB indexes not ensured (dedup and limits fail open): %s", type(exc).__name__
                 )
 
-    async def sweep_forever() -> None:
-        stores = [
-            store for store in (mongo_dedup, mongo_limiter) if store is not None and not store.ttl_index
-        ]
-        while stores:
-            await asyncio.sleep(settings.sweep_interval_s)
-            for store in stores:
-                try:
-                    await store.sweep()
-                except PyMongoError as exc:
-                    log.warning("sweep of expired documents failed: %s", type(exc).__name__)
+    def unswept() -> list[MongoDedupStore | MongoRateLimiter]:
+        """The stores whose server refused a TTL index (known once ``ensure_indexes`` ran)."""
+        return [store for store in (mongo_dedup, mongo_limiter) if store is not None and not store.ttl_index]
+
+    async def sweep_expired() -> None:
+        for store in unswept():
+            try:
+                await store.sweep()
+            except PyMongoError as exc:
+                log.warning("sweep of expired documents failed: %s", type(exc).__name__)
+
+    sweeper = Periodic(sweep_expired, settings.sweep_interval_s, name="ingress-sweeper", logger=log)
 
     async def start_followers() -> None:
         await follower.start(settings.config_catch_up_timeout_s)
         log.info("integrations view caught up", extra={"integrations": len(directory)})
         if kafka_replies is not None:
             await kafka_replies.start()
-        sweeper.append(asyncio.create_task(sweep_forever(), name="ingress-sweeper"))
+        if unswept():
+            await sweeper.start()
 
     async def stop_followers() -> None:
-        for task in sweeper:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await sweeper.stop()
         if kafka_replies is not None:
             await kafka_replies.stop()
         await follower.stop()

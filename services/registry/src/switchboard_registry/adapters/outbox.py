@@ -14,8 +14,6 @@ latest value per key survives compaction anyway.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,6 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import ConfigChanged, Entity, EventType
+from switchboard_shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,14 @@ class ChangeRelay:
         self.publisher = publisher
         self.sweep_interval_s = sweep_interval_s
         self._collections: dict[Entity, tuple[AsyncCollection[dict[str, Any]], StateView]] = {}
-        self._task: asyncio.Task[None] | None = None
+        # Changes younger than one interval are usually being published inline right now.
+        self._sweeper = Periodic(
+            lambda: self.sweep(older_than=timedelta(seconds=self.sweep_interval_s)),
+            sweep_interval_s,
+            name="config-outbox-sweeper",
+            failure="outbox sweep failed; retrying next interval",
+            logger=log,
+        )
 
     def register(
         self, entity: Entity, collection: AsyncCollection[dict[str, Any]], state: StateView = default_state
@@ -133,23 +139,10 @@ class ChangeRelay:
 
     async def start(self) -> None:
         await self.sweep()
-        self._task = asyncio.create_task(self._run(), name="config-outbox-sweeper")
+        await self._sweeper.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.sweep_interval_s)
-            try:
-                # Changes younger than one interval are usually being published inline right now.
-                await self.sweep(older_than=timedelta(seconds=self.sweep_interval_s))
-            except Exception:
-                log.exception("outbox sweep failed; retrying next interval")
+        await self._sweeper.stop()
 
 
 class OutboxCollection:
