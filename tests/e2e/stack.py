@@ -116,10 +116,14 @@ class Processes:
                 kill_group(process)
 
 
-async def wait_ready(url: str, timeout_s: float = 90) -> None:
-    """Until the service at ``url`` answers /readyz with 200."""
+async def wait_ready(url: str, process: subprocess.Popen[bytes] | None = None, timeout_s: float = 90) -> None:
+    """Until the service at ``url`` answers /readyz with 200; fails at once if ``process`` (the service) exits."""
     async with httpx.AsyncClient() as http, asyncio.timeout(timeout_s):
         while True:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(
+                    f"the service for {url} exited with {process.returncode} before it was ready"
+                )
             try:
                 if (await http.get(f"{url}/readyz")).status_code == 200:
                     return

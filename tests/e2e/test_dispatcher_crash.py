@@ -41,7 +41,7 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
     async with Platform(settings) as platform:
         await subscribe(platform, receiver, WEBHOOKS, "crash.test", max_in_flight=32)
         running = processes.start("dispatcher", port, env, logs)
-        await wait_ready(url)
+        await wait_ready(url, running)
         started = time.monotonic()
         publishing = asyncio.create_task(
             platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
@@ -53,7 +53,7 @@ async def test_sigkill_twice_mid_stream_loses_no_delivery(
             kill_group(running)
             kills.append(received(receiver))
             running = processes.start("dispatcher", port, env, logs)
-            await wait_ready(url)
+            await wait_ready(url, running)
         events = await publishing
 
         expected = expected_ids(events, WEBHOOKS)

@@ -46,10 +46,10 @@ async def test_a_kafka_restart_mid_stream_loses_no_delivery(
     async with Platform(settings) as platform:
         # Slow enough that the outage lands mid-stream on this 2-core machine.
         await subscribe(platform, receiver, WEBHOOKS, "outage.test", max_in_flight=4)
-        processes.start(
+        dispatcher = processes.start(
             "dispatcher", port, dispatcher_env(settings, {"outage.test": "127.0.0.1"}), tmp_path / "d.log"
         )
-        await wait_ready(f"http://127.0.0.1:{port}")
+        await wait_ready(f"http://127.0.0.1:{port}", dispatcher)
         events = await platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
 
     await until(lambda: received(receiver) >= EVENTS * 2 * 0.25, timeout_s=120)

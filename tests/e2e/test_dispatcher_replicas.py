@@ -63,10 +63,12 @@ async def test_two_replicas_share_the_work_and_deliver_everything(
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     async with Platform(settings) as platform:
         await subscribe(platform, receiver, hooks, "replicas.test", max_in_flight=16)
-        for index, port in enumerate(ports):
+        started = [
             processes.start("dispatcher", port, env, tmp_path / f"dispatcher-{index}.log")
-        for url in urls:
-            await wait_ready(url)
+            for index, port in enumerate(ports)
+        ]
+        for url, process in zip(urls, started, strict=True):
+            await wait_ready(url, process)
         events = await platform.events("message.created", "acme", [{"n": n} for n in range(EVENTS)])
     expected = expected_ids(events, hooks)
     await until(lambda: complete(receiver, expected), timeout_s=180)
