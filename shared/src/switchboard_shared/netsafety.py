@@ -1,8 +1,10 @@
 """Which network addresses Switchboard may send webhooks to (SSRF protection).
 
-The registry checks a URL when it is configured; the dispatcher checks again on every attempt, against the
-addresses it is about to connect to (DNS can change between the two). Classification is pure: it never
-connects anywhere. Resolution goes through an injectable resolver so tests map names to loopback without DNS.
+The registry checks a URL when it is configured (``check_endpoint_url``); the dispatcher checks again on every
+attempt, against the addresses it is about to connect to (DNS can change between the two). The AI responder
+checks a tenant's LLM base URL the same way, naming it as the ``target`` in the error. Classification is pure:
+it never connects anywhere. Resolution goes through an injectable resolver so tests map names to loopback
+without DNS.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
+
+from switchboard_shared.http import ApiError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -85,9 +89,13 @@ class AddressPolicy:
         return False
 
 
+#: What the checked URLs are, as the errors name them ("… which webhooks may not target").
+WEBHOOKS = "webhooks"
+
+
 class BlockedAddress(ValueError):
-    def __init__(self, host: str, address: IPAddress, kind: AddressKind) -> None:
-        super().__init__(f"{host} resolves to a {kind} address ({address}), which webhooks may not target")
+    def __init__(self, host: str, address: IPAddress, kind: AddressKind, target: str = WEBHOOKS) -> None:
+        super().__init__(f"{host} resolves to a {kind} address ({address}), which {target} may not target")
         self.host = host
         self.address = address
         self.kind = kind
@@ -106,10 +114,16 @@ async def system_resolver(host: str, port: int) -> Sequence[IPAddress]:
 
 
 async def resolve_checked(
-    host: str, port: int, policy: AddressPolicy, resolver: Resolver = system_resolver
+    host: str,
+    port: int,
+    policy: AddressPolicy,
+    resolver: Resolver = system_resolver,
+    *,
+    target: str = WEBHOOKS,
 ) -> list[IPAddress]:
     """Every address ``host`` resolves to, refusing the lot if any one is not allowed (no partial answers:
-    a name that resolves to one public and one private address is a rebinding attempt)."""
+    a name that resolves to one public and one private address is a rebinding attempt). ``target`` names what
+    the URL is for in the refusal."""
     try:
         literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -126,7 +140,7 @@ async def resolve_checked(
     for address in addresses:
         kind = classify(address)
         if not policy.allows(kind):
-            raise BlockedAddress(host, address, kind)
+            raise BlockedAddress(host, address, kind, target)
     return list(dict.fromkeys(addresses))
 
 
@@ -150,6 +164,30 @@ def parse_webhook_url(url: str, *, allow_http: bool) -> tuple[str, str, int]:
     if parts.username or parts.password:
         raise InvalidUrl("URL must not carry credentials; use custom headers or the integration's auth token")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+async def check_endpoint_url(
+    url: str,
+    *,
+    field: str,
+    allow_http: bool,
+    policy: AddressPolicy,
+    resolver: Resolver,
+    target: str = WEBHOOKS,
+) -> str:
+    """Return ``url`` (stripped) if ``target`` may be sent to it; otherwise a 422 ``invalid_url`` ApiError naming
+    ``field`` and the reason.
+
+    The URL must be absolute http(s) without credentials, and HTTPS unless ``allow_http``. The host must
+    resolve, and every address it resolves to must be allowed by ``policy`` (no private, loopback, link-local
+    or metadata targets unless the operator allowed them). Nothing is connected to.
+    """
+    try:
+        _, host, port = parse_webhook_url(url, allow_http=allow_http)
+        await resolve_checked(host, port, policy, resolver, target=target)
+    except (InvalidUrl, BlockedAddress, UnresolvableHost) as exc:
+        raise ApiError(422, "invalid_url", f"{field}: {exc}", field=field) from None
+    return url.strip()
 
 
 def overriding_resolver(overrides: dict[str, str], fallback: Resolver = system_resolver) -> Resolver:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from switchboard_shared.http import ApiError
 from switchboard_shared.netsafety import (
     AddressKind,
     AddressPolicy,
@@ -14,6 +15,7 @@ from switchboard_shared.netsafety import (
     InvalidUrl,
     IPAddress,
     UnresolvableHost,
+    check_endpoint_url,
     classify,
     overriding_resolver,
     parse_webhook_url,
@@ -136,3 +138,60 @@ async def test_overrides_answer_before_dns_and_are_still_classified() -> None:
     assert await resolver("other.example", 443) == [ipaddress.ip_address("93.184.215.14")]
     with pytest.raises(BlockedAddress):
         await resolve_checked("example.com", 443, AddressPolicy(), resolver)
+
+
+async def test_a_blocked_address_names_webhooks_unless_told_otherwise() -> None:
+    resolver = _resolver({"internal.example": ["10.0.0.5"]})
+    with pytest.raises(BlockedAddress) as webhook:
+        await resolve_checked("internal.example", 443, AddressPolicy(), resolver)
+    assert str(webhook.value) == (
+        "internal.example resolves to a private address (10.0.0.5), which webhooks may not target"
+    )
+    with pytest.raises(BlockedAddress) as llm:
+        await resolve_checked("internal.example", 443, AddressPolicy(), resolver, target="LLM base URLs")
+    assert str(llm.value) == (
+        "internal.example resolves to a private address (10.0.0.5), which LLM base URLs may not target"
+    )
+
+
+async def test_check_endpoint_url_returns_the_stripped_url_when_allowed() -> None:
+    resolver = _resolver({"hooks.example": ["93.184.215.14"]})
+    checked = await check_endpoint_url(
+        " https://hooks.example/h ", field="url", allow_http=False, policy=AddressPolicy(), resolver=resolver
+    )
+    assert checked == "https://hooks.example/h"
+
+
+@pytest.mark.parametrize(
+    ("url", "target", "message"),
+    [
+        (
+            "http://hooks.example/h",
+            "webhooks",
+            "url: URL must use HTTPS (plain http is allowed only for tenants in development mode)",
+        ),
+        ("https://nowhere.invalid/h", "webhooks", "url: nowhere.invalid does not resolve"),
+        (
+            "https://169.254.169.254/",
+            "webhooks",
+            "url: 169.254.169.254 resolves to a metadata address (169.254.169.254), which webhooks may not target",
+        ),
+        (
+            "https://169.254.169.254/",
+            "LLM base URLs",
+            "url: 169.254.169.254 resolves to a metadata address (169.254.169.254), "
+            "which LLM base URLs may not target",
+        ),
+    ],
+)
+async def test_check_endpoint_url_is_a_422_naming_the_field(url: str, target: str, message: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        await check_endpoint_url(
+            url, field="url", allow_http=False, policy=AddressPolicy(), resolver=_resolver({}), target=target
+        )
+    assert (caught.value.status_code, caught.value.code, str(caught.value), caught.value.field) == (
+        422,
+        "invalid_url",
+        message,
+        "url",
+    )

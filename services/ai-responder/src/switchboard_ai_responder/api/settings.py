@@ -10,14 +10,7 @@ from switchboard_ai_responder.adapters.tenants import masked_key
 from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
 from switchboard_shared.http import ApiError
-from switchboard_shared.netsafety import (
-    AddressPolicy,
-    BlockedAddress,
-    InvalidUrl,
-    UnresolvableHost,
-    parse_webhook_url,
-    resolve_checked,
-)
+from switchboard_shared.netsafety import AddressPolicy, check_endpoint_url
 
 router = APIRouter(prefix="/api/tenants/{tenant_id}/settings", tags=["settings"])
 
@@ -29,12 +22,14 @@ async def _check_llm(body: TenantSettings, services: ServicesDep) -> None:
         return
     settings = services.settings
     policy = AddressPolicy(settings.allow_loopback_llm_urls, settings.allow_private_llm_urls)
-    try:
-        _, host, port = parse_webhook_url(body.llm.base_url, allow_http=not settings.is_production)
-        await resolve_checked(host, port, policy, services.resolver)
-    except (InvalidUrl, BlockedAddress, UnresolvableHost) as exc:
-        message = str(exc).replace("webhooks may not target", "LLM base URLs may not target")
-        raise ApiError(422, "invalid_url", f"llm.base_url: {message}", field="llm.base_url") from None
+    await check_endpoint_url(
+        body.llm.base_url,
+        field="llm.base_url",
+        allow_http=not settings.is_production,
+        policy=policy,
+        resolver=services.resolver,
+        target="LLM base URLs",
+    )
 
 
 @router.get("", summary="Get a tenant's responder settings (defaults when never set)")
