@@ -14,9 +14,12 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from switchboard_shared.settings import ConfigFollowerSettings
+from switchboard_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +29,44 @@ Apply = Callable[[str, int | None, dict[str, Any] | None], object]
 
 class ConfigFollower:
     def __init__(
-        self, *, bootstrap: str, topic: str, apply: Apply, client_id: str = "switchboard-config"
+        self,
+        *,
+        bootstrap: str,
+        topic: str,
+        apply: Apply,
+        client_id: str = "switchboard-config",
+        catch_up_timeout_s: float = 60.0,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self._apply = apply
         self.client_id = client_id
+        self.catch_up_timeout_s = catch_up_timeout_s
         self.caught_up = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, catch_up_timeout_s: float = 60.0) -> None:
+    @classmethod
+    def for_service(cls, settings: ConfigFollowerSettings, service: str, apply: Apply) -> Self:
+        """``service``'s follower of its namespace's config topic, waiting ``config_catch_up_timeout_s`` at
+        start-up; its Kafka client id is ``switchboard-<service>-config``."""
+        return cls(
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.topic(Topic.CONFIG),
+            apply=apply,
+            client_id=f"switchboard-{service}-config",
+            catch_up_timeout_s=settings.config_catch_up_timeout_s,
+        )
+
+    async def ready(self) -> bool:
+        """Whether the view has caught up: a readiness probe (``extra_probes``)."""
+        return self.caught_up.is_set()
+
+    async def start(self, catch_up_timeout_s: float | None = None) -> None:
+        """Start following and return once caught up; TimeoutError after ``catch_up_timeout_s`` (default: the
+        one given at construction)."""
+        if catch_up_timeout_s is None:
+            catch_up_timeout_s = self.catch_up_timeout_s
         # Subscribing without a group assigns every partition; with no committed offsets "earliest" starts
         # each one at the beginning.
         self._consumer = AIOKafkaConsumer(

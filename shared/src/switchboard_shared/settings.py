@@ -111,3 +111,17 @@ class ServiceSettings(BaseSettings):
                     "set SB_ENVIRONMENT=development for local use"
                 )
         return self
+
+
+class ConfigFollowerSettings(ServiceSettings):
+    """Settings of a service that keeps a view of the config topic (``ConfigFollower.for_service``).
+
+    The field has no alias, so it is read with the service's own prefix
+    (``SB_INGRESS_CONFIG_CATCH_UP_TIMEOUT_S``, ``SB_DISPATCHER_…``, ``SB_AI_RESPONDER_…``)."""
+
+    config_catch_up_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Start-up wait for the config view (integrations, endpoints, API keys) to catch up with "
+        "the config topic",
+    )

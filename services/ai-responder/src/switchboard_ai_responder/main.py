@@ -119,20 +119,12 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
             await sweeper.start()
 
     api_keys = ApiKeyView()
-    follower = ConfigFollower(
-        bootstrap=settings.kafka_bootstrap,
-        topic=settings.topic(Topic.CONFIG),
-        apply=api_keys.apply,
-        client_id="switchboard-ai-responder-config",
-    )
+    follower = ConfigFollower.for_service(settings, SERVICE, api_keys.apply)
 
     async def start_follower() -> None:
         # The registry's API keys (digest, tenant, scopes) authenticate the management API.
-        await follower.start(settings.config_catch_up_timeout_s)
+        await follower.start()
         log.info("API keys view caught up", extra={"keys": len(api_keys)})
-
-    async def keys_ready() -> bool:
-        return follower.caught_up.is_set()
 
     async def ensure_indexes() -> None:
         await stores.conversations.ensure_indexes()
@@ -150,7 +142,7 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
         on_shutdown=[sweeper.stop, follower.stop, http.aclose],
         openapi_tags=OPENAPI_TAGS,
         max_body_bytes=settings.max_body_bytes,
-        extra_probes={"api_keys": keys_ready},
+        extra_probes={"api_keys": follower.ready},
     )
     app.state.settings = settings
     app.state.metrics = metrics

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from switchboard_shared.settings import ServiceSettings
+from switchboard_shared.settings import ConfigFollowerSettings
 
 
-class AiResponderSettings(ServiceSettings):
+class AiResponderSettings(ConfigFollowerSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_AI_RESPONDER_", extra="ignore", populate_by_name=True, frozen=True
     )
@@ -18,11 +18,6 @@ class AiResponderSettings(ServiceSettings):
         default=SecretStr("dev-admin-token"),
         description="Operator bearer token for the management API, for any tenant (tenants use their registry "
         "API keys with the responder:read / responder:write scopes); no default in production",
-    )
-    config_catch_up_timeout_s: float = Field(
-        default=60.0,
-        gt=0,
-        description="Start-up wait for the API keys view to catch up with the config topic",
     )
     session_idle_s: int = Field(
         default=3600,

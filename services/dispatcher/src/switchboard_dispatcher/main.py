@@ -69,12 +69,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     )
 
     view = ConfigView(settings.secrets_box())
-    follower = ConfigFollower(
-        bootstrap=settings.kafka_bootstrap,
-        topic=settings.topic(Topic.CONFIG),
-        apply=view.apply,
-        client_id="switchboard-dispatcher-config",
-    )
+    follower = ConfigFollower.for_service(settings, SERVICE, view.apply)
     sender = HttpSender(
         policy_from(settings.allow_loopback_urls, settings.allow_private_urls),
         overriding_resolver(settings.resolve_overrides),
@@ -166,9 +161,6 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         await hot.stop()
         await follower.stop()
 
-    async def view_ready() -> bool:
-        return follower.caught_up.is_set()
-
     app = build_service_app(
         runtime,
         title="Switchboard dispatcher",
@@ -176,7 +168,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         on_startup=[schedule.ensure_indexes],
         after_broker_start=[start_pipeline],
         on_shutdown=[stop_pipeline],
-        extra_probes={"config_view": view_ready},
+        extra_probes={"config_view": follower.ready},
     )
     app.state.settings = settings
     app.state.metrics = metrics

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from switchboard_shared.settings import ServiceSettings
+from switchboard_shared.settings import ConfigFollowerSettings
 
 
-class DispatcherSettings(ServiceSettings):
+class DispatcherSettings(ConfigFollowerSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_DISPATCHER_", extra="ignore", populate_by_name=True, frozen=True
     )

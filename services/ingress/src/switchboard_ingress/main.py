@@ -72,12 +72,7 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     )
 
     directory = Directory(settings.secrets_box())
-    follower = ConfigFollower(
-        bootstrap=settings.kafka_bootstrap,
-        topic=settings.topic(Topic.CONFIG),
-        apply=directory.apply,
-        client_id="switchboard-ingress-config",
-    )
+    follower = ConfigFollower.for_service(settings, SERVICE, directory.apply)
     mongo_dedup: MongoDedupStore | None = None
     mongo_limiter: MongoRateLimiter | None = None
     kafka_replies: KafkaReplies | None = None
@@ -125,7 +120,7 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     sweeper = Periodic(sweep_expired, settings.sweep_interval_s, name="ingress-sweeper", logger=log)
 
     async def start_followers() -> None:
-        await follower.start(settings.config_catch_up_timeout_s)
+        await follower.start()
         log.info("integrations view caught up", extra={"integrations": len(directory)})
         if kafka_replies is not None:
             await kafka_replies.start()
@@ -140,9 +135,6 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
         if mongo_dedup is not None:
             await mongo_dedup.flush()
 
-    async def view_ready() -> bool:
-        return follower.caught_up.is_set()
-
     app = build_service_app(
         runtime,
         title="Switchboard ingress",
@@ -152,7 +144,7 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
         on_startup=[ensure_indexes],
         after_broker_start=[start_followers],
         on_shutdown=[stop_followers],
-        extra_probes={"config_view": view_ready},
+        extra_probes={"config_view": follower.ready},
         max_body_bytes=settings.max_body_bytes,
     )
     app.state.settings = settings

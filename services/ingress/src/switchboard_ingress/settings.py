@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from switchboard_shared.settings import ServiceSettings
+from switchboard_shared.settings import ConfigFollowerSettings
 
 
 class WidgetSettings(BaseModel):
@@ -21,7 +21,7 @@ class WidgetSettings(BaseModel):
     csrf: bool = False
 
 
-class IngressSettings(ServiceSettings):
+class IngressSettings(ConfigFollowerSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_INGRESS_", extra="ignore", populate_by_name=True, frozen=True
     )
@@ -77,9 +77,6 @@ class IngressSettings(ServiceSettings):
     trust_forwarded_for: bool = Field(
         default=False,
         description="Take the client IP for widget limits from X-Forwarded-For (only behind a proxy that sets it)",
-    )
-    config_catch_up_timeout_s: float = Field(
-        default=60.0, gt=0, description="Start-up wait for the integrations view to catch up"
     )
     sweep_interval_s: float = Field(
         default=60.0,
