@@ -19,6 +19,12 @@ from switchboard_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
+#: ``heartbeat_interval_ms`` of the services' consumer-group subscribers. A replica joining (rolling deploy,
+#: scale-out, restart) waits for every current member to rejoin, which each does on its next heartbeat: at
+#: aiokafka's default 3 s that is 3 s per consumer group at start-up. 1 s keeps joins short for one small
+#: request a second per consumer (the session timeout stays 10 s).
+SUBSCRIBER_HEARTBEAT_MS = 1000
+
 
 def make_broker(settings: ServiceSettings, service: str, **kwargs: Any) -> KafkaBroker:
     return KafkaBroker(

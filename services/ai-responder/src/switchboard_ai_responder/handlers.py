@@ -15,7 +15,7 @@ from faststream.kafka import KafkaBroker
 
 from switchboard_ai_responder.service import Responder
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import decode_or_skip
+from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -27,8 +27,7 @@ def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responde
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id(SERVICE, "responder"),
         auto_offset_reset="earliest",
-        # A second replica (or a restart) joins in about a second instead of three.
-        heartbeat_interval_ms=1000,
+        heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
         title="ai-responder.inbound",

@@ -22,9 +22,8 @@ from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.messages import MessageHistory
 from switchboard_registry.domain import deliveries as delivery_rules
 from switchboard_registry.domain import messages as message_rules
-from switchboard_registry.handlers import HEARTBEAT_MS
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import decode_or_skip
+from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -67,7 +66,7 @@ def register(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
-        heartbeat_interval_ms=HEARTBEAT_MS,
+        heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         title="registry.delivery-log",
         description="Projects every delivery attempt once into the delivery log (deliveries, per-endpoint "
         "rollups for stats) and into the delivery status of seed 002's message history. Idempotency key: "
@@ -105,7 +104,7 @@ def register(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
-        heartbeat_interval_ms=HEARTBEAT_MS,
+        heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         title="registry.message-history",
         description="Projects message.received (incoming) and message.replied (outgoing, agent_outgoing) "
         "events into seed 002's message history; other event types are ignored.",

@@ -13,10 +13,9 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from switchboard_registry.adapters.event_log import EventLog
-from switchboard_registry.handlers import HEARTBEAT_MS
 from switchboard_registry.metrics import RegistryMetrics
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import decode_or_skip
+from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -30,7 +29,7 @@ def register(
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id("registry", "event-log"),
         auto_offset_reset="earliest",
-        heartbeat_interval_ms=HEARTBEAT_MS,
+        heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
         title="registry.event-log",

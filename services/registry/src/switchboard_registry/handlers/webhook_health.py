@@ -13,10 +13,9 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from switchboard_registry.adapters.webhooks import WebhookStore
-from switchboard_registry.handlers import HEARTBEAT_MS
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import EventType
-from switchboard_shared.kafka import decode_or_skip
+from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -28,7 +27,7 @@ def register(broker: KafkaBroker, settings: ServiceSettings, store: WebhookStore
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id("registry", "webhook-health"),
         auto_offset_reset="earliest",
-        heartbeat_interval_ms=HEARTBEAT_MS,
+        heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=decode_or_skip,
         title="registry.webhook-health",
