@@ -1,23 +1,13 @@
-"""Fixtures every e2e test may ask for: a loopback webhook receiver, and services run as their own processes."""
+"""Fixtures every e2e test may ask for: services run as their own processes (the loopback webhook ``receiver``
+comes from switchboard_shared.testing.fixtures, like every real-infrastructure fixture)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from switchboard_shared.testing.webhooks import Receiver
-
 from .stack import Processes
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    """A receiver on 127.0.0.1; names mapped to loopback (``resolve_overrides``) reach it."""
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_shared.testing.webhooks import Platform
 
 DISPATCHER_OVERRIDES: dict[str, Any] = {
     "allow_loopback_urls": True,
@@ -21,14 +21,6 @@ DISPATCHER_OVERRIDES: dict[str, Any] = {
     "schedule_poll_interval_s": 0.1,
     "commit_interval_s": 0.2,
 }
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.testing.infra import Infrastructure, InfrastructureUnavailable, infrastructure
 from switchboard_shared.testing.private_kafka import KafkaJarsMissing, PrivateKafka
+from switchboard_shared.testing.webhooks import Receiver
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -100,3 +101,12 @@ async def private_kafka(tmp_path: Path) -> AsyncIterator[PrivateKafka]:
         yield kafka
     finally:
         await asyncio.to_thread(kafka.stop)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on 127.0.0.1; names mapped to loopback (``resolve_overrides``) reach it."""
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
