@@ -222,17 +222,13 @@ render_kafka_config() {
 	mv -f "$K_CONFIG.tmp" "$K_CONFIG"
 }
 
-# Format the KRaft storage once per data dir; the cluster id is generated once and kept beside the data.
+# Format the KRaft storage once per data dir; the cluster id is generated once and kept beside the data
+# (a stored id the storage tool refuses is replaced, so a bad one cannot fail every later start).
 format_kafka_storage() {
 	[[ -f $K_DATA/meta.properties ]] && return 0
 	local cluster_id
-	if [[ -s $K_CLUSTER_ID_FILE ]]; then
-		cluster_id="$(cat "$K_CLUSTER_ID_FILE")"
-	else
-		# Kafka's Uuid format: url-safe base64 of 16 random bytes, unpadded (22 chars)
-		cluster_id="$("${PY[@]}" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-		printf '%s\n' "$cluster_id" >"$K_CLUSTER_ID_FILE"
-	fi
+	cluster_id="$("${PY[@]}" -m switchboard_shared.kafka_admin cluster-id "$K_CLUSTER_ID_FILE")" ||
+		die "could not read or create the Kafka cluster id in $(rel "$K_CLUSTER_ID_FILE")"
 	run_logged "$K_RUN/format.log" "$JAVA" -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$K_LOG4J" \
 		kafka.tools.StorageTool format -t "$cluster_id" -c "$K_CONFIG" || exit 1
 }
