@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"--- the walkthrough of {args.readme.name}: {len(blocks)} bash blocks ---", flush=True)  # noqa: T201
     outcome = run(text, args.readme.resolve().parent, args.timeout)
+    if outcome.output and not outcome.output.endswith("\n"):
+        print()  # noqa: T201 - the script's last line had no newline (curl's error body, say)
     print("--- end of the walkthrough ---", flush=True)  # noqa: T201
     if outcome.returncode is None:
         problem: str | None = f"the walkthrough did not finish within {args.timeout:g} s"
