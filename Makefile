@@ -4,26 +4,35 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV_VERSION := 0.13.8
-# uv from PATH, else the copy `make` installs from PyPI into ~/.local/bin on first use.
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export SB_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export SB_MONGODB_URL ?= mongodb://127.0.0.1:27017/
-# Tools built on demand (kustomize when kubectl is missing) live beside deploy/local's download cache.
-TOOLS_BIN := $(or $(SB_CACHE_DIR),$(HOME)/.cache/switchboard)/bin
+# Tools make installs (uv when missing, kustomize when kubectl is missing) live beside deploy/local's download
+# cache, a directory a plain shell's PATH does not have: make uses them by absolute path and puts the directory
+# first on the PATH of everything it runs (the scripts, the tests).
+CACHE_DIR := $(or $(SB_CACHE_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/switchboard)
+TOOLS_BIN := $(CACHE_DIR)/bin
 export PATH := $(TOOLS_BIN):$(PATH)
+# uv: the copy make installed, else the one on the PATH, else the copy `make sync` installs from PyPI.
+ifeq ($(origin UV),undefined)
+UV := $(firstword $(wildcard $(TOOLS_BIN)/uv) $(shell command -v uv 2>/dev/null) $(TOOLS_BIN)/uv)
+endif
+export UV
+# uv's own certificate bundle does not know a corporate or sandbox proxy's CA; the system store does.
+# (UV_NATIVE_TLS: the same switch under its name before uv 0.13.)
+export UV_SYSTEM_CERTS ?= true
+export UV_NATIVE_TLS ?= true
 
 .PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-sync: ## install the workspace (one uv.lock) into .venv
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check --user uv==$(UV_VERSION)
+sync: ## install the workspace (one uv.lock) into .venv, and uv itself from PyPI when missing
+	@deploy/local/tools.sh uv "$(UV)" $(UV_VERSION)
 	$(UV) sync --all-packages --locked
 
-tools: ## kustomize for the deploy/k8s tests when kubectl (which contains it) is missing, via the Go module proxy
-	@command -v kubectl >/dev/null 2>&1 || command -v kustomize >/dev/null 2>&1 \
-		|| GOBIN=$(TOOLS_BIN) go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+tools: ## what the tests need beyond `make up`: docker-compose (apt) and kustomize (kubectl, or built with Go)
+	@deploy/local/tools.sh test "$(TOOLS_BIN)"
 
 infra-up: sync ## start Kafka + FerretDB on loopback (idempotent; cached downloads)
 	deploy/local/infra.sh up
@@ -50,7 +59,8 @@ lint: sync ## ruff lint + format check
 	$(UV) run ruff format --check .
 
 typecheck: sync ## mypy strict over every package and its tests
-	$(UV) run mypy shared/src services/*/src conftest.py shared/tests services/*/tests tests docs/generate_asyncapi.py bench
+	$(UV) run mypy shared/src services/*/src conftest.py shared/tests services/*/tests tests docs/generate_asyncapi.py bench \
+		deploy/local/readme_walkthrough.py
 
 test-unit: sync ## unit tests only (no infrastructure)
 	$(UV) run pytest -m unit

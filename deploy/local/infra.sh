@@ -104,31 +104,31 @@ cd "$SB_ROOT"
 # Tools
 # ---------------------------------------------------------------------------------------------------------
 
-PY=(uv run --no-sync --project "$SB_ROOT" python)
+PY=("$UV" run --no-sync --project "$SB_ROOT" python)
 
 require_python_env() {
-	command -v uv >/dev/null 2>&1 || die "'uv' not found; install it (https://docs.astral.sh/uv/) — the readiness" \
-		"checks and topic creation run in the workspace's Python environment"
+	command -v "$UV" >/dev/null 2>&1 || die "'uv' not found; run \"make up\" (which installs it), or install it" \
+		"(https://docs.astral.sh/uv/) — the readiness checks and topic creation run in the workspace's Python environment"
 	if ! "${PY[@]}" -c 'import aiokafka, pymongo' >/dev/null 2>&1; then
 		info "workspace environment incomplete; running: uv sync --all-packages --locked"
 		local out
-		out="$(uv sync --all-packages --locked 2>&1)" || {
+		out="$("$UV" sync --all-packages --locked 2>&1)" || {
 			printf '%s\n' "$out" >&2
 			die "uv sync --all-packages --locked failed"
 		}
 	fi
 }
 
-# Prerequisites are checked together so that one run names everything that is missing.
+# FerretDB's go.mod asks for Go 1.24.
+FDB_GO_MINOR=24
 JAVA=""
-MISSING=()
+GO=""
 check_java() {
 	if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then
 		JAVA="$JAVA_HOME/bin/java"
-	elif command -v java >/dev/null 2>&1; then
+	elif install_or_explain java openjdk-17-jre-headless "Kafka $KAFKA_VERSION needs a Java 17+ runtime"; then
 		JAVA="$(command -v java)"
 	else
-		MISSING+=("'java' not found; Kafka $KAFKA_VERSION needs a Java 17+ runtime (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)")
 		return
 	fi
 	local line major
@@ -147,19 +147,16 @@ check_java() {
 }
 check_mvn() {
 	kafka_jars_ready && return 0
-	command -v mvn >/dev/null 2>&1 ||
-		MISSING+=("'mvn' not found; the Kafka $KAFKA_VERSION jars are resolved from Maven Central with Maven (Debian/Ubuntu: apt-get install maven)")
+	install_or_explain mvn maven "the Kafka $KAFKA_VERSION jars are resolved from Maven Central with Maven" || true
 }
+# Go cannot come from apt: Debian's golang-go is older than FerretDB needs.
 check_go() {
 	[[ -x $FDB_BIN ]] && return 0
-	command -v go >/dev/null 2>&1 ||
-		MISSING+=("'go' not found; FerretDB $FERRETDB_VERSION is built from source with the Go toolchain (Debian/Ubuntu: apt-get install golang-go, or a Go toolchain from https://go.dev/dl)")
-}
-die_if_missing() {
-	((${#MISSING[@]})) || return 0
-	local m
-	for m in "${MISSING[@]}"; do printf 'error: %s\n' "$m" >&2; done
-	exit 1
+	if ! GO="$(find_go)"; then
+		MISSING+=("'go' not found; FerretDB $FERRETDB_VERSION is built from source with Go 1.$FDB_GO_MINOR+: install it from https://go.dev/dl (into /usr/local/go)")
+	elif ! go_usable "$GO" "$FDB_GO_MINOR"; then
+		MISSING+=("$GO is $("$GO" env GOVERSION 2>/dev/null || echo 'an unknown version'); FerretDB $FERRETDB_VERSION needs Go 1.$FDB_GO_MINOR+: install it from https://go.dev/dl (into /usr/local/go)")
+	fi
 }
 
 # run_logged LOGFILE CMD...: run CMD with output to LOGFILE; on failure show the command and its output.
@@ -222,17 +219,13 @@ render_kafka_config() {
 	mv -f "$K_CONFIG.tmp" "$K_CONFIG"
 }
 
-# Format the KRaft storage once per data dir; the cluster id is generated once and kept beside the data.
+# Format the KRaft storage once per data dir; the cluster id is generated once and kept beside the data
+# (a stored id the storage tool refuses is replaced, so a bad one cannot fail every later start).
 format_kafka_storage() {
 	[[ -f $K_DATA/meta.properties ]] && return 0
 	local cluster_id
-	if [[ -s $K_CLUSTER_ID_FILE ]]; then
-		cluster_id="$(cat "$K_CLUSTER_ID_FILE")"
-	else
-		# Kafka's Uuid format: url-safe base64 of 16 random bytes, unpadded (22 chars)
-		cluster_id="$("${PY[@]}" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-		printf '%s\n' "$cluster_id" >"$K_CLUSTER_ID_FILE"
-	fi
+	cluster_id="$("${PY[@]}" -m switchboard_shared.kafka_admin cluster-id "$K_CLUSTER_ID_FILE")" ||
+		die "could not read or create the Kafka cluster id in $(rel "$K_CLUSTER_ID_FILE")"
 	run_logged "$K_RUN/format.log" "$JAVA" -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$K_LOG4J" \
 		kafka.tools.StorageTool format -t "$cluster_id" -c "$K_CONFIG" || exit 1
 }
@@ -263,7 +256,7 @@ ensure_ferretdb_binary() {
 	t0=$(now_s)
 	info "ferretdb: building $FERRETDB_VERSION from source via the Go module proxy into $(dirname "$FDB_BIN") (one-time, 30-80 s) ..."
 	mkdir -p "$(dirname "$FDB_BIN")"
-	FERRETDB_VERSION=$FERRETDB_VERSION "$SB_LOCAL_DIR/ferretdb/build.sh" "$FDB_BIN" ||
+	PATH="$(dirname "$GO"):$PATH" FERRETDB_VERSION=$FERRETDB_VERSION "$SB_LOCAL_DIR/ferretdb/build.sh" "$FDB_BIN" ||
 		die "building FerretDB failed (command: FERRETDB_VERSION=$FERRETDB_VERSION $SB_LOCAL_DIR/ferretdb/build.sh $FDB_BIN)"
 	info "ferretdb: built in $(elapsed_since "$t0") s"
 }

@@ -10,6 +10,8 @@ SB_ROOT="$(cd "$SB_LOCAL_DIR/../.." && pwd)"
 SB_RUN_DIR="$(realpath -m "${SB_RUN_DIR:-$SB_ROOT/.run}")"
 SB_CACHE_DIR="$(realpath -m "${SB_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard}")"
 SB_STOP_TIMEOUT="${SB_STOP_TIMEOUT:-20}"
+# uv: the Makefile passes the absolute path of the copy it uses (it may not be on the PATH).
+UV="${UV:-uv}"
 
 info() { printf '%s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -157,4 +159,76 @@ lock() {
 	mkdir -p "$SB_RUN_DIR"
 	exec 9>"$SB_RUN_DIR/.$1.lock"
 	flock -w 300 9 || die "another $1 operation holds $(rel "$SB_RUN_DIR")/.$1.lock"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Prerequisites: install what we can, name what we cannot
+# ---------------------------------------------------------------------------------------------------------
+# A fresh machine of the kind this project runs on (Debian, root, apt) gets a missing tool's package installed;
+# anywhere else the caller stops with one line naming what to install. `id` and `apt-get` are looked up on the
+# PATH, so the tests can stand in for them.
+
+# can_apt: true when we may install Debian packages (root, apt-get present).
+can_apt() { [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; }
+
+# apt_install PACKAGE...: install quietly (one `apt-get update` per run); on failure show apt-get's output.
+SB_APT_UPDATED=0
+apt_install() {
+	local out
+	if ((!SB_APT_UPDATED)); then
+		out="$(apt-get update -qq 2>&1)" || {
+			printf '%s\n' "$out" >&2
+			return 1
+		}
+		SB_APT_UPDATED=1
+	fi
+	out="$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" 2>&1)" || {
+		printf '%s\n' "$out" | tail -n 20 >&2
+		return 1
+	}
+}
+
+# Prerequisites are checked together so that one run names everything that is missing: each check adds one line
+# to MISSING, and die_if_missing prints them all and stops.
+MISSING=()
+die_if_missing() {
+	((${#MISSING[@]})) || return 0
+	local m
+	for m in "${MISSING[@]}"; do printf 'error: %s\n' "$m" >&2; done
+	exit 1
+}
+
+# install_or_explain COMMAND PACKAGE WHY: when COMMAND is missing, install PACKAGE with apt if we can; otherwise
+# (or when that fails) add "'COMMAND' not found; WHY (install it: …)" to MISSING and fail.
+install_or_explain() {
+	local command=$1 package=$2 why=$3
+	command -v "$command" >/dev/null 2>&1 && return 0
+	if can_apt; then
+		info "installing $package with apt-get ($why) ..."
+		if apt_install "$package" && command -v "$command" >/dev/null 2>&1; then
+			return 0
+		fi
+		MISSING+=("'$command' not found and apt-get install $package failed; $why")
+		return 1
+	fi
+	MISSING+=("'$command' not found; $why (install it: apt-get install $package, or your system's package)")
+	return 1
+}
+
+# find_go: the go command on the PATH, else where the go.dev installer puts it (/usr/local/go/bin, which a
+# plain login shell's PATH often lacks). Prints its path; fails when there is none.
+find_go() {
+	command -v go 2>/dev/null && return 0
+	[[ -x /usr/local/go/bin/go ]] && printf '%s\n' /usr/local/go/bin/go
+}
+
+# go_usable GO MINOR: true when GO can build a module that needs Go 1.MINOR: it is that new, or it is Go 1.21+
+# and may fetch the newer toolchain itself (GOTOOLCHAIN not "local").
+go_usable() {
+	local go=$1 minor=$2 version toolchain have
+	version="$("$go" env GOVERSION 2>/dev/null)" || return 1
+	toolchain="$("$go" env GOTOOLCHAIN 2>/dev/null)" || return 1
+	[[ $version =~ ^go1\.([0-9]+) ]] || return 1
+	have=${BASH_REMATCH[1]}
+	((have >= minor)) || { ((have >= 21)) && [[ $toolchain != local* ]]; }
 }

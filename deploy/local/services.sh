@@ -65,7 +65,7 @@ start_service() {
 	else
 		local extra=()
 		read -r -a extra <<<"${SB_UVICORN_ARGS:-}"
-		cmd=(uv run --no-sync --project "$SB_ROOT" uvicorn --factory "$pkg.main:create_app"
+		cmd=("$UV" run --no-sync --project "$SB_ROOT" uvicorn --factory "$pkg.main:create_app"
 			--host "$HOST" --port "$port" --log-level info "${extra[@]}")
 	fi
 	SB_SERVICE_NAME=$name SB_SERVICE_PACKAGE=$pkg SB_SERVICE_PORT=$port \
@@ -76,8 +76,8 @@ cmd_up() {
 	lock services
 	command -v curl >/dev/null 2>&1 || die "'curl' not found (Debian/Ubuntu: apt-get install curl)"
 	if [[ -z ${SB_SERVICE_CMD:-} ]]; then
-		command -v uv >/dev/null 2>&1 || die "'uv' not found; install it (https://docs.astral.sh/uv/)"
-		uv run --no-sync --project "$SB_ROOT" python -c 'import uvicorn' >/dev/null 2>&1 ||
+		command -v "$UV" >/dev/null 2>&1 || die "'uv' not found; run \"make up\" (which installs it), or install it (https://docs.astral.sh/uv/)"
+		"$UV" run --no-sync --project "$SB_ROOT" python -c 'import uvicorn' >/dev/null 2>&1 ||
 			die "the workspace environment is missing or incomplete; run: make sync (uv sync --all-packages --locked)"
 	fi
 

@@ -21,8 +21,7 @@ out="${1:?usage: build.sh OUTPUT_BINARY}"
 out="$(realpath -m "$out")"
 
 if ! command -v go >/dev/null 2>&1; then
-	echo "error: 'go' not found; FerretDB $FERRETDB_VERSION is built from source with the Go toolchain." >&2
-	echo "       Install it (Debian/Ubuntu: apt-get install golang-go, or a toolchain from https://go.dev/dl)." >&2
+	echo "error: 'go' not found; FerretDB $FERRETDB_VERSION is built from source with Go 1.24+: install it from https://go.dev/dl" >&2
 	exit 1
 fi
 

@@ -3,14 +3,21 @@
 Used by ``make infra-up``, the docker-compose ``topics`` job and the test fixtures (with a per-test
 namespace). Idempotent: existing topics are left as they are, and a topic with fewer partitions than the
 contract declares is grown (Kafka cannot shrink a topic).
+
+``python -m switchboard_shared.kafka_admin cluster-id FILE`` gives ``make infra-up`` the KRaft cluster id to
+format a new broker's storage with, kept in FILE.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
+import secrets
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import KafkaError
@@ -80,6 +87,41 @@ async def delete_topics(bootstrap: str, namespace: str, specs: Iterable[TopicSpe
         await admin.close()
 
 
+def valid_cluster_id(text: str) -> bool:
+    """True for an id ``kafka-storage format -t`` takes: Kafka's Uuid text form (url-safe base64 of 16 bytes,
+    unpadded, 22 characters) that does not start with ``-``, which the tool would read as an option."""
+    if len(text) != 22 or text.startswith("-"):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(text + "==")
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == 16 and base64.urlsafe_b64encode(raw).decode().rstrip("=") == text
+
+
+def new_cluster_id(random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A random KRaft cluster id. One in 64 encodings of 16 random bytes starts with ``-``; like Kafka's own
+    ``Uuid.randomUuid`` we draw again rather than hand the storage tool something it parses as an option."""
+    while True:
+        candidate = base64.urlsafe_b64encode(random_bytes(16)).decode().rstrip("=")
+        if valid_cluster_id(candidate):
+            return candidate
+
+
+def stored_cluster_id(path: Path, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """The cluster id kept in ``path``, or a new one written there when the file is missing or holds an id the
+    storage tool refuses (such as one starting with ``-`` from an older infra.sh, which failed every start)."""
+    try:
+        current = path.read_text().strip()
+    except FileNotFoundError:
+        current = ""
+    if valid_cluster_id(current):
+        return current
+    fresh = new_cluster_id(random_bytes)
+    path.write_text(fresh + "\n")
+    return fresh
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m switchboard_shared.kafka_admin")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,7 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     ensure.add_argument("--bootstrap", default="127.0.0.1:9092")
     ensure.add_argument("--namespace", default="")
     ensure.add_argument("--replication-factor", type=int, default=1)
+    cluster = sub.add_parser(
+        "cluster-id", help="print the KRaft cluster id kept in FILE (created when needed)"
+    )
+    cluster.add_argument("file", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "cluster-id":
+        print(stored_cluster_id(args.file))  # noqa: T201
+        return 0
     try:
         result = asyncio.run(
             ensure_topics(args.bootstrap, args.namespace, replication_factor=args.replication_factor)
