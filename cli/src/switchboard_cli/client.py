@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import click
 import httpx
 
 from switchboard_cli.config import Config
@@ -18,7 +17,7 @@ _CREDENTIAL_VARIABLE = {
 }
 
 
-class CliError(click.ClickException):
+class CliError(Exception):
     """Ends the command with one line on stderr (``Error: …``) and exit status 1."""
 
 
@@ -47,7 +46,9 @@ def _error_message(response: httpx.Response) -> str:
 class Api:
     """One server (registry or ingress) with one credential; every call returns the decoded JSON body."""
 
-    def __init__(self, config: Config, server: Literal["registry", "ingress"], credential: Credential) -> None:
+    def __init__(
+        self, config: Config, server: Literal["registry", "ingress"], credential: Credential
+    ) -> None:
         self.server = server
         self.base_url = (config.url if server == "registry" else config.ingress_url).rstrip("/")
         self.credential = credential
@@ -72,11 +73,16 @@ class Api:
         content: bytes | None = None,
     ) -> Any:
         if not self._token:
-            raise CliError(f"no {self.credential.replace('_', ' ')}: set {_CREDENTIAL_VARIABLE[self.credential]}")
+            variable = _CREDENTIAL_VARIABLE[self.credential]
+            raise CliError(
+                f"no {self.credential.replace('_', ' ')}: set {variable} (or {self.credential} in a profile)"
+            )
         sent = {"Authorization": f"Bearer {self._token}", **(headers or {})}
         query = {name: value for name, value in (params or {}).items() if value is not None}
         try:
-            response = self._http.request(method, path, json=json, params=query, headers=sent, content=content)
+            response = self._http.request(
+                method, path, json=json, params=query, headers=sent, content=content
+            )
         except httpx.TransportError as exc:
             raise CliError(unreachable(self.server, self.base_url, exc)) from None
         if response.status_code >= 400:

@@ -24,7 +24,6 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import click
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -33,7 +32,7 @@ DEFAULT_PROFILE = "default"
 _chosen_profile: ContextVar[str | None] = ContextVar("switchboard_profile", default=None)
 
 
-class ConfigError(click.ClickException):
+class ConfigError(Exception):
     """The configuration cannot be used; the message says which file or variable and why."""
 
 
@@ -115,6 +114,8 @@ def load(profile: str | None = None, **overrides: Any) -> Config:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "configuration"
-        raise ConfigError(f"{where}: {first['msg']} (check SWITCHBOARD_* variables and {config_path()})") from None
+        raise ConfigError(
+            f"{where}: {first['msg']} (check SWITCHBOARD_* variables and {config_path()})"
+        ) from None
     finally:
         _chosen_profile.reset(token)

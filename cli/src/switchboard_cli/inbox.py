@@ -87,7 +87,7 @@ class Delivery:
 
     def line(self) -> str:
         """The inbox's line for people, e.g.
-        ``05:41:02  message.created  webhook-id msg_…  attempt 1  signature ok  latency 4 ms``."""
+        ``05:41:02  message.created  webhook-id msg_…  attempt 1  signature ok  latency 0.4 ms``."""
         signature = "signature ok" if self.verified else f"signature failed ({self.problem})"
         parts = [
             self.received_at.astimezone().strftime("%H:%M:%S"),
@@ -95,10 +95,14 @@ class Delivery:
             f"webhook-id {self.webhook_id or '-'}",
             f"attempt {self.attempt if self.attempt is not None else '-'}",
             signature,
-            f"latency {self.latency_ms:.0f} ms",
+            f"latency {self.latency_ms:.1f} ms",
         ]
         if self.forwarded is not None:
-            answer = str(self.forwarded.status) if self.forwarded.error is None else f"failed: {self.forwarded.error}"
+            answer = (
+                str(self.forwarded.status)
+                if self.forwarded.error is None
+                else f"failed: {self.forwarded.error}"
+            )
             parts.append(f"-> {answer} {self.forwarded.url}")
         return "  ".join(parts)
 
@@ -106,7 +110,11 @@ class Delivery:
         """The inbox's line for scripts (``--json``): one JSON object."""
         forwarded = None
         if self.forwarded is not None:
-            forwarded = {"url": self.forwarded.url, "status": self.forwarded.status, "error": self.forwarded.error}
+            forwarded = {
+                "url": self.forwarded.url,
+                "status": self.forwarded.status,
+                "error": self.forwarded.error,
+            }
         return {
             "received_at": utc_z(self.received_at, "milliseconds"),
             "event": self.event,

@@ -42,7 +42,7 @@ _HOP_HEADERS = frozenset(
 #: The dispatcher waits up to 30 s per attempt (a webhook's default ``timeout_seconds``).
 FORWARD_TIMEOUT_S = 30.0
 #: How long one probe is awaited before another is sent.
-PROBE_WAIT_S = 3.0
+PROBE_WAIT_S = 1.0
 PROBE_DEADLINE_S = 60.0
 
 
@@ -136,8 +136,14 @@ class Inbox:
         try:
             answer = await self._forward.request(request.method, url, content=body, headers=sent)
         except httpx.HTTPError as exc:
-            reason = "timed out" if isinstance(exc, httpx.TimeoutException) else f"cannot connect ({type(exc).__name__})"
-            return Forwarded(url, None, reason), web.json_response({"error": f"forward failed: {reason}"}, status=502)
+            reason = (
+                "timed out"
+                if isinstance(exc, httpx.TimeoutException)
+                else f"cannot connect ({type(exc).__name__})"
+            )
+            return Forwarded(url, None, reason), web.json_response(
+                {"error": f"forward failed: {reason}"}, status=502
+            )
         relayed = {name: value for name, value in answer.headers.items() if name.lower() not in _HOP_HEADERS}
         relayed.pop("content-encoding", None)  # httpx already decoded the body
         return Forwarded(url, answer.status_code), web.Response(
@@ -146,7 +152,9 @@ class Inbox:
 
     def _report(self, delivery: Delivery) -> None:
         self.deliveries.append(delivery)
-        line = json.dumps(delivery.record(), ensure_ascii=False) if self.options.json_lines else delivery.line()
+        line = (
+            json.dumps(delivery.record(), ensure_ascii=False) if self.options.json_lines else delivery.line()
+        )
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
         if self.options.count is not None and len(self.deliveries) >= self.options.count:
@@ -156,7 +164,9 @@ class Inbox:
 def _loopback_port(url: str) -> int:
     parsed = httpx.URL(url)
     if parsed.host not in (LOOPBACK, "localhost", "::1") or parsed.scheme != "http":
-        raise CliError(f"the webhook delivers to {url}, not to this machine: point it at http://{LOOPBACK}:PORT/")
+        raise CliError(
+            f"the webhook delivers to {url}, not to this machine: point it at http://{LOOPBACK}:PORT/"
+        )
     return parsed.port or 80
 
 
@@ -258,12 +268,16 @@ class Listener:
         try:
             await self.call("DELETE", f"/api/webhooks/{self.created}")
         except CliError as exc:
-            note(f"warning: could not delete webhook {self.created} ({exc}); `switchboard webhooks delete {self.created}`")
+            note(
+                f"warning: could not delete webhook {self.created} ({exc}); `switchboard webhooks delete {self.created}`"
+            )
 
     async def probe(self, inbox: Inbox, webhook_id: str, stop: asyncio.Event) -> None:
         """Send test events until one arrives (the dispatcher knows the webhook and can reach the inbox)."""
         remaining = self.remaining()
-        deadline = time.monotonic() + (PROBE_DEADLINE_S if remaining is None else min(remaining, PROBE_DEADLINE_S))
+        deadline = time.monotonic() + (
+            PROBE_DEADLINE_S if remaining is None else min(remaining, PROBE_DEADLINE_S)
+        )
         while not stop.is_set():
             await self.call("POST", f"/api/webhooks/{webhook_id}/test")
             inbox.probes_until = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -277,7 +291,9 @@ class Listener:
         with contextlib.suppress(CliError, KeyError, IndexError, TypeError):
             latest = (
                 await self.call(
-                    "GET", f"/api/webhooks/{webhook_id}/deliveries", params={"event_type": EventType.WEBHOOK_TEST}
+                    "GET",
+                    f"/api/webhooks/{webhook_id}/deliveries",
+                    params={"event_type": EventType.WEBHOOK_TEST},
                 )
             )[0]
             if latest.get("lastError"):

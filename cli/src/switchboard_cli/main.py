@@ -7,16 +7,17 @@ Every command accepts ``--output json|table`` (also before the sub-command) and,
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,6 +25,34 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from switchboard_cli import config as configuration
 from switchboard_cli.client import Api, CliError, Credential
 from switchboard_cli.output import Output, bare, note, show
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """The command's own errors (an API's answer, an unreachable server, a bad profile) as ``Error: …``, exit 1."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (CliError, configuration.ConfigError) as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def command(group: typer.Typer, name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Register ``name`` in ``group``, its errors reported in one line."""
+
+    def register(function: Callable[P, R]) -> Callable[P, R]:
+        group.command(name)(_one_line_errors(function))
+        return function
+
+    return register
+
 
 app = typer.Typer(
     name="switchboard",
@@ -66,13 +95,16 @@ _globals = Globals()
 @app.callback()
 def _root(
     profile: Annotated[
-        str | None, typer.Option(help="Profile of ~/.config/switchboard/config.toml", envvar="SWITCHBOARD_PROFILE")
+        str | None,
+        typer.Option(help="Profile of ~/.config/switchboard/config.toml", envvar="SWITCHBOARD_PROFILE"),
     ] = None,
     url: Annotated[str | None, typer.Option(help="The registry's URL [SWITCHBOARD_URL]")] = None,
-    ingress_url: Annotated[str | None, typer.Option(help="The ingress's URL [SWITCHBOARD_INGRESS_URL]")] = None,
+    ingress_url: Annotated[
+        str | None, typer.Option(help="The ingress's URL [SWITCHBOARD_INGRESS_URL]")
+    ] = None,
     output: OutputOption = None,
 ) -> None:
-    global _globals  # noqa: PLW0603 - one invocation's options, reset on every run
+    global _globals  # one invocation's options, set afresh on every run
     _globals = Globals(profile, url, ingress_url, output or Output.TABLE)
 
 
@@ -94,11 +126,12 @@ def registry(credential: Credential = "api_key") -> Any:
 # -- tenants and keys (operator) ----------------------------------------------------------------------------------
 
 
-@tenants.command("create")
+@command(tenants, "create")
 def tenants_create(
     name: Annotated[str, typer.Argument(help="The tenant's display name")],
     development: Annotated[
-        bool, typer.Option("--development", help="Development mode: plain-http and (where allowed) loopback URLs")
+        bool,
+        typer.Option("--development", help="Development mode: plain-http and (where allowed) loopback URLs"),
     ] = False,
     output: OutputOption = None,
     quiet: QuietOption = False,
@@ -117,7 +150,7 @@ ScopeOption = Annotated[
 ]
 
 
-@keys.command("create")
+@command(keys, "create")
 def keys_create(
     tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant id")],
     name: Annotated[str, typer.Option(help="What the key is for")] = "cli",
@@ -137,7 +170,7 @@ def keys_create(
         show(key, _output(output))
 
 
-@keys.command("list")
+@command(keys, "list")
 def keys_list(
     tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant id")], output: OutputOption = None
 ) -> None:
@@ -147,7 +180,7 @@ def keys_list(
     show(listed, _output(output), ["id", "name", "prefix", "scopes", "created_at", "revoked_at"])
 
 
-@keys.command("revoke")
+@command(keys, "revoke")
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (not the key)")],
     tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant id")],
@@ -169,11 +202,12 @@ def _event_list(values: list[str]) -> list[str]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
-@webhooks.command("create")
+@command(webhooks, "create")
 def webhooks_create(
     url: Annotated[str, typer.Option(help="Where deliveries go (https; http for development tenants)")],
     events_: Annotated[
-        list[str], typer.Option("--events", "-e", help="Event types, * or prefix.* (comma-separated or repeated)")
+        list[str],
+        typer.Option("--events", "-e", help="Event types, * or prefix.* (comma-separated or repeated)"),
     ],
     name: Annotated[str, typer.Option(help="A name for people")] = "webhook",
     description: Annotated[str | None, typer.Option(help="What it is for")] = None,
@@ -190,7 +224,7 @@ def webhooks_create(
         show(webhook, _output(output))
 
 
-@webhooks.command("list")
+@command(webhooks, "list")
 def webhooks_list(
     page: Annotated[int, typer.Option(min=1)] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=100)] = 20,
@@ -202,28 +236,28 @@ def webhooks_list(
     show(listed, _output(output), WEBHOOK_COLUMNS, title="webhooks")
 
 
-@webhooks.command("show")
+@command(webhooks, "show")
 def webhooks_show(webhook: WebhookArg, output: OutputOption = None) -> None:
     """Show one webhook, with its signing secret."""
     with registry() as api:
         show(api.data("GET", f"/api/webhooks/{webhook}"), _output(output))
 
 
-@webhooks.command("delete")
+@command(webhooks, "delete")
 def webhooks_delete(webhook: WebhookArg, output: OutputOption = None) -> None:
     """Delete a webhook."""
     with registry() as api:
         show(api.data("DELETE", f"/api/webhooks/{webhook}"), _output(output))
 
 
-@webhooks.command("test")
+@command(webhooks, "test")
 def webhooks_test(webhook: WebhookArg, output: OutputOption = None) -> None:
     """Send a webhook.test event to the webhook, whatever its event filter."""
     with registry() as api:
         show(api.data("POST", f"/api/webhooks/{webhook}/test"), _output(output))
 
 
-@webhooks.command("rotate")
+@command(webhooks, "rotate")
 def webhooks_rotate(webhook: WebhookArg, output: OutputOption = None, quiet: QuietOption = False) -> None:
     """Regenerate the signing secret (the old one keeps signing alongside for the registry's grace period)."""
     with registry() as api:
@@ -236,11 +270,28 @@ def webhooks_rotate(webhook: WebhookArg, output: OutputOption = None, quiet: Qui
 
 # -- deliveries --------------------------------------------------------------------------------------------------
 
-DELIVERY_COLUMNS = ["_id", "eventType", "status", "attemptCount", "lastStatusCode", "lastErrorKind", "lastAttemptAt"]
-ATTEMPT_COLUMNS = ["attempt", "trigger", "attemptedAt", "outcome", "statusCode", "latencyMs", "errorKind", "error"]
+DELIVERY_COLUMNS = [
+    "_id",
+    "eventType",
+    "status",
+    "attemptCount",
+    "lastStatusCode",
+    "lastErrorKind",
+    "lastAttemptAt",
+]
+ATTEMPT_COLUMNS = [
+    "attempt",
+    "trigger",
+    "attemptedAt",
+    "outcome",
+    "statusCode",
+    "latencyMs",
+    "errorKind",
+    "error",
+]
 
 
-@deliveries.command("list")
+@command(deliveries, "list")
 def deliveries_list(
     webhook: WebhookArg,
     status: Annotated[str | None, typer.Option(help="pending, succeeded or failed")] = None,
@@ -256,7 +307,7 @@ def deliveries_list(
     show(listed, _output(output), DELIVERY_COLUMNS, title="deliveries")
 
 
-@deliveries.command("show")
+@command(deliveries, "show")
 def deliveries_show(
     webhook: WebhookArg,
     delivery: Annotated[str, typer.Argument(help="The delivery id (msg_…, the webhook-id header)")],
@@ -272,7 +323,7 @@ def deliveries_show(
     show(detail["attempts"], Output.TABLE, ATTEMPT_COLUMNS, title="attempts")
 
 
-@app.command("redeliver")
+@command(app, "redeliver")
 def redeliver(
     webhook: WebhookArg,
     delivery: Annotated[str, typer.Argument(help="The delivery id (msg_…)")],
@@ -291,7 +342,9 @@ def _since(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter("an RFC 3339 time (2026-01-01T00:00:00Z) or a duration (15m, 24h, 7d)") from None
+        raise typer.BadParameter(
+            "an RFC 3339 time (2026-01-01T00:00:00Z) or a duration (15m, 24h, 7d)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -301,7 +354,9 @@ def _failed_since(api: Api, webhook: str, since: datetime) -> list[str]:
     page = 1
     while True:
         body = api.request(
-            "GET", f"/api/webhooks/{webhook}/deliveries", params={"status": "failed", "page": page, "per_page": 100}
+            "GET",
+            f"/api/webhooks/{webhook}/deliveries",
+            params={"status": "failed", "page": page, "per_page": 100},
         )
         for item in body["data"]:
             if datetime.fromisoformat(item["createdAt"].replace("Z", "+00:00")) >= since:
@@ -311,7 +366,7 @@ def _failed_since(api: Api, webhook: str, since: datetime) -> list[str]:
         page += 1
 
 
-@app.command("recover")
+@command(app, "recover")
 def recover(
     webhook: WebhookArg,
     since: Annotated[
@@ -370,13 +425,15 @@ def _stderr_console() -> Any:
 # -- events -----------------------------------------------------------------------------------------------------
 
 
-@events.command("send")
+@command(events, "send")
 def events_send(
     type_: Annotated[str, typer.Argument(metavar="TYPE", help="The event type, e.g. message.created")],
     tenant: Annotated[str, typer.Option("--tenant", "-t", help="The tenant the event belongs to")],
     data: Annotated[str, typer.Option(help="The event data as JSON")] = "{}",
     source: Annotated[str, typer.Option(help="The producer, a URI reference")] = "//switchboard-cli",
-    subject: Annotated[str | None, typer.Option(help="What the event is about, e.g. a conversation id")] = None,
+    subject: Annotated[
+        str | None, typer.Option(help="What the event is about, e.g. a conversation id")
+    ] = None,
     event_id: Annotated[str | None, typer.Option("--id", help="The event id (default: a new UUID)")] = None,
     output: OutputOption = None,
     quiet: QuietOption = False,
@@ -400,7 +457,10 @@ def events_send(
         event["partitionkey"] = subject
     with _api("ingress", "events_token") as api:
         accepted = api.request(
-            "POST", "/v1/events", content=json.dumps(event).encode(), headers={"content-type": "application/cloudevents+json"}
+            "POST",
+            "/v1/events",
+            content=json.dumps(event).encode(),
+            headers={"content-type": "application/cloudevents+json"},
         )
     if quiet:
         bare(accepted["id"])
@@ -411,20 +471,23 @@ def events_send(
 # -- listen -----------------------------------------------------------------------------------------------------
 
 
-@app.command("listen")
+@command(app, "listen")
 def listen_command(
     events_: Annotated[
         list[str] | None, typer.Option("--events", "-e", help="Event types for the new webhook (default *)")
     ] = None,
     forward_to: Annotated[
-        str | None, typer.Option("--forward-to", "-f", help="Pass each delivery on to this URL; relay its answer")
+        str | None,
+        typer.Option("--forward-to", "-f", help="Pass each delivery on to this URL; relay its answer"),
     ] = None,
     webhook: Annotated[
         str | None, typer.Option("--webhook", help="Use this existing webhook (pointing at loopback) instead")
     ] = None,
     count: Annotated[int | None, typer.Option(min=1, help="Exit after this many deliveries")] = None,
     timeout: Annotated[float | None, typer.Option(min=0, help="Exit after this many seconds")] = None,
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (default: any free one)")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (default: any free one)")
+    ] = 0,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per delivery")] = False,
     ready_file: Annotated[
         Path | None, typer.Option(help="Write this file once deliveries can arrive; removed on exit")
