@@ -28,8 +28,15 @@ def _cell(value: Any) -> str:
 
 
 def _console() -> Console:
-    # Soft wrap off and no width limit when piped: ids and URLs must stay copyable.
-    return Console(soft_wrap=not sys.stdout.isatty(), highlight=False)
+    # Piped output has no width to fit: rows stay whole, so ids and URLs can be copied and grepped.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
+
+
+def _table(*columns: str, title: str | None = None, show_header: bool = True) -> Table:
+    table = Table(title=title, title_justify="left", show_header=show_header)
+    for column in columns:
+        table.add_column(column, overflow="fold")  # a narrow terminal wraps a value, never cuts it
+    return table
 
 
 def show(data: Any, output: Output, columns: Sequence[str] | None = None, title: str | None = None) -> None:
@@ -40,7 +47,7 @@ def show(data: Any, output: Output, columns: Sequence[str] | None = None, title:
     console = _console()
     if isinstance(data, list):
         keys = list(columns or (data[0].keys() if data else []))
-        table = Table(*keys, title=title, title_justify="left")
+        table = _table(*keys, title=title)
         for item in data:
             table.add_row(*(_cell(item.get(key)) for key in keys))
         if not data:
@@ -48,7 +55,7 @@ def show(data: Any, output: Output, columns: Sequence[str] | None = None, title:
             return
         console.print(table)
         return
-    table = Table("field", "value", show_header=False, title=title, title_justify="left")
+    table = _table("field", "value", title=title, show_header=False)
     for key, value in data.items():
         if columns is None or key in columns:
             table.add_row(key, _cell(value))
