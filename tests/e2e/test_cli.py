@@ -66,7 +66,7 @@ def stack(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> It
             yield running
     finally:
         asyncio.run(delete_topics(infra.kafka_bootstrap, namespace))
-        with MongoClient(infra.mongodb_url) as mongo:
+        with MongoClient[dict[str, Any]](infra.mongodb_url) as mongo:
             for database in databases:
                 mongo.drop_database(database)
 
@@ -265,7 +265,7 @@ def test_deliveries_redeliver_and_recover_of_a_failing_webhook(stack: Stack, ten
         items = as_json(cli(stack, "deliveries", "list", hook, "--status", "failed", "-o", "json", key=key))
         return items if len(items) == 2 else None
 
-    first, second = eventually(failed)
+    first, _ = eventually(failed)
     assert "ticket.created" in ok(cli(stack, "deliveries", "list", hook, key=key))
     detail = as_json(cli(stack, "deliveries", "show", hook, first["_id"], "-o", "json", key=key))
     assert [attempt["trigger"] for attempt in detail["attempts"]] == ["scheduled"]
@@ -323,9 +323,8 @@ async def start_listen(
     async with asyncio.timeout(90):
         while not ready.exists():
             if process.returncode is not None:
-                raise AssertionError(
-                    f"listen exited with {process.returncode}: {await process.stderr.read()!r}"
-                )  # type: ignore[union-attr]
+                _, err = await process.communicate()
+                raise AssertionError(f"listen exited with {process.returncode}: {err.decode()}")
             await asyncio.sleep(0.1)
     return process, json.loads(ready.read_text())["url"]
 
@@ -342,7 +341,7 @@ async def send(stack: Stack, key: str, tenant_id: str, *args: str) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate()
+    _, err = await process.communicate()
     assert process.returncode == 0, err
 
 
@@ -504,7 +503,7 @@ async def test_listen_against_a_production_registry_prints_its_refusal(
     finally:
         processes.kill_all()
         await delete_topics(infra.kafka_bootstrap, namespace)
-        with MongoClient(infra.mongodb_url) as mongo:
+        with MongoClient[dict[str, Any]](infra.mongodb_url) as mongo:
             mongo.drop_database(database)
 
 

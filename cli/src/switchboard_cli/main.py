@@ -213,18 +213,27 @@ def webhooks_create(
     description: Annotated[str | None, typer.Option(help="What it is for")] = None,
     retry_schedule: Annotated[
         str | None,
-        typer.Option(help="Seconds before each retry, comma-separated; '' for none (default: the registry's 4,8,10)"),
+        typer.Option(
+            help="Seconds before each retry, comma-separated; '' for none (default: the registry's 4,8,10)"
+        ),
     ] = None,
     output: OutputOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Create a webhook; its signing secret is in the answer."""
-    body: dict[str, Any] = {"name": name, "url": url, "events": _event_list(events_), "description": description}
+    body: dict[str, Any] = {
+        "name": name,
+        "url": url,
+        "events": _event_list(events_),
+        "description": description,
+    }
     if retry_schedule is not None:
         try:
             delays = [int(delay) for delay in retry_schedule.split(",") if delay.strip()]
         except ValueError:
-            raise typer.BadParameter("whole seconds, comma-separated", param_hint="--retry-schedule") from None
+            raise typer.BadParameter(
+                "whole seconds, comma-separated", param_hint="--retry-schedule"
+            ) from None
         body["delivery"] = {"retry_schedule": delays}
     with registry() as api:
         webhook = api.data("POST", "/api/webhooks", json=body)
