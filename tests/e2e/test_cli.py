@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -510,3 +511,36 @@ async def test_listen_against_a_production_registry_prints_its_refusal(
 def webhook_ids_at(registry: str, key: str) -> list[str]:
     response = httpx.get(f"{registry}/api/webhooks", headers={"Authorization": f"Bearer {key}"})
     return [item["_id"] for item in response.json()["data"]]
+
+
+# -- the README ---------------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def walkthrough() -> str:
+    """The README's walkthrough: its ```bash blocks between the markers, as CI extracts them."""
+    section = (
+        (ROOT / "README.md").read_text().split("<!-- walkthrough -->", 1)[1].split("<!-- /walkthrough -->")[0]
+    )
+    return "\n".join(re.findall(r"```bash\n(.*?)```", section, re.DOTALL))
+
+
+def test_the_readme_walkthrough_sees_a_verified_delivery(stack: Stack, tmp_path: Path) -> None:
+    script = walkthrough()
+    assert "switchboard listen" in script
+    env = subprocess_env(stack, "")
+    env.pop("SWITCHBOARD_API_KEY")
+    env["PATH"] = f"{SCRIPT.parent}:{env['PATH']}"  # the walkthrough's .venv/bin, wherever this venv is
+    # bash with the README's own text, as CI runs it: no user input.
+    done = subprocess.run(  # noqa: S603
+        ["/bin/bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"message\.created  webhook-id msg_\w+  attempt 1  signature ok  latency", done.stdout)
