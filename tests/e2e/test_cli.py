@@ -498,8 +498,10 @@ async def test_listen_against_a_production_registry_prints_its_refusal(
         assert refused.returncode == 1
         assert refused.stdout == ""
         (line,) = refused.stderr.strip().splitlines()
-        assert line.startswith("Error: registry: 422 invalid_url: url: "), line
+        # The registry's own words (netsafety's), then the CLI's hint.
+        assert line.startswith("Error: registry: 422 invalid_url: url: 127.0.0.1 "), line
         assert "loopback" in line
+        assert line.endswith("(listen needs a development installation and a --development tenant)")
         assert webhook_ids_at(f"http://127.0.0.1:{port}", key) == []
     finally:
         processes.kill_all()

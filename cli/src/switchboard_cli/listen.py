@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from switchboard_cli.client import Api, CliError
+from switchboard_cli.client import Api, ApiError, CliError
 from switchboard_cli.inbox import Delivery, Forwarded, signature_problem
 from switchboard_cli.output import note
 from switchboard_shared.events import EventType
@@ -249,16 +249,20 @@ class Listener:
             await self.unregister()
 
     async def register(self, url: str) -> dict[str, Any]:
-        webhook: dict[str, Any] = await self.call(
-            "POST",
-            "/api/webhooks",
-            json={
-                "name": f"switchboard listen on {socket.gethostname()} (pid {os.getpid()})",
-                "url": url,
-                "description": "Created by `switchboard listen`; deleted when it exits",
-                "events": self.options.events,
-            },
-        )
+        body = {
+            "name": f"switchboard listen on {socket.gethostname()} (pid {os.getpid()})",
+            "url": url,
+            "description": "Created by `switchboard listen`; deleted when it exits",
+            "events": self.options.events,
+        }
+        try:
+            webhook: dict[str, Any] = await self.call("POST", "/api/webhooks", json=body)
+        except ApiError as exc:
+            if "invalid_url" not in str(exc):
+                raise
+            raise CliError(
+                f"{exc} (listen needs a development installation and a --development tenant)"
+            ) from None
         self.created = webhook["_id"]
         return webhook
 
@@ -267,6 +271,7 @@ class Listener:
             return
         try:
             await self.call("DELETE", f"/api/webhooks/{self.created}")
+            note(f"Deleted webhook {self.created}.")
         except CliError as exc:
             note(
                 f"warning: could not delete webhook {self.created} ({exc}); `switchboard webhooks delete {self.created}`"

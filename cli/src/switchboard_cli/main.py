@@ -77,7 +77,9 @@ app.add_typer(events, name="events")
 OutputOption = Annotated[
     Output | None, typer.Option("--output", "-o", help="json for scripts, table for people (default)")
 ]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the new id (or key)")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only the one value a script needs (id, key or secret)")
+]
 WebhookArg = Annotated[str, typer.Argument(help="The webhook id")]
 
 
@@ -146,7 +148,8 @@ def tenants_create(
 
 
 ScopeOption = Annotated[
-    list[str] | None, typer.Option("--scope", help="A scope (repeatable; default *): e.g. webhooks:read")
+    list[str] | None,
+    typer.Option("--scope", metavar="SCOPE", help="A scope (repeatable; default *): e.g. webhooks:read"),
 ]
 
 
@@ -207,7 +210,9 @@ def webhooks_create(
     url: Annotated[str, typer.Option(help="Where deliveries go (https; http for development tenants)")],
     events_: Annotated[
         list[str],
-        typer.Option("--events", "-e", help="Event types, * or prefix.* (comma-separated or repeated)"),
+        typer.Option(
+            "--events", "-e", metavar="TYPES", help="Event types, * or prefix.* (comma-separated or repeated)"
+        ),
     ],
     name: Annotated[str, typer.Option(help="A name for people")] = "webhook",
     description: Annotated[str | None, typer.Option(help="What it is for")] = None,
@@ -493,7 +498,8 @@ def events_send(
 @command(app, "listen")
 def listen_command(
     events_: Annotated[
-        list[str] | None, typer.Option("--events", "-e", help="Event types for the new webhook (default *)")
+        list[str] | None,
+        typer.Option("--events", "-e", metavar="TYPES", help="Event types for the new webhook (default *)"),
     ] = None,
     forward_to: Annotated[
         str | None,
@@ -512,6 +518,7 @@ def listen_command(
         Path | None, typer.Option(help="Write this file once deliveries can arrive; removed on exit")
     ] = None,
     print_secret: Annotated[bool, typer.Option(help="Show the signing secret on the ready line")] = False,
+    output: OutputOption = None,
 ) -> None:
     """A local inbox: print each delivery with its signature checked (exit 0 only if all verified)."""
     from switchboard_cli.listen import ListenOptions, listen
@@ -523,7 +530,7 @@ def listen_command(
         count=count,
         timeout_s=timeout,
         port=port,
-        json_lines=json_lines or _globals.output is Output.JSON,
+        json_lines=json_lines or _output(output) is Output.JSON,
         ready_file=ready_file,
         print_secret=print_secret,
     )
