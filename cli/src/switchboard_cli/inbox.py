@@ -41,6 +41,25 @@ def signature_problem(
     return None
 
 
+def request_fields(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """What a delivery says about itself: event type, webhook-id, attempt and the JSON payload."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    try:
+        payload: Any = json.loads(body) if body else None
+    except ValueError:
+        payload = body.decode(errors="replace")
+    event = lowered.get(signing.CHATBOTS_EVENT_HEADER.lower())
+    if event is None and isinstance(payload, dict) and isinstance(payload.get("event"), str):
+        event = payload["event"]
+    raw_attempt = lowered.get(ATTEMPT_HEADER.lower(), "")
+    return {
+        "event": event,
+        "webhook_id": lowered.get(signing.STANDARD_ID_HEADER),
+        "attempt": int(raw_attempt) if raw_attempt.isdigit() else None,
+        "payload": payload,
+    }
+
+
 @dataclass(frozen=True)
 class Forwarded:
     url: str
@@ -65,25 +84,6 @@ class Delivery:
     @property
     def verified(self) -> bool:
         return self.problem is None
-
-    @classmethod
-    def of(cls, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-        """The fields read from the request itself: event type, webhook-id, attempt and the JSON payload."""
-        lowered = {name.lower(): value for name, value in headers.items()}
-        try:
-            payload: Any = json.loads(body) if body else None
-        except ValueError:
-            payload = body.decode(errors="replace")
-        event = lowered.get(signing.CHATBOTS_EVENT_HEADER.lower())
-        if event is None and isinstance(payload, dict) and isinstance(payload.get("event"), str):
-            event = payload["event"]
-        raw_attempt = lowered.get(ATTEMPT_HEADER.lower(), "")
-        return {
-            "event": event,
-            "webhook_id": lowered.get(signing.STANDARD_ID_HEADER),
-            "attempt": int(raw_attempt) if raw_attempt.isdigit() else None,
-            "payload": payload,
-        }
 
     def line(self) -> str:
         """The inbox's line for people, e.g.

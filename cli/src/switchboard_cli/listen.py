@@ -30,7 +30,7 @@ import httpx
 from aiohttp import web
 
 from switchboard_cli.client import Api, ApiError, CliError
-from switchboard_cli.inbox import Delivery, Forwarded, signature_problem
+from switchboard_cli.inbox import Delivery, Forwarded, request_fields, signature_problem
 from switchboard_cli.output import note
 from switchboard_shared.events import EventType
 
@@ -92,7 +92,7 @@ class Inbox:
         received_at = datetime.now(UTC)
         body = await request.read()
         headers = dict(request.headers)
-        fields = Delivery.of(headers, body)
+        fields = request_fields(headers, body)
         if self._is_probe(fields):
             self.ready.set()
             return web.Response(status=200, text="ok")

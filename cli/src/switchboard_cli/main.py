@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from switchboard_cli import config as configuration
@@ -372,7 +373,7 @@ def _since(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _failed_since(api: Api, webhook: str, since: datetime) -> list[str]:
+def _failed_in(api: Api, webhook: str, since: datetime, until: datetime | None) -> list[str]:
     """The failed deliveries whose first attempt is in the window: the ones a recover will attempt again."""
     found: list[str] = []
     page = 1
@@ -383,7 +384,8 @@ def _failed_since(api: Api, webhook: str, since: datetime) -> list[str]:
             params={"status": "failed", "page": page, "per_page": 100},
         )
         for item in body["data"]:
-            if datetime.fromisoformat(item["createdAt"].replace("Z", "+00:00")) >= since:
+            created = datetime.fromisoformat(item["createdAt"].replace("Z", "+00:00"))
+            if created >= since and (until is None or created <= until):
                 found.append(item["_id"])
         if page >= body["pagination"]["pages"]:
             return found
@@ -405,7 +407,7 @@ def recover(
     start = _since(since)
     end = None if until is None else _since(until)
     with registry() as api:
-        pending = _failed_since(api, webhook, start) if wait else []
+        pending = _failed_in(api, webhook, start, end) if wait else []
         params = {"since": start.isoformat(), "until": None if end is None else end.isoformat()}
         accepted = api.data("POST", f"/api/webhooks/{webhook}/recover", params=params)
         if wait and pending:
@@ -423,7 +425,7 @@ def _follow(api: Api, webhook: str, command_id: str, pending: list[str], timeout
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=_stderr_console(),
+        console=Console(stderr=True),
         transient=False,
     ) as progress:
         task = progress.add_task("recover", total=len(pending))
@@ -438,12 +440,6 @@ def _follow(api: Api, webhook: str, command_id: str, pending: list[str], timeout
     if waiting:
         note(f"{len(waiting)} of {len(pending)} deliveries not attempted again within {timeout_s:g} s")
     return len(pending) - len(waiting)
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 # -- events -----------------------------------------------------------------------------------------------------

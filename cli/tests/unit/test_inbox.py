@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from switchboard_cli.inbox import Delivery, Forwarded, signature_problem
+from switchboard_cli.inbox import Delivery, Forwarded, request_fields, signature_problem
 from switchboard_shared import signing
 
 SECRET = signing.generate_secret()
@@ -62,12 +62,12 @@ def delivery(problem: str | None, forwarded: Forwarded | None = None) -> Deliver
         latency_ms=3.25,
         status=200,
         forwarded=forwarded,
-        **Delivery.of(signed_headers(), BODY),
+        **request_fields(signed_headers(), BODY),
     )
 
 
 def test_the_fields_come_from_the_delivery_headers_and_body() -> None:
-    fields = Delivery.of(signed_headers(), BODY)
+    fields = request_fields(signed_headers(), BODY)
     assert fields == {
         "event": "message.created",
         "webhook_id": "msg_1",
