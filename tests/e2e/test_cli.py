@@ -308,8 +308,8 @@ def subprocess_env(stack: Stack, key: str) -> dict[str, str]:
 
 async def start_listen(
     stack: Stack, key: str, tmp_path: Path, *args: str
-) -> tuple[asyncio.subprocess.Process, str]:
-    """``switchboard listen`` as a subprocess; returns it and its URL once it is ready."""
+) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    """``switchboard listen`` as a subprocess; returns it and its ready file (webhook id and URL) once ready."""
     ready = tmp_path / f"ready-{uuid.uuid4().hex[:6]}"
     process = await asyncio.create_subprocess_exec(
         str(SCRIPT),
@@ -327,7 +327,8 @@ async def start_listen(
                 _, err = await process.communicate()
                 raise AssertionError(f"listen exited with {process.returncode}: {err.decode()}")
             await asyncio.sleep(0.1)
-    return process, json.loads(ready.read_text())["url"]
+    info: dict[str, str] = json.loads(ready.read_text())
+    return process, info
 
 
 async def send(stack: Stack, key: str, tenant_id: str, *args: str) -> None:
@@ -406,7 +407,8 @@ async def test_listen_reports_a_tampered_signature_and_exits_non_zero(
     stack: Stack, tenant: tuple[str, str], tmp_path: Path
 ) -> None:
     _, key = tenant
-    listener, url = await start_listen(stack, key, tmp_path, "--count", "1", "--timeout", "90")
+    listener, ready = await start_listen(stack, key, tmp_path, "--count", "1", "--timeout", "90")
+    url = ready["url"]
     body = json.dumps({"event": "message.created", "timestamp": "2026-01-01T00:00:00Z", "data": {}}).encode()
     headers = signing.standard_headers(
         [signing.generate_secret()], "msg_forged", body
@@ -423,6 +425,24 @@ async def test_listen_reports_a_tampered_signature_and_exits_non_zero(
     assert "1 of 1 deliveries failed signature verification" in err
 
 
+async def test_listen_learns_a_rotated_secret_from_the_registry(
+    stack: Stack, tenant: tuple[str, str], tmp_path: Path
+) -> None:
+    """After ``webhooks rotate`` the seed headers are signed with the new secret only; the inbox asks the
+    registry again instead of reporting them as failed."""
+    tenant_id, key = tenant
+    listener, ready = await start_listen(
+        stack, key, tmp_path, "--count", "1", "--timeout", "90", "-e", "ticket.*"
+    )
+    hook = ready["webhook"]
+    assert ok(cli(stack, "webhooks", "rotate", hook, "-q", key=key)).startswith("whsec_")
+    await send(stack, key, tenant_id, "ticket.updated")
+    code, out, err = await finished(listener)
+    assert code == 0, err
+    assert "ticket.updated" in out
+    assert "signature ok" in out
+
+
 async def test_listen_on_an_existing_webhook_uses_its_port_and_keeps_it(
     stack: Stack, tenant: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -435,10 +455,10 @@ async def test_listen_on_an_existing_webhook_uses_its_port_and_keeps_it(
         json={"name": "mine", "url": f"http://127.0.0.1:{port}/in", "events": ["conversation.created"]},
     )
     hook = created.json()["data"]["_id"]
-    listener, url = await start_listen(
+    listener, ready = await start_listen(
         stack, key, tmp_path, "--webhook", hook, "--count", "1", "--timeout", "90"
     )
-    assert url == f"http://127.0.0.1:{port}/"
+    assert ready == {"webhook": hook, "url": f"http://127.0.0.1:{port}/"}
     await send(stack, key, tenant_id, "conversation.created", "--subject", "c-1")
     code, out, err = await finished(listener)
     assert code == 0, err
