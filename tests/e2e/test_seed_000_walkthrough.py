@@ -54,7 +54,8 @@ def stack(infra: Infrastructure, make_settings: SettingsFactory, tmp_path: Path)
             "SB_MONGODB_URL": infra.mongodb_url,
             "SB_TOPIC_NAMESPACE": namespace,
             "SB_REGISTRY_ADMIN_TOKEN": ADMIN,
-            # The seed's example.com must not be contacted: answer it with loopback, which this stack allows.
+            # The seed's example.com must not be contacted: answer it with loopback, which this stack allows
+            # (for development tenants).
             "SB_RESOLVE_OVERRIDES": '{"example.com": "127.0.0.1"}',
             "SB_REGISTRY_ALLOW_LOOPBACK_URLS": "true",
         },
@@ -88,8 +89,11 @@ async def test_seed_000_walkthrough(stack: Stack) -> None:
     registry = stack.urls["registry"]
     async with httpx.AsyncClient(base_url=registry, timeout=10) as http:
         admin = {"Authorization": f"Bearer {ADMIN}"}
+        # A development tenant: only those may target loopback, where example.com resolves in this stack.
         tenant = await http.post(
-            "/api/admin/tenants", headers=admin, json={"name": f"e2e {uuid.uuid4().hex[:6]}"}
+            "/api/admin/tenants",
+            headers=admin,
+            json={"name": f"e2e {uuid.uuid4().hex[:6]}", "development_mode": True},
         )
         tenant_id = tenant.json()["data"]["id"]
         key = await http.post(f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "e2e"})
@@ -142,7 +146,9 @@ async def test_a_tenants_registry_key_configures_the_responder_and_the_widget(st
         httpx.AsyncClient(base_url=stack.urls["ai-responder"], timeout=10) as responder,
         httpx.AsyncClient(base_url=stack.urls["ingress"], timeout=10) as ingress,
     ):
-        tenant = await registry.post("/api/admin/tenants", headers=admin, json={"name": "self-service"})
+        tenant = await registry.post(
+            "/api/admin/tenants", headers=admin, json={"name": "self-service", "development_mode": True}
+        )
         tenant_id = tenant.json()["data"]["id"]
         issued = await registry.post(
             f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "ops"}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, ApiWarning
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -236,6 +236,18 @@ def parse_webhook_url(url: str, *, allow_http: bool) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+#: The warning code of a URL whose host does not resolve from the checking service.
+UNRESOLVED_HOST = "unresolved_host"
+
+
+@dataclass(frozen=True)
+class CheckedUrl:
+    """A URL that may be configured, stripped, with what the client should be told about it."""
+
+    url: str
+    warnings: tuple[ApiWarning, ...] = ()
+
+
 async def check_endpoint_url(
     url: str,
     *,
@@ -244,20 +256,28 @@ async def check_endpoint_url(
     policy: AddressPolicy,
     resolver: Resolver,
     target: str = WEBHOOKS,
-) -> str:
-    """Return ``url`` (stripped) if ``target`` may be sent to it; otherwise a 422 ``invalid_url`` ApiError naming
+) -> CheckedUrl:
+    """The URL (stripped) if ``target`` may be sent to it; otherwise a 422 ``invalid_url`` ApiError naming
     ``field`` and the reason.
 
-    The URL must be absolute http(s) without credentials, and HTTPS unless ``allow_http``. The host must
-    resolve, and every address it resolves to must be allowed by ``policy`` (no private, loopback, link-local
-    or metadata targets unless the operator allowed them). Nothing is connected to.
+    The URL must be absolute http(s) without credentials, and HTTPS unless ``allow_http``. Every address the
+    host resolves to must be allowed by ``policy`` (no private, loopback, link-local or metadata targets
+    unless the operator allowed them). A host that does not resolve from here is accepted with an
+    ``unresolved_host`` warning: split-horizon DNS and names created after the endpoint are real, and the
+    sender checks every address it resolves to at connect time anyway. Nothing is connected to.
     """
     try:
         _, host, port = parse_webhook_url(url, allow_http=allow_http)
         await resolve_checked(host, port, policy, resolver, target=target)
-    except (InvalidUrl, BlockedAddress, UnresolvableHost) as exc:
+    except UnresolvableHost as exc:
+        message = (
+            f"{field}: {exc} from here; accepted anyway: every address it resolves to is checked when it is "
+            "used, and refused if not allowed"
+        )
+        return CheckedUrl(url.strip(), (ApiWarning(code=UNRESOLVED_HOST, message=message, field=field),))
+    except (InvalidUrl, BlockedAddress) as exc:
         raise ApiError(422, "invalid_url", f"{field}: {exc}", field=field) from None
-    return url.strip()
+    return CheckedUrl(url.strip())
 
 
 def overriding_resolver(overrides: dict[str, str], fallback: Resolver = system_resolver) -> Resolver:

@@ -12,6 +12,7 @@ from switchboard_shared.netsafety import (
     AddressKind,
     AddressPolicy,
     BlockedAddress,
+    CheckedUrl,
     InvalidUrl,
     IPAddress,
     UnresolvableHost,
@@ -238,7 +239,37 @@ async def test_check_endpoint_url_returns_the_stripped_url_when_allowed() -> Non
     checked = await check_endpoint_url(
         " https://hooks.example/h ", field="url", allow_http=False, policy=AddressPolicy(), resolver=resolver
     )
-    assert checked == "https://hooks.example/h"
+    assert checked == CheckedUrl("https://hooks.example/h")
+
+
+async def test_a_host_that_does_not_resolve_is_accepted_with_a_warning_naming_the_field() -> None:
+    checked = await check_endpoint_url(
+        "https://hooks.internal/h",
+        field="outgoing_webhook_url",
+        allow_http=False,
+        policy=AddressPolicy(),
+        resolver=_resolver({}),
+    )
+    assert checked.url == "https://hooks.internal/h"
+    assert [warning.body() for warning in checked.warnings] == [
+        {
+            "code": "unresolved_host",
+            "field": "outgoing_webhook_url",
+            "message": "outgoing_webhook_url: hooks.internal does not resolve from here; accepted anyway: every "
+            "address it resolves to is checked when it is used, and refused if not allowed",
+        }
+    ]
+
+
+async def test_a_host_that_does_not_resolve_is_still_refused_for_other_faults() -> None:
+    with pytest.raises(ApiError, match="HTTPS"):
+        await check_endpoint_url(
+            "http://hooks.internal/h",
+            field="url",
+            allow_http=False,
+            policy=AddressPolicy(),
+            resolver=_resolver({}),
+        )
 
 
 @pytest.mark.parametrize(
@@ -249,7 +280,6 @@ async def test_check_endpoint_url_returns_the_stripped_url_when_allowed() -> Non
             "webhooks",
             "url: URL must use HTTPS (plain http is allowed only for tenants in development mode)",
         ),
-        ("https://nowhere.invalid/h", "webhooks", "url: nowhere.invalid does not resolve"),
         (
             "https://169.254.169.254/",
             "webhooks",

@@ -1,4 +1,5 @@
-"""Response envelopes for the OpenAPI document: ``{"status": "success", "data": …}`` and the shared error shape.
+"""Response envelopes for the OpenAPI document: ``{"status": "success", "data": …, "warnings"?: […]}`` and the
+shared error shape.
 
 The error shape itself is rendered by ``switchboard_shared.http``; these models only describe it, so every
 route can say which errors it answers with instead of FastAPI's default 422 schema, which we never send.
@@ -11,12 +12,20 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from switchboard_shared.http import ApiWarning
+
 T = TypeVar("T")
 
 
 class Envelope(BaseModel, Generic[T]):
     status: Literal["success"] = "success"
     data: T
+    warnings: list[ApiWarning] = Field(
+        default_factory=list,
+        description="What the client should look at although the request succeeded (e.g. `unresolved_host`: "
+        "a URL's host does not resolve from the registry); absent when there is none",
+        exclude_if=lambda v: not v,
+    )
 
 
 class Pagination(BaseModel):
