@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.infra import Infrastructure
@@ -61,17 +60,6 @@ def stack(infra: Infrastructure, make_settings: SettingsFactory, tmp_path: Path)
         },
     ) as running:
         yield running
-
-
-@pytest.fixture
-async def drop_stack_databases(mongo: AsyncMongoClient[dict[str, Any]], stack: Stack) -> AsyncIterator[None]:
-    yield
-    for name in (
-        "SB_REGISTRY_MONGODB_DATABASE",
-        "SB_DISPATCHER_MONGODB_DATABASE",
-        "SB_AI_RESPONDER_MONGODB_DATABASE",
-    ):
-        await mongo.drop_database(stack.env[name])
 
 
 def assert_seed_shape(data: dict[str, Any]) -> None:
