@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from switchboard_registry.adapters.conversations import ConversationStore
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import crud
-from switchboard_registry.api.envelopes import Deleted, Envelope, Page, errors
+from switchboard_registry.api.envelopes import Deleted, Envelope, Page, PageNumber, PerPage, errors
 from switchboard_registry.deps import ConversationsRead, ConversationsWrite, ServicesDep
 from switchboard_registry.domain import conversations as rules
 from switchboard_registry.domain.patch import sent_fields
@@ -68,8 +68,8 @@ async def list_conversations(
     store: StoreDep,
     channel: Annotated[rules.Channel | None, Query(description="Only this channel's")] = None,
     usecase: Annotated[str | None, Query(max_length=100, description="Only this use case's")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> Page[rules.ConversationPublic]:
     filters = crud.filters(channel=channel, usecase=usecase)
     return await CONVERSATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)

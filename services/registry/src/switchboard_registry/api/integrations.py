@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from switchboard_registry.adapters.integrations import IntegrationStore, TokenInUse
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import crud
-from switchboard_registry.api.envelopes import Deleted, Envelope, Page, errors
+from switchboard_registry.api.envelopes import Deleted, Envelope, Page, PageNumber, PerPage, errors
 from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, ServicesDep
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import sent_fields
@@ -88,8 +88,8 @@ async def list_integrations(
     store: StoreDep,
     provider: Annotated[rules.Provider | None, Query(description="Only this provider's")] = None,
     is_active: Annotated[bool | None, Query(description="Only active (true) or inactive (false)")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> Page[rules.IntegrationPublic]:
     filters = crud.filters(provider=provider, is_active=is_active)
     return await INTEGRATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
-from switchboard_registry.api.envelopes import Pagination
+from switchboard_registry.api.envelopes import PageNumber, Pagination, PerPage
 from switchboard_registry.commands import send_command
 from switchboard_registry.deps import CommandsDep, ServicesDep, WebhooksDep, WebhooksRead, WebhooksWrite
 from switchboard_registry.domain import webhooks as rules
@@ -66,8 +66,8 @@ async def list_webhooks(
     principal: WebhooksRead,
     services: ServicesDep,
     store: WebhooksDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> dict[str, Any]:
     items, total = await store.page(principal.tenant_id, page, per_page)
     return success_body(
