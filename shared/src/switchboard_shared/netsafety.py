@@ -5,6 +5,9 @@ attempt, against the addresses it is about to connect to (DNS can change between
 checks a tenant's LLM base URL the same way, naming it as the ``target`` in the error. Classification is pure:
 it never connects anywhere. Resolution goes through an injectable resolver so tests map names to loopback
 without DNS.
+
+Public is an allow-list — global unicast, minus the special-purpose ranges inside it — so a range nobody listed
+(IPv6 site-local ``fec0::/10`` was one) is refused by default; the refusal names the address's category.
 """
 
 from __future__ import annotations
