@@ -9,6 +9,8 @@
 # Environment (see deploy/local/README.md):
 #   SB_ENVIRONMENT (default development), SB_KAFKA_BOOTSTRAP (127.0.0.1:9092),
 #   SB_MONGODB_URL (mongodb://127.0.0.1:27017/)            passed to the services
+#   SB_REGISTRY_ALLOW_LOOPBACK_URLS, SB_DISPATCHER_ALLOW_LOOPBACK_URLS,
+#   SB_AI_RESPONDER_ALLOW_LOOPBACK_LLM_URLS                 default true when SB_ENVIRONMENT=development
 #   SB_INGRESS_PORT / SB_REGISTRY_PORT / SB_AI_RESPONDER_PORT / SB_DISPATCHER_PORT   8080 / 8081 / 8082 / 8083
 #   SB_SERVICES_READY_TIMEOUT  seconds for all of them to become ready (default 90)
 #   SB_UVICORN_ARGS            extra uvicorn arguments, e.g. "--reload"
@@ -41,6 +43,13 @@ PID_DIR="$SB_RUN_DIR/pids"
 export SB_ENVIRONMENT="${SB_ENVIRONMENT:-development}"
 export SB_KAFKA_BOOTSTRAP="${SB_KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 export SB_MONGODB_URL="${SB_MONGODB_URL:-mongodb://127.0.0.1:27017/}"
+if [[ $SB_ENVIRONMENT == development ]]; then
+	# A development installation lets development tenants send webhooks to the developer's own machine
+	# (`switchboard listen`) and use a local model server. The services refuse these switches in production.
+	export SB_REGISTRY_ALLOW_LOOPBACK_URLS="${SB_REGISTRY_ALLOW_LOOPBACK_URLS:-true}"
+	export SB_DISPATCHER_ALLOW_LOOPBACK_URLS="${SB_DISPATCHER_ALLOW_LOOPBACK_URLS:-true}"
+	export SB_AI_RESPONDER_ALLOW_LOOPBACK_LLM_URLS="${SB_AI_RESPONDER_ALLOW_LOOPBACK_LLM_URLS:-true}"
+fi
 
 usage() {
 	sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'

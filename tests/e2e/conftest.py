@@ -3,11 +3,13 @@ comes from switchboard_shared.testing.fixtures, like every real-infrastructure f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
-from .stack import Processes
+from .stack import Processes, Stack
 
 
 @pytest.fixture
@@ -16,3 +18,15 @@ def processes() -> Iterator[Processes]:
     started = Processes()
     yield started
     started.kill_all()
+
+
+@pytest.fixture
+async def drop_stack_databases(mongo: AsyncMongoClient[dict[str, Any]], stack: Stack) -> AsyncIterator[None]:
+    """Drops the databases of the test module's ``stack`` (started with deploy/local/services.sh) afterwards."""
+    yield
+    for name in (
+        "SB_REGISTRY_MONGODB_DATABASE",
+        "SB_DISPATCHER_MONGODB_DATABASE",
+        "SB_AI_RESPONDER_MONGODB_DATABASE",
+    ):
+        await mongo.drop_database(stack.env[name])

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.infra import Infrastructure
@@ -54,23 +53,13 @@ def stack(infra: Infrastructure, make_settings: SettingsFactory, tmp_path: Path)
             "SB_MONGODB_URL": infra.mongodb_url,
             "SB_TOPIC_NAMESPACE": namespace,
             "SB_REGISTRY_ADMIN_TOKEN": ADMIN,
-            # The seed's example.com must not be contacted: answer it with loopback, which this stack allows.
+            # The seed's example.com must not be contacted: answer it with loopback, which this stack allows
+            # (for development tenants).
             "SB_RESOLVE_OVERRIDES": '{"example.com": "127.0.0.1"}',
             "SB_REGISTRY_ALLOW_LOOPBACK_URLS": "true",
         },
     ) as running:
         yield running
-
-
-@pytest.fixture
-async def drop_stack_databases(mongo: AsyncMongoClient[dict[str, Any]], stack: Stack) -> AsyncIterator[None]:
-    yield
-    for name in (
-        "SB_REGISTRY_MONGODB_DATABASE",
-        "SB_DISPATCHER_MONGODB_DATABASE",
-        "SB_AI_RESPONDER_MONGODB_DATABASE",
-    ):
-        await mongo.drop_database(stack.env[name])
 
 
 def assert_seed_shape(data: dict[str, Any]) -> None:
@@ -88,8 +77,11 @@ async def test_seed_000_walkthrough(stack: Stack) -> None:
     registry = stack.urls["registry"]
     async with httpx.AsyncClient(base_url=registry, timeout=10) as http:
         admin = {"Authorization": f"Bearer {ADMIN}"}
+        # A development tenant: only those may target loopback, where example.com resolves in this stack.
         tenant = await http.post(
-            "/api/admin/tenants", headers=admin, json={"name": f"e2e {uuid.uuid4().hex[:6]}"}
+            "/api/admin/tenants",
+            headers=admin,
+            json={"name": f"e2e {uuid.uuid4().hex[:6]}", "development_mode": True},
         )
         tenant_id = tenant.json()["data"]["id"]
         key = await http.post(f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "e2e"})
@@ -142,7 +134,9 @@ async def test_a_tenants_registry_key_configures_the_responder_and_the_widget(st
         httpx.AsyncClient(base_url=stack.urls["ai-responder"], timeout=10) as responder,
         httpx.AsyncClient(base_url=stack.urls["ingress"], timeout=10) as ingress,
     ):
-        tenant = await registry.post("/api/admin/tenants", headers=admin, json={"name": "self-service"})
+        tenant = await registry.post(
+            "/api/admin/tenants", headers=admin, json={"name": "self-service", "development_mode": True}
+        )
         tenant_id = tenant.json()["data"]["id"]
         issued = await registry.post(
             f"/api/admin/tenants/{tenant_id}/api-keys", headers=admin, json={"name": "ops"}

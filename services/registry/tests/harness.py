@@ -28,6 +28,7 @@ FAKE_DNS: dict[str, list[str]] = {
     "internal.example.com": ["10.0.0.8"],
     "metadata.example.com": ["169.254.169.254"],
     "receiver.test": ["127.0.0.1"],
+    "localhost": ["127.0.0.1", "::1"],
     # The seed guides' own example hosts, so their bodies are tested verbatim (seed 002, seed 001).
     "your-platform.com": ["93.184.215.16"],
     "your-domain.com": ["93.184.215.17"],

@@ -2,7 +2,9 @@
 
 Errors always look like ``{"status": "error", "error": {"code", "message", "field"?}}``: malformed JSON is
 400 ``invalid_json``, schema errors 422 ``validation_error`` naming the field, anything unexpected 500
-``internal_error`` without details (they go to the log with the request id, never to the client).
+``internal_error`` without details (they go to the log with the request id, never to the client). A success
+may carry ``"warnings": [{"code", "message", "field"?}]`` next to ``data``: something accepted that the client
+should look at (a URL whose host does not resolve from here); the key is absent when there is none.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("switchboard.http")
@@ -44,10 +47,28 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def success_body(data: Any, **extra: Any) -> dict[str, Any]:
+class ApiWarning(BaseModel):
+    """Something accepted that the client should look at; it is in the success envelope's ``warnings``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="Stable machine-readable code", examples=["unresolved_host"])
+    message: str = Field(description="What to look at, for a human")
+    field: str | None = Field(
+        default=None, description="The request field it is about, dotted", exclude_if=lambda v: v is None
+    )
+
+    def body(self) -> dict[str, str]:
+        return self.model_dump()
+
+
+def success_body(data: Any, *, warnings: Sequence[ApiWarning] = (), **extra: Any) -> dict[str, Any]:
     """The success envelope every API answers with: ``{"status": "success", "data": ...}`` (plus e.g.
-    ``pagination``)."""
-    return {"status": "success", "data": data, **extra}
+    ``pagination``, and ``warnings`` when there are any)."""
+    body = {"status": "success", "data": data, **extra}
+    if warnings:
+        body["warnings"] = [warning.body() for warning in warnings]
+    return body
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

@@ -5,6 +5,9 @@ attempt, against the addresses it is about to connect to (DNS can change between
 checks a tenant's LLM base URL the same way, naming it as the ``target`` in the error. Classification is pure:
 it never connects anywhere. Resolution goes through an injectable resolver so tests map names to loopback
 without DNS.
+
+Public is an allow-list — global unicast, minus the special-purpose ranges inside it — so a range nobody listed
+(IPv6 site-local ``fec0::/10`` was one) is refused by default; the refusal names the address's category.
 """
 
 from __future__ import annotations
@@ -17,19 +20,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, ApiWarning
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class AddressKind(StrEnum):
     PUBLIC = "public"
     LOOPBACK = "loopback"
-    PRIVATE = "private"  # RFC 1918, IPv6 unique-local (fc00::/7)
+    PRIVATE = "private"  # RFC 1918, IPv6 unique-local (fc00::/7) and site-local (fec0::/10)
     LINK_LOCAL = "link-local"  # 169.254.0.0/16, fe80::/10
     METADATA = "metadata"  # cloud instance-metadata endpoints
     CGNAT = "cgnat"  # 100.64.0.0/10 shared address space
-    RESERVED = "reserved"  # unspecified, multicast, documentation, benchmarking, 0.0.0.0/8, 240/4 …
+    RESERVED = (
+        "reserved"  # everything else that is not global unicast: unspecified, multicast, documentation …
+    )
 
 
 # Instance-metadata services answer on link-local or special addresses; name them so the error is explicit.
@@ -37,39 +43,106 @@ _METADATA = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "169.254.169.123", "100.100.100.200", "fd00:ec2::254")
 )
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_ULA = ipaddress.ip_network("fc00::/7")
+
+
+def _table(*rows: tuple[str, AddressKind]) -> tuple[tuple[IPNetwork, AddressKind], ...]:
+    return tuple((ipaddress.ip_network(network), kind) for network, kind in rows)
+
+
+# The categories a refusal names. Anything not listed here and not on the allow-list below is RESERVED.
+_IPV4_KINDS = _table(
+    ("127.0.0.0/8", AddressKind.LOOPBACK),
+    ("169.254.0.0/16", AddressKind.LINK_LOCAL),
+    ("100.64.0.0/10", AddressKind.CGNAT),
+    ("10.0.0.0/8", AddressKind.PRIVATE),
+    ("172.16.0.0/12", AddressKind.PRIVATE),
+    ("192.168.0.0/16", AddressKind.PRIVATE),
+)
+_IPV6_KINDS = _table(
+    ("::1/128", AddressKind.LOOPBACK),
+    ("fe80::/10", AddressKind.LINK_LOCAL),
+    ("fc00::/7", AddressKind.PRIVATE),  # unique-local
+    ("fec0::/10", AddressKind.PRIVATE),  # site-local: deprecated (RFC 3879), still routed on some networks
+    ("64:ff9b:1::/48", AddressKind.PRIVATE),  # NAT64 for local use (RFC 8215)
+)
+
+# The allow-list of what is public. IPv4: what Python's ``ipaddress`` calls global, minus what it lets through
+# but is no endpoint (Python's list differs between versions, so the special ranges are spelled out here).
+_IPV4_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "0.0.0.0/8",  # "this network"
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation (TEST-NET-1)
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated)
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation (TEST-NET-2)
+        "203.0.113.0/24",  # documentation (TEST-NET-3)
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and the limited broadcast address
+    )
+)
+# IPv6: only global unicast (2000::/3), minus the IANA special-purpose entries in it that are not globally
+# reachable. The embedded-IPv4 forms (6to4, Teredo) are judged by their IPv4 before this is consulted.
+_IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+_IPV6_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "2001::/23",  # IETF protocol assignments: Teredo, benchmarking, ORCHID, anycast services
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+_TEREDO = ipaddress.ip_network("2001::/32")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and would reach (mapped, compatible, NAT64, 6to4, Teredo)."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return [low32]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address in _TEREDO and address.teredo is not None:
+        server, client = address.teredo
+        return [client, server]
+    return []
+
+
+def _unscoped(address: IPAddress) -> IPAddress:
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        return ipaddress.IPv6Address(int(address))
+    return address
 
 
 def classify(address: IPAddress) -> AddressKind:
-    """The kind of ``address``; IPv4-mapped and 6to4/NAT64-embedded IPv4 are judged by the IPv4 inside."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in ipaddress.ip_network("64:ff9b::/96"):
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            return classify(embedded)
+    """The kind of ``address``. PUBLIC only for what is on the allow-list (global unicast); addresses that
+    embed an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) are judged by the IPv4 inside."""
+    address = _unscoped(address)
     if address in _METADATA:
         return AddressKind.METADATA
-    if address.is_loopback:
-        return AddressKind.LOOPBACK
-    if address.is_link_local:
-        return AddressKind.LINK_LOCAL
-    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
-        return AddressKind.CGNAT
-    if isinstance(address, ipaddress.IPv6Address) and address in _ULA:
-        return AddressKind.PRIVATE
-    if address.is_unspecified or address.is_multicast or address.is_reserved:
-        return AddressKind.RESERVED
-    if address.is_private:
-        # is_private also covers documentation, benchmarking and 0.0.0.0/8 ranges: none is a real endpoint.
-        rfc1918 = any(
-            address in ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    if isinstance(address, ipaddress.IPv6Address):
+        if not address.is_unspecified and not address.is_loopback:
+            embedded = [classify(inner) for inner in _embedded_ipv4(address)]
+            if embedded:
+                return next((kind for kind in embedded if kind is not AddressKind.PUBLIC), AddressKind.PUBLIC)
+        kinds, public = (
+            _IPV6_KINDS,
+            (address in _IPV6_GLOBAL_UNICAST and not any(address in net for net in _IPV6_NOT_PUBLIC)),
         )
-        return AddressKind.PRIVATE if rfc1918 else AddressKind.RESERVED
-    if not address.is_global:
-        return AddressKind.RESERVED
-    return AddressKind.PUBLIC
+    else:
+        kinds, public = (
+            _IPV4_KINDS,
+            (address.is_global and not any(address in net for net in _IPV4_NOT_PUBLIC)),
+        )
+    for network, kind in kinds:
+        if address in network:
+            return kind
+    return AddressKind.PUBLIC if public else AddressKind.RESERVED
 
 
 @dataclass(frozen=True)
@@ -166,6 +239,18 @@ def parse_webhook_url(url: str, *, allow_http: bool) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
+#: The warning code of a URL whose host does not resolve from the checking service.
+UNRESOLVED_HOST = "unresolved_host"
+
+
+@dataclass(frozen=True)
+class CheckedUrl:
+    """A URL that may be configured, stripped, with what the client should be told about it."""
+
+    url: str
+    warnings: tuple[ApiWarning, ...] = ()
+
+
 async def check_endpoint_url(
     url: str,
     *,
@@ -174,20 +259,28 @@ async def check_endpoint_url(
     policy: AddressPolicy,
     resolver: Resolver,
     target: str = WEBHOOKS,
-) -> str:
-    """Return ``url`` (stripped) if ``target`` may be sent to it; otherwise a 422 ``invalid_url`` ApiError naming
+) -> CheckedUrl:
+    """The URL (stripped) if ``target`` may be sent to it; otherwise a 422 ``invalid_url`` ApiError naming
     ``field`` and the reason.
 
-    The URL must be absolute http(s) without credentials, and HTTPS unless ``allow_http``. The host must
-    resolve, and every address it resolves to must be allowed by ``policy`` (no private, loopback, link-local
-    or metadata targets unless the operator allowed them). Nothing is connected to.
+    The URL must be absolute http(s) without credentials, and HTTPS unless ``allow_http``. Every address the
+    host resolves to must be allowed by ``policy`` (no private, loopback, link-local or metadata targets
+    unless the operator allowed them). A host that does not resolve from here is accepted with an
+    ``unresolved_host`` warning: split-horizon DNS and names created after the endpoint are real, and the
+    sender checks every address it resolves to at connect time anyway. Nothing is connected to.
     """
     try:
         _, host, port = parse_webhook_url(url, allow_http=allow_http)
         await resolve_checked(host, port, policy, resolver, target=target)
-    except (InvalidUrl, BlockedAddress, UnresolvableHost) as exc:
+    except UnresolvableHost as exc:
+        message = (
+            f"{field}: {exc} from here; accepted anyway: every address it resolves to is checked when it is "
+            "used, and refused if not allowed"
+        )
+        return CheckedUrl(url.strip(), (ApiWarning(code=UNRESOLVED_HOST, message=message, field=field),))
+    except (InvalidUrl, BlockedAddress) as exc:
         raise ApiError(422, "invalid_url", f"{field}: {exc}", field=field) from None
-    return url.strip()
+    return CheckedUrl(url.strip())
 
 
 def overriding_resolver(overrides: dict[str, str], fallback: Resolver = system_resolver) -> Resolver:

@@ -2,8 +2,9 @@
 
 Infrastructure addresses are read from the same variables by every service (``SB_KAFKA_BOOTSTRAP``,
 ``SB_MONGODB_URL``, ``SB_TOPIC_NAMESPACE``, ``SB_ENVIRONMENT``) so one environment file configures them all;
-service-specific settings use the service's prefix (``SB_REGISTRY_ADMIN_TOKEN``). Outside development and test,
-secrets that are empty or look like placeholders stop the service at start with a message naming the variable.
+service-specific settings use the service's prefix (``SB_REGISTRY_ADMIN_TOKEN``). In production, secrets that
+are empty or look like placeholders, and development-only switches that are on (``SB_REGISTRY_ALLOW_LOOPBACK_URLS``),
+stop the service at start with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class ServiceSettings(BaseSettings):
 
     #: Names of SecretStr fields that may legitimately be empty (feature disabled when unset).
     optional_secrets: ClassVar[frozenset[str]] = frozenset()
+    #: Boolean switches that open a hole only a development installation may have (field → what it allows):
+    #: production refuses to start with one of them on.
+    development_only: ClassVar[dict[str, str]] = {}
 
     @property
     def is_production(self) -> bool:
@@ -93,22 +97,38 @@ class ServiceSettings(BaseSettings):
         """Consumer-group id; namespaced like topics so test runs never share offsets."""
         return f"{self.topic_namespace}switchboard.{service}.{purpose}"
 
+    @classmethod
+    def env_name(cls, name: str) -> str:
+        """The environment variable a field is read from (``SB_REGISTRY_ADMIN_TOKEN``, ``SB_ENVIRONMENT``)."""
+        alias = cls.model_fields[name].validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return f"{cls.model_config.get('env_prefix', 'SB_')}{name}".upper()
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
         if not self.is_production:
             return self
-        prefix = self.model_config.get("env_prefix", "SB_")
-        for name, info in type(self).model_fields.items():
+        for name in type(self).model_fields:
             value = getattr(self, name)
             if not isinstance(value, SecretStr) or name in self.optional_secrets or name == "mongodb_url":
                 continue
             if is_placeholder(value.get_secret_value()):
-                env = f"{prefix}{name}".upper()
-                if isinstance(info.validation_alias, AliasChoices):
-                    env = str(info.validation_alias.choices[0])
                 raise ValueError(
-                    f"{env} must be set to a real secret in production (it is empty or a placeholder); "
-                    "set SB_ENVIRONMENT=development for local use"
+                    f"{self.env_name(name)} must be set to a real secret in production (it is empty or a "
+                    "placeholder); set SB_ENVIRONMENT=development for local use"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_development_switches(self) -> Self:
+        if not self.is_production:
+            return self
+        for name, allows in self.development_only.items():
+            if getattr(self, name):
+                raise ValueError(
+                    f"{self.env_name(name)}=true is refused in production: it allows {allows}, which only a "
+                    "development installation may do; unset it, or set SB_ENVIRONMENT=development for local use"
                 )
         return self
 

@@ -12,6 +12,7 @@ from switchboard_shared.netsafety import (
     AddressKind,
     AddressPolicy,
     BlockedAddress,
+    CheckedUrl,
     InvalidUrl,
     IPAddress,
     UnresolvableHost,
@@ -53,6 +54,85 @@ from switchboard_shared.netsafety import (
 )
 def test_classify(address: str, kind: AddressKind) -> None:
     assert classify(ipaddress.ip_address(address)) is kind
+
+
+# The allow-list: only global unicast is public; every special range is refused under the category its error
+# names, and an address embedding an IPv4 address is judged by that IPv4 address.
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        # public
+        ("8.8.8.8", AddressKind.PUBLIC),
+        ("1.1.1.1", AddressKind.PUBLIC),
+        ("2001:4860:4860::8888", AddressKind.PUBLIC),
+        ("2a00:1450:4001:80b::200e", AddressKind.PUBLIC),
+        ("2620:4f:8000::1", AddressKind.PUBLIC),
+        # IPv6 outside global unicast
+        ("fec0::1", AddressKind.PRIVATE),
+        ("fec0:0:0:1::1", AddressKind.PRIVATE),
+        ("feff::1", AddressKind.PRIVATE),
+        ("fc00::1", AddressKind.PRIVATE),
+        ("64:ff9b:1::a00:1", AddressKind.PRIVATE),
+        ("fe80::1%eth0", AddressKind.LINK_LOCAL),
+        ("febf::1", AddressKind.LINK_LOCAL),
+        ("ff02::1", AddressKind.RESERVED),
+        ("ff0e::1", AddressKind.RESERVED),
+        ("100::1", AddressKind.RESERVED),
+        ("5f00::1", AddressKind.RESERVED),
+        ("4000::1", AddressKind.RESERVED),
+        ("e000::1", AddressKind.RESERVED),
+        ("::ffff:0:a00:1", AddressKind.RESERVED),
+        # special-purpose ranges inside 2000::/3
+        ("2001:db8::1", AddressKind.RESERVED),
+        ("3fff::1", AddressKind.RESERVED),
+        ("2001:2::1", AddressKind.RESERVED),
+        ("2001:10::1", AddressKind.RESERVED),
+        ("2001:1::1", AddressKind.RESERVED),
+        # IPv4 special ranges Python's ipaddress calls global
+        ("224.0.0.1", AddressKind.RESERVED),
+        ("239.255.255.250", AddressKind.RESERVED),
+        ("192.88.99.1", AddressKind.RESERVED),
+        ("192.0.0.9", AddressKind.RESERVED),
+        # and the others
+        ("198.18.0.1", AddressKind.RESERVED),
+        ("198.51.100.7", AddressKind.RESERVED),
+        ("203.0.113.7", AddressKind.RESERVED),
+        ("240.0.0.1", AddressKind.RESERVED),
+        ("255.255.255.255", AddressKind.RESERVED),
+        ("0.1.2.3", AddressKind.RESERVED),
+        ("100.127.255.254", AddressKind.CGNAT),
+        ("172.31.255.255", AddressKind.PRIVATE),
+        ("127.255.255.254", AddressKind.LOOPBACK),
+        ("169.254.170.2", AddressKind.METADATA),
+        # embedded IPv4: mapped, compatible, NAT64, 6to4, Teredo (client obfuscated, server plain)
+        ("::ffff:8.8.8.8", AddressKind.PUBLIC),
+        ("::ffff:10.0.0.1", AddressKind.PRIVATE),
+        ("::ffff:100.64.0.1", AddressKind.CGNAT),
+        ("::808:808", AddressKind.PUBLIC),
+        ("::a00:1", AddressKind.PRIVATE),
+        ("::7f00:1", AddressKind.LOOPBACK),
+        ("64:ff9b::808:808", AddressKind.PUBLIC),
+        ("64:ff9b::7f00:1", AddressKind.LOOPBACK),
+        ("64:ff9b::a9fe:a9fe", AddressKind.METADATA),
+        ("2002:808:808::1", AddressKind.PUBLIC),
+        ("2002:7f00:1::", AddressKind.LOOPBACK),
+        ("2002:a9fe:a9fe::1", AddressKind.METADATA),
+        ("2001:0:808:808:0:0:f7f7:f7f7", AddressKind.PUBLIC),
+        ("2001:0:808:808:0:0:80ff:fffe", AddressKind.LOOPBACK),
+        ("2001:0:808:808:0:0:f5ff:fffe", AddressKind.PRIVATE),
+        ("2001:0:a00:1:0:0:f7f7:f7f7", AddressKind.PRIVATE),
+        ("2001::1", AddressKind.RESERVED),
+    ],
+)
+def test_only_global_unicast_is_public(address: str, kind: AddressKind) -> None:
+    assert classify(ipaddress.ip_address(address)) is kind
+
+
+@pytest.mark.parametrize("address", ["fec0::1", "2001:db8::1", "ff02::1", "224.0.0.1", "192.88.99.1"])
+async def test_special_ranges_are_refused_by_the_default_policy(address: str) -> None:
+    policy = AddressPolicy()
+    with pytest.raises(BlockedAddress, match=rf"\({address}\), which webhooks may not target"):
+        await resolve_checked(f"[{address}]" if ":" in address else address, 443, policy, _resolver({}))
 
 
 def test_default_policy_allows_only_public() -> None:
@@ -159,7 +239,37 @@ async def test_check_endpoint_url_returns_the_stripped_url_when_allowed() -> Non
     checked = await check_endpoint_url(
         " https://hooks.example/h ", field="url", allow_http=False, policy=AddressPolicy(), resolver=resolver
     )
-    assert checked == "https://hooks.example/h"
+    assert checked == CheckedUrl("https://hooks.example/h")
+
+
+async def test_a_host_that_does_not_resolve_is_accepted_with_a_warning_naming_the_field() -> None:
+    checked = await check_endpoint_url(
+        "https://hooks.internal/h",
+        field="outgoing_webhook_url",
+        allow_http=False,
+        policy=AddressPolicy(),
+        resolver=_resolver({}),
+    )
+    assert checked.url == "https://hooks.internal/h"
+    assert [warning.body() for warning in checked.warnings] == [
+        {
+            "code": "unresolved_host",
+            "field": "outgoing_webhook_url",
+            "message": "outgoing_webhook_url: hooks.internal does not resolve from here; accepted anyway: every "
+            "address it resolves to is checked when it is used, and refused if not allowed",
+        }
+    ]
+
+
+async def test_a_host_that_does_not_resolve_is_still_refused_for_other_faults() -> None:
+    with pytest.raises(ApiError, match="HTTPS"):
+        await check_endpoint_url(
+            "http://hooks.internal/h",
+            field="url",
+            allow_http=False,
+            policy=AddressPolicy(),
+            resolver=_resolver({}),
+        )
 
 
 @pytest.mark.parametrize(
@@ -170,7 +280,6 @@ async def test_check_endpoint_url_returns_the_stripped_url_when_allowed() -> Non
             "webhooks",
             "url: URL must use HTTPS (plain http is allowed only for tenants in development mode)",
         ),
-        ("https://nowhere.invalid/h", "webhooks", "url: nowhere.invalid does not resolve"),
         (
             "https://169.254.169.254/",
             "webhooks",

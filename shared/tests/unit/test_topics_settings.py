@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -87,3 +89,33 @@ def test_production_refuses_the_code_default_dev_token(production: pytest.Monkey
 def test_production_accepts_a_real_secret(production: pytest.MonkeyPatch) -> None:
     production.setenv("SB_DEMO_TOKEN", "9f2c1e7a0b5d4c3e8a6f1b2d")
     assert _WithDevDefault().token.get_secret_value() == "9f2c1e7a0b5d4c3e8a6f1b2d"
+
+
+class _WithSwitch(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SB_DEMO_", extra="ignore", populate_by_name=True, frozen=True
+    )
+    development_only: ClassVar[dict[str, str]] = {"allow_loopback_urls": "URLs on loopback"}
+    allow_loopback_urls: bool = False
+
+
+def test_production_refuses_a_development_only_switch_naming_the_variable(
+    production: pytest.MonkeyPatch,
+) -> None:
+    production.setenv("SB_DEMO_ALLOW_LOOPBACK_URLS", "true")
+    with pytest.raises(
+        ValueError, match="SB_DEMO_ALLOW_LOOPBACK_URLS=true is refused in production"
+    ) as caught:
+        _WithSwitch()
+    assert "URLs on loopback" in str(caught.value)
+
+
+def test_production_starts_with_the_switch_off(production: pytest.MonkeyPatch) -> None:
+    assert _WithSwitch().allow_loopback_urls is False
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_development_and_test_may_switch_it_on(monkeypatch: pytest.MonkeyPatch, environment: str) -> None:
+    monkeypatch.setenv("SB_ENVIRONMENT", environment)
+    monkeypatch.setenv("SB_DEMO_ALLOW_LOOPBACK_URLS", "true")
+    assert _WithSwitch().allow_loopback_urls is True

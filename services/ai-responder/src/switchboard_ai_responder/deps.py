@@ -8,7 +8,7 @@ against the registry's published digests, ``switchboard_shared.api_keys``) carry
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from switchboard_ai_responder.adapters.articles import ArticleStore
 from switchboard_ai_responder.service import Operations, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.api_keys import ApiKeyView, Scope, grants
-from switchboard_shared.http import ApiError, success_body
+from switchboard_shared.http import ApiError, ApiWarning, success_body
 from switchboard_shared.netsafety import Resolver
 
 
@@ -82,5 +82,5 @@ ReadAccess = Annotated[str, Depends(tenant_access(Scope.RESPONDER_READ))]
 WriteAccess = Annotated[str, Depends(tenant_access(Scope.RESPONDER_WRITE))]
 
 
-def envelope(data: object) -> dict[str, object]:
-    return success_body(data)
+def envelope(data: object, warnings: Sequence[ApiWarning] = ()) -> dict[str, object]:
+    return success_body(data, warnings=warnings)

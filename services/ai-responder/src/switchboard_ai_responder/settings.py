@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -12,6 +14,8 @@ class AiResponderSettings(ConfigFollowerSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_AI_RESPONDER_", extra="ignore", populate_by_name=True, frozen=True
     )
+    # A private-network LLM (an in-cluster model server) is a production set-up; loopback is not.
+    development_only: ClassVar[dict[str, str]] = {"allow_loopback_llm_urls": "LLM base URLs on loopback"}
 
     mongodb_database: str = Field(default="switchboard_ai_responder", description="MongoDB database name")
     admin_token: SecretStr = Field(
@@ -34,7 +38,8 @@ class AiResponderSettings(ConfigFollowerSettings):
     llm_timeout_s: float = Field(default=20.0, gt=0, description="Default timeout of one LLM HTTP request")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Larger request bodies get 413")
     allow_loopback_llm_urls: bool = Field(
-        default=False, description="Accept LLM base URLs on loopback (a local Ollama or vLLM; tests)"
+        default=False,
+        description="Accept LLM base URLs on loopback (a local Ollama or vLLM; tests; refused in production)",
     )
     allow_private_llm_urls: bool = Field(
         default=False, description="Accept LLM base URLs on private networks (an in-cluster model server)"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_shared.netsafety import IPAddress
 from switchboard_shared.testing.builders import message_received
 from switchboard_shared.testing.webhooks import Platform
 
@@ -82,3 +85,21 @@ async def test_llm_settings_are_validated(api: httpx.AsyncClient) -> None:
     assert (blocked.status_code, blocked.json()["error"]["code"]) == (422, "invalid_url")
     unauthorized = await api.get("/settings", headers={"Authorization": "Bearer wrong"})
     assert unauthorized.status_code == 401
+
+
+async def test_an_llm_base_url_whose_host_does_not_resolve_here_is_accepted_with_a_warning(
+    api: httpx.AsyncClient, responder: FastAPI
+) -> None:
+    async def nothing_resolves(host: str, port: int) -> Sequence[IPAddress]:
+        raise OSError(f"{host}: no such host")
+
+    responder.state.services.resolver = nothing_resolves
+    settings = {"provider": "anthropic", "llm": {"base_url": "https://llm.corp.internal", "model": "m"}}
+
+    response = await api.put("/settings", json=settings)
+
+    assert response.status_code == 200, response.text
+    assert [(w["code"], w["field"]) for w in response.json()["warnings"]] == [
+        ("unresolved_host", "llm.base_url")
+    ]
+    assert response.json()["data"]["llm"]["base_url"] == "https://llm.corp.internal"

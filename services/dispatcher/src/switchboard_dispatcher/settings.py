@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -12,13 +14,19 @@ class DispatcherSettings(ConfigFollowerSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_DISPATCHER_", extra="ignore", populate_by_name=True, frozen=True
     )
+    development_only: ClassVar[dict[str, str]] = {
+        "allow_loopback_urls": "deliveries to loopback",
+        "allow_private_urls": "deliveries to private networks",
+    }
 
     mongodb_database: str = Field(default="switchboard_dispatcher", description="MongoDB database name")
     allow_loopback_urls: bool = Field(
-        default=False, description="Deliver to loopback addresses (local development and tests only)"
+        default=False,
+        description="Deliver to loopback addresses (a development installation only: refused in production)",
     )
     allow_private_urls: bool = Field(
-        default=False, description="Deliver to private, CGNAT and link-local addresses"
+        default=False,
+        description="Deliver to private, CGNAT and link-local addresses (refused in production)",
     )
     disable_after_failing_s: int = Field(
         default=5 * 24 * 3600,

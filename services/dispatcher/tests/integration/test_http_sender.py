@@ -1,17 +1,25 @@
 """HttpSender against a real loopback server: the timeout covers the whole exchange, redirects are answers,
-response bodies are bounded, and response headers are read case-insensitively."""
+response bodies are bounded, and response headers are read case-insensitively; addresses outside global
+unicast are refused at connect time."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from aiohttp import web
 
-from switchboard_dispatcher.adapters.http import RESPONSE_BODY_LIMIT, HttpSender, SendError, policy_from
-from switchboard_shared.netsafety import overriding_resolver
+from switchboard_dispatcher.adapters.http import (
+    RESPONSE_BODY_LIMIT,
+    CheckingResolver,
+    HttpSender,
+    SendError,
+    classify_error,
+    policy_from,
+)
+from switchboard_shared.netsafety import BlockedAddress, IPAddress, overriding_resolver
 
 
 async def hang(request: web.Request) -> web.Response:
@@ -87,3 +95,35 @@ async def test_response_bodies_are_bounded_and_headers_case_insensitive(
     assert len(response.body) == RESPONSE_BODY_LIMIT
     assert response.headers.get("retry-after") == "7"
     assert response.headers.get("Retry-After") == "7"
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("fec0::1", "private"),
+        ("2001:db8::1", "reserved"),
+        ("64:ff9b::7f00:1", "loopback"),
+        ("ff02::1", "reserved"),
+    ],
+)
+async def test_the_connect_time_resolver_refuses_addresses_that_are_not_global_unicast(
+    address: str, kind: str
+) -> None:
+    """The connector's resolver is the only source of addresses aiohttp connects to; a name answered with a
+    special-range address makes it raise, so there is nothing to connect to. Called directly here, so even a
+    broken classifier could not make this test connect anywhere."""
+    asked: list[str] = []
+    answers = overriding_resolver({"receiver.test": address})
+
+    async def recording(host: str, port: int) -> Sequence[IPAddress]:
+        asked.append(host)
+        return await answers(host, port)
+
+    resolver = CheckingResolver(policy_from(allow_loopback=False, allow_private=False), recording)
+    with pytest.raises(BlockedAddress) as raised:
+        await resolver.resolve("receiver.test", 443)
+    assert asked == ["receiver.test"]
+    assert str(raised.value) == (
+        f"receiver.test resolves to a {kind} address ({address}), which webhooks may not target"
+    )
+    assert classify_error(raised.value)[0] == "ssrf_blocked"

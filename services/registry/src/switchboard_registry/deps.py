@@ -33,10 +33,14 @@ class Services:
     box: SecretsBox
     resolver: Resolver
 
-    @property
-    def address_policy(self) -> AddressPolicy:
+    def address_policy(self, development_mode: bool) -> AddressPolicy:
+        """What a tenant's endpoint URLs may target. Loopback only for development tenants, and only where the
+        operator switched it on (``SB_REGISTRY_ALLOW_LOOPBACK_URLS``, which production refuses at start-up):
+        on a development installation a developer's own tenant may point a webhook at their machine, while
+        the other tenants of the same installation still may not reach its loopback services."""
         return AddressPolicy(
-            allow_loopback=self.settings.allow_loopback_urls, allow_private=self.settings.allow_private_urls
+            allow_loopback=self.settings.allow_loopback_urls and development_mode,
+            allow_private=self.settings.allow_private_urls,
         )
 
 

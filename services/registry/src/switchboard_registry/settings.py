@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -12,6 +14,10 @@ class RegistrySettings(ServiceSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_REGISTRY_", extra="ignore", populate_by_name=True, frozen=True
     )
+    development_only: ClassVar[dict[str, str]] = {
+        "allow_loopback_urls": "tenants' URLs on loopback",
+        "allow_private_urls": "tenants' URLs on private networks",
+    }
 
     admin_token: SecretStr = Field(
         default=SecretStr("dev-admin-token"),
@@ -23,10 +29,13 @@ class RegistrySettings(ServiceSettings):
         default=24 * 3600, ge=0, description="How long a rotated-out webhook secret keeps signing"
     )
     allow_loopback_urls: bool = Field(
-        default=False, description="Accept webhook URLs on loopback (local development and tests only)"
+        default=False,
+        description="Accept webhook, callback and integration URLs on loopback from development tenants "
+        "(a development installation only: refused in production)",
     )
     allow_private_urls: bool = Field(
-        default=False, description="Accept webhook URLs on private, CGNAT and link-local networks"
+        default=False,
+        description="Accept webhook URLs on private, CGNAT and link-local networks (refused in production)",
     )
     outbox_sweep_interval_s: float = Field(
         default=2.0, gt=0, description="How often pending config changes are re-published"

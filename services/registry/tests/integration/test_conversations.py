@@ -220,6 +220,26 @@ async def test_private_metadata_and_loopback_callbacks_are_422(registry: Registr
         assert response.json()["error"]["field"] == "config.callback_url"
 
 
+async def test_a_callback_host_that_does_not_resolve_here_is_accepted_with_a_warning(
+    registry: Registry,
+) -> None:
+    tenant = await registry.tenant()
+    created = await tenant.client.post(
+        PATH, headers=tenant.headers, json=_with_config(callback_url="https://callbacks.corp.internal/h")
+    )
+    assert created.status_code == 201, created.text
+    assert [(w["code"], w["field"]) for w in created.json()["warnings"]] == [
+        ("unresolved_host", "config.callback_url")
+    ]
+    updated = await tenant.client.put(
+        f"{PATH}/{created.json()['data']['id']}",
+        headers=tenant.headers,
+        json={"config": {"callback_url": "https://moved.corp.internal/h"}},
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["warnings"][0]["field"] == "config.callback_url"
+
+
 async def test_an_updated_callback_url_is_checked_too(registry: Registry) -> None:
     tenant = await registry.tenant()
     created = await _create(tenant)

@@ -388,7 +388,7 @@ async def test_bad_input_gets_the_shared_error_shape(registry: Registry) -> None
         (await client.get(f"{base}/stats", headers=headers, params={"since": "2026-11-01T00:00:00"}), 422, "since"),
         (await client.post(f"{base}/recover", headers=headers), 422, "since"),
         (await client.post(f"{base}/recover", headers=json_headers, content=b'{"since": '), 400, None),
-        (await client.post(f"{base}/recover", headers=headers, json={"since": "2026-01-01", "x": 1}), 422, "x"),
+        (await client.post(f"{base}/recover", headers=headers, json={"since": "2026-01-01T00:00:00Z", "x": 1}), 422, "x"),
         (await client.post(f"{base}/recover", headers=json_headers, content=b" " * 70_000), 413, None),
     ]  # fmt: skip
 

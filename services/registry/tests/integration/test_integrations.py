@@ -463,6 +463,35 @@ async def test_plain_http_is_422_outside_development_mode(registry: Registry) ->
     }
 
 
+async def test_urls_whose_host_does_not_resolve_here_are_accepted_with_a_warning_each(
+    registry: Registry,
+) -> None:
+    tenant = await registry.tenant()
+    body = {
+        **SEED_BODY,
+        "outgoing_webhook_url": "https://chat.corp.internal/hook",
+        "reply": {"api_url": "https://api.corp.internal/v2", "api_token": "t"},
+    }
+    created = await tenant.client.post(PATH, headers=tenant.headers, json=body)
+    assert created.status_code == 201, created.text
+    assert [(w["code"], w["field"]) for w in created.json()["warnings"]] == [
+        ("unresolved_host", "outgoing_webhook_url"),
+        ("unresolved_host", "reply.api_url"),
+    ]
+    assert "chat.corp.internal does not resolve" in created.json()["warnings"][0]["message"]
+
+    # An update checks (and warns about) only the URLs it changes.
+    path = f"{PATH}/{created.json()['data']['id']}"
+    updated = await tenant.client.patch(
+        path, headers=tenant.headers, json={"outgoing_webhook_url": "https://other.corp.internal/hook"}
+    )
+    assert [(w["code"], w["field"]) for w in updated.json()["warnings"]] == [
+        ("unresolved_host", "outgoing_webhook_url")
+    ]
+    renamed = await tenant.client.patch(path, headers=tenant.headers, json={"name": "renamed"})
+    assert "warnings" not in renamed.json()
+
+
 async def test_development_tenants_may_use_plain_http(registry: Registry) -> None:
     tenant = await registry.tenant(development_mode=True)
     created = await _create(tenant, outgoing_webhook_url="http://hooks.example.com/h")

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import CommandType, ConfigChanged
 from switchboard_shared.kafka import event_publisher, publish_event
+from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.kafka import headers_of, read_until
 from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.topics import Topic
 
-from ..harness import Registry, Tenant
+from ..harness import ADMIN_TOKEN, Registry, Tenant, running
 
 SEED_BODY = {
     "name": "My Application Webhook",
@@ -193,13 +197,71 @@ async def test_private_metadata_and_loopback_targets_are_422(registry: Registry)
         assert kind in response.json()["error"]["message"], url
 
 
-async def test_unresolvable_hosts_are_422(registry: Registry) -> None:
+def unresolved(field: str, host: str) -> dict[str, str]:
+    return {
+        "code": "unresolved_host",
+        "field": field,
+        "message": f"{field}: {host} does not resolve from here; accepted anyway: every address it resolves to "
+        "is checked when it is used, and refused if not allowed",
+    }
+
+
+async def test_a_host_that_does_not_resolve_here_is_accepted_with_a_warning(registry: Registry) -> None:
     tenant = await registry.tenant()
-    response = await tenant.client.post(
+    created = await tenant.client.post(
         "/api/webhooks", headers=tenant.headers, json={**SEED_BODY, "url": "https://nowhere.example.org/h"}
     )
-    assert response.status_code == 422
-    assert "does not resolve" in response.json()["error"]["message"]
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["url"] == "https://nowhere.example.org/h"
+    assert created.json()["warnings"] == [unresolved("url", "nowhere.example.org")]
+    path = f"/api/webhooks/{created.json()['data']['_id']}"
+
+    moved = await tenant.client.put(
+        path, headers=tenant.headers, json={"url": "https://elsewhere.example.org/h"}
+    )
+    assert moved.json()["warnings"] == [unresolved("url", "elsewhere.example.org")]
+    # Nothing to warn about: the key is absent, so seed 000's shape is unchanged.
+    renamed = await tenant.client.patch(path, headers=tenant.headers, json={"name": "renamed"})
+    assert set(renamed.json()) == {"status", "data"}
+    resolvable = await tenant.client.put(
+        path, headers=tenant.headers, json={"url": "https://hooks.example.com/h"}
+    )
+    assert set(resolvable.json()) == {"status", "data"}
+
+
+@pytest.fixture
+async def loopback_registry(make_settings: SettingsFactory) -> AsyncIterator[Registry]:
+    """A development installation as ``make up`` runs it: loopback URLs switched on."""
+    settings = make_settings(
+        RegistrySettings, admin_token=ADMIN_TOKEN, environment="development", allow_loopback_urls=True
+    )
+    async with running(settings) as registry:
+        yield registry
+
+
+async def test_a_development_tenant_of_a_development_installation_may_target_loopback(
+    loopback_registry: Registry,
+) -> None:
+    tenant = await loopback_registry.tenant(development_mode=True)
+    for url in ("http://127.0.0.1:9000/hooks", "http://localhost:9000/hooks", "https://receiver.test/h"):
+        created = await tenant.client.post(
+            "/api/webhooks", headers=tenant.headers, json={**SEED_BODY, "url": url}
+        )
+        assert created.status_code == 201, (url, created.text)
+        assert "warnings" not in created.json()
+
+
+async def test_other_tenants_of_a_development_installation_may_not_target_loopback(
+    loopback_registry: Registry,
+) -> None:
+    tenant = await loopback_registry.tenant()
+    for url in ("https://127.0.0.1:9000/hooks", "https://localhost:9000/hooks", "https://receiver.test/h"):
+        refused = await tenant.client.post(
+            "/api/webhooks", headers=tenant.headers, json={**SEED_BODY, "url": url}
+        )
+        assert refused.status_code == 422, url
+        assert refused.json()["error"]["field"] == "url"
+        assert "loopback address" in refused.json()["error"]["message"], url
 
 
 async def test_missing_or_wrong_key_is_401(registry: Registry) -> None:

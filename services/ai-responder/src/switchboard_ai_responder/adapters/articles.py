@@ -15,17 +15,21 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn, KnowledgeIndex
+from switchboard_shared.fields import STORED
 
 
 def _article(document: dict[str, Any]) -> Article:
-    return Article(
-        id=document["_id"],
-        title=document["title"],
-        body=document["body"],
-        link=document.get("link"),
-        tags=document.get("tags", []),
-        created_at=document["created_at"],
-        updated_at=document["updated_at"],
+    return Article.model_validate(
+        {
+            "id": document["_id"],
+            "title": document["title"],
+            "body": document["body"],
+            "link": document.get("link"),
+            "tags": document.get("tags", []),
+            "created_at": document["created_at"],
+            "updated_at": document["updated_at"],
+        },
+        context=STORED,
     )
 
 

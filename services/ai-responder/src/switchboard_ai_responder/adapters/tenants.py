@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from pymongo.asynchronous.collection import AsyncCollection
 
 from switchboard_ai_responder.domain.tenants import TenantSettings
+from switchboard_shared.fields import STORED
 from switchboard_shared.secrets_box import SecretsBox, mask
 
 
@@ -27,7 +28,7 @@ class TenantSettingsStore:
         llm = stored.get("llm")
         if llm is not None and llm.get("api_key"):
             stored["llm"] = {**llm, "api_key": self.box.decrypt(llm["api_key"])}
-        return TenantSettings.model_validate(stored)
+        return TenantSettings.model_validate(stored, context=STORED)
 
     async def get(self, tenant_id: str) -> TenantSettings:
         return self._open(await self.collection.find_one({"_id": tenant_id}))

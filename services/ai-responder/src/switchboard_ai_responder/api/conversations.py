@@ -11,6 +11,7 @@ from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, 
 from switchboard_ai_responder.domain.conversation import Conversation
 from switchboard_ai_responder.service import Conflict, NotFound
 from switchboard_shared.events import Author
+from switchboard_shared.fields import DisplayName
 from switchboard_shared.http import ApiError
 
 router = APIRouter(prefix="/api/tenants/{tenant_id}/conversations", tags=["conversations"])
@@ -21,7 +22,7 @@ class AgentMessage(BaseModel):
 
     text: str = Field(min_length=1, max_length=10 * 1024, description="seed 002: at most 10 KB")
     agent_id: str | None = Field(default=None, max_length=200)
-    agent_name: str = Field(default="Agent", min_length=1, max_length=200, examples=["Agent Sarah"])
+    agent_name: DisplayName = Field(default="Agent", min_length=1, max_length=200, examples=["Agent Sarah"])
 
 
 def _public(conversation: Conversation) -> dict[str, Any]:

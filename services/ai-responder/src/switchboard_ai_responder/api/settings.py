@@ -9,20 +9,21 @@ from fastapi import APIRouter
 from switchboard_ai_responder.adapters.tenants import masked_key
 from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, ApiWarning
 from switchboard_shared.netsafety import AddressPolicy, check_endpoint_url
 
 router = APIRouter(prefix="/api/tenants/{tenant_id}/settings", tags=["settings"])
 
 
-async def _check_llm(body: TenantSettings, services: ServicesDep) -> None:
+async def _check_llm(body: TenantSettings, services: ServicesDep) -> tuple[ApiWarning, ...]:
+    """Refuses what the LLM settings may not be; returns the warnings about the base URL."""
     if body.needs_llm() and body.llm is None:
         raise ApiError(422, "validation_error", f"llm: required for provider {body.provider}", field="llm")
     if body.llm is None or body.llm.base_url is None:
-        return
+        return ()
     settings = services.settings
     policy = AddressPolicy(settings.allow_loopback_llm_urls, settings.allow_private_llm_urls)
-    await check_endpoint_url(
+    checked = await check_endpoint_url(
         body.llm.base_url,
         field="llm.base_url",
         allow_http=not settings.is_production,
@@ -30,6 +31,7 @@ async def _check_llm(body: TenantSettings, services: ServicesDep) -> None:
         resolver=services.resolver,
         target="LLM base URLs",
     )
+    return checked.warnings
 
 
 @router.get("", summary="Get a tenant's responder settings (defaults when never set)")
@@ -54,6 +56,6 @@ async def put_settings(
                 422, "validation_error", "llm.api_key: masked, but no key is stored", field="llm.api_key"
             )
         body = body.model_copy(update={"llm": body.llm.model_copy(update={"api_key": current.llm.api_key})})
-    await _check_llm(body, services)
+    warnings = await _check_llm(body, services)
     stored = await services.stores.tenants.put(tenant_id, body)
-    return envelope(public_settings(stored, masked_key(stored)))
+    return envelope(public_settings(stored, masked_key(stored)), warnings)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard_ai_responder.domain.bm25 import BM25
 from switchboard_ai_responder.domain.text import sentences, synonyms, tokens
+from switchboard_shared.fields import DisplayName
 
 #: Target chunk size in words: long enough to carry an answer, short enough to quote.
 CHUNK_WORDS = 90
@@ -26,7 +27,7 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=300)
+    title: DisplayName = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1, max_length=100_000)
     link: str | None = Field(default=None, max_length=2048, description="Where the full article lives")
     tags: list[str] = Field(default_factory=list, max_length=50)

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from switchboard_shared.fields import DisplayName
+
 ProviderName = Literal["knowledge-base", "openai-compatible", "anthropic"]
 
 #: seed 002: "When users request live chat (saying phrases like "talk to agent", "live chat", etc.)". Matched
@@ -58,7 +60,7 @@ class FormField(BaseModel):
 
     id: str = Field(min_length=1, max_length=100)
     type: Literal["text", "email", "textarea", "tel", "number", "select", "checkbox"] = "text"
-    label: str = Field(min_length=1, max_length=300)
+    label: DisplayName = Field(min_length=1, max_length=300)
     required: bool = False
     options: list[str] | None = None
 
@@ -68,7 +70,7 @@ class Form(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    title: str = "Contact Us"
+    title: DisplayName = "Contact Us"
     description: str = "Fill out this form and we'll get back to you soon!"
     submit_url: str | None = Field(default=None, alias="submitUrl", max_length=2048)
     fields: list[FormField] = Field(
@@ -87,7 +89,7 @@ class Card(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    title: str = Field(min_length=1, max_length=300)
+    title: DisplayName = Field(min_length=1, max_length=300)
     description: str | None = Field(default=None, max_length=2000)
     image: str | None = Field(default=None, max_length=2048)
     link: str | None = Field(default=None, max_length=2048)
@@ -98,7 +100,7 @@ class Card(BaseModel):
 class CardSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(default="Featured Products", max_length=300)
+    title: DisplayName = Field(default="Featured Products", max_length=300)
     cards: list[Card] = Field(min_length=1, max_length=20)
 
 
@@ -109,7 +111,7 @@ class TenantSettings(BaseModel):
 
     provider: ProviderName = "knowledge-base"
     llm: LlmSettings | None = Field(default=None, description="Required for openai-compatible and anthropic")
-    bot_name: str = Field(default="Switchboard Assistant", min_length=1, max_length=100)
+    bot_name: DisplayName = Field(default="Switchboard Assistant", min_length=1, max_length=100)
     min_confidence: float = Field(
         # Chosen on bench/responder's dev questions: right answers score 0.35 and up, off-topic ones mostly 0.
         default=0.35,

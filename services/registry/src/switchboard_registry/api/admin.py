@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchboard_registry.deps import AdminDep, ServicesDep
 from switchboard_registry.domain.keys import Scope
 from switchboard_registry.domain.widget import WidgetPolicy
+from switchboard_shared.fields import DisplayName
 from switchboard_shared.http import ApiError, success_body
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -18,16 +19,18 @@ router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["Acme Support"])
+    name: DisplayName = Field(min_length=1, max_length=200, examples=["Acme Support"])
     development_mode: bool = Field(
-        default=False, description="Allows plain-http webhook URLs for this tenant (never in production use)"
+        default=False,
+        description="Allows plain-http URLs for this tenant, and loopback URLs where the installation allows "
+        "them (SB_REGISTRY_ALLOW_LOOPBACK_URLS: a development installation only)",
     )
     widget: WidgetPolicy | None = Field(default=None, description="seed 004 chat widget policy")
 
 
 class TenantUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: DisplayName | None = Field(default=None, min_length=1, max_length=200)
     development_mode: bool | None = None
     widget: WidgetPolicy | None = None
 
@@ -43,7 +46,7 @@ class TenantPublic(BaseModel):
 
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["production backend"])
+    name: DisplayName = Field(min_length=1, max_length=200, examples=["production backend"])
     scopes: list[Scope] = Field(default_factory=lambda: [Scope.ALL], min_length=1)
 
 

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from switchboard_registry.adapters.conversations import ConversationStore
+from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import crud
-from switchboard_registry.api.envelopes import Deleted, Envelope, Page, errors
+from switchboard_registry.api.envelopes import Deleted, Envelope, Page, PageNumber, PerPage, errors
 from switchboard_registry.deps import ConversationsRead, ConversationsWrite, ServicesDep
 from switchboard_registry.domain import conversations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
+from switchboard_shared.http import ApiWarning
+from switchboard_shared.netsafety import CheckedUrl
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
@@ -27,13 +30,13 @@ ConversationId = Annotated[str, Path(description="The conversation id (UUID)")]
 CONVERSATIONS = crud.Resource("conversation", rules.public)
 
 
-async def _checked_callback(url: str, services: ServicesDep) -> str:
+async def _checked_callback(url: str, principal: Principal, services: ServicesDep) -> CheckedUrl:
     # seed 001: "HTTPS only", "HTTPS protocol mandatory" — so no plain http even for development tenants.
     return await check_endpoint_url(
         url,
         field="config.callback_url",
         development_mode=False,
-        policy=services.address_policy,
+        policy=services.address_policy(principal.development_mode),
         resolver=services.resolver,
     )
 
@@ -52,9 +55,10 @@ async def create_conversation(
 ) -> Envelope[rules.ConversationPublic]:
     with crud.invalid_config_is_422():
         rules.check(body)
-    body.config.callback_url = await _checked_callback(body.config.callback_url, services)
+    checked = await _checked_callback(body.config.callback_url, principal, services)
+    body.config.callback_url = checked.url
     document = await store.create(principal.tenant_id, principal.key_id, rules.stored(body, services.box))
-    return CONVERSATIONS.envelope(document, services.box)
+    return CONVERSATIONS.envelope(document, services.box, checked.warnings)
 
 
 @router.get("", summary="List conversations (paginated)", responses=errors(401, 403, 422))
@@ -64,8 +68,8 @@ async def list_conversations(
     store: StoreDep,
     channel: Annotated[rules.Channel | None, Query(description="Only this channel's")] = None,
     usecase: Annotated[str | None, Query(max_length=100, description="Only this use case's")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> Page[rules.ConversationPublic]:
     filters = crud.filters(channel=channel, usecase=usecase)
     return await CONVERSATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)
@@ -94,14 +98,20 @@ async def update_conversation(
     services: ServicesDep,
     store: StoreDep,
 ) -> Envelope[rules.ConversationPublic]:
+    warnings: list[ApiWarning] = []
+
     async def change(document: dict[str, Any]) -> dict[str, Any] | None:
         with crud.invalid_config_is_422():
             config = rules.updated(document, sent_fields(body), services.box)
         if config.config.callback_url != document["config"]["callback_url"]:
-            config.config.callback_url = await _checked_callback(config.config.callback_url, services)
+            checked = await _checked_callback(config.config.callback_url, principal, services)
+            config.config.callback_url = checked.url
+            warnings.extend(checked.warnings)
         return await store.update(principal.tenant_id, conversation_id, rules.stored(config, services.box))
 
-    return await CONVERSATIONS.update(store, principal.tenant_id, conversation_id, services.box, change)
+    return await CONVERSATIONS.update(
+        store, principal.tenant_id, conversation_id, services.box, change, warnings
+    )
 
 
 @router.delete(

@@ -8,7 +8,7 @@ for an ``InvalidConfig`` and one merge-patch update endpoint served as both PUT 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.api.envelopes import Deleted, Envelope, Page, Pagination
 from switchboard_registry.domain.patch import InvalidConfig
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, ApiWarning
 from switchboard_shared.secrets_box import SecretsBox
 
 P = TypeVar("P", bound=BaseModel)
@@ -55,8 +55,10 @@ class Resource(Generic[P]):
     def missing(self) -> ApiError:
         return ApiError(404, "not_found", f"{self.noun} not found")
 
-    def envelope(self, document: Mapping[str, Any], box: SecretsBox) -> Envelope[P]:
-        return Envelope(data=self.public(document, box))
+    def envelope(
+        self, document: Mapping[str, Any], box: SecretsBox, warnings: Sequence[ApiWarning] = ()
+    ) -> Envelope[P]:
+        return Envelope(data=self.public(document, box), warnings=list(warnings))
 
     async def get(self, store: TenantDocuments, tenant_id: str, item_id: str, box: SecretsBox) -> Envelope[P]:
         document = await store.get(tenant_id, item_id)
@@ -84,15 +86,17 @@ class Resource(Generic[P]):
         item_id: str,
         box: SecretsBox,
         change: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]],
+        warnings: Sequence[ApiWarning] = (),
     ) -> Envelope[P]:
-        """``change`` turns the stored document into the updated one (None: it was deleted meanwhile)."""
+        """``change`` turns the stored document into the updated one (None: it was deleted meanwhile);
+        ``warnings`` (which it may fill) go into the envelope."""
         document = await store.get(tenant_id, item_id)
         if document is None:
             raise self.missing()
         changed = await change(document)
         if changed is None:  # deleted meanwhile
             raise self.missing()
-        return self.envelope(changed, box)
+        return self.envelope(changed, box, warnings)
 
     async def delete(self, store: TenantDocuments, tenant_id: str, item_id: str) -> Envelope[Deleted]:
         if not await store.delete(tenant_id, item_id):

@@ -17,13 +17,14 @@ from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
-from switchboard_registry.api.envelopes import Envelope, Page, Pagination, errors
+from switchboard_registry.api.envelopes import Envelope, Page, PageNumber, Pagination, PerPage, errors
 from switchboard_registry.commands import send_command
 from switchboard_registry.deps import CommandsDep, DeliveriesRead, DeliveriesWrite, WebhooksDep
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_registry.domain.timestamps import iso
 from switchboard_shared.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
+from switchboard_shared.fields import ClientDatetime
 from switchboard_shared.http import ApiError, success_body
 
 router = APIRouter(prefix="/api/webhooks", tags=["deliveries"])
@@ -126,8 +127,8 @@ class RecoverWindow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime | None = None
-    until: datetime | None = None
+    since: ClientDatetime | None = None
+    until: ClientDatetime | None = None
 
 
 # -- routes --------------------------------------------------------------------------------------------------
@@ -160,8 +161,8 @@ async def list_deliveries(
     ] = None,
     event_type: Annotated[str | None, Query(max_length=200, description="Only this event type")] = None,
     event_id: Annotated[str | None, Query(max_length=200, description="Only this event's delivery")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> dict[str, Any]:
     await _webhook(webhooks, principal, webhook_id)
     items, total = await deliveries.page(
@@ -273,8 +274,8 @@ async def webhook_stats(
     webhooks: WebhooksDep,
     deliveries: LogDep,
     window: Annotated[str | None, Query(max_length=10, description="15m, 24h, 7d … (default 24h)")] = None,
-    since: Annotated[datetime | None, Query(description="Window start (RFC 3339 with offset)")] = None,
-    until: Annotated[datetime | None, Query(description="Window end (default now)")] = None,
+    since: Annotated[ClientDatetime | None, Query(description="Window start (RFC 3339 with offset)")] = None,
+    until: Annotated[ClientDatetime | None, Query(description="Window end (default now)")] = None,
 ) -> dict[str, Any]:
     await _webhook(webhooks, principal, webhook_id)
     try:
@@ -334,8 +335,10 @@ async def recover(
     principal: DeliveriesWrite,
     webhooks: WebhooksDep,
     commands: CommandsDep,
-    since: Annotated[datetime | None, Query(description="Replay failures from this time (required)")] = None,
-    until: Annotated[datetime | None, Query(description="… up to this time (default: now)")] = None,
+    since: Annotated[
+        ClientDatetime | None, Query(description="Replay failures from this time (required)")
+    ] = None,
+    until: Annotated[ClientDatetime | None, Query(description="… up to this time (default: now)")] = None,
     body: RecoverWindow | None = None,
 ) -> dict[str, Any]:
     await _webhook(webhooks, principal, webhook_id)

@@ -1,4 +1,5 @@
-"""Response envelopes for the OpenAPI document: ``{"status": "success", "data": …}`` and the shared error shape.
+"""Response envelopes for the OpenAPI document: ``{"status": "success", "data": …, "warnings"?: […]}`` and the
+shared error shape.
 
 The error shape itself is rendered by ``switchboard_shared.http``; these models only describe it, so every
 route can say which errors it answers with instead of FastAPI's default 422 schema, which we never send.
@@ -7,9 +8,12 @@ route can say which errors it answers with instead of FastAPI's default 422 sche
 from __future__ import annotations
 
 import math
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from fastapi import Query
 from pydantic import BaseModel, Field
+
+from switchboard_shared.http import ApiWarning
 
 T = TypeVar("T")
 
@@ -17,6 +21,21 @@ T = TypeVar("T")
 class Envelope(BaseModel, Generic[T]):
     status: Literal["success"] = "success"
     data: T
+    warnings: list[ApiWarning] = Field(
+        default_factory=list,
+        description="What the client should look at although the request succeeded (e.g. `unresolved_host`: "
+        "a URL's host does not resolve from the registry); absent when there is none",
+        exclude_if=lambda v: not v,
+    )
+
+
+#: The deepest page a list serves. A page skips ``(page - 1) * per_page`` documents and MongoDB's skip is a
+#: signed 64-bit integer, so an unbounded ``page`` was a 500; 10,000 pages of 100 is a million documents,
+#: deeper than anyone pages by hand (filters narrow a list instead).
+MAX_PAGE = 10_000
+MAX_PER_PAGE = 100
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"1-based page number, at most {MAX_PAGE}")]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page, at most {MAX_PER_PAGE}")]
 
 
 class Pagination(BaseModel):

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from switchboard_registry.adapters.integrations import IntegrationStore, TokenInUse
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import crud
-from switchboard_registry.api.envelopes import Deleted, Envelope, Page, errors
+from switchboard_registry.api.envelopes import Deleted, Envelope, Page, PageNumber, PerPage, errors
 from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, ServicesDep
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, ApiWarning
 
 router = APIRouter(prefix="/api/webhook/config", tags=["integrations"])
 
@@ -40,19 +40,22 @@ async def _check_urls(
     principal: Principal,
     services: ServicesDep,
     before: dict[str, str] | None = None,
-) -> None:
+) -> list[ApiWarning]:
     """The address policy for every URL the dispatcher will call; on update only URLs that changed (a URL
-    accepted earlier stays valid even if the tenant has left development mode since)."""
+    accepted earlier stays valid even if the tenant has left development mode since). Returns the warnings."""
+    warnings: list[ApiWarning] = []
     for field, url in rules.endpoint_urls(config).items():
         if before is not None and before.get(field) == url:
             continue
-        await check_endpoint_url(
+        checked = await check_endpoint_url(
             url,
             field=field,
             development_mode=principal.development_mode,
-            policy=services.address_policy,
+            policy=services.address_policy(principal.development_mode),
             resolver=services.resolver,
         )
+        warnings.extend(checked.warnings)
+    return warnings
 
 
 @router.post(
@@ -69,13 +72,13 @@ async def create_integration(
 ) -> Envelope[rules.IntegrationPublic]:
     with crud.invalid_config_is_422():
         rules.check(body)
-    await _check_urls(body, principal, services)
+    warnings = await _check_urls(body, principal, services)
     fields, digests = rules.sealed(body, services.box)
     try:
         document = await store.create(principal.tenant_id, principal.key_id, fields, digests)
     except TokenInUse as exc:
         raise _in_use(exc) from None
-    return INTEGRATIONS.envelope(document, services.box)
+    return INTEGRATIONS.envelope(document, services.box, warnings)
 
 
 @router.get("", summary="List integrations (paginated)", responses=errors(401, 403, 422))
@@ -85,8 +88,8 @@ async def list_integrations(
     store: StoreDep,
     provider: Annotated[rules.Provider | None, Query(description="Only this provider's")] = None,
     is_active: Annotated[bool | None, Query(description="Only active (true) or inactive (false)")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> Page[rules.IntegrationPublic]:
     filters = crud.filters(provider=provider, is_active=is_active)
     return await INTEGRATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)
@@ -116,18 +119,22 @@ async def update_integration(
     services: ServicesDep,
     store: StoreDep,
 ) -> Envelope[rules.IntegrationPublic]:
+    warnings: list[ApiWarning] = []
+
     async def change(document: dict[str, Any]) -> dict[str, Any] | None:
         with crud.invalid_config_is_422():
             config = rules.updated(document, sent_fields(body), services.box)
             before = rules.stored_endpoint_urls(document, services.box)
-        await _check_urls(config, principal, services, before)
+        warnings.extend(await _check_urls(config, principal, services, before))
         fields, digests = rules.sealed(config, services.box)
         try:
             return await store.update(principal.tenant_id, integration_id, fields, digests)
         except TokenInUse as exc:
             raise _in_use(exc) from None
 
-    return await INTEGRATIONS.update(store, principal.tenant_id, integration_id, services.box, change)
+    return await INTEGRATIONS.update(
+        store, principal.tenant_id, integration_id, services.box, change, warnings
+    )
 
 
 @router.delete(

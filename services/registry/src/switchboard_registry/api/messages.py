@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from switchboard_registry.adapters.messages import MessageHistory
-from switchboard_registry.api.envelopes import Page, Pagination, errors
+from switchboard_registry.api.envelopes import Page, PageNumber, Pagination, PerPage, errors
 from switchboard_registry.deps import ConversationsRead
 from switchboard_registry.domain import messages as rules
 from switchboard_shared.events import AuthorType, Provider
@@ -81,8 +81,8 @@ async def list_messages(
     status: Annotated[
         rules.MessageStatus | None, Query(description="pending, sent, failed, received")
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> dict[str, Any]:
     items, total = await history.page(
         principal.tenant_id,

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
-from switchboard_registry.api.envelopes import Pagination
+from switchboard_registry.api.envelopes import PageNumber, Pagination, PerPage
 from switchboard_registry.commands import send_command
 from switchboard_registry.deps import CommandsDep, ServicesDep, WebhooksDep, WebhooksRead, WebhooksWrite
 from switchboard_registry.domain import webhooks as rules
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.urls import check_endpoint_url
 from switchboard_shared.events import CommandType, EventType, SendTestEvent
-from switchboard_shared.http import ApiError, success_body
+from switchboard_shared.http import ApiError, ApiWarning, success_body
+from switchboard_shared.netsafety import CheckedUrl
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -28,12 +29,12 @@ def _missing() -> ApiError:
     return ApiError(404, "not_found", "webhook not found")
 
 
-async def _checked_url(url: str, principal: Principal, services: ServicesDep) -> str:
+async def _checked_url(url: str, principal: Principal, services: ServicesDep) -> CheckedUrl:
     return await check_endpoint_url(
         url,
         field="url",
         development_mode=principal.development_mode,
-        policy=services.address_policy,
+        policy=services.address_policy(principal.development_mode),
         resolver=services.resolver,
     )
 
@@ -42,14 +43,14 @@ async def _checked_url(url: str, principal: Principal, services: ServicesDep) ->
 async def create_webhook(
     body: rules.WebhookCreate, principal: WebhooksWrite, services: ServicesDep, store: WebhooksDep
 ) -> dict[str, Any]:
-    url = await _checked_url(body.url, principal, services)
+    checked = await _checked_url(body.url, principal, services)
     secret = rules.new_secret(body.secret)
     document = await store.create(
         principal.tenant_id,
         principal.key_id,
         {
             "name": body.name,
-            "url": url,
+            "url": checked.url,
             "description": body.description,
             "events": body.events,
             "active": body.active,
@@ -57,7 +58,7 @@ async def create_webhook(
             "delivery": body.delivery.model_dump(),
         },
     )
-    return success_body(rules.public(document, services.box))
+    return success_body(rules.public(document, services.box), warnings=checked.warnings)
 
 
 @router.get("", summary="List webhooks (paginated)")
@@ -65,8 +66,8 @@ async def list_webhooks(
     principal: WebhooksRead,
     services: ServicesDep,
     store: WebhooksDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> dict[str, Any]:
     items, total = await store.page(principal.tenant_id, page, per_page)
     return success_body(
@@ -93,8 +94,10 @@ async def _update(
     store: WebhookStore,
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
+    warnings: tuple[ApiWarning, ...] = ()
     if changes.get("url") is not None:
-        changes["url"] = await _checked_url(changes["url"], principal, services)
+        checked = await _checked_url(changes["url"], principal, services)
+        changes["url"], warnings = checked.url, checked.warnings
     for name in ("name", "url", "events", "active", "delivery"):
         if name in changes and changes[name] is None:
             raise ApiError(422, "validation_error", f"{name}: may not be null", field=name)
@@ -104,7 +107,7 @@ async def _update(
     document = await store.update(principal.tenant_id, webhook_id, changes)
     if document is None:
         raise _missing()
-    return success_body(rules.public(document, services.box))
+    return success_body(rules.public(document, services.box), warnings=warnings)
 
 
 @router.put(

@@ -43,6 +43,7 @@ from switchboard_registry.domain.patch import (
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import check_events
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
+from switchboard_shared.fields import DisplayName
 from switchboard_shared.integrations import VERIFICATION_SECRETS, token_digest
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, mask
@@ -381,7 +382,9 @@ class IntegrationCreate(BaseModel):
         extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [*CREATE_EXAMPLES]}
     )
 
-    name: str = Field(min_length=1, max_length=200, description="Descriptive name for the integration")
+    name: DisplayName = Field(
+        min_length=1, max_length=200, description="Descriptive name for the integration"
+    )
     provider: Provider = Field(description="The partner platform")
     outgoing_webhook_url: str | None = Field(
         default=None,
@@ -472,7 +475,7 @@ class IntegrationUpdate(BaseModel):
         },
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: DisplayName | None = Field(default=None, min_length=1, max_length=200)
     provider: Provider | None = Field(default=None, description="Must equal the current provider if sent")
     outgoing_webhook_url: str | None = Field(default=None, min_length=1, max_length=2048)
     auth_token: SecretStr | None = Field(default=None, min_length=1, max_length=4096)

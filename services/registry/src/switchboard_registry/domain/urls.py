@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from switchboard_shared import netsafety
-from switchboard_shared.netsafety import AddressPolicy, Resolver
+from switchboard_shared.netsafety import AddressPolicy, CheckedUrl, Resolver
 
 
 async def check_endpoint_url(
     url: str, *, field: str, development_mode: bool, policy: AddressPolicy, resolver: Resolver
-) -> str:
-    """Return ``url`` (stripped) if it may receive webhooks; otherwise a 422 naming ``field`` and the reason.
+) -> CheckedUrl:
+    """The URL (stripped, with warnings) if it may receive webhooks; otherwise a 422 naming ``field`` and the
+    reason.
 
     HTTPS is required unless the tenant is in development mode; the rest is ``netsafety.check_endpoint_url``
-    (the host must resolve, only to addresses ``policy`` allows; nothing is connected to).
+    (every address the host resolves to must be allowed by ``policy``; a host that does not resolve from
+    here is accepted with a warning; nothing is connected to).
     """
     return await netsafety.check_endpoint_url(
         url, field=field, allow_http=development_mode, policy=policy, resolver=resolver

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_shared.events import is_valid_filter
+from switchboard_shared.fields import DisplayName
 from switchboard_shared.secrets_box import SecretsBox, mask
 from switchboard_shared.signing import generate_secret
 
@@ -58,7 +59,7 @@ def check_events(events: list[str]) -> list[str]:
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SEED_EXAMPLE]})
 
-    name: str = Field(min_length=1, max_length=200)
+    name: DisplayName = Field(min_length=1, max_length=200)
     url: str = Field(min_length=1, max_length=2048)
     description: str | None = Field(default=None, max_length=2000)
     events: list[str] = Field(min_length=1, max_length=200)
@@ -89,7 +90,7 @@ class WebhookUpdate(BaseModel):
         },
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: DisplayName | None = Field(default=None, min_length=1, max_length=200)
     url: str | None = Field(default=None, min_length=1, max_length=2048)
     description: str | None = Field(default=None, max_length=2000)
     events: list[str] | None = Field(default=None, min_length=1, max_length=200)
