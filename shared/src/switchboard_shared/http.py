@@ -3,6 +3,10 @@
 Errors always look like ``{"status": "error", "error": {"code", "message", "field"?}}``: malformed JSON is
 400 ``invalid_json``, schema errors 422 ``validation_error`` naming the field, anything unexpected 500
 ``internal_error`` without details (they go to the log with the request id, never to the client).
+
+Every JSON body is decoded by ``strict_json`` (bounded nesting, RFC 8259 numbers and strings): routes that read
+the body themselves call ``parse_json_body``; routes that let FastAPI parse it get the same decoder through
+``BoundedJsonRoute``, which ``build_service_app`` requires of every router.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from switchboard_shared import strict_json
 
 log = logging.getLogger("switchboard.http")
 
@@ -57,6 +64,36 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"status": "error", "error": error}
 
 
+def parse_json_body(body: bytes, *, object_required: bool = False) -> Any:
+    """A request body through the shared decoder; 400 ``invalid_json`` naming what is wrong with it."""
+    try:
+        return strict_json.loads_object(body) if object_required else strict_json.loads(body)
+    except strict_json.InvalidJson as exc:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+
+
+class _BoundedJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = strict_json.loads(await self.body())
+        return self._json
+
+
+class BoundedJsonRoute(APIRoute):
+    """An APIRoute whose JSON body FastAPI decodes with ``strict_json`` instead of ``json.loads``.
+
+    ``strict_json.InvalidJson`` is a ``json.JSONDecodeError``, which FastAPI reports as a ``json_invalid``
+    validation error, and ``install_error_handlers`` turns that into 400 ``invalid_json``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            return await handle(_BoundedJsonRequest(request.scope, request.receive))
+
+        return bounded
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -88,7 +125,12 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
         if first.get("type") == "json_invalid":
-            return JSONResponse(error_body("invalid_json", "request body is not valid JSON"), 400)
+            ctx = first.get("ctx")
+            reason = ctx.get("error") if isinstance(ctx, dict) else None
+            message = (
+                f"request body is not valid JSON: {reason}" if reason else "request body is not valid JSON"
+            )
+            return JSONResponse(error_body("invalid_json", message), 400)
         loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
         field = ".".join(loc) or None
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
@@ -157,7 +199,7 @@ class _ObserveRequests:
 
 def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: float = 2.0) -> APIRouter:
     """``/healthz`` (the process answers), ``/readyz`` (every dependency answers) and ``/metrics``."""
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], route_class=BoundedJsonRoute)
 
     @router.get("/healthz", summary="Liveness: the process is serving")
     async def healthz() -> dict[str, str]:

@@ -16,10 +16,10 @@ from fastapi import APIRouter, Header, Request, status
 from switchboard_ingress.deps import MetricsDep, PlatformEventsDep, SettingsDep
 from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
 from switchboard_shared.cloudevents import CloudEventError
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute
 from switchboard_shared.kafka import publish_event
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=BoundedJsonRoute)
 
 
 @router.post(
@@ -41,8 +41,8 @@ async def post_event(
     body = await request.body()  # the app-wide BodySizeLimit middleware already refused bodies over the limit
     try:
         event = parse_http_event(body, request.headers)
-    except InvalidJson:
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    except InvalidJson as exc:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
     except CloudEventError as exc:
         raise ApiError(422, "validation_error", str(exc), field=_field_of(str(exc))) from None
     try:

@@ -13,8 +13,9 @@ from switchboard_registry.deps import ConversationsRead, ConversationsWrite, Ser
 from switchboard_registry.domain import conversations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
+from switchboard_shared.http import BoundedJsonRoute
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], route_class=BoundedJsonRoute)
 
 
 def _store(request: Request) -> ConversationStore:
