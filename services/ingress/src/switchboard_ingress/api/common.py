@@ -13,7 +13,7 @@ from switchboard_shared.http import ApiError
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing more than ``limit`` bytes with 413 before reading it all."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "payload_too_large", f"request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0

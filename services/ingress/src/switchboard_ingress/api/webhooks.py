@@ -13,7 +13,6 @@ parsing) → JSON → the provider's normalizer → the gateway (drop, limit, de
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -37,6 +36,7 @@ from switchboard_ingress.metrics import IngressMetrics
 from switchboard_ingress.service import Admission, Gateway, Limit, RateLimited, Unavailable
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
+from switchboard_shared.signing import constant_time_equal
 
 router = APIRouter(tags=["partner webhooks"], route_class=BoundedJsonRoute)
 
@@ -241,7 +241,7 @@ async def receive_chatwoot_with_path_token(
     expected = integration.path_token
     if expected is None:
         raise _not_configured(metrics, NativeProvider.CHATWOOT, "path_token")
-    if not hmac.compare_digest(path_token.encode(), expected.encode()):
+    if not constant_time_equal(path_token, expected):
         raise _unauthorized(metrics, NativeProvider.CHATWOOT, None, "wrong path token")
     return await _receive(
         NativeProvider.CHATWOOT, integration, request, settings, metrics, gateway, verified=True
