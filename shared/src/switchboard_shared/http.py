@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from switchboard_shared import strict_json
 
@@ -108,7 +109,31 @@ _STATUS_CODES = {
 }
 
 
+#: Where BodySizeLimit notes, in the request's scope, that it answered 413 and cut the body short.
+_BODY_REFUSED = "switchboard.body_refused"
+#: The status nginx logs for a client that went away before its request was complete. Nobody receives it; it
+#: is what the request metrics record.
+CLIENT_CLOSED_REQUEST = 499
+
+
+def _body_cut_short(request: Request) -> JSONResponse:
+    """A body that never arrived whole: refused as too large (already answered 413 and logged), or abandoned by
+    the client. Neither is a server error, and an unauthenticated caller must not be able to write tracebacks."""
+    if not request.scope.get(_BODY_REFUSED):
+        log.info(
+            "client disconnected before sending the whole body",
+            extra={"method": request.method, "path": request.url.path},
+        )
+    return JSONResponse(
+        error_body("client_disconnected", "the request body was not received"), CLIENT_CLOSED_REQUEST
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ClientDisconnect)
+    async def _client_disconnect(request: Request, _: ClientDisconnect) -> JSONResponse:
+        return _body_cut_short(request)
+
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
@@ -116,7 +141,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ClientDisconnect):  # FastAPI reading a body it decodes itself
+            return _body_cut_short(request)
         code = _STATUS_CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
@@ -237,7 +264,8 @@ class BodySizeLimit:
 
     When a streamed body crosses the limit the middleware answers 413 itself and tells the app the client
     disconnected (frameworks turn errors raised while reading a body into 400s); whatever the app sends
-    afterwards is dropped.
+    afterwards is dropped. The refusal is logged once, at INFO, and marked in the scope so that the app's
+    ``ClientDisconnect`` is not reported again as a disconnect (or as an unhandled error).
     """
 
     def __init__(self, app: Any, limit: int) -> None:
@@ -250,7 +278,7 @@ class BodySizeLimit:
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
         seen = 0
         response_started = False
@@ -265,7 +293,7 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.limit and not response_started:
                     refused = True
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -278,7 +306,13 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, scope: Any, send: Any) -> None:
+        scope[_BODY_REFUSED] = True
+        log.info(
+            "request body over %d bytes refused (413)",
+            self.limit,
+            extra={"method": scope.get("method"), "path": scope.get("path")},
+        )
         body = json.dumps(
             error_body("payload_too_large", f"request body exceeds {self.limit} bytes")
         ).encode()
