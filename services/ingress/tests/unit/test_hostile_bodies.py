@@ -150,13 +150,15 @@ async def test_hostile_json_is_400_invalid_json_and_publishes_nothing(
     assert routes.events == []
 
 
-@pytest.mark.parametrize("route", ["incoming", "tickets", "zendesk", "freshchat", "intercom", "chatwoot"])
+@pytest.mark.parametrize(
+    "route", ["events", "incoming", "tickets", "zendesk", "freshchat", "intercom", "chatwoot"]
+)
 async def test_a_body_that_is_not_a_json_object_is_400(routes: Harness, route: str) -> None:
     path, headers_for, _ = ROUTES[route]
     body = b'["not", "an", "object"]'
     response = await routes.client.post(path, content=body, headers=headers_for(body))
     assert response.status_code == 400, response.text
-    assert response.json()["error"]["message"].endswith("the body must be a JSON object")
+    assert "must be a JSON object" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from switchboard_shared import strict_json
-from switchboard_shared.cloudevents import STRUCTURED_JSON, CloudEvent, CloudEventError
+from switchboard_shared.cloudevents import STRUCTURED_JSON, CloudEvent
 from switchboard_shared.strict_json import InvalidJson
 
 __all__ = ["InvalidJson", "parse_http_event"]
@@ -24,8 +24,9 @@ def parse_http_event(body: bytes, headers: Mapping[str, str]) -> CloudEvent:
     payload: Any = strict_json.loads(body) if body else None
     if content_type == STRUCTURED_JSON or "ce-specversion" not in lowered:
         if not isinstance(payload, dict):
-            raise CloudEventError(
-                "structured CloudEvent must be a JSON object (or send binary mode ce-* headers)"
+            # The body's top-level type is wrong, like any other body that is not the JSON asked for: 400.
+            raise InvalidJson(
+                "a structured CloudEvent must be a JSON object (or send binary mode ce-* headers)"
             )
         return CloudEvent.from_structured(payload)
     kafka_style = [
