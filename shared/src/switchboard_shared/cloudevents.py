@@ -171,7 +171,7 @@ class CloudEvent(BaseModel):
         if content_type.split(";")[0].strip() == STRUCTURED_JSON or "ce_specversion" not in attrs:
             # Structured mode (or a producer that set no headers at all): the value is the envelope.
             try:
-                envelope = strict_json.loads(value or b"")
+                envelope = strict_json.loads(value or b"", max_depth=strict_json.RECORD_MAX_DEPTH)
             except strict_json.InvalidJson as exc:
                 raise CloudEventError(f"structured CloudEvent value is not JSON: {exc}") from None
             return cls.from_structured(envelope)
@@ -206,7 +206,7 @@ def _decode_data(value: bytes | None, content_type: str) -> Any:
     media = content_type.split(";")[0].strip().lower()
     if media == JSON or media.endswith("+json"):
         try:
-            return strict_json.loads(value)
+            return strict_json.loads(value, max_depth=strict_json.RECORD_MAX_DEPTH)
         except strict_json.InvalidJson as exc:
             raise CloudEventError(f"event data is not valid JSON: {exc}") from None
     return value

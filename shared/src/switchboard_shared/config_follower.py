@@ -115,7 +115,7 @@ class ConfigFollower:
             self._apply(key, version, None)
             return
         try:
-            change = strict_json.loads(record.value)
+            change = strict_json.loads(record.value, max_depth=strict_json.RECORD_MAX_DEPTH)
             state = change["state"]
             version = int(change.get("version", version or 0)) or version
         except (ValueError, KeyError, TypeError):

@@ -28,6 +28,9 @@ from typing import Any, Final
 #: refuses documents nested more than 100 levels, with our own wrapping (state, event data) on top of the body.
 #: No partner payload we receive nests more than about ten levels (shared/reference/platforms.md).
 MAX_DEPTH: Final = 64
+#: For records on our own topics (CloudEvents, config changes): they wrap what the edge accepted at MAX_DEPTH in a
+#: few levels of their own (envelope, ``data``, ``state``, ``metadata``), and refusing one would lose an event.
+RECORD_MAX_DEPTH: Final = 2 * MAX_DEPTH
 
 # A JSON string: quote, then runs of ordinary characters or backslash escapes, then quote.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -75,10 +78,10 @@ def nesting_exceeds(data: bytes, limit: int = MAX_DEPTH) -> bool:
     return max(accumulate(map(_STEP.__getitem__, structure)), default=0) > limit
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """Decode ``data`` (UTF-8, a leading byte-order mark tolerated) or raise ``InvalidJson`` saying why."""
-    if nesting_exceeds(data):
-        raise InvalidJson(f"nested deeper than {MAX_DEPTH} levels")
+    if nesting_exceeds(data, max_depth):
+        raise InvalidJson(f"nested deeper than {max_depth} levels")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
