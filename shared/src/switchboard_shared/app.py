@@ -15,7 +15,14 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.http import BodySizeLimit, Metrics, Probe, health_router, install_error_handlers
+from switchboard_shared.http import (
+    BodySizeLimit,
+    BoundedJsonRoute,
+    Metrics,
+    Probe,
+    health_router,
+    install_error_handlers,
+)
 from switchboard_shared.logs import configure_logging
 from switchboard_shared.settings import ServiceSettings
 
@@ -58,6 +65,13 @@ def build_service_app(
     max_body_bytes: int | None = None,
 ) -> FastAPI:
     configure_logging(runtime.service, runtime.settings.log_level)
+    for router in routers:
+        # One JSON decoder per service: a router built without it would let FastAPI's json.loads take
+        # unbounded nesting again.
+        if not issubclass(router.route_class, BoundedJsonRoute):
+            raise TypeError(
+                f"router {router.prefix or router.tags!r} must be APIRouter(route_class=BoundedJsonRoute)"
+            )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

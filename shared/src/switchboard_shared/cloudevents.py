@@ -11,7 +11,6 @@ Spec: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/kafka
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -21,6 +20,7 @@ from typing import Any, Final, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_json
 
+from switchboard_shared import strict_json
 from switchboard_shared.timestamps import utc_z
 
 SPECVERSION: Final = "1.0"
@@ -171,8 +171,8 @@ class CloudEvent(BaseModel):
         if content_type.split(";")[0].strip() == STRUCTURED_JSON or "ce_specversion" not in attrs:
             # Structured mode (or a producer that set no headers at all): the value is the envelope.
             try:
-                envelope = json.loads(value or b"")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                envelope = strict_json.loads(value or b"", max_depth=strict_json.RECORD_MAX_DEPTH)
+            except strict_json.InvalidJson as exc:
                 raise CloudEventError(f"structured CloudEvent value is not JSON: {exc}") from None
             return cls.from_structured(envelope)
 
@@ -206,8 +206,8 @@ def _decode_data(value: bytes | None, content_type: str) -> Any:
     media = content_type.split(";")[0].strip().lower()
     if media == JSON or media.endswith("+json"):
         try:
-            return json.loads(value)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return strict_json.loads(value, max_depth=strict_json.RECORD_MAX_DEPTH)
+        except strict_json.InvalidJson as exc:
             raise CloudEventError(f"event data is not valid JSON: {exc}") from None
     return value
 

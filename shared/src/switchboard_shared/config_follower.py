@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from switchboard_shared import strict_json
 from switchboard_shared.settings import ConfigFollowerSettings
 from switchboard_shared.topics import Topic
 
@@ -115,7 +115,7 @@ class ConfigFollower:
             self._apply(key, version, None)
             return
         try:
-            change = json.loads(record.value)
+            change = strict_json.loads(record.value, max_depth=strict_json.RECORD_MAX_DEPTH)
             state = change["state"]
             version = int(change.get("version", version or 0)) or version
         except (ValueError, KeyError, TypeError):

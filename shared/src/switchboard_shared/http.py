@@ -5,6 +5,10 @@ Errors always look like ``{"status": "error", "error": {"code", "message", "fiel
 ``internal_error`` without details (they go to the log with the request id, never to the client). A success
 may carry ``"warnings": [{"code", "message", "field"?}]`` next to ``data``: something accepted that the client
 should look at (a URL whose host does not resolve from here); the key is absent when there is none.
+
+Every JSON body is decoded by ``strict_json`` (bounded nesting, RFC 8259 numbers and strings): routes that read
+the body themselves call ``parse_json_body``; routes that let FastAPI parse it get the same decoder through
+``BoundedJsonRoute``, which ``build_service_app`` requires of every router.
 """
 
 from __future__ import annotations
@@ -13,15 +17,19 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from switchboard_shared import strict_json
 
 log = logging.getLogger("switchboard.http")
 
@@ -78,6 +86,36 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"status": "error", "error": error}
 
 
+def parse_json_body(body: bytes, *, object_required: bool = False) -> Any:
+    """A request body through the shared decoder; 400 ``invalid_json`` naming what is wrong with it."""
+    try:
+        return strict_json.loads_object(body) if object_required else strict_json.loads(body)
+    except strict_json.InvalidJson as exc:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
+
+
+class _BoundedJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = strict_json.loads(await self.body())
+        return self._json
+
+
+class BoundedJsonRoute(APIRoute):
+    """An APIRoute whose JSON body FastAPI decodes with ``strict_json`` instead of ``json.loads``.
+
+    ``strict_json.InvalidJson`` is a ``json.JSONDecodeError``, which FastAPI reports as a ``json_invalid``
+    validation error, and ``install_error_handlers`` turns that into 400 ``invalid_json``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            return await handle(_BoundedJsonRequest(request.scope, request.receive))
+
+        return bounded
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -92,7 +130,31 @@ _STATUS_CODES = {
 }
 
 
+#: Where BodySizeLimit notes, in the request's scope, that it answered 413 and cut the body short.
+_BODY_REFUSED = "switchboard.body_refused"
+#: The status nginx logs for a client that went away before its request was complete. Nobody receives it; it
+#: is what the request metrics record.
+CLIENT_CLOSED_REQUEST = 499
+
+
+def _body_cut_short(request: Request) -> JSONResponse:
+    """A body that never arrived whole: refused as too large (already answered 413 and logged), or abandoned by
+    the client. Neither is a server error, and an unauthenticated caller must not be able to write tracebacks."""
+    if not request.scope.get(_BODY_REFUSED):
+        log.info(
+            "client disconnected before sending the whole body",
+            extra={"method": request.method, "path": request.url.path},
+        )
+    return JSONResponse(
+        error_body("client_disconnected", "the request body was not received"), CLIENT_CLOSED_REQUEST
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ClientDisconnect)
+    async def _client_disconnect(request: Request, _: ClientDisconnect) -> JSONResponse:
+        return _body_cut_short(request)
+
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
@@ -100,7 +162,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ClientDisconnect):  # FastAPI reading a body it decodes itself
+            return _body_cut_short(request)
         code = _STATUS_CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
@@ -109,7 +173,12 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
         if first.get("type") == "json_invalid":
-            return JSONResponse(error_body("invalid_json", "request body is not valid JSON"), 400)
+            ctx = first.get("ctx")
+            reason = ctx.get("error") if isinstance(ctx, dict) else None
+            message = (
+                f"request body is not valid JSON: {reason}" if reason else "request body is not valid JSON"
+            )
+            return JSONResponse(error_body("invalid_json", message), 400)
         loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
         field = ".".join(loc) or None
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
@@ -178,7 +247,7 @@ class _ObserveRequests:
 
 def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: float = 2.0) -> APIRouter:
     """``/healthz`` (the process answers), ``/readyz`` (every dependency answers) and ``/metrics``."""
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], route_class=BoundedJsonRoute)
 
     @router.get("/healthz", summary="Liveness: the process is serving")
     async def healthz() -> dict[str, str]:
@@ -216,7 +285,8 @@ class BodySizeLimit:
 
     When a streamed body crosses the limit the middleware answers 413 itself and tells the app the client
     disconnected (frameworks turn errors raised while reading a body into 400s); whatever the app sends
-    afterwards is dropped.
+    afterwards is dropped. The refusal is logged once, at INFO, and marked in the scope so that the app's
+    ``ClientDisconnect`` is not reported again as a disconnect (or as an unhandled error).
     """
 
     def __init__(self, app: Any, limit: int) -> None:
@@ -229,7 +299,7 @@ class BodySizeLimit:
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
         seen = 0
         response_started = False
@@ -244,7 +314,7 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.limit and not response_started:
                     refused = True
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -257,7 +327,13 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, scope: Any, send: Any) -> None:
+        scope[_BODY_REFUSED] = True
+        log.info(
+            "request body over %d bytes refused (413)",
+            self.limit,
+            extra={"method": scope.get("method"), "path": scope.get("path")},
+        )
         body = json.dumps(
             error_body("payload_too_large", f"request body exceeds {self.limit} bytes")
         ).encode()

@@ -46,6 +46,20 @@ def _as_bytes(secret: str | bytes) -> bytes:
     return secret.encode() if isinstance(secret, str) else secret
 
 
+def constant_time_equal(offered: str | bytes, expected: str | bytes) -> bool:
+    """Whether a signature or token someone sent equals the expected one, in constant time, compared as bytes.
+
+    ``hmac.compare_digest`` raises TypeError for a ``str`` with a non-ASCII character, and a header value is
+    whatever the caller put in it (Starlette decodes header bytes as Latin-1): compared as ``str``, a forged
+    ``X-Webhook-Signature: é`` was a 500 instead of a 401. ``surrogatepass`` makes every ``str`` encodable, so
+    nothing here can raise."""
+    return hmac.compare_digest(_utf8(offered), _utf8(expected))
+
+
+def _utf8(value: str | bytes) -> bytes:
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+
+
 # -- seed 000 / seed 003: hex HMAC over the raw body --------------------------------------------------------------
 
 
@@ -65,7 +79,7 @@ def verify_hex_signature(secrets_: Iterable[str | bytes], body: bytes, header: s
         raise SignatureError("missing signature")
     candidate = header.strip().removeprefix("sha256=").lower()
     for secret in secrets_:
-        if hmac.compare_digest(candidate, hex_signature(secret, body)):
+        if constant_time_equal(candidate, hex_signature(secret, body)):
             return
     raise SignatureError("signature mismatch")
 
@@ -134,6 +148,6 @@ def verify_standard(
     offered = [part.split(",", 1)[1] for part in header.split() if part.startswith("v1,")]
     for secret in secrets_:
         expected = standard_signature(secret, msg_id, timestamp, body).split(",", 1)[1]
-        if any(hmac.compare_digest(expected, candidate) for candidate in offered):
+        if any(constant_time_equal(candidate, expected) for candidate in offered):
             return
     raise SignatureError("no matching v1 signature")

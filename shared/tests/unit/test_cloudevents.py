@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.strict_json import MAX_DEPTH
 from switchboard_shared.testing.builders import cloud_event
 
 
@@ -90,6 +91,26 @@ def test_invalid_json_data_is_an_error_not_a_crash() -> None:
     ]
     with pytest.raises(CloudEventError, match="not valid JSON"):
         CloudEvent.from_kafka(b"{nope", headers)
+
+
+def test_a_record_wrapping_what_the_edge_accepted_decodes_and_an_absurdly_deep_one_is_an_error() -> None:
+    """Records carry bodies the edge accepted at MAX_DEPTH inside their own levels: they must decode (an event
+    refused here would be lost), while 1,000 levels are a CloudEventError, not a RecursionError."""
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"1"),
+        ("ce_source", b"/x"),
+        ("ce_type", b"t"),
+        ("content-type", b"application/json"),
+    ]
+    wrapped = b'{"metadata": {"extra": ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}}"
+    assert isinstance(CloudEvent.from_kafka(wrapped, headers).data["metadata"]["extra"], list)
+    with pytest.raises(CloudEventError, match="not valid JSON"):
+        CloudEvent.from_kafka(b"[" * 1000 + b"]" * 1000, headers)
+    envelope = json.dumps({"specversion": "1.0", "id": "1", "source": "/x", "type": "t"}).encode()
+    deep_structured = envelope[:-1] + b', "data": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    with pytest.raises(CloudEventError, match="not JSON"):
+        CloudEvent.from_kafka(deep_structured, [("content-type", b"application/cloudevents+json")])
 
 
 def test_non_json_data_passes_through_as_bytes() -> None:

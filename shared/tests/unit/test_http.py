@@ -1,13 +1,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from switchboard_shared.http import ApiError, BodySizeLimit, Metrics, health_router, install_error_handlers
+from switchboard_shared.app import Runtime, build_service_app, mongo_client
+from switchboard_shared.http import (
+    ApiError,
+    BodySizeLimit,
+    BoundedJsonRoute,
+    Metrics,
+    health_router,
+    install_error_handlers,
+)
+from switchboard_shared.settings import Environment, ServiceSettings
 
 
 class Thing(BaseModel):
@@ -144,3 +155,50 @@ async def test_body_within_the_limit_passes() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.post("/echo", json={"name": "x", "size": 1})
     assert response.status_code == 200
+
+
+# -- JSON bodies FastAPI decodes: the shared bounded decoder ----------------------------------------------------------
+
+
+class Settings_(BaseModel):
+    config: dict[str, Any]
+
+
+def _json_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    router = APIRouter(route_class=BoundedJsonRoute)
+
+    @router.put("/config")
+    async def put_config(body: Settings_) -> Settings_:
+        return body
+
+    app.include_router(router)
+    return app
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Deep enough to decode under json.loads and then overflow the response serializer: a 500 before.
+        b'{"config": {"a": ' + b"[" * 500 + b"]" * 500 + b"}}",
+        b'{"config": {"a": ' + b"[" * 1000 + b"]" * 1000 + b"}}",
+        b'{"config": {"a": "\\ud800"}}',
+        b'{"config": {"a": NaN}}',
+        b'{"config": {"a": 1e400}}',
+    ],
+    ids=["500 levels", "1000 levels", "unpaired surrogate", "NaN", "overflowing float"],
+)
+async def test_bodies_fastapi_decodes_go_through_the_bounded_decoder(body: bytes) -> None:
+    transport = httpx.ASGITransport(app=_json_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.put("/config", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_a_service_app_refuses_a_router_without_the_bounded_decoder() -> None:
+    settings = ServiceSettings(environment=Environment.TEST)
+    runtime = Runtime("test", settings, KafkaBroker(), mongo_client(settings, "test"), Metrics("test"))
+    with pytest.raises(TypeError, match="BoundedJsonRoute"):
+        build_service_app(runtime, title="t", description="d", routers=[APIRouter(prefix="/plain")])

@@ -89,3 +89,20 @@ def test_signature_errors_never_contain_the_secret() -> None:
 def test_malformed_whsec_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="base64"):
         signing.secret_key("whsec_not*base64")
+
+
+@pytest.mark.parametrize("offered", ["é", "sha256=Ã©", "\udcff", "\ud800abc"])
+def test_non_ascii_signatures_are_a_mismatch_not_a_type_error(offered: str) -> None:
+    body = b'{"a": 1}'
+    with pytest.raises(signing.SignatureError):
+        signing.verify_hex_signature(["s3cret"], body, offered)
+    secret = signing.generate_secret()
+    headers = signing.standard_headers([secret], "msg_1", body)
+    with pytest.raises(signing.SignatureError):
+        signing.verify_standard([secret], {**headers, "webhook-signature": f"v1,{offered}"}, body)
+
+
+def test_constant_time_equal_compares_any_text_as_utf8_bytes() -> None:
+    assert signing.constant_time_equal("é", "é".encode())
+    assert not signing.constant_time_equal("é", "e")
+    assert not signing.constant_time_equal("\ud800", "\udc00")

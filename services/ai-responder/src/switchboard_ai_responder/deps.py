@@ -7,7 +7,6 @@ against the registry's published digests, ``switchboard_shared.api_keys``) carry
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
@@ -21,6 +20,7 @@ from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.api_keys import ApiKeyView, Scope, grants
 from switchboard_shared.http import ApiError, ApiWarning, success_body
 from switchboard_shared.netsafety import Resolver
+from switchboard_shared.signing import constant_time_equal
 
 
 @dataclass
@@ -63,8 +63,8 @@ def tenant_access(scope: Scope) -> Callable[..., Awaitable[str]]:
         if credentials is None:
             raise _unauthorized()
         token = credentials.credentials
-        expected = services.settings.admin_token.get_secret_value().encode()
-        if hmac.compare_digest(token.encode(), expected):
+        expected = services.settings.admin_token.get_secret_value()
+        if constant_time_equal(token, expected):
             return "admin"
         holder = services.api_keys.holder(token)
         if holder is None:

@@ -31,7 +31,8 @@ async def ok(_: Seen) -> tuple[int, Any, dict[str, str]]:
 
 
 class FakeApi:
-    """Records every request; answers with ``handler`` (JSON body). ``script`` queues one-off answers."""
+    """Records every request; answers with ``handler`` (JSON body, or ``bytes`` sent as they are). ``script``
+    queues one-off answers."""
 
     def __init__(self, handler: Handler = ok) -> None:
         self.handler = handler
@@ -81,6 +82,10 @@ class FakeApi:
                 await asyncio.sleep(delay)
         else:
             status, body, headers = await self.handler(seen)
+        if isinstance(body, bytes):  # sent as it is, for answers json.dumps cannot write
+            return web.Response(
+                body=body, status=status, headers={"Content-Type": "application/json", **headers}
+            )
         return web.json_response(body, status=status, headers=headers)
 
     async def wait_for(self, count: int, timeout_s: float = 20.0) -> list[Seen]:

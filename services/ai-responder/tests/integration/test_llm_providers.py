@@ -184,3 +184,25 @@ async def test_a_slow_server_times_out_and_is_retried(client: httpx.AsyncClient)
         await server.stop()
     assert len(server.requests) == 2
     assert answer.text.startswith("Refunds")
+
+
+@pytest.mark.parametrize(
+    "status",
+    [200, 500],
+    ids=["an answer", "an error"],
+)
+async def test_hostile_json_from_an_llm_api_is_a_provider_error(
+    client: httpx.AsyncClient, status: int
+) -> None:
+    """A tenant chooses the LLM base URL, so its answers are outside input: 1,000 levels of nesting used to
+    raise RecursionError out of the provider instead of a ProviderError."""
+    server = await _server(openai_answer)
+    server.script(status, b'{"error": ' + b"[" * 1000 + b"]" * 1000 + b"}")
+    try:
+        provider = OpenAICompatibleProvider(
+            client, model="m", api_key="k", base_url=server.base_url, max_retries=0
+        )
+        with pytest.raises(ProviderError):
+            await provider.answer(_request())
+    finally:
+        await server.stop()

@@ -102,7 +102,10 @@ async def test_malformed_json_is_400(app_client: tuple[httpx.AsyncClient, KafkaB
     assert response.status_code == 400
     assert response.json() == {
         "status": "error",
-        "error": {"code": "invalid_json", "message": "request body is not valid JSON"},
+        "error": {
+            "code": "invalid_json",
+            "message": "request body is not valid JSON: Expecting property name enclosed in double quotes",
+        },
     }
 
 

@@ -6,7 +6,6 @@ Tenant isolation starts here: every tenant-scoped route receives a ``Principal``
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -22,6 +21,7 @@ from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.http import ApiError
 from switchboard_shared.netsafety import AddressPolicy, Resolver
 from switchboard_shared.secrets_box import SecretsBox
+from switchboard_shared.signing import constant_time_equal
 
 
 @dataclass
@@ -74,8 +74,8 @@ def _unauthorized(message: str = "missing or invalid bearer token") -> ApiError:
 
 
 async def require_admin(services: ServicesDep, credentials: BearerDep) -> None:
-    expected = services.settings.admin_token.get_secret_value().encode()
-    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), expected):
+    expected = services.settings.admin_token.get_secret_value()
+    if credentials is None or not constant_time_equal(credentials.credentials, expected):
         raise _unauthorized()
 
 

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query, status
 from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.answers import citation
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/articles", tags=["knowledge base"])
+router = APIRouter(
+    prefix="/api/tenants/{tenant_id}/articles", tags=["knowledge base"], route_class=BoundedJsonRoute
+)
 
 
 def _public(article: Article) -> dict[str, Any]:

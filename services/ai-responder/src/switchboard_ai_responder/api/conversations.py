@@ -12,9 +12,11 @@ from switchboard_ai_responder.domain.conversation import Conversation
 from switchboard_ai_responder.service import Conflict, NotFound
 from switchboard_shared.events import Author
 from switchboard_shared.fields import DisplayName
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/api/tenants/{tenant_id}/conversations", tags=["conversations"], route_class=BoundedJsonRoute
+)
 
 
 class AgentMessage(BaseModel):

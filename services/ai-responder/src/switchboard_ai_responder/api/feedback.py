@@ -12,9 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.service import feedback_event
 from switchboard_shared.events import Feedback
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/feedback", tags=["feedback"])
+router = APIRouter(
+    prefix="/api/tenants/{tenant_id}/feedback", tags=["feedback"], route_class=BoundedJsonRoute
+)
 
 
 class FeedbackIn(BaseModel):

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.service import Conflict, NotFound
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/reviews", tags=["reviews"])
+router = APIRouter(prefix="/api/tenants/{tenant_id}/reviews", tags=["reviews"], route_class=BoundedJsonRoute)
 
 
 class Approval(BaseModel):

@@ -9,10 +9,12 @@ from fastapi import APIRouter
 from switchboard_ai_responder.adapters.tenants import masked_key
 from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
-from switchboard_shared.http import ApiError, ApiWarning
+from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute
 from switchboard_shared.netsafety import AddressPolicy, check_endpoint_url
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/settings", tags=["settings"])
+router = APIRouter(
+    prefix="/api/tenants/{tenant_id}/settings", tags=["settings"], route_class=BoundedJsonRoute
+)
 
 
 async def _check_llm(body: TenantSettings, services: ServicesDep) -> tuple[ApiWarning, ...]:

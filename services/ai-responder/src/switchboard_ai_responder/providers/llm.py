@@ -17,6 +17,7 @@ import httpx
 from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.answers import Answer
 from switchboard_ai_responder.providers.base import AnswerRequest, ProviderError
+from switchboard_shared import strict_json
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_BACKOFF_S = 8.0
@@ -95,7 +96,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _excerpt(response: httpx.Response) -> str:
     try:
-        body: Any = response.json()
+        body: Any = strict_json.loads(response.content)
         error = body.get("error") if isinstance(body, dict) else None
         message = error.get("message") if isinstance(error, dict) else None
         return str(message or json.dumps(body))[:200]
@@ -126,7 +127,7 @@ async def post_json(
         else:
             if response.is_success:
                 try:
-                    answer: Any = response.json()
+                    answer: Any = strict_json.loads(response.content)
                 except ValueError:
                     raise ProviderError("the LLM API answered with something that is not JSON") from None
                 if not isinstance(answer, dict):

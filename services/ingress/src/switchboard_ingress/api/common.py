@@ -1,9 +1,8 @@
-"""What every ingress route shares: bounded body reading, JSON parsing, and the integration lookup."""
+"""What every ingress route shares: bounded body reading, bearer tokens, and the integration lookup.
+
+Bodies are decoded by ``switchboard_shared.http.parse_json_body`` (the shared bounded decoder)."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from fastapi import Request
 
@@ -14,7 +13,7 @@ from switchboard_shared.http import ApiError
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing more than ``limit`` bytes with 413 before reading it all."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "payload_too_large", f"request body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -24,13 +23,6 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
             raise ApiError(413, "payload_too_large", f"request body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -7,7 +7,6 @@ A 202 means the event is in Kafka (acks=all). When Kafka does not acknowledge in
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
@@ -16,10 +15,11 @@ from fastapi import APIRouter, Header, Request, status
 from switchboard_ingress.deps import MetricsDep, PlatformEventsDep, SettingsDep
 from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
 from switchboard_shared.cloudevents import CloudEventError
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute
 from switchboard_shared.kafka import publish_event
+from switchboard_shared.signing import constant_time_equal
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=BoundedJsonRoute)
 
 
 @router.post(
@@ -36,13 +36,13 @@ async def post_event(
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     expected = "Bearer " + settings.events_token.get_secret_value()
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
+    if authorization is None or not constant_time_equal(authorization, expected):
         raise ApiError(401, "unauthorized", "missing or invalid bearer token")
     body = await request.body()  # the app-wide BodySizeLimit middleware already refused bodies over the limit
     try:
         event = parse_http_event(body, request.headers)
-    except InvalidJson:
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    except InvalidJson as exc:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from None
     except CloudEventError as exc:
         raise ApiError(422, "validation_error", str(exc), field=_field_of(str(exc))) from None
     try:

@@ -26,16 +26,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from switchboard_ingress.api.common import bearer_token, parse_json, read_limited_body
+from switchboard_ingress.api.common import bearer_token, read_limited_body
 from switchboard_ingress.api.webhooks import admit, integration_limit, origin_of
 from switchboard_ingress.deps import ServicesDep
 from switchboard_ingress.domain.generic import incoming_event, incoming_key, parse_incoming
 from switchboard_ingress.domain.inbound import Accepted, InvalidPayload
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import REPLY_STATUS_EXTENSION, REPLY_TO_EXTENSION, Reply
-from switchboard_shared.http import ApiError, error_body
+from switchboard_shared.http import ApiError, BoundedJsonRoute, error_body, parse_json_body
 
-router = APIRouter(tags=["seed 002: incoming messages"])
+router = APIRouter(tags=["seed 002: incoming messages"], route_class=BoundedJsonRoute)
 
 HEADER_PARAMETERS = [
     {
@@ -126,13 +126,13 @@ async def incoming(
         if not integration.is_active:
             raise ApiError(403, "integration_inactive", "the integration is not active")
         body = await read_limited_body(request, min(settings.max_message_bytes, settings.max_body_bytes))
-        payload = parse_json(body)
+        payload = parse_json_body(body, object_required=True)
         try:
             message = parse_incoming(payload)
         except InvalidPayload as exc:
             raise ApiError(422, "validation_error", exc.message, field=exc.field) from None
         origin = origin_of(integration)
-        raw_timestamp = payload.get("timestamp") if isinstance(payload, dict) else None
+        raw_timestamp = payload.get("timestamp")
         key = incoming_key(message, raw_timestamp, idempotency_key)
         received, event = incoming_event(message, origin, key)
         correlation_id = uuid.uuid4().hex if wait else None

@@ -21,16 +21,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from switchboard_ingress.api.common import active_integration, bearer_token, parse_json
+from switchboard_ingress.api.common import active_integration, bearer_token
 from switchboard_ingress.api.webhooks import admit, integration_limit, origin_of
 from switchboard_ingress.deps import DirectoryDep, GatewayDep, MetricsDep, SettingsDep
 from switchboard_ingress.domain.generic import parse_ticket, ticket_event, ticket_key
 from switchboard_ingress.domain.inbound import Accepted, InvalidPayload
 from switchboard_shared.events import EventType
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
 from switchboard_shared.signing import WEBHOOK_SIGNATURE_HEADER, SignatureError, verify_hex_signature
 
-router = APIRouter(tags=["seed 003: tickets"])
+router = APIRouter(tags=["seed 003: tickets"], route_class=BoundedJsonRoute)
 
 
 @router.post(
@@ -91,7 +91,7 @@ async def receive_ticket(
             metrics.signature_failures.labels("generic", "invalid_signature").inc()
             raise ApiError(401, "invalid_signature", str(exc)) from None
     try:
-        webhook = parse_ticket(parse_json(body))
+        webhook = parse_ticket(parse_json_body(body, object_required=True))
     except InvalidPayload as exc:
         raise ApiError(422, "validation_error", exc.message, field=exc.field) from None
     origin = origin_of(integration)

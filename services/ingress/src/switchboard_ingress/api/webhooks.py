@@ -13,14 +13,13 @@ parsing) → JSON → the provider's normalizer → the gateway (drop, limit, de
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from switchboard_ingress.api.common import active_integration, parse_json
+from switchboard_ingress.api.common import active_integration
 from switchboard_ingress.deps import DirectoryDep, ServicesDep
 from switchboard_ingress.domain import chatwoot, freshchat, intercom, zendesk
 from switchboard_ingress.domain.directory import Integration
@@ -36,9 +35,10 @@ from switchboard_ingress.domain.signatures import (
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_ingress.service import Admission, Gateway, Limit, RateLimited, Unavailable
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
+from switchboard_shared.signing import constant_time_equal
 
-router = APIRouter(tags=["partner webhooks"])
+router = APIRouter(tags=["partner webhooks"], route_class=BoundedJsonRoute)
 
 
 class NativeProvider(StrEnum):
@@ -127,10 +127,12 @@ def _verify(
 
 
 def _normalize(
-    provider: NativeProvider, payload: Any, origin: Origin, headers: Mapping[str, str], body: bytes
+    provider: NativeProvider,
+    payload: dict[str, Any],
+    origin: Origin,
+    headers: Mapping[str, str],
+    body: bytes,
 ) -> Outcome:
-    if not isinstance(payload, dict):
-        raise InvalidPayload(None, "the body must be a JSON object")
     if provider is NativeProvider.FRESHCHAT:
         return freshchat.normalize(payload, origin, headers)
     if provider is NativeProvider.ZENDESK:
@@ -201,7 +203,7 @@ async def _receive(
     headers = {name.lower(): value for name, value in request.headers.items()}
     if not verified:
         _verify(integration, provider, body, headers, settings, metrics)
-    payload = parse_json(body)
+    payload = parse_json_body(body, object_required=True)
     origin = origin_of(integration)
     try:
         outcome = _normalize(provider, payload, origin, headers, body)
@@ -239,7 +241,7 @@ async def receive_chatwoot_with_path_token(
     expected = integration.path_token
     if expected is None:
         raise _not_configured(metrics, NativeProvider.CHATWOOT, "path_token")
-    if not hmac.compare_digest(path_token.encode(), expected.encode()):
+    if not constant_time_equal(path_token, expected):
         raise _unauthorized(metrics, NativeProvider.CHATWOOT, None, "wrong path token")
     return await _receive(
         NativeProvider.CHATWOOT, integration, request, settings, metrics, gateway, verified=True

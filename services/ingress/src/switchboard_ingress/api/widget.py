@@ -32,7 +32,6 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from switchboard_ingress.api.common import parse_json
 from switchboard_ingress.api.webhooks import origin_of
 from switchboard_ingress.deps import DirectoryDep, GatewayDep, MetricsDep, RepliesDep, SettingsDep
 from switchboard_ingress.domain.directory import Directory, Integration, WidgetPolicy
@@ -53,10 +52,10 @@ from switchboard_ingress.domain.widget_policy import (
 from switchboard_ingress.service import Gateway, Limit, RateLimited, Unavailable
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.events import REPLY_TO_EXTENSION, Reply, WidgetResponse
-from switchboard_shared.http import ApiError
+from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
 from switchboard_shared.settings import Environment
 
-router = APIRouter(tags=["seed 004: chat widget"])
+router = APIRouter(tags=["seed 004: chat widget"], route_class=BoundedJsonRoute)
 
 APOLOGY = "I'm sorry, I'm experiencing technical difficulties. Please try again."
 FORM_THANKS = "Thank you! We received your message and will respond soon."
@@ -196,7 +195,7 @@ async def chat(
         cors = caller.cors
         _check_csrf(caller, request, settings)
         try:
-            payload = parse_json(await request.body())
+            payload = parse_json_body(await request.body())
         except ApiError:
             raise WidgetError(400, "invalid_json", "Invalid JSON") from None
         try:
@@ -278,7 +277,7 @@ async def contact_form(
             payload: Any = dict(parse_qsl(body.decode(errors="replace")))
         else:
             try:
-                payload = parse_json(body)
+                payload = parse_json_body(body)
             except ApiError:
                 raise WidgetError(400, "invalid_json", "Invalid JSON") from None
         try:

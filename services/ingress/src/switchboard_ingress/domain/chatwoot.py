@@ -52,7 +52,7 @@ def _message(payload: Mapping[str, Any], origin: Origin, delivery: str | None) -
     message_id = text_id(payload.get("id"), "id")
     conversation = obj(payload.get("conversation"), "conversation")
     sender = opt_obj(payload.get("sender"))
-    sender_type = str(sender.get("type") or "contact").lower()
+    sender_type = (opt_str(sender.get("type")) or "").lower()
     where = {"message_id": message_id, "delivery": delivery}
     if sender_type == "agent_bot" or (sender_type != "contact" and origin.is_own(sender.get("id"))):
         return Dropped("own_reply", "message by the agent bot", where)
@@ -61,6 +61,9 @@ def _message(payload: Mapping[str, Any], origin: Origin, delivery: str | None) -
     message_type = payload.get("message_type")
     if message_type not in ("incoming", 0):
         return Dropped("agent_message", f"message_type {message_type}", where)
+    if not sender_type or (sender_type == "contact" and opt_str(sender.get("id")) is None):
+        # Fail closed: a message whose sender is not named as a contact may be an agent's.
+        return Dropped("unknown_author", "the sender has no type or no id", where)
     if sender_type != "contact":
         return Dropped("agent_message", f"sender type {sender_type}", where)
     status = opt_str(conversation.get("status"))

@@ -7,29 +7,26 @@ https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protoc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from switchboard_shared.cloudevents import STRUCTURED_JSON, CloudEvent, CloudEventError
+from switchboard_shared import strict_json
+from switchboard_shared.cloudevents import STRUCTURED_JSON, CloudEvent
+from switchboard_shared.strict_json import InvalidJson
 
-
-class InvalidJson(ValueError):
-    pass
+__all__ = ["InvalidJson", "parse_http_event"]
 
 
 def parse_http_event(body: bytes, headers: Mapping[str, str]) -> CloudEvent:
     """Parse one event; raises InvalidJson (400) or CloudEventError naming the attribute (422)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        payload: Any = json.loads(body) if body else None
-    except ValueError as exc:
-        raise InvalidJson(f"request body is not valid JSON: {exc}") from None
+    payload: Any = strict_json.loads(body) if body else None
     if content_type == STRUCTURED_JSON or "ce-specversion" not in lowered:
         if not isinstance(payload, dict):
-            raise CloudEventError(
-                "structured CloudEvent must be a JSON object (or send binary mode ce-* headers)"
+            # The body's top-level type is wrong, like any other body that is not the JSON asked for: 400.
+            raise InvalidJson(
+                "a structured CloudEvent must be a JSON object (or send binary mode ce-* headers)"
             )
         return CloudEvent.from_structured(payload)
     kafka_style = [

@@ -61,12 +61,16 @@ def _message(
 ) -> Outcome:
     message_id = text_id(message.get("id"), "data.message.id")
     actor = opt_obj(payload.get("actor"))
-    actor_type = str(message.get("actor_type") or actor.get("actor_type") or "user")
+    actor_type = opt_str(message.get("actor_type") or actor.get("actor_type"))
     actor_id = message.get("actor_id") or actor.get("actor_id")
     if origin.is_own(actor_id) or origin.is_own(message.get("org_actor_id")):
         return Dropped("own_reply", "message from the integration's reply agent", {"message_id": message_id})
     if message.get("message_type") == "private" or message.get("botsPrivateNote"):
         return Dropped("private_note", "private note", {"message_id": message_id})
+    author_id = opt_str(message.get("user_id") or actor_id)
+    if actor_type is None or (actor_type == "user" and author_id is None):
+        # Fail closed: a message whose actor is not named as a user may be an agent's or a bot's.
+        return Dropped("unknown_author", "no actor_type, or a user without an id", {"message_id": message_id})
     if actor_type != "user":
         reason = _DROP_BY_ACTOR.get(actor_type, "agent_message")
         return Dropped(reason, f"actor_type {actor_type}", {"message_id": message_id})
@@ -86,7 +90,7 @@ def _message(
         provider="freshchat",
         conversation_id=conversation_id,
         message_id=message_id,
-        author=Author(id=opt_str(message.get("user_id") or actor_id), type="user"),
+        author=Author(id=author_id, type="user"),
         text="\n".join(texts),
         attachments=attachments,
         sent_at=parse_time(message.get("created_time") or payload.get("action_time")),

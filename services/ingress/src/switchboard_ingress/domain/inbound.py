@@ -38,6 +38,8 @@ DropReason = Literal[
     "ping",
     "unsupported_event",
     "empty_message",
+    # The payload does not establish who wrote the message, so it may be an agent's: dropped, never answered.
+    "unknown_author",
 ]
 
 

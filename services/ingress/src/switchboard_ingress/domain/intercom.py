@@ -83,13 +83,16 @@ def _message(
         if not part:
             raise InvalidPayload("data.item.source", "the conversation has no source message")
     author = opt_obj(part.get("author")) or opt_obj(conversation.get("user"))
-    author_type = str(author.get("type") or "user")
+    author_type = opt_str(author.get("type"))
     part_id = opt_str(part.get("id"))
     where = {"notification_id": notification_id, "part_id": part_id}
     if origin.is_own(author.get("id")):
         return Dropped("own_reply", "part by the integration's reply admin", where)
     if part.get("part_type") == "note":
         return Dropped("private_note", "note", where)
+    if author_type is None or (author_type in CUSTOMERS and opt_str(author.get("id")) is None):
+        # Fail closed: a part whose author is not named as a customer may be a teammate's or a bot's.
+        return Dropped("unknown_author", "the part's author has no type or no id", where)
     if author_type not in CUSTOMERS:
         reason: DropReason = "bot_message" if author_type == "bot" else "agent_message"
         return Dropped(reason, f"author type {author_type}", where)

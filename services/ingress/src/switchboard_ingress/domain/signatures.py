@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from switchboard_shared.signing import SignatureError
+from switchboard_shared.signing import SignatureError, constant_time_equal
 
 __all__ = [
     "SignatureError",
@@ -104,7 +104,7 @@ def verify_zendesk(
     expected = base64.b64encode(
         hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
     ).decode()
-    if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+    if not constant_time_equal(signature.strip(), expected):
         raise SignatureError("signature does not match the body")
     # Checked after the signature so a forged request learns nothing about the window.
     try:
@@ -124,7 +124,7 @@ def verify_intercom(secret: str, body: bytes, signature: str | None) -> None:
         raise SignatureError("X-Hub-Signature must start with sha1=")
     # SHA-1 is what Intercom signs with; as an HMAC it is still sound.
     expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
-    if not hmac.compare_digest(expected.encode(), candidate.removeprefix("sha1=").lower().encode()):
+    if not constant_time_equal(candidate.removeprefix("sha1=").lower(), expected):
         raise SignatureError("signature does not match the body")
 
 
@@ -141,7 +141,7 @@ def verify_chatwoot(
         raise SignatureError("missing X-Chatwoot-Signature or X-Chatwoot-Timestamp")
     signed = timestamp.strip().encode() + b"." + body
     expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+    if not constant_time_equal(signature.strip().lower(), expected):
         raise SignatureError("signature does not match the body")
     try:
         signed_at = datetime.fromtimestamp(int(timestamp.strip()), UTC)

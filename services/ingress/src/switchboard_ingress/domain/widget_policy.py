@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from switchboard_shared.signing import constant_time_equal
+
 ALLOW_METHODS = "POST, OPTIONS"
 ALLOW_HEADERS = "Content-Type, X-CSRFToken"
 _LOCAL = re.compile(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$")
@@ -76,8 +78,9 @@ def csrf_token_valid(
         return False
     expires, _, rest = token.strip().partition(".")
     bound_to, _, mac = rest.rpartition(".")
-    if not expires.isdigit() or not bound_to or not mac:
+    # isascii: "²".isdigit() is true but int("²") raises, and a header may carry any Latin-1 character.
+    if not (expires.isascii() and expires.isdigit()) or not bound_to or not mac:
         return False
     if bound_to != integration_id or int(expires) < int((now or datetime.now(UTC)).timestamp()):
         return False
-    return hmac.compare_digest(mac.encode(), _mac(secret, f"{expires}.{bound_to}").encode())
+    return constant_time_equal(mac, _mac(secret, f"{expires}.{bound_to}"))

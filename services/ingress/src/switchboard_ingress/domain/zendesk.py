@@ -9,16 +9,21 @@ A Zendesk webhook is connected one of two ways, and both arrive here:
   Redeliveries dedupe on the comment id (messages) or the event ``id``.
 - **Trigger-connected** webhooks: the body is whatever JSON template the admin wrote. We read the template
   documented in ``services/ingress/README.md`` (flat keys such as ``ticket_id``, ``comment``,
-  ``current_user_email``, or the same nested under ``ticket`` / ``current_user``); every value may arrive as
-  a string. Loop prevention without ``is_staff``: a comment by our bot agent (``reply.email`` /
-  ``reply.author_id``) or by anyone but the requester is dropped — add the trigger conditions "Current user is
-  (end-user)" and "Comment is public" as well. Redeliveries dedupe on ``x-zendesk-webhook-invocation-id``.
+  ``current_user_email``), the same with people as objects, as Zendesk's JSON placeholders render them
+  (``requester: {id, email, name}``, ``current_user: {id, email}``, also under ``ticket``), a comment object
+  (``body``, ``author_id``, ``public``) and seed 002's ``ticket.comments`` list; every value may arrive as a
+  string. Loop prevention without ``is_staff``: a comment by our bot agent (``reply.email`` /
+  ``reply.author_id``) or by anyone but the requester is dropped, and so — failing closed — is a comment whose
+  author the body does not establish as the requester (same id or same email): ``unknown_author``. Add the
+  trigger conditions "Current user is (end-user)" and "Comment is public" as well. Redeliveries dedupe on
+  ``x-zendesk-webhook-invocation-id``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from switchboard_ingress.domain.inbound import (
@@ -111,6 +116,9 @@ def _comment(
         return Dropped("private_note", "private comment", where)
     if author.get("is_staff") is True:
         return Dropped("agent_message", "comment by a staff member", where)
+    if author.get("is_staff") is not False or opt_str(author.get("id")) is None:
+        # Fail closed: only an author Zendesk calls non-staff, by id, is a customer.
+        return Dropped("unknown_author", "the comment's author has no id or no is_staff", where)
     text = str(comment.get("body") or "").strip()
     if not text:
         return Dropped("empty_message", "empty comment", where)
@@ -152,6 +160,47 @@ def _field(payload: Mapping[str, Any], *paths: str) -> Any:
     return None
 
 
+@dataclass(frozen=True)
+class _Person:
+    id: str | None
+    email: str | None
+    name: str | None = None
+
+
+def _person(payload: Mapping[str, Any], *prefixes: str) -> _Person:
+    """A person a trigger body names, whichever way the template writes it: flat (``requester_id``), as an
+    object (``requester.id``, what Zendesk's JSON placeholders render) or under ``ticket``."""
+    flat = [prefix.replace(".", "_") for prefix in prefixes]
+    return _Person(
+        id=opt_str(_field(payload, *(f"{p}_id" for p in flat), *(f"{p}.id" for p in prefixes))),
+        email=opt_str(_field(payload, *(f"{p}_email" for p in flat), *(f"{p}.email" for p in prefixes))),
+        name=opt_str(_field(payload, *(f"{p}_name" for p in flat), *(f"{p}.name" for p in prefixes))),
+    )
+
+
+def _latest_comment(payload: Mapping[str, Any]) -> tuple[str, _Person, Any]:
+    """The comment's text, author and visibility. A comment may be the rendered text, an object (``body``,
+    ``author_id`` / ``author``, ``public`` / ``is_public``) or the last of ``ticket.comments`` (seed 002's bridge)."""
+    comment = _field(payload, *_COMMENT_PATHS)
+    if comment is None:
+        comments = _field(payload, "ticket.comments", "comments")
+        comment = comments[-1] if isinstance(comments, list) and comments else None
+    if not isinstance(comment, Mapping):
+        text = comment if isinstance(comment, str | int | float) and not isinstance(comment, bool) else ""
+        return str(text).strip(), _Person(None, None), None
+    author = _person(comment, "author")
+    visibility = _field(comment, "public", "is_public")
+    return (
+        str(opt_str(_field(comment, "body", "plain_body", "value", "text")) or "").strip(),
+        author,
+        visibility,
+    )
+
+
+def _differ(one: str | None, other: str | None) -> bool:
+    return one is not None and other is not None and one.lower() != other.lower()
+
+
 def _trigger(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, str], body: bytes) -> Outcome:
     ticket_id = opt_str(_field(payload, "ticket_id", "ticket.id", "id"))
     if ticket_id is None:
@@ -163,19 +212,31 @@ def _trigger(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, s
     # A retry of one invocation carries the same invocation id; without one, the same body is the same delivery.
     delivery = invocation or hashlib.sha256(body).hexdigest()[:32]
     where = {"ticket_id": ticket_id, "invocation_id": invocation}
-    user_id = _field(payload, "current_user_id", "current_user.id")
-    user_email = opt_str(_field(payload, "current_user_email", "current_user.email"))
-    if origin.is_own(user_id, user_email):
+    text, comment_author, visibility = _latest_comment(payload)
+    current = _person(payload, "current_user", "ticket.current_user")
+    # Who wrote the comment: the acting user, else the comment's own author.
+    author = _Person(current.id or comment_author.id, current.email or comment_author.email)
+    if origin.is_own(author.id, author.email) or origin.is_own(comment_author.id, comment_author.email):
         return Dropped("own_reply", "comment by the integration's reply agent", where)
-    if str(_field(payload, "is_public", "comment_is_public") or "true").lower() == "false":
+    public = _field(payload, "is_public", "comment_is_public")
+    if str(visibility if public is None else public).lower() == "false":
         return Dropped("private_note", "private comment", where)
-    requester_email = opt_str(_field(payload, "requester_email", "ticket.requester.email"))
-    requester_id = opt_str(_field(payload, "requester_id", "ticket.requester.id"))
-    if (user_email and requester_email and user_email.lower() != requester_email.lower()) or (
-        user_id and requester_id and str(user_id) != requester_id
-    ):
+    requester = _person(payload, "requester", "ticket.requester")
+    if requester.id is None:
+        requester = _Person(opt_str(_field(payload, "ticket.requester_id")), requester.email, requester.name)
+    if _differ(author.id, requester.id) or _differ(author.email, requester.email):
         return Dropped("agent_message", "comment by someone other than the requester", where)
-    text = str(_field(payload, *_COMMENT_PATHS) or "").strip()
+    # Fail closed: a comment is the customer's only when the body shows that its author is the requester.
+    # A template that names neither (or names them by different keys, id against email) could be an agent's.
+    same_id = author.id is not None and requester.id is not None
+    same_email = author.email is not None and requester.email is not None
+    if not (same_id or same_email):
+        return Dropped(
+            "unknown_author",
+            "the trigger body does not show who commented (current_user and requester ids or emails); "
+            "see the ingress README's template",
+            where,
+        )
     if not text:
         return Dropped("empty_message", "the trigger body has no comment", where)
     message_id = f"{ticket_id}:{delivery}"
@@ -185,12 +246,7 @@ def _trigger(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, s
         provider="zendesk",
         conversation_id=ticket_id,
         message_id=message_id,
-        author=Author(
-            id=requester_id,
-            name=opt_str(_field(payload, "requester_name", "ticket.requester.name")),
-            email=requester_email,
-            type="user",
-        ),
+        author=Author(id=requester.id, name=requester.name, email=requester.email, type="user"),
         text=text,
         sent_at=parse_time(_field(payload, "updated_at", "ticket.updated_at_with_timestamp")),
         channel=opt_str(_field(payload, "via", "ticket.via")),

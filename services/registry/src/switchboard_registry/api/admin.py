@@ -12,9 +12,9 @@ from switchboard_registry.deps import AdminDep, ServicesDep
 from switchboard_registry.domain.keys import Scope
 from switchboard_registry.domain.widget import WidgetPolicy
 from switchboard_shared.fields import DisplayName
-from switchboard_shared.http import ApiError, success_body
+from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=BoundedJsonRoute)
 
 
 class TenantCreate(BaseModel):

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from switchboard_shared.events import EVENT_CATALOG
-from switchboard_shared.http import success_body
+from switchboard_shared.http import BoundedJsonRoute, success_body
 
-router = APIRouter(tags=["event types"])
+router = APIRouter(tags=["event types"], route_class=BoundedJsonRoute)
 
 
 @router.get("/api/event-types", summary="List the event types a webhook can subscribe to")

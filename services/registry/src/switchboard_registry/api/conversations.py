@@ -14,10 +14,10 @@ from switchboard_registry.deps import ConversationsRead, ConversationsWrite, Ser
 from switchboard_registry.domain import conversations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
-from switchboard_shared.http import ApiWarning
+from switchboard_shared.http import ApiWarning, BoundedJsonRoute
 from switchboard_shared.netsafety import CheckedUrl
 
-router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], route_class=BoundedJsonRoute)
 
 
 def _store(request: Request) -> ConversationStore:

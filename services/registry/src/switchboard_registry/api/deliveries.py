@@ -25,9 +25,9 @@ from switchboard_registry.domain import delivery_stats as stats
 from switchboard_registry.domain.timestamps import iso
 from switchboard_shared.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
 from switchboard_shared.fields import ClientDatetime
-from switchboard_shared.http import ApiError, success_body
+from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
-router = APIRouter(prefix="/api/webhooks", tags=["deliveries"])
+router = APIRouter(prefix="/api/webhooks", tags=["deliveries"], route_class=BoundedJsonRoute)
 KIND: EndpointKind = "webhook"
 
 

@@ -14,9 +14,9 @@ from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, Servi
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
-from switchboard_shared.http import ApiError, ApiWarning
+from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute
 
-router = APIRouter(prefix="/api/webhook/config", tags=["integrations"])
+router = APIRouter(prefix="/api/webhook/config", tags=["integrations"], route_class=BoundedJsonRoute)
 
 
 def _store(request: Request) -> IntegrationStore:

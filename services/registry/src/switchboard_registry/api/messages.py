@@ -13,9 +13,9 @@ from switchboard_registry.api.envelopes import Page, PageNumber, Pagination, Per
 from switchboard_registry.deps import ConversationsRead
 from switchboard_registry.domain import messages as rules
 from switchboard_shared.events import AuthorType, Provider
-from switchboard_shared.http import success_body
+from switchboard_shared.http import BoundedJsonRoute, success_body
 
-router = APIRouter(prefix="/api/webhook", tags=["message history"])
+router = APIRouter(prefix="/api/webhook", tags=["message history"], route_class=BoundedJsonRoute)
 
 
 def _history(request: Request) -> MessageHistory:

@@ -17,10 +17,10 @@ from switchboard_registry.domain import webhooks as rules
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.urls import check_endpoint_url
 from switchboard_shared.events import CommandType, EventType, SendTestEvent
-from switchboard_shared.http import ApiError, ApiWarning, success_body
+from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute, success_body
 from switchboard_shared.netsafety import CheckedUrl
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], route_class=BoundedJsonRoute)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such webhook for this tenant"}}
 

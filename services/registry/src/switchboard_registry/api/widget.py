@@ -12,9 +12,9 @@ from fastapi import APIRouter
 
 from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, ServicesDep
 from switchboard_registry.domain.widget import WidgetPolicy
-from switchboard_shared.http import ApiError, success_body
+from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
-router = APIRouter(prefix="/api/widget", tags=["widget"])
+router = APIRouter(prefix="/api/widget", tags=["widget"], route_class=BoundedJsonRoute)
 
 
 @router.get("", summary="The chat widget policy: allowed origins and CSRF")
