@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -102,6 +103,7 @@ class Traffic:
     """What the clients saw: accepted events and messages, and every refusal."""
 
     events: list[str] = field(default_factory=list)  # ids of ticket.created events answered 202
+    chats: list[str] = field(default_factory=list)  # conversations of message.received events answered 202
     messages: list[str] = field(default_factory=list)  # message ids of bridge messages answered 2xx
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)  # (route, status) → count
     refusals: list[tuple[str, float, dict[str, str]]] = field(default_factory=list)  # (route, at, headers)
@@ -109,8 +111,9 @@ class Traffic:
 
 
 class Clients:
-    """Two senders until stopped: an internal producer on ``POST /v1/events`` (one event per ``interval_s``;
-    each refused event is counted, not resent — a producer would resend it with the same id), and a partner
+    """Two senders until stopped: an internal producer on ``POST /v1/events`` (one event per ``interval_s``,
+    every fifth a ``message.received`` opening a conversation of its own, the others ``ticket.created``; each
+    refused event is counted, not resent — a producer would resend it with the same id), and a partner
     bridge on ``POST /api/webhook/incoming`` that resends each refused message (same ``Idempotency-Key``)
     after its ``Retry-After`` until it is accepted, as partner platforms do."""
 
@@ -142,6 +145,9 @@ class Clients:
         while not self._stop.is_set():
             n += 1
             event_id = uuid.uuid4().hex
+            chat = n % 5 == 0
+            key = f"chat-{n}" if chat else event_id
+            event_type, data = ("message.received", self._chat(n)) if chat else ("ticket.created", {"n": n})
             try:
                 response = await http.post(
                     f"{self.ingress}/v1/events",
@@ -150,9 +156,10 @@ class Clients:
                         "specversion": "1.0",
                         "id": event_id,
                         "source": "//outage-test",
-                        "type": "ticket.created",
+                        "type": event_type,
                         "tenant": self.tenant.id,
-                        "data": {"n": n},
+                        "partitionkey": key,
+                        "data": data,
                     },
                 )
             except httpx.TransportError as exc:
@@ -160,8 +167,20 @@ class Clients:
             else:
                 self._note("events", response)
                 if response.status_code == 202:
-                    self.traffic.events.append(event_id)
+                    (self.traffic.chats if chat else self.traffic.events).append(key)
             await asyncio.sleep(self.interval_s)
+
+    def _chat(self, n: int) -> dict[str, Any]:
+        """A customer's first message in a conversation of its own, for the AI responder to answer."""
+        return {
+            "tenant_id": self.tenant.id,
+            "provider": "generic",
+            "conversation_id": f"chat-{n}",  # the producer's partition key
+            "message_id": f"chat-{n}-1",
+            "author": {"id": f"customer-{n}", "type": "user"},
+            "text": "Hello, where is my order?",
+            "sent_at": datetime.now(UTC).isoformat(),
+        }
 
     async def _bridge(self, http: httpx.AsyncClient) -> None:
         n = 0
