@@ -179,6 +179,7 @@ async def test_a_mongodb_outage_mid_stream_loses_no_accepted_event(
             lambda: _equal(projected(mongo, stack, tenant.id), want), timeout_s=120, interval_s=0.5
         )
         await eventually(answered, timeout_s=120, interval_s=0.5)
+        logged = await projected(mongo, stack, tenant.id)
     finally:
         await mongo.close()
     for path, webhook in tenant.webhooks.items():
