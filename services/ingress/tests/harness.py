@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from switchboard_ingress.adapters.dedup import DedupUnavailable
 from switchboard_ingress.adapters.replies import PendingReplies
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.domain.ratelimit import LocalWindows
@@ -65,8 +66,12 @@ class MemoryDedup:
     def __init__(self) -> None:
         self.claimed: set[str] = set()
         self.done: set[str] = set()
+        #: When True, ``claim`` raises as the MongoDB store does while MongoDB is unreachable.
+        self.unavailable = False
 
     async def claim(self, key: str) -> bool:
+        if self.unavailable:
+            raise DedupUnavailable("dedup store unreachable")
         self.claimed.add(key)
         return key not in self.done
 

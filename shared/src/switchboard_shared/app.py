@@ -2,24 +2,31 @@
 
 ``build_service_app`` wires the lifespan (connect on start, drain and close on stop), the error shape,
 ``/healthz``, ``/readyz`` (Kafka and MongoDB answer) and ``/metrics``. Nothing connects at import time.
+
+While MongoDB is unreachable, ``/readyz`` answers 503 and a request that needed MongoDB gets 503
+``database_unavailable`` with ``Retry-After`` (not a 500: nothing is wrong with the request).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure
 
 from switchboard_shared.http import (
     BodySizeLimit,
     BoundedJsonRoute,
     Metrics,
     Probe,
+    error_body,
     health_router,
     install_error_handlers,
 )
@@ -27,6 +34,9 @@ from switchboard_shared.logs import configure_logging
 from switchboard_shared.settings import ServiceSettings
 
 Hook = Callable[[], Awaitable[None]]
+log = logging.getLogger("switchboard.http")
+#: Seconds a client is asked to wait when MongoDB is unreachable (a restart or failover takes about that long).
+DATABASE_RETRY_AFTER_S = 5
 
 
 @dataclass
@@ -48,6 +58,19 @@ def mongo_client(settings: ServiceSettings, service: str) -> AsyncMongoClient[di
         serverSelectionTimeoutMS=5_000,
         tz_aware=True,
     )
+
+
+def install_database_unavailable_handler(app: FastAPI) -> None:
+    """503 + Retry-After for requests that failed because MongoDB could not be reached."""
+
+    @app.exception_handler(ConnectionFailure)
+    async def _database_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        log.warning("MongoDB unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(
+            error_body("database_unavailable", "the database is unavailable; retry later"),
+            503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
 
 
 def build_service_app(
@@ -102,6 +125,7 @@ def build_service_app(
     if max_body_bytes is not None:
         app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     install_error_handlers(app)
+    install_database_unavailable_handler(app)
     runtime.metrics.install(app)
     probes: dict[str, Probe] = {"kafka": kafka_probe, "mongodb": mongo_probe, **(extra_probes or {})}
     app.include_router(health_router(probes, runtime.metrics))

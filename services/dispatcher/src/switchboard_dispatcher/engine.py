@@ -34,6 +34,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
+from pymongo.errors import PyMongoError
 
 from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.adapters.http import HttpSender, SendError
@@ -164,6 +165,8 @@ class DeliveryEngine:
         self._consumer: AIOKafkaConsumer | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._attempts: set[asyncio.Task[None]] = set()
+        #: Retries waiting in memory because the schedule (MongoDB) was unavailable.
+        self._waiting: set[asyncio.TimerHandle] = set()
         self._stopping = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -193,6 +196,8 @@ class DeliveryEngine:
         for lane in self.lanes.values():
             if lane.wake is not None:
                 lane.wake.cancel()
+        for handle in self._waiting:
+            handle.cancel()  # unsettled: replayed from Kafka after the restart
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._commit()
@@ -288,6 +293,18 @@ class DeliveryEngine:
             self._spawn(self._attempt(lane, entry))
         if not lane.ordered and len(lane.queue) > lane.overflow_limit:
             self._spawn(self._defer_overflow(lane))
+
+    def _retry_later(self, lane: Lane, entry: Entry, delay: timedelta) -> None:
+        """Put ``entry`` (its next attempt) back in its lane after ``delay``; it stays unsettled meanwhile."""
+
+        def due() -> None:
+            self._waiting.discard(handle)
+            if not self._stopping:
+                lane.queue.append(entry)
+                self._pump(lane)
+
+        handle = asyncio.get_running_loop().call_later(delay.total_seconds(), due)
+        self._waiting.add(handle)
 
     def _wake(self, lane: Lane) -> None:
         lane.wake = None
@@ -432,9 +449,22 @@ class DeliveryEngine:
                 task = task.next_attempt("retry", first).model_copy(update={"step": step})
                 entry.task = task
                 continue
-            await self.schedule.defer(
-                [(task.next_attempt("retry", first).model_copy(update={"step": step}), due)]
-            )
+            retry = task.next_attempt("retry", first).model_copy(update={"step": step})
+            try:
+                await self.schedule.defer([(retry, due)])
+            except PyMongoError as exc:
+                # MongoDB is down: the retry waits in memory instead, its offset unsettled (a crash replays the
+                # task from Kafka). Repeating this attempt now, as any other failure would, would hammer a
+                # failing endpoint for as long as the outage lasts.
+                log.warning(
+                    "retry kept in memory (schedule unavailable)",
+                    extra={"delivery_id": task.delivery_id, "error": type(exc).__name__},
+                )
+                await self._emit(record, "retry_scheduled")
+                self.metrics.child(self.metrics.retries, target.kind).inc()
+                entry.task = retry
+                self._retry_later(lane, entry, delay)
+                return
             await self._emit(record, "retry_scheduled")
             self.metrics.child(self.metrics.retries, target.kind).inc()
             self._settle(entry)

@@ -1,6 +1,7 @@
 """Ingress composition root: ``uvicorn --factory switchboard_ingress.main:create_app``.
 
-Start-up order: MongoDB indexes (best effort: dedup and limits fail open without MongoDB), the Kafka producer,
+Start-up order: MongoDB indexes (best effort: without MongoDB the ingress still starts — limits count per
+replica, and routes that deduplicate answer 503 until MongoDB is back), the Kafka producer,
 then the integrations view catches up with the whole config topic and the replies reader takes its positions;
 only then does the app serve, so no request is judged against a half-loaded configuration (``/readyz`` reports
 ``config_view`` as well).
@@ -103,7 +104,8 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
                 await store.ensure_indexes()
             except PyMongoError as exc:
                 log.warning(
-                    "MongoDB indexes not ensured (dedup and limits fail open): %s", type(exc).__name__
+                    "MongoDB indexes not ensured (dedup refuses, limits count per replica): %s",
+                    type(exc).__name__,
                 )
 
     def unswept() -> list[MongoDedupStore | MongoRateLimiter]:

@@ -45,7 +45,8 @@ class IngressMetrics(Metrics):
         )
         self.degraded = Counter(
             "ingress_degraded",
-            "Fail-open decisions while MongoDB was unreachable (dedup skipped, limits counted per replica)",
+            "Decisions taken without MongoDB: dedup (requests refused with 503), rate_limit (counted per "
+            "replica)",
             ["store"],
             registry=self.registry,
         )

@@ -5,6 +5,9 @@
 1. **drops** what must not become an event (loop prevention), logging the reason and counting it;
 2. applies the integration's **request limit** (``RateLimited`` → 429 with Retry-After);
 3. **deduplicates** on the provider's identity of the delivery (a redelivery is acknowledged, not republished);
+   when the dedup store (MongoDB) is unreachable, ``Unavailable`` → 503 with Retry-After: what cannot be
+   recognised as a redelivery is not accepted (requests without a dedup key, like ``POST /v1/events`` and the
+   widget's, do not depend on MongoDB);
 4. **publishes** to ``platform.events`` and returns only once Kafka acknowledged (acks=all) — otherwise
    ``Unavailable`` → 503 with Retry-After, so the partner retries and nothing is acknowledged-and-lost;
 5. records the delivery as done for the dedup store.
@@ -23,7 +26,7 @@ from typing import Literal, Protocol
 from aiokafka.errors import KafkaError
 from faststream.kafka.publisher import DefaultPublisher
 
-from switchboard_ingress.adapters.dedup import DedupStore, store_key
+from switchboard_ingress.adapters.dedup import DedupStore, DedupUnavailable, store_key
 from switchboard_ingress.domain.inbound import Accepted, Dropped, Origin, Outcome
 from switchboard_ingress.domain.ratelimit import RateLimiter, Window
 from switchboard_ingress.metrics import IngressMetrics
@@ -40,7 +43,7 @@ class RateLimited(Exception):
 
 
 class Unavailable(Exception):
-    """Kafka did not acknowledge in time: nothing was accepted."""
+    """Kafka did not acknowledge in time, or the dedup store could not be asked: nothing was accepted."""
 
 
 class EventSink(Protocol):
@@ -105,7 +108,13 @@ class Gateway:
                 self.metrics.webhooks.labels(provider, "rate_limited").inc()
                 raise RateLimited(Window(0, wait).retry_after())
         key = store_key(origin.integration_id, outcome.dedup_key) if outcome.dedup_key else None
-        if key is not None and not await self.dedup.claim(key):
+        try:
+            fresh = key is None or await self.dedup.claim(key)
+        except DedupUnavailable as exc:
+            self.metrics.webhooks.labels(provider, "unavailable").inc()
+            log.warning("dedup store unreachable; answering 503", extra=context)
+            raise Unavailable(str(exc)) from exc
+        if not fresh:
             self.metrics.webhooks.labels(provider, "duplicate").inc()
             log.info("redelivery acknowledged", extra={**context, "dedup_key": outcome.dedup_key})
             return Admission("duplicate", outcome.events)

@@ -1,5 +1,6 @@
-"""The MongoDB adapters when there is no server: dedup and limits fail open (dedup skipped, limits counted per
-replica). The expiry index and sweep they use are tested in shared (``switchboard_shared.mongo``)."""
+"""The MongoDB adapters when there is no server: dedup fails closed (the request is refused, the sender retries)
+and limits fail open (counted per replica). The expiry index and sweep they use are tested in shared
+(``switchboard_shared.mongo``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
-from switchboard_ingress.adapters.dedup import MongoDedupStore
+from switchboard_ingress.adapters.dedup import DedupUnavailable, MongoDedupStore
 from switchboard_ingress.adapters.ratelimit import MongoRateLimiter
 
 
@@ -25,11 +26,44 @@ async def unreachable() -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
     await client.close()
 
 
-async def test_dedup_fails_open_without_mongodb(unreachable: AsyncCollection[dict[str, Any]]) -> None:
+async def test_dedup_refuses_to_decide_without_mongodb(unreachable: AsyncCollection[dict[str, Any]]) -> None:
     outages: list[None] = []
     store = MongoDedupStore(unreachable, ttl=timedelta(hours=1), on_unavailable=lambda: outages.append(None))
-    assert [await store.claim("k"), await store.claim("k")] == [True, True]
+    with pytest.raises(DedupUnavailable):
+        await store.claim("k")
+    assert len(outages) == 1
+
+
+async def test_dedup_refuses_at_once_for_a_while_after_a_failure_then_asks_again(
+    unreachable: AsyncCollection[dict[str, Any]],
+) -> None:
+    now = [100.0]
+    outages: list[None] = []
+    store = MongoDedupStore(
+        unreachable,
+        ttl=timedelta(hours=1),
+        on_unavailable=lambda: outages.append(None),
+        unavailable_for=timedelta(seconds=2),
+        clock=lambda: now[0],
+    )
+    with pytest.raises(DedupUnavailable):
+        await store.claim("a")
+    with pytest.raises(DedupUnavailable):
+        await store.claim("b")  # within 2 s: refused without asking the server
+    assert len(outages) == 1
+    now[0] += 2
+    with pytest.raises(DedupUnavailable):
+        await store.claim("c")
     assert len(outages) == 2
+
+
+async def test_a_completed_key_is_still_known_as_a_duplicate_without_mongodb(
+    unreachable: AsyncCollection[dict[str, Any]],
+) -> None:
+    store = MongoDedupStore(unreachable, ttl=timedelta(hours=1))
+    store.complete("k")  # completed by this replica; its write fails in the background
+    assert await store.claim("k") is False
+    await store.flush()
 
 
 async def test_limits_are_counted_per_replica_without_mongodb(

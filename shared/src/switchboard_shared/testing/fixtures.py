@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.testing.infra import Infrastructure, InfrastructureUnavailable, infrastructure
+from switchboard_shared.testing.private_ferretdb import FerretDBMissing, PrivateFerretDB
 from switchboard_shared.testing.private_kafka import KafkaJarsMissing, PrivateKafka
 from switchboard_shared.testing.webhooks import Receiver
 
@@ -101,6 +102,20 @@ async def private_kafka(tmp_path: Path) -> AsyncIterator[PrivateKafka]:
         yield kafka
     finally:
         await asyncio.to_thread(kafka.stop)
+
+
+@pytest.fixture
+async def private_ferretdb(tmp_path: Path) -> AsyncIterator[PrivateFerretDB]:
+    """A MongoDB server (FerretDB) of this test's own, for tests that stop and restart it."""
+    try:
+        server = PrivateFerretDB(tmp_path)
+    except FerretDBMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    await asyncio.to_thread(server.start)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ class KafkaJarsMissing(RuntimeError):
     pass
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where ``make infra-up`` keeps downloads and builds (deploy/local/lib.sh's ``SB_CACHE_DIR``)."""
     configured = os.environ.get("SB_CACHE_DIR")
     if configured:
         return Path(configured)
@@ -38,7 +39,7 @@ def _cache_dir() -> Path:
 
 class PrivateKafka:
     def __init__(self, workdir: Path) -> None:
-        self.libs = _cache_dir() / f"kafka-{KAFKA_VERSION}" / "libs"
+        self.libs = cache_dir() / f"kafka-{KAFKA_VERSION}" / "libs"
         java = shutil.which("java")
         if java is None or not self.libs.is_dir() or not any(self.libs.glob("kafka_*.jar")):
             raise KafkaJarsMissing(

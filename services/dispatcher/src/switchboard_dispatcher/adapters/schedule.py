@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -38,8 +39,12 @@ class Schedule:
         lease_s: float = 30.0,
         poll_interval_s: float = 0.2,
         batch: int = 500,
+        defer_timeout_s: float = 2.0,
     ) -> None:
         self.collection = collection
+        #: Bound on ``defer``: while MongoDB is down the engine keeps the retry in memory instead (see
+        #: ``DeliveryEngine``), so waiting out server selection (5 s) would only hold the endpoint's lane.
+        self.defer_timeout_s = defer_timeout_s
         self.lease = timedelta(seconds=lease_s)
         self.poll_interval_s = poll_interval_s
         self.batch = batch
@@ -50,19 +55,21 @@ class Schedule:
         await self.collection.create_index([("due_at", ASCENDING)])
 
     async def defer(self, items: list[tuple[DeliveryTask, datetime]]) -> None:
-        """Store tasks due later. Idempotent per (delivery, attempt): deferring the same one twice is one row."""
+        """Store tasks due later. Idempotent per (delivery, attempt): deferring the same one twice is one row.
+        Raises ``PyMongoError`` when MongoDB does not answer within ``defer_timeout_s``."""
         for task, due_at in items:
-            await self.collection.update_one(
-                {"_id": f"{task.delivery_id}:{task.attempt}"},
-                {
-                    "$setOnInsert": {
-                        "due_at": due_at,
-                        "task": task.model_dump(mode="json"),
-                        "lease_until": None,
-                    }
-                },
-                upsert=True,
-            )
+            with pymongo.timeout(self.defer_timeout_s):
+                await self.collection.update_one(
+                    {"_id": f"{task.delivery_id}:{task.attempt}"},
+                    {
+                        "$setOnInsert": {
+                            "due_at": due_at,
+                            "task": task.model_dump(mode="json"),
+                            "lease_until": None,
+                        }
+                    },
+                    upsert=True,
+                )
 
     async def pump_once(self, republish: Republish, now: datetime | None = None) -> int:
         """Re-publish every due task (up to one batch). Returns how many were re-published."""

@@ -14,7 +14,12 @@ Claims are written with group commit: requests that arrive while an insert is in
 in the next ``insert_many``, so at load there is one round trip per batch, not per request. Completions are
 written behind the response (batched the same way): the event is already durable, and a lost completion costs
 at most a duplicate record with the same id. A process-local memory of recent completions answers a repeated
-redelivery without MongoDB. If MongoDB is unreachable, ``claim`` fails open (publish; consumers deduplicate).
+redelivery without MongoDB.
+
+If MongoDB is unreachable, ``claim`` fails closed: it raises ``DedupUnavailable`` and the ingress answers 503
+with ``Retry-After``, so the partner redelivers once the store is back instead of the ingress accepting what it
+cannot recognise as a redelivery. After a failed claim, claims fail at once for ``unavailable_for`` (no 5 s
+server-selection wait per request while the store is known to be down).
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import pymongo
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -40,9 +47,14 @@ DONE = "#done"
 MAX_BATCH = 500
 
 
+class DedupUnavailable(Exception):
+    """The store cannot tell whether a key was seen: refuse the request, the sender retries."""
+
+
 class DedupStore(Protocol):
     async def claim(self, key: str) -> bool:
-        """True when ``key`` was never completed (publish it); False for a duplicate (acknowledge only)."""
+        """True when ``key`` was never completed (publish it); False for a duplicate (acknowledge only).
+        Raises ``DedupUnavailable`` when the store cannot tell."""
         ...
 
     def complete(self, key: str) -> None:
@@ -79,11 +91,19 @@ class MongoDedupStore:
         ttl: timedelta,
         recent: int = 100_000,
         on_unavailable: Callable[[], None] | None = None,
+        unavailable_for: timedelta = timedelta(seconds=1),
+        timeout: timedelta = timedelta(seconds=2),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.collection = collection
         self.ttl = ttl
         self.recent = _Recent(recent)
         self.on_unavailable = on_unavailable
+        self.unavailable_for = unavailable_for.total_seconds()
+        #: Bound on a claim's MongoDB calls: a partner waits this long for a 503, not server selection's 5 s.
+        self.timeout_s = timeout.total_seconds()
+        self.clock = clock
+        self._down_until = 0.0
         self.ttl_index = False
         self._claims: list[tuple[str, asyncio.Future[bool]]] = []
         self._claiming: asyncio.Task[None] | None = None
@@ -101,6 +121,8 @@ class MongoDedupStore:
     async def claim(self, key: str) -> bool:
         if key in self.recent:
             return False
+        if self.clock() < self._down_until:
+            raise DedupUnavailable("dedup store unreachable")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._claims.append((key, future))
         if self._claiming is None:
@@ -112,17 +134,24 @@ class MongoDedupStore:
             while self._claims:
                 batch, self._claims = self._claims[:MAX_BATCH], self._claims[MAX_BATCH:]
                 try:
-                    seen = await self._insert([key for key, _ in batch])
-                    results = [True] * len(batch)
-                    for index in seen:
-                        results[index] = not await self._completed(batch[index][0])
+                    with pymongo.timeout(self.timeout_s):
+                        seen = await self._insert([key for key, _ in batch])
+                        results = [True] * len(batch)
+                        for index in seen:
+                            results[index] = not await self._completed(batch[index][0])
                 except PyMongoError as exc:
+                    self._down_until = self.clock() + self.unavailable_for
                     if self.on_unavailable is not None:
                         self.on_unavailable()
                     log.warning(
-                        "dedup store unreachable; publishing without the check: %s", type(exc).__name__
+                        "dedup store unreachable; refusing %d request(s) with 503: %s",
+                        len(batch),
+                        type(exc).__name__,
                     )
-                    results = [True] * len(batch)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(DedupUnavailable(type(exc).__name__))
+                    continue
                 for (key, future), fresh in zip(batch, results, strict=True):
                     if not fresh:
                         self.recent.add(key)
