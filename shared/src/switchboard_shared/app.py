@@ -1,7 +1,8 @@
 """The composition root every service shares: a FastAPI app owning one Kafka broker and one MongoDB client.
 
-``build_service_app`` wires the lifespan (connect on start, drain and close on stop), the error shape,
-``/healthz``, ``/readyz`` (Kafka and MongoDB answer) and ``/metrics``. Nothing connects at import time.
+``build_service_app`` wires the lifespan (connect on start, drain and close on stop), the error shape (and its
+place in the OpenAPI document), ``/healthz``, ``/readyz`` (Kafka and MongoDB answer) and ``/metrics``. Nothing
+connects at import time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pymongo import AsyncMongoClient
 
 from switchboard_shared.http import BodySizeLimit, Metrics, Probe, health_router, install_error_handlers
 from switchboard_shared.logs import configure_logging
+from switchboard_shared.openapi import document_errors
 from switchboard_shared.settings import ServiceSettings
 
 Hook = Callable[[], Awaitable[None]]
@@ -88,6 +90,7 @@ def build_service_app(
     if max_body_bytes is not None:
         app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     install_error_handlers(app)
+    document_errors(app, body_limit=max_body_bytes is not None)
     runtime.metrics.install(app)
     probes: dict[str, Probe] = {"kafka": kafka_probe, "mongodb": mongo_probe, **(extra_probes or {})}
     app.include_router(health_router(probes, runtime.metrics))

@@ -163,7 +163,11 @@ def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: floa
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: Kafka and MongoDB are reachable")
+    @router.get(
+        "/readyz",
+        summary="Readiness: Kafka and MongoDB are reachable",
+        responses={503: {"description": "A dependency does not answer; ``checks`` says which"}},
+    )
     async def readyz() -> JSONResponse:
         async def check(probe: Probe) -> str:
             try:

@@ -6,12 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.answers import citation
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
 from switchboard_shared.http import ApiError
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/articles", tags=["knowledge base"])
+router = APIRouter(
+    prefix="/api/tenants/{tenant_id}/articles", tags=["knowledge base"], responses=TENANT_ERRORS
+)
 
 
 def _public(article: Article) -> dict[str, Any]:

@@ -9,12 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.service import feedback_event
 from switchboard_shared.events import Feedback
 from switchboard_shared.http import ApiError
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/feedback", tags=["feedback"])
+router = APIRouter(prefix="/api/tenants/{tenant_id}/feedback", tags=["feedback"], responses=TENANT_ERRORS)
 
 
 class FeedbackIn(BaseModel):

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from switchboard_ai_responder.adapters.tenants import masked_key
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
 from switchboard_shared.http import ApiError
 from switchboard_shared.netsafety import AddressPolicy, check_endpoint_url
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/settings", tags=["settings"])
+router = APIRouter(prefix="/api/tenants/{tenant_id}/settings", tags=["settings"], responses=TENANT_ERRORS)
 
 
 async def _check_llm(body: TenantSettings, services: ServicesDep) -> None:
