@@ -55,6 +55,23 @@ schemas = schemathesis.pytest.parametrize(
 )
 
 
+#: Known #10 findings fixed on other branches: their cases are generated but not sent (counted in the summary).
+#: Remove an entry once its fix is merged, and the run proves it.
+FINDING_3 = "#10 finding 3 (huge page -> 500 on the registry's lists; fixed on the pagination branch)"
+MONGODB_SKIP_MAX = 2**63 - 1
+
+
+def _known_finding(case: Case) -> str | None:
+    query = case.query or {}
+    try:
+        page, per_page = int(query.get("page", 1)), int(query.get("per_page", 20))
+    except (TypeError, ValueError):
+        return None
+    if _service(case) == "registry" and (page - 1) * per_page > MONGODB_SKIP_MAX:
+        return FINDING_3
+    return None
+
+
 def _service(case: Case) -> str:
     return str(case.operation.schema.raw_schema["info"]["title"]).removeprefix("Switchboard ")
 
@@ -66,6 +83,10 @@ def _send(case: Case, world: World, tally: Tally, role: str) -> None:
     for name, value in world.path_values().items():
         if name in case.path_parameters:
             case.path_parameters[name] = value
+    known = _known_finding(case)
+    if known is not None:
+        tally.held_back(known)
+        return
     tally.sent(run, case.operation.label)
     try:
         case.call_and_validate(
