@@ -68,6 +68,12 @@ test-unit: sync ## unit tests only (no infrastructure)
 test: lint typecheck tools infra-up ## lint, type check and every test against real Kafka + FerretDB
 	$(UV) run pytest
 
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 100
+fuzz: infra-up ## schemathesis (FUZZ_EXAMPLES per operation, + coverage phase) and hostile payloads; counts in .run/fuzz-report.json
+	SB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SB_FUZZ_PHASES=examples,coverage,fuzzing SB_FUZZ_REPORT=.run/fuzz-report.json \
+		$(UV) run pytest tests/fuzz -m fuzz $(FUZZ_ARGS)
+
 bench: infra-up ## benchmarks under bench/, results recorded in bench/results
 	$(UV) run python bench/dispatch/run.py $(BENCH_ARGS)
 

@@ -1,7 +1,7 @@
 """Root pytest configuration: real-infrastructure fixtures and markers by directory.
 
 A test under ``tests/unit`` is marked ``unit``, under ``tests/integration`` ``integration``, under ``tests/e2e``
-``e2e``, under ``tests/deploy`` ``deploy``: the layer is where the file lives, so a test cannot drift into
+``e2e``, under ``tests/fuzz`` ``fuzz``, under ``tests/deploy`` ``deploy``: the layer is where the file lives, so a test cannot drift into
 the wrong layer and ``pytest -m unit`` runs without infrastructure.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 pytest_plugins = ["switchboard_shared.testing.fixtures"]
 
-_LAYERS = ("unit", "integration", "e2e", "deploy")
+_LAYERS = ("unit", "integration", "e2e", "fuzz", "deploy")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

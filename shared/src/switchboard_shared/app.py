@@ -1,7 +1,8 @@
 """The composition root every service shares: a FastAPI app owning one Kafka broker and one MongoDB client.
 
-``build_service_app`` wires the lifespan (connect on start, drain and close on stop), the error shape,
-``/healthz``, ``/readyz`` (Kafka and MongoDB answer) and ``/metrics``. Nothing connects at import time.
+``build_service_app`` wires the lifespan (connect on start, drain and close on stop), the error shape (and its
+place in the OpenAPI document), ``/healthz``, ``/readyz`` (Kafka and MongoDB answer) and ``/metrics``. Nothing
+connects at import time.
 
 While MongoDB is unreachable, ``/readyz`` answers 503 and a request that needed MongoDB gets 503
 ``database_unavailable`` with ``Retry-After`` (not a 500: nothing is wrong with the request).
@@ -31,6 +32,7 @@ from switchboard_shared.http import (
     install_error_handlers,
 )
 from switchboard_shared.logs import configure_logging
+from switchboard_shared.openapi import document_errors
 from switchboard_shared.settings import ServiceSettings
 
 Hook = Callable[[], Awaitable[None]]
@@ -126,6 +128,7 @@ def build_service_app(
         app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     install_error_handlers(app)
     install_database_unavailable_handler(app)
+    document_errors(app, body_limit=max_body_bytes is not None)
     runtime.metrics.install(app)
     probes: dict[str, Probe] = {"kafka": kafka_probe, "mongodb": mongo_probe, **(extra_probes or {})}
     app.include_router(health_router(probes, runtime.metrics))

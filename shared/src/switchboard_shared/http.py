@@ -14,6 +14,7 @@ the body themselves call ``parse_json_body``; routes that let FastAPI parse it g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -253,7 +254,11 @@ def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: floa
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: Kafka and MongoDB are reachable")
+    @router.get(
+        "/readyz",
+        summary="Readiness: Kafka and MongoDB are reachable",
+        responses={503: {"description": "A dependency does not answer; ``checks`` says which"}},
+    )
     async def readyz() -> JSONResponse:
         async def check(probe: Probe) -> str:
             try:
@@ -287,7 +292,15 @@ class BodySizeLimit:
     disconnected (frameworks turn errors raised while reading a body into 400s); whatever the app sends
     afterwards is dropped. The refusal is logged once, at INFO, and marked in the scope so that the app's
     ``ClientDisconnect`` is not reported again as a disconnect (or as an unhandled error).
+
+    Before answering, the rest of the body is read and thrown away, up to ``DRAIN_BYTES`` and
+    ``DRAIN_TIMEOUT_S``: a server that closes with request bytes unread makes the kernel reset the connection,
+    and the client then loses the 413 it was sent (tests/fuzz saw it for 1 MB chunked bodies). A body larger
+    still is cut off after the cap, so a huge upload costs at most that much.
     """
+
+    DRAIN_BYTES = 1024 * 1024
+    DRAIN_TIMEOUT_S = 5.0
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
@@ -297,10 +310,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(scope, send)
-                return
+        headers = dict(scope.get("headers", ()))
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            # A client waiting for "100 Continue" has sent nothing yet, and one announcing more than the cap
+            # would be cut off anyway: neither is worth reading.
+            if headers.get(b"expect", b"").lower() != b"100-continue" and int(declared) <= self.DRAIN_BYTES:
+                await self._drain(receive, more_body=True)
+            await self._refuse(scope, send)
+            return
         seen = 0
         response_started = False
         refused = False
@@ -314,6 +332,7 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.limit and not response_started:
                     refused = True
+                    await self._drain(receive, more_body=message.get("more_body", False))
                     await self._refuse(scope, send)
                     return {"type": "http.disconnect"}
             return message
@@ -326,6 +345,17 @@ class BodySizeLimit:
             await send(message)
 
         await self.app(scope, limited_receive, guarded_send)
+
+    async def _drain(self, receive: Any, *, more_body: bool) -> None:
+        drained = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.DRAIN_TIMEOUT_S):
+                while more_body and drained < self.DRAIN_BYTES:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return
+                    drained += len(message.get("body", b""))
+                    more_body = message.get("more_body", False)
 
     async def _refuse(self, scope: Any, send: Any) -> None:
         scope[_BODY_REFUSED] = True

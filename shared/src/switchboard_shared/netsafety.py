@@ -285,11 +285,15 @@ async def check_endpoint_url(
 
 def overriding_resolver(overrides: dict[str, str], fallback: Resolver = system_resolver) -> Resolver:
     """A resolver answering ``overrides`` (host → address, like curl's ``--resolve``) before DNS. The answer is
-    still classified, so mapping a name to loopback needs a policy that allows loopback."""
+    still classified, so mapping a name to loopback needs a policy that allows loopback.
+
+    The host ``*`` answers every name not listed, so nothing is asked of DNS at all: a test stack that is sent
+    generated host names (the fuzzer's) sends no query off the machine."""
     table = {host.lower().rstrip("."): ipaddress.ip_address(address) for host, address in overrides.items()}
+    every = table.pop("*", None)
 
     async def resolve(host: str, port: int) -> Sequence[IPAddress]:
-        address = table.get(host.lower().rstrip("."))
+        address = table.get(host.lower().rstrip("."), every)
         return [address] if address is not None else await fallback(host, port)
 
     return resolve

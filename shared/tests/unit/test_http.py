@@ -202,3 +202,55 @@ def test_a_service_app_refuses_a_router_without_the_bounded_decoder() -> None:
     runtime = Runtime("test", settings, KafkaBroker(), mongo_client(settings, "test"), Metrics("test"))
     with pytest.raises(TypeError, match="BoundedJsonRoute"):
         build_service_app(runtime, title="t", description="d", routers=[APIRouter(prefix="/plain")])
+
+
+class _Upload:
+    """An ASGI ``receive`` handing out ``chunks`` of the request body; counts how many were read."""
+
+    def __init__(self, chunks: int, size: int, endless: bool = False) -> None:
+        self.chunks, self.size, self.endless, self.read = chunks, size, endless, 0
+
+    async def __call__(self) -> dict[str, object]:
+        self.read += 1
+        more = self.endless or self.read < self.chunks
+        return {"type": "http.request", "body": b"x" * self.size, "more_body": more}
+
+
+async def _refused(upload: _Upload, headers: list[tuple[bytes, bytes]]) -> list[dict[str, object]]:
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/echo", "headers": headers}
+    await BodySizeLimit(_limited_app(), limit=64)(scope, upload, send)
+    return sent
+
+
+async def test_a_refused_stream_is_read_to_its_end_before_the_413_so_the_answer_is_not_lost_to_a_reset() -> (
+    None
+):
+    upload = _Upload(chunks=40, size=32)
+
+    sent = await _refused(upload, [(b"content-type", b"application/json")])
+
+    assert upload.read == 40
+    assert sent[0]["status"] == 413
+
+
+async def test_a_body_refused_by_its_content_length_is_read_too() -> None:
+    upload = _Upload(chunks=4, size=50)
+
+    sent = await _refused(upload, [(b"content-length", b"200")])
+
+    assert upload.read == 4
+    assert sent[0]["status"] == 413
+
+
+async def test_what_is_read_of_a_refused_body_is_capped() -> None:
+    upload = _Upload(chunks=0, size=64 * 1024, endless=True)
+
+    sent = await _refused(upload, [(b"content-type", b"application/json")])
+
+    assert upload.read <= BodySizeLimit.DRAIN_BYTES // (64 * 1024) + 2
+    assert sent[0]["status"] == 413

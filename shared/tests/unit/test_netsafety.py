@@ -304,3 +304,13 @@ async def test_check_endpoint_url_is_a_422_naming_the_field(url: str, target: st
         message,
         "url",
     )
+
+
+async def test_a_wildcard_override_answers_every_other_name_without_dns() -> None:
+    async def no_dns(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        raise AssertionError(f"DNS asked for {host}")
+
+    resolver = overriding_resolver({"*": "192.0.2.1", "hooks.test": "127.0.0.1"}, no_dns)
+
+    assert await resolver("hooks.test", 443) == [ipaddress.ip_address("127.0.0.1")]
+    assert await resolver("anything.generated.example", 443) == [ipaddress.ip_address("192.0.2.1")]

@@ -20,6 +20,7 @@ from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.api_keys import ApiKeyView, Scope, grants
 from switchboard_shared.http import ApiError, ApiWarning, success_body
 from switchboard_shared.netsafety import Resolver
+from switchboard_shared.openapi import error_responses
 from switchboard_shared.signing import constant_time_equal
 
 
@@ -79,6 +80,12 @@ def tenant_access(scope: Scope) -> Callable[..., Awaitable[str]]:
 
 
 ReadAccess = Annotated[str, Depends(tenant_access(Scope.RESPONDER_READ))]
+#: ``responses=`` of every router under ``/api/tenants/{tenant_id}``: what ``tenant_access`` refuses with
+#: (401 is documented for every operation that takes a bearer token), and the tenant's missing resources.
+TENANT_ERRORS = error_responses(
+    {403: "The API key lacks the responder scope", 404: "No such tenant for this key, or no such resource"}
+)
+CONFLICT = error_responses({409: "The conversation or review is not in a state that allows this"})
 WriteAccess = Annotated[str, Depends(tenant_access(Scope.RESPONDER_WRITE))]
 
 

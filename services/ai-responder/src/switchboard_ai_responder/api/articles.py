@@ -6,13 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.answers import citation
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
 from switchboard_shared.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
-    prefix="/api/tenants/{tenant_id}/articles", tags=["knowledge base"], route_class=BoundedJsonRoute
+    prefix="/api/tenants/{tenant_id}/articles",
+    tags=["knowledge base"],
+    responses=TENANT_ERRORS,
+    route_class=BoundedJsonRoute,
 )
 
 

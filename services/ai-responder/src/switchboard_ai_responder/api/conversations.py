@@ -7,7 +7,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import (
+    CONFLICT,
+    TENANT_ERRORS,
+    ReadAccess,
+    ServicesDep,
+    WriteAccess,
+    envelope,
+)
 from switchboard_ai_responder.domain.conversation import Conversation
 from switchboard_ai_responder.service import Conflict, NotFound
 from switchboard_shared.events import Author
@@ -15,7 +22,10 @@ from switchboard_shared.fields import DisplayName
 from switchboard_shared.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
-    prefix="/api/tenants/{tenant_id}/conversations", tags=["conversations"], route_class=BoundedJsonRoute
+    prefix="/api/tenants/{tenant_id}/conversations",
+    tags=["conversations"],
+    responses=TENANT_ERRORS,
+    route_class=BoundedJsonRoute,
 )
 
 
@@ -78,6 +88,7 @@ async def get_conversation(
     "/{conversation_id}/agent-messages",
     status_code=status.HTTP_202_ACCEPTED,
     summary="An agent's message to the user during live chat (published as message.replied, author agent)",
+    responses=CONFLICT,
 )
 async def post_agent_message(
     tenant_id: str, conversation_id: str, body: AgentMessage, _: WriteAccess, services: ServicesDep
@@ -94,6 +105,7 @@ async def post_agent_message(
     "/{conversation_id}/handoff/close",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Close the live-chat session: handoff.closed, and the bot answers again",
+    responses=CONFLICT,
 )
 async def close_handoff(
     tenant_id: str, conversation_id: str, _: WriteAccess, services: ServicesDep

@@ -9,13 +9,16 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.service import feedback_event
 from switchboard_shared.events import Feedback
 from switchboard_shared.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
-    prefix="/api/tenants/{tenant_id}/feedback", tags=["feedback"], route_class=BoundedJsonRoute
+    prefix="/api/tenants/{tenant_id}/feedback",
+    tags=["feedback"],
+    responses=TENANT_ERRORS,
+    route_class=BoundedJsonRoute,
 )
 
 

@@ -7,11 +7,23 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import (
+    CONFLICT,
+    TENANT_ERRORS,
+    ReadAccess,
+    ServicesDep,
+    WriteAccess,
+    envelope,
+)
 from switchboard_ai_responder.service import Conflict, NotFound
 from switchboard_shared.http import ApiError, BoundedJsonRoute
 
-router = APIRouter(prefix="/api/tenants/{tenant_id}/reviews", tags=["reviews"], route_class=BoundedJsonRoute)
+router = APIRouter(
+    prefix="/api/tenants/{tenant_id}/reviews",
+    tags=["reviews"],
+    responses=TENANT_ERRORS,
+    route_class=BoundedJsonRoute,
+)
 
 
 class Approval(BaseModel):
@@ -76,7 +88,11 @@ async def get_review(tenant_id: str, review_id: str, _: ReadAccess, services: Se
     return envelope(_public(review))
 
 
-@router.post("/{review_id}/approve", summary="Release the answer (ai.response.approved + message.replied)")
+@router.post(
+    "/{review_id}/approve",
+    summary="Release the answer (ai.response.approved + message.replied)",
+    responses=CONFLICT,
+)
 async def approve(
     tenant_id: str, review_id: str, _: WriteAccess, services: ServicesDep, body: Approval | None = None
 ) -> dict[str, Any]:
@@ -86,7 +102,11 @@ async def approve(
     )
 
 
-@router.post("/{review_id}/reject", summary="Drop the answer (ai.response.rejected with the reason)")
+@router.post(
+    "/{review_id}/reject",
+    summary="Drop the answer (ai.response.rejected with the reason)",
+    responses=CONFLICT,
+)
 async def reject(
     tenant_id: str, review_id: str, body: Rejection, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:

@@ -7,13 +7,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from switchboard_ai_responder.adapters.tenants import masked_key
-from switchboard_ai_responder.deps import ReadAccess, ServicesDep, WriteAccess, envelope
+from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
 from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute
 from switchboard_shared.netsafety import AddressPolicy, check_endpoint_url
 
 router = APIRouter(
-    prefix="/api/tenants/{tenant_id}/settings", tags=["settings"], route_class=BoundedJsonRoute
+    prefix="/api/tenants/{tenant_id}/settings",
+    tags=["settings"],
+    responses=TENANT_ERRORS,
+    route_class=BoundedJsonRoute,
 )
 
 

@@ -66,6 +66,13 @@ IntegrationParam = Annotated[
 ]
 
 
+#: What ``_caller`` refuses with, on every route that names a widget.
+REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Origin not allowed"},
+    404: {"description": "Unknown widget"},
+}
+
+
 class WidgetError(Exception):
     def __init__(
         self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
@@ -167,7 +174,7 @@ async def _preflight(
     return Response(status_code=200, headers=caller.cors)
 
 
-@router.options("/chat", summary="CORS preflight for POST /chat")
+@router.options("/chat", summary="CORS preflight for POST /chat", responses=REFUSED)
 async def chat_preflight(
     request: Request, settings: SettingsDep, directory: DirectoryDep, integration_id: IntegrationParam
 ) -> Response:
@@ -224,7 +231,9 @@ async def chat(
         replies.forget(correlation_id)
 
 
-@router.get("/chat/csrf-token", summary="seed 004: an X-CSRFToken for tenants that require one")
+@router.get(
+    "/chat/csrf-token", summary="seed 004: an X-CSRFToken for tenants that require one", responses=REFUSED
+)
 async def csrf_token(
     request: Request, settings: SettingsDep, directory: DirectoryDep, integration_id: IntegrationParam
 ) -> Response:
@@ -238,14 +247,14 @@ async def csrf_token(
     return JSONResponse({"csrf_token": token, "expires_in": settings.csrf_ttl_s}, 200, headers=caller.cors)
 
 
-@router.options("/chat/csrf-token", summary="CORS preflight for GET /chat/csrf-token")
+@router.options("/chat/csrf-token", summary="CORS preflight for GET /chat/csrf-token", responses=REFUSED)
 async def csrf_preflight(
     request: Request, settings: SettingsDep, directory: DirectoryDep, integration_id: IntegrationParam
 ) -> Response:
     return await _preflight(request, directory, settings, integration_id)
 
 
-@router.options("/contact-form", summary="CORS preflight for POST /contact-form")
+@router.options("/contact-form", summary="CORS preflight for POST /contact-form", responses=REFUSED)
 async def form_preflight(
     request: Request, settings: SettingsDep, directory: DirectoryDep, integration_id: IntegrationParam
 ) -> Response:

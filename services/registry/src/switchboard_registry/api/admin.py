@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from switchboard_registry.api.envelopes import errors
 from switchboard_registry.deps import AdminDep, ServicesDep
 from switchboard_registry.domain.keys import Scope
 from switchboard_registry.domain.widget import WidgetPolicy
@@ -15,6 +16,9 @@ from switchboard_shared.fields import DisplayName
 from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=BoundedJsonRoute)
+
+#: Routes naming a tenant (or its key) answer 404 when there is none.
+_UNKNOWN = errors(404)
 
 
 class TenantCreate(BaseModel):
@@ -95,7 +99,7 @@ async def create_tenant(body: TenantCreate, _: AdminDep, services: ServicesDep) 
     return success_body(tenant_public(document))
 
 
-@router.get("/tenants/{tenant_id}", summary="Get a tenant")
+@router.get("/tenants/{tenant_id}", summary="Get a tenant", responses=_UNKNOWN)
 async def get_tenant(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
     document = await services.tenants.get_tenant(tenant_id)
     if document is None:
@@ -103,7 +107,7 @@ async def get_tenant(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict
     return success_body(tenant_public(document))
 
 
-@router.patch("/tenants/{tenant_id}", summary="Update a tenant")
+@router.patch("/tenants/{tenant_id}", summary="Update a tenant", responses=_UNKNOWN)
 async def update_tenant(
     tenant_id: str, body: TenantUpdate, _: AdminDep, services: ServicesDep
 ) -> dict[str, Any]:
@@ -123,6 +127,7 @@ async def update_tenant(
     "/tenants/{tenant_id}/api-keys",
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key (the key is returned once)",
+    responses=_UNKNOWN,
 )
 async def create_api_key(
     tenant_id: str, body: ApiKeyCreate, _: AdminDep, services: ServicesDep
@@ -133,14 +138,18 @@ async def create_api_key(
     return success_body(ApiKeyCreated(**_key(document).model_dump(), key=key))
 
 
-@router.get("/tenants/{tenant_id}/api-keys", summary="List a tenant's API keys (never the keys themselves)")
+@router.get(
+    "/tenants/{tenant_id}/api-keys",
+    summary="List a tenant's API keys (never the keys themselves)",
+    responses=_UNKNOWN,
+)
 async def list_api_keys(tenant_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
     if await services.tenants.get_tenant(tenant_id) is None:
         raise ApiError(404, "not_found", "tenant not found")
     return success_body([_key(document) for document in await services.tenants.list_keys(tenant_id)])
 
 
-@router.delete("/tenants/{tenant_id}/api-keys/{key_id}", summary="Revoke an API key")
+@router.delete("/tenants/{tenant_id}/api-keys/{key_id}", summary="Revoke an API key", responses=_UNKNOWN)
 async def revoke_api_key(tenant_id: str, key_id: str, _: AdminDep, services: ServicesDep) -> dict[str, Any]:
     document = await services.tenants.revoke_key(tenant_id, key_id)
     if document is None:

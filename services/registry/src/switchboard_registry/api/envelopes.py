@@ -1,8 +1,8 @@
 """Response envelopes for the OpenAPI document: ``{"status": "success", "data": …, "warnings"?: […]}`` and the
 shared error shape.
 
-The error shape itself is rendered by ``switchboard_shared.http``; these models only describe it, so every
-route can say which errors it answers with instead of FastAPI's default 422 schema, which we never send.
+The error shape itself is rendered by ``switchboard_shared.http`` and described by ``switchboard_shared.openapi``;
+``errors`` lets a route say which errors its own logic answers with.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from switchboard_shared.http import ApiWarning
+from switchboard_shared.openapi import error_responses
 
 T = TypeVar("T")
 
@@ -60,17 +61,6 @@ class Deleted(BaseModel):
     deleted: Literal[True] = True
 
 
-class ErrorDetail(BaseModel):
-    code: str = Field(description="Stable machine-readable code", examples=["validation_error"])
-    message: str = Field(description="What is wrong, for a human", examples=["timeout_seconds: too large"])
-    field: str | None = Field(default=None, description="The offending request field, dotted")
-
-
-class ErrorResponse(BaseModel):
-    status: Literal["error"] = "error"
-    error: ErrorDetail
-
-
 _DESCRIPTIONS = {
     400: "Malformed JSON",
     401: "Missing or invalid API key",
@@ -84,4 +74,4 @@ _DESCRIPTIONS = {
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route answering with these error codes, in the shared error shape."""
-    return {code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in codes}
+    return error_responses({code: _DESCRIPTIONS[code] for code in codes})

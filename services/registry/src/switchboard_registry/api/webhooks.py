@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
-from switchboard_registry.api.envelopes import PageNumber, Pagination, PerPage
+from switchboard_registry.api.envelopes import PageNumber, Pagination, PerPage, errors
 from switchboard_registry.commands import send_command
 from switchboard_registry.deps import CommandsDep, ServicesDep, WebhooksDep, WebhooksRead, WebhooksWrite
 from switchboard_registry.domain import webhooks as rules
@@ -19,10 +19,14 @@ from switchboard_registry.domain.urls import check_endpoint_url
 from switchboard_shared.events import CommandType, EventType, SendTestEvent
 from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute, success_body
 from switchboard_shared.netsafety import CheckedUrl
+from switchboard_shared.openapi import error_responses
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], route_class=BoundedJsonRoute)
+#: An API key without the webhooks scope gets 403 on every route.
+router = APIRouter(
+    prefix="/api/webhooks", tags=["webhooks"], responses=errors(403), route_class=BoundedJsonRoute
+)
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such webhook for this tenant"}}
+NOT_FOUND = error_responses({404: "No such webhook for this tenant"})
 
 
 def _missing() -> ApiError:

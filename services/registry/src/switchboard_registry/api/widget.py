@@ -10,11 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from switchboard_registry.api.envelopes import errors
 from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, ServicesDep
 from switchboard_registry.domain.widget import WidgetPolicy
 from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
-router = APIRouter(prefix="/api/widget", tags=["widget"], route_class=BoundedJsonRoute)
+#: 403 for an API key without the integrations scope, 404 if the key's tenant is gone.
+router = APIRouter(
+    prefix="/api/widget", tags=["widget"], responses=errors(403, 404), route_class=BoundedJsonRoute
+)
 
 
 @router.get("", summary="The chat widget policy: allowed origins and CSRF")
