@@ -99,7 +99,9 @@ def test_unusable_markers_are_refused(markdown: str, message: str) -> None:
 
 def test_the_readme_has_a_walkthrough() -> None:
     blocks = walkthrough.extract_blocks((ROOT / "README.md").read_text())
-    assert any("/v1/events" in block for block in blocks)
+    script = "\n".join(blocks)
+    assert "switchboard listen" in script
+    assert "switchboard events send" in script
 
 
 @pytest.mark.parametrize(
