@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from switchboard_dispatcher.domain.policy import Verdict, judge_status, next_delay, parse_retry_after
+from switchboard_dispatcher.domain.policy import (
+    MAX_RETRY_AFTER,
+    Verdict,
+    judge_status,
+    next_delay,
+    parse_retry_after,
+)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -60,3 +66,22 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert parse_retry_after("Mon, 23 Nov 2026 12:01:00 GMT", NOW) == timedelta(seconds=60)
     assert parse_retry_after("soon", NOW) is None
     assert parse_retry_after(None, NOW) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["²", "٣", "1" * 5000, "Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 0001 00:00:00 GMT", "-5", "1e9", ""],
+    ids=[
+        "superscript digit",
+        "arabic-indic digit",
+        "5000 digits",
+        "year 9999",
+        "year 1",
+        "negative",
+        "float",
+        "empty",
+    ],
+)
+def test_a_receivers_retry_after_never_raises_and_stays_within_the_cap(value: str) -> None:
+    wait = parse_retry_after(value, NOW)
+    assert wait is None or timedelta(0) <= wait <= MAX_RETRY_AFTER

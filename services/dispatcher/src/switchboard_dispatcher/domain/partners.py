@@ -50,7 +50,8 @@ def _need(credentials: Mapping[str, Any], name: str, provider: str) -> str:
 
 
 def _int_or_str(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
+    # ASCII digits only: str.isdigit accepts "²", which int() refuses.
+    return int(value) if value.isascii() and value.isdigit() else value
 
 
 def text_of(data: Mapping[str, Any]) -> str:

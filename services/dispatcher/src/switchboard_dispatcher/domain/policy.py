@@ -60,16 +60,24 @@ def judge_status(status: int, kind: EndpointKind) -> Outcome:
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value:
         return None
+    """The wait a receiver asked for (RFC 9110: delay-seconds or an HTTP date), or None if it makes no sense.
+
+    The header is the receiver's text: ``str.isdigit`` accepts "²" and ten thousand digits, and an HTTP date
+    may be any year, so both forms are bounded here (the schedule caps the wait at ``MAX_RETRY_AFTER`` anyway).
+    """
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        # Over nine digits is over 31 years: the cap, without turning the receiver's text into a huge int.
+        if len(value) > 9:
+            return MAX_RETRY_AFTER
+        return min(timedelta(seconds=int(value)), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(when - now, timedelta(0))
+    return min(max(when - now, timedelta(0)), MAX_RETRY_AFTER)
 
 
 def next_delay(
