@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from switchboard_shared.loop_lag import EventLoopLag
+
 log = logging.getLogger("switchboard.http")
 
 Probe = Callable[[], Awaitable[object]]
@@ -116,6 +118,8 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        #: Started and stopped by the app's lifespan (``build_service_app``).
+        self.event_loop_lag = EventLoopLag(self.registry)
 
     def install(self, app: FastAPI) -> None:
         app.add_middleware(_ObserveRequests, metrics=self)

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from switchboard_shared.http import ApiError, BodySizeLimit, Metrics, health_router, install_error_handlers
+from switchboard_shared.loop_lag import EventLoopLag
 
 
 class Thing(BaseModel):
@@ -144,3 +147,26 @@ async def test_body_within_the_limit_passes() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.post("/echo", json={"name": "x", "size": 1})
     assert response.status_code == 200
+
+
+def test_event_loop_lag_is_the_probes_oversleep_and_the_gauge_keeps_the_recent_maximum() -> None:
+    now = [100.0]
+    registry = CollectorRegistry()
+    lag = EventLoopLag(registry, interval_s=0.25, window_s=2.0, clock=lambda: now[0])
+    lag._last = now[0]  # as start() does
+    for step in (0.25, 0.75, 0.26):  # on time, 0.5 s late (a blocked loop), 0.01 s late
+        now[0] += step
+        asyncio.run(lag.tick())
+    assert registry.get_sample_value("event_loop_lag_seconds_count") == 3
+    assert registry.get_sample_value("event_loop_lag_seconds_sum") == pytest.approx(0.51)
+    assert registry.get_sample_value("event_loop_lag_max_seconds") == pytest.approx(0.5)
+    now[0] += 1.9  # the 0.5 s stall leaves the 2 s window; the 0.01 s one is still in it
+    assert registry.get_sample_value("event_loop_lag_max_seconds") == pytest.approx(0.01)
+    now[0] += 1.0
+    assert registry.get_sample_value("event_loop_lag_max_seconds") == 0.0
+
+
+async def test_metrics_export_the_event_loop_lag(client: httpx.AsyncClient) -> None:
+    text = (await client.get("/metrics")).text
+    assert "event_loop_lag_seconds_bucket" in text
+    assert "event_loop_lag_max_seconds" in text
