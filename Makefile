@@ -12,7 +12,7 @@ export SB_MONGODB_URL ?= mongodb://127.0.0.1:27017/
 TOOLS_BIN := $(or $(SB_CACHE_DIR),$(HOME)/.cache/switchboard)/bin
 export PATH := $(TOOLS_BIN):$(PATH)
 
-.PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench docs clean
+.PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench soak docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ test: lint typecheck tools infra-up ## lint, type check and every test against r
 
 bench: infra-up ## benchmarks under bench/, results recorded in bench/results
 	$(UV) run python bench/dispatch/run.py $(BENCH_ARGS)
+
+soak: infra-up ## the whole pipeline for 30 min (SOAK_ARGS="--minutes 5"); fails on growth, lag or loss
+	$(UV) run python -m bench.soak.run $(SOAK_ARGS)
 
 docs: sync ## regenerate docs/asyncapi.json from the FastStream apps
 	$(UV) run python docs/generate_asyncapi.py
