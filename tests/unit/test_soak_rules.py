@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.soak.receiver import Endpoints
-from bench.soak.run import Ledger, growth, slope, verdicts
+from bench.soak.report import growth, slope, verdicts
+from bench.soak.run import Ledger
 from switchboard_dispatcher.domain.tasks import delivery_id
 from switchboard_shared.cloudevents import CloudEvent
 
