@@ -257,6 +257,61 @@ def chart(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def table(result: dict[str, Any], name: str) -> str:
+    """The recorded run as Markdown, for bench/README.md."""
+    summary, parameters = result["summary"], result["parameters"]
+    machine = result["machine"]
+    lines = [
+        f"Recorded {result['started_at'][:16].replace('T', ' ')} UTC on {machine['nproc']} cores "
+        f"({machine['cpu_model'] or 'unknown CPU'}), shared: other work used "
+        f"{summary['other_processes_cores_mean']:.2f} cores on average. {parameters['rate']:g} requests/s for "
+        f"{parameters['minutes']:g} min, then {summary['drain_seconds']:.0f} s of drain; results in "
+        f"[`results/{name}.json`](results/{name}.json), chart [`results/{name}.png`](results/{name}.png).",
+        "",
+        "| process | RSS start → end of load → end (MiB) | RSS fit: growth over the load (limit) | open fds start → end | "
+        "event-loop lag p50 / p99 / max (ms) | CPU (cores) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for process, entry in summary["services"].items():
+        fit = entry["rss_fit"]
+        limit = entry.get("limits", {}).get("rss_mib")
+        lag = entry.get("loop_lag_ms") or {}
+        lines.append(
+            f"| {process} | {entry['rss_mib_start']:.1f} → {entry['rss_mib_end_of_load']:.1f} → "
+            f"{entry['rss_mib_end']:.1f} | {fit.get('projected_growth', 0):+.1f}"
+            + (f" ({limit:g})" if limit is not None else "")
+            + f" | {entry['fds_start']} → {entry['fds_end']} | "
+            + (f"{lag['p50']:.1f} / {lag['p99']:.1f} / {lag['max']:.1f}" if lag else "-")
+            + f" | {entry['cpu_cores_mean']:.2f} |"
+        )
+    deliveries = summary["deliveries"]
+    lines += [
+        "",
+        "| consumer group | max lag | lag at the end |",
+        "|---|---:|---:|",
+        *(f"| {group} | {lag['max']:,} | {lag['end']} |" for group, lag in summary["consumer_lag"].items()),
+        "",
+        "| endpoint | expected | arrived | duplicates | lost | requests (failed on purpose) |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| `{path}` | {e['expected']:,} | {e['arrived']:,}"
+            + (" dead-lettered" if path == "/dead" else "")
+            + f" | {e['duplicates']} | {e['lost']} | {e['requests']:,} ({e['failed_on_purpose']:,}) |"
+            for path, e in deliveries["by_endpoint"].items()
+        ),
+        "",
+        f"Events in (requests accepted): {summary['events_in']:,}; events on `platform.events`: "
+        f"{summary['events_out']:,} ({', '.join(f'{k} {v:,}' for k, v in summary['events_on_platform_events'].items())}); "
+        f"deliveries {deliveries['arrived']:,} of {deliveries['expected']:,}, {deliveries['duplicates']} duplicates, "
+        f"**lost {summary['lost']}**.",
+        "",
+        "Verdicts: "
+        + ", ".join(f"{k} **{'ok' if v else 'FAILED'}**" for k, v in result["verdicts"].items())
+        + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write(result: dict[str, Any], path: Path) -> None:
     """The result as JSON, one series row per line (a 30-minute run is ~2,000 rows)."""
     head = {k: v for k, v in result.items() if k != "series"}

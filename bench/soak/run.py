@@ -72,7 +72,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-from bench.common import BENCH_HOST, ROOT, infra_pid, infrastructure, log, spawn, stop
+from bench.common import (
+    BENCH_HOST,
+    ROOT,
+    infra_pid,
+    infrastructure,
+    log,
+    replace_between_markers,
+    spawn,
+    stop,
+)
 from bench.dispatch.common import cpu_seconds, machine_busy_seconds
 from bench.dispatch.run import git_state, machine
 from bench.soak import report
@@ -85,6 +94,9 @@ from switchboard_shared.topics import TOPIC_SPECS, Topic, topic_name
 from tests.e2e.stack import SERVICES, started_stack
 
 RESULTS = ROOT / "bench" / "results"
+README = ROOT / "bench" / "README.md"
+MARK_START = "<!-- soak-results:start -->"
+MARK_END = "<!-- soak-results:end -->"
 KNOWLEDGE = ROOT / "bench" / "responder"
 ADMIN = "soak-admin-token-3f9c1d7e"
 EVENTS_TOKEN = "soak-events-token-3f9c1d7e"  # noqa: S105 - a loopback-only run's own token
@@ -921,6 +933,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     stem = args.out / f"soak-{started:%Y-%m-%d-%H%M}"
     report.write(outcome, stem.with_suffix(".json"))
     report.chart(outcome, stem.with_suffix(".png"))
+    if args.out.resolve() == RESULTS.resolve():
+        replace_between_markers(README, MARK_START, MARK_END, report.table(outcome, stem.name))
     print(json.dumps({k: v for k, v in summary.items() if k != "services"}, indent=2))
     for name, entry in summary["services"].items():
         print(
