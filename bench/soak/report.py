@@ -13,8 +13,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import percentiles
+from bench.common import percentiles, replace_between_markers
 from tests.e2e.stack import SERVICES
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+MARK_START = "<!-- soak-results:start -->"
+MARK_END = "<!-- soak-results:end -->"
 
 if TYPE_CHECKING:
     from bench.soak.run import Ledger, Load
@@ -46,6 +50,32 @@ def growth(rows: list[dict[str, Any]], key: str, name: str, load_s: float) -> di
         "median": round(statistics.median(v for _, v in half), 2),
         "slope_per_hour": round(per_s * 3600, 2),
         "projected_growth": round(per_s * load_s, 2),
+    }
+
+
+def lag_summary(rows: list[dict[str, Any]], load_s: float) -> dict[str, dict[str, Any]]:
+    """Per consumer group: the largest lag, the trend over the second half of the load, the lag at the end."""
+    load_rows = [r for r in rows if r["phase"] == "load"]
+    groups = sorted({g for r in rows for g in r.get("consumer_lag", {})})
+    return {
+        g: {
+            "max": max(r.get("consumer_lag", {}).get(g, 0) for r in rows),
+            "end": rows[-1].get("consumer_lag", {}).get(g),
+            # Records a minute by which the group fell further behind over the second half of the load: near 0
+            # when it keeps up, the shortfall when it does not (informative; the verdict is the end value).
+            "trend_per_min": round(
+                60
+                * slope(
+                    [
+                        (r["t"], r["consumer_lag"][g])
+                        for r in load_rows
+                        if r["t"] >= load_s / 2 and g in r.get("consumer_lag", {})
+                    ]
+                ),
+                1,
+            ),
+        }
+        for g in groups
     }
 
 
@@ -92,14 +122,7 @@ def summarize(
             entry["limits"] = {"rss_mib": round(rss_limit, 1), "fds": round(fds_limit, 1)}
         services[name] = entry
 
-    groups = sorted({g for r in rows for g in r.get("consumer_lag", {})})
-    consumer_lag = {
-        g: {
-            "max": max(r.get("consumer_lag", {}).get(g, 0) for r in rows),
-            "end": rows[-1].get("consumer_lag", {}).get(g),
-        }
-        for g in groups
-    }
+    consumer_lag = lag_summary(rows, load_s)
 
     endpoints = {}
     lost_total = 0
@@ -287,9 +310,12 @@ def table(result: dict[str, Any], name: str) -> str:
     deliveries = summary["deliveries"]
     lines += [
         "",
-        "| consumer group | max lag | lag at the end |",
-        "|---|---:|---:|",
-        *(f"| {group} | {lag['max']:,} | {lag['end']} |" for group, lag in summary["consumer_lag"].items()),
+        "| consumer group | max lag | trend over the second half (records/min) | lag at the end |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {group} | {lag['max']:,} | {lag.get('trend_per_min', 0):+.1f} | {lag['end']} |"
+            for group, lag in summary["consumer_lag"].items()
+        ),
         "",
         "| endpoint | expected | arrived | duplicates | lost | requests (failed on purpose) |",
         "|---|---:|---:|---:|---:|---:|",
@@ -312,6 +338,10 @@ def table(result: dict[str, Any], name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def update_readme(result: dict[str, Any], name: str) -> None:
+    replace_between_markers(README, MARK_START, MARK_END, table(result, name))
+
+
 def write(result: dict[str, Any], path: Path) -> None:
     """The result as JSON, one series row per line (a 30-minute run is ~2,000 rows)."""
     head = {k: v for k, v in result.items() if k != "series"}
@@ -323,10 +353,16 @@ def write(result: dict[str, Any], path: Path) -> None:
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak.report", description="Redraw a soak's chart.")
     parser.add_argument("result", type=Path, help="a soak-*.json from bench/results")
+    parser.add_argument("--readme", action="store_true", help="also put its tables in bench/README.md")
     args = parser.parse_args(list(argv) if argv is not None else None)
     result = json.loads(args.result.read_text())
+    # Derived from the series alone, so a run recorded before the trend existed gets it too.
+    result["summary"]["consumer_lag"] = lag_summary(result["series"], result["summary"]["load_seconds"])
     chart(result, args.result.with_suffix(".png"))
     print(f"wrote {args.result.with_suffix('.png')}")
+    if args.readme:
+        update_readme(result, args.result.stem)
+        print(f"updated {README}")
     return 0
 
 

@@ -78,7 +78,6 @@ from bench.common import (
     infra_pid,
     infrastructure,
     log,
-    replace_between_markers,
     spawn,
     stop,
 )
@@ -94,9 +93,6 @@ from switchboard_shared.topics import TOPIC_SPECS, Topic, topic_name
 from tests.e2e.stack import SERVICES, started_stack
 
 RESULTS = ROOT / "bench" / "results"
-README = ROOT / "bench" / "README.md"
-MARK_START = "<!-- soak-results:start -->"
-MARK_END = "<!-- soak-results:end -->"
 KNOWLEDGE = ROOT / "bench" / "responder"
 ADMIN = "soak-admin-token-3f9c1d7e"
 EVENTS_TOKEN = "soak-events-token-3f9c1d7e"  # noqa: S105 - a loopback-only run's own token
@@ -934,7 +930,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     report.write(outcome, stem.with_suffix(".json"))
     report.chart(outcome, stem.with_suffix(".png"))
     if args.out.resolve() == RESULTS.resolve():
-        replace_between_markers(README, MARK_START, MARK_END, report.table(outcome, stem.name))
+        report.update_readme(outcome, stem.name)
     print(json.dumps({k: v for k, v in summary.items() if k != "services"}, indent=2))
     for name, entry in summary["services"].items():
         print(
