@@ -280,6 +280,10 @@ def chart(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _signed(value: float) -> str:
+    return "0" if abs(value) < 0.05 else f"{value:+.1f}"
+
+
 def table(result: dict[str, Any], name: str) -> str:
     """The recorded run as Markdown, for bench/README.md."""
     summary, parameters = result["summary"], result["parameters"]
@@ -313,7 +317,7 @@ def table(result: dict[str, Any], name: str) -> str:
         "| consumer group | max lag | trend over the second half (records/min) | lag at the end |",
         "|---|---:|---:|---:|",
         *(
-            f"| {group} | {lag['max']:,} | {lag.get('trend_per_min', 0):+.1f} | {lag['end']} |"
+            f"| {group} | {lag['max']:,} | {_signed(lag.get('trend_per_min', 0.0))} | {lag['end']:,} |"
             for group, lag in summary["consumer_lag"].items()
         ),
         "",
