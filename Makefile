@@ -22,7 +22,7 @@ export UV
 export UV_SYSTEM_CERTS ?= true
 export UV_NATIVE_TLS ?= true
 
-.PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench docs clean
+.PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench soak docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ fuzz: infra-up ## schemathesis (FUZZ_EXAMPLES per operation, + coverage phase) a
 
 bench: infra-up ## benchmarks under bench/, results recorded in bench/results
 	$(UV) run python bench/dispatch/run.py $(BENCH_ARGS)
+
+soak: infra-up ## the whole pipeline for 30 min (SOAK_ARGS="--minutes 5"); fails on growth, lag or loss
+	$(UV) run python -m bench.soak.run $(SOAK_ARGS)
 
 docs: sync ## regenerate docs/asyncapi.json from the FastStream apps
 	$(UV) run python docs/generate_asyncapi.py

@@ -104,10 +104,12 @@ def build_service_app(
             await hook()
         await runtime.broker.start()
         try:
+            await runtime.metrics.event_loop_lag.start()
             for hook in after_broker_start:
                 await hook()
             yield
         finally:
+            await runtime.metrics.event_loop_lag.stop()
             # Shutdown hooks first (they may still publish), then the broker, then MongoDB.
             for hook in on_shutdown:
                 await hook()

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from switchboard_shared import strict_json
+from switchboard_shared.loop_lag import EventLoopLag
 
 log = logging.getLogger("switchboard.http")
 
@@ -207,6 +208,8 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        #: Started and stopped by the app's lifespan (``build_service_app``).
+        self.event_loop_lag = EventLoopLag(self.registry)
 
     def install(self, app: FastAPI) -> None:
         app.add_middleware(_ObserveRequests, metrics=self)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -7,6 +8,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
@@ -18,6 +20,7 @@ from switchboard_shared.http import (
     health_router,
     install_error_handlers,
 )
+from switchboard_shared.loop_lag import EventLoopLag
 from switchboard_shared.settings import Environment, ServiceSettings
 
 
@@ -254,3 +257,26 @@ async def test_what_is_read_of_a_refused_body_is_capped() -> None:
 
     assert upload.read <= BodySizeLimit.DRAIN_BYTES // (64 * 1024) + 2
     assert sent[0]["status"] == 413
+
+
+def test_event_loop_lag_is_the_probes_oversleep_and_the_gauge_keeps_the_recent_maximum() -> None:
+    now = [100.0]
+    registry = CollectorRegistry()
+    lag = EventLoopLag(registry, interval_s=0.25, window_s=2.0, clock=lambda: now[0])
+    lag._last = now[0]  # as start() does
+    for step in (0.25, 0.75, 0.26):  # on time, 0.5 s late (a blocked loop), 0.01 s late
+        now[0] += step
+        asyncio.run(lag.tick())
+    assert registry.get_sample_value("event_loop_lag_seconds_count") == 3
+    assert registry.get_sample_value("event_loop_lag_seconds_sum") == pytest.approx(0.51)
+    assert registry.get_sample_value("event_loop_lag_max_seconds") == pytest.approx(0.5)
+    now[0] += 1.9  # the 0.5 s stall leaves the 2 s window; the 0.01 s one is still in it
+    assert registry.get_sample_value("event_loop_lag_max_seconds") == pytest.approx(0.01)
+    now[0] += 1.0
+    assert registry.get_sample_value("event_loop_lag_max_seconds") == 0.0
+
+
+async def test_metrics_export_the_event_loop_lag(client: httpx.AsyncClient) -> None:
+    text = (await client.get("/metrics")).text
+    assert "event_loop_lag_seconds_bucket" in text
+    assert "event_loop_lag_max_seconds" in text
