@@ -71,3 +71,29 @@ def replace_between_markers(path: Path, start: str, end: str, text: str) -> None
         head, rest = content.split(start, 1)
         _, tail = rest.split(end, 1)
         path.write_text(f"{head}{start}\n{text}{end}{tail}")
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` on this machine (from /proc), or None when none can be seen —
+    how a benchmark finds Kafka and FerretDB when they were started from another checkout."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                return int(proc.name)
+        except OSError:
+            continue
+    return None

@@ -49,7 +49,14 @@ from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from bench.common import BENCH_HOST, infrastructure, log, percentiles, replace_between_markers
+from bench.common import (
+    BENCH_HOST,
+    infrastructure,
+    listening_pid,
+    log,
+    percentiles,
+    replace_between_markers,
+)
 from bench.dispatch import stages
 from bench.dispatch.baselines import CLIENTS
 from bench.dispatch.common import EVENT_TYPE, cpu_seconds, event_data, machine_busy_seconds
@@ -211,10 +218,15 @@ def cpu_per_delivery(usage: dict[str, float], wall_s: float, delivered: int) -> 
 
 
 def infra_pid(name: str) -> int | None:
+    """Kafka's or FerretDB's pid: from this checkout's ``make infra-up``, else whatever listens on its port
+    (the infrastructure may have been started from another checkout)."""
     try:
         return int((ROOT / ".run" / "infra" / name / f"{name}.pid").read_text().strip())
     except (OSError, ValueError):
-        return None
+        bootstrap, mongodb_url = infrastructure()
+        address = (bootstrap if name == "kafka" else mongodb_url).split("://")[-1].split("/")[0]
+        port = address.split(",")[0].rsplit(":", 1)[-1]
+        return listening_pid(int(port)) if port.isdigit() else None
 
 
 # -- phase 1: HTTP ceilings ------------------------------------------------------------------------------------------
