@@ -1,13 +1,21 @@
-"""What the benchmark drivers share: logging, loopback checks, free ports, percentiles, recorded results."""
+"""What the benchmark drivers share: logging, loopback checks, child processes, infrastructure pids,
+percentiles, recorded results."""
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import ipaddress
 import math
 import os
+import re
+import signal
+import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: Webhook URLs use this name; the dispatcher and the sender baseline resolve it to 127.0.0.1 through
 #: ``resolve_overrides``, so no request can leave the machine even if a URL were mistyped.
@@ -49,6 +57,60 @@ def infrastructure() -> tuple[str, str]:
     return bootstrap, mongodb_url
 
 
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the driver dies, so no receiver or service outlives a killed run."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+async def spawn(
+    args: list[str], log_path: Path, env: dict[str, str] | None = None, stdout_pipe: bool = False
+) -> asyncio.subprocess.Process:
+    log_file = log_path.open("ab")
+    try:
+        return await asyncio.create_subprocess_exec(
+            *args,
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE if stdout_pipe else log_file,
+            stderr=log_file,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        log_file.close()
+
+
+async def stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM, grace_s: float = 30) -> None:
+    if process.returncode is not None:
+        return
+    process.send_signal(sig)
+    try:
+        await asyncio.wait_for(process.wait(), grace_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+INFRA_PORTS = {"kafka": 9092, "ferretdb": 27017}
+
+
+def infra_pid(name: str) -> int | None:
+    """The pid of the local Kafka or FerretDB: from this checkout's pid file (``make infra-up``), else the
+    process listening on its default port (infrastructure another checkout started), else None."""
+    try:
+        return int((ROOT / ".run" / "infra" / name / f"{name}.pid").read_text().strip())
+    except (OSError, ValueError):
+        pass
+    listing = subprocess.run(  # noqa: S603 - a fixed command, no user input
+        ["ss", "-Hltnp", f"sport = :{INFRA_PORTS[name]}"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    match = re.search(r"pid=(\d+)", listing)
+    return int(match.group(1)) if match else None
+
+
 def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
     """Nearest-rank percentiles (plus min/max/mean) of ``values``; empty input gives an empty dict."""
     if not values:
@@ -71,29 +133,3 @@ def replace_between_markers(path: Path, start: str, end: str, text: str) -> None
         head, rest = content.split(start, 1)
         _, tail = rest.split(end, 1)
         path.write_text(f"{head}{start}\n{text}{end}{tail}")
-
-
-def listening_pid(port: int) -> int | None:
-    """The process listening on TCP ``port`` on this machine (from /proc), or None when none can be seen —
-    how a benchmark finds Kafka and FerretDB when they were started from another checkout."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-                inodes.add(f"socket:[{fields[9]}]")
-    if not inodes:
-        return None
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
-                return int(proc.name)
-        except OSError:
-            continue
-    return None

@@ -97,7 +97,13 @@ def build_app(recorder: Recorder) -> web.Application:
 
 
 async def serve(secrets: dict[str, str], max_seconds: float) -> None:
-    runner = web.AppRunner(build_app(Recorder(secrets)), access_log=None, handle_signals=False)
+    await serve_app(build_app(Recorder(secrets)), max_seconds)
+
+
+async def serve_app(app: web.Application, max_seconds: float) -> None:
+    """Serve ``app`` on a free 127.0.0.1 port, print ``READY <port>``, stop on SIGTERM/SIGINT or after
+    ``max_seconds`` (also the soak's receiver, bench/soak/receiver.py)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

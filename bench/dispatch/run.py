@@ -29,7 +29,6 @@ if not __package__:  # run as a script (python bench/dispatch/run.py): make the 
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import platform
@@ -51,11 +50,13 @@ from pymongo import AsyncMongoClient
 
 from bench.common import (
     BENCH_HOST,
+    infra_pid,
     infrastructure,
-    listening_pid,
     log,
     percentiles,
     replace_between_markers,
+    spawn,
+    stop,
 )
 from bench.dispatch import stages
 from bench.dispatch.baselines import CLIENTS
@@ -78,43 +79,6 @@ MARK_END = "<!-- dispatch-results:end -->"
 #: the rate limiter, not the dispatcher).
 BENCH_DELIVERY = {"max_in_flight": 64, "rate_limit_per_minute": 1_000_000}
 TARGETS = {"deliveries_per_s": 1000.0, "ceiling_ratio": 0.25, "p99_ms": 250.0}
-
-
-# -- child processes --------------------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """Children get SIGTERM if the driver dies, so no receiver or dispatcher outlives a killed run."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-async def spawn(
-    args: list[str], log_path: Path, env: dict[str, str] | None = None, stdout_pipe: bool = False
-) -> asyncio.subprocess.Process:
-    log_file = log_path.open("ab")
-    try:
-        return await asyncio.create_subprocess_exec(
-            *args,
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE if stdout_pipe else log_file,
-            stderr=log_file,
-            preexec_fn=_die_with_parent,
-        )
-    finally:
-        log_file.close()
-
-
-async def stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM, grace_s: float = 30) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(sig)
-    try:
-        await asyncio.wait_for(process.wait(), grace_s)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
 
 
 # -- the receiver --------------------------------------------------------------------------------------------------
@@ -215,18 +179,6 @@ def cpu_per_delivery(usage: dict[str, float], wall_s: float, delivered: int) -> 
         for name in ("dispatcher", "kafka", "receiver", "ferretdb")
         if name in usage
     }
-
-
-def infra_pid(name: str) -> int | None:
-    """Kafka's or FerretDB's pid: from this checkout's ``make infra-up``, else whatever listens on its port
-    (the infrastructure may have been started from another checkout)."""
-    try:
-        return int((ROOT / ".run" / "infra" / name / f"{name}.pid").read_text().strip())
-    except (OSError, ValueError):
-        bootstrap, mongodb_url = infrastructure()
-        address = (bootstrap if name == "kafka" else mongodb_url).split("://")[-1].split("/")[0]
-        port = address.split(",")[0].rsplit(":", 1)[-1]
-        return listening_pid(int(port)) if port.isdigit() else None
 
 
 # -- phase 1: HTTP ceilings ------------------------------------------------------------------------------------------

@@ -50,19 +50,9 @@ from typing import Any
 import aiohttp
 from pymongo import AsyncMongoClient
 
-from bench.common import infrastructure, log, replace_between_markers
+from bench.common import infra_pid, infrastructure, log, replace_between_markers, spawn, stop
 from bench.dispatch.common import cpu_seconds, event_data
-from bench.dispatch.run import (
-    CpuProbe,
-    ReceiverClient,
-    analyse,
-    git_state,
-    infra_pid,
-    machine,
-    run_baselines,
-    spawn,
-    stop,
-)
+from bench.dispatch.run import CpuProbe, ReceiverClient, analyse, git_state, machine, run_baselines
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.signing import generate_secret
 from tests.e2e.stack import Stack, started_stack
