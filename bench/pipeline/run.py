@@ -20,7 +20,7 @@ time). Phases, in order:
    to): publish → receive percentiles and CPU per delivery, then the projection lag again.
 
 The machine's load average and the CPU other processes used are recorded with each phase: on a shared machine
-the numbers are noisy. Results: ``bench/results/pipeline-<UTC date>.json`` and ``.png`` (the chart), and the
+the numbers are noisy. Results: ``bench/results/pipeline-<UTC date-time>.json`` and ``.png`` (the chart), and the
 table between the markers in ``bench/README.md``.
 
     uv run python -m bench.pipeline.run --help
@@ -688,7 +688,8 @@ def chart(result: dict[str, Any], path: Path) -> None:
 
 def record(result: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"pipeline-{result['date'][:10]}.json"
+    stamp = datetime.fromisoformat(result["date"]).strftime("%Y-%m-%d-%H%M")
+    path = RESULTS / f"pipeline-{stamp}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     chart(result, path.with_suffix(".png"))
     replace_between_markers(README, MARK_START, MARK_END, table(result) + "\n")
