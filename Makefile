@@ -74,8 +74,10 @@ fuzz: infra-up ## schemathesis (FUZZ_EXAMPLES per operation, + coverage phase) a
 	SB_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SB_FUZZ_PHASES=examples,coverage,fuzzing SB_FUZZ_REPORT=.run/fuzz-report.json \
 		$(UV) run pytest tests/fuzz -m fuzz $(FUZZ_ARGS)
 
-bench: infra-up ## benchmarks under bench/, results recorded in bench/results
-	$(UV) run python bench/dispatch/run.py $(BENCH_ARGS)
+BENCH ?= all
+bench: infra-up ## benchmarks (BENCH=dispatch|pipeline|all; BENCH_ARGS, PIPELINE_ARGS), results in bench/results
+	$(if $(filter dispatch all,$(BENCH)),$(UV) run python bench/dispatch/run.py $(BENCH_ARGS))
+	$(if $(filter pipeline all,$(BENCH)),$(UV) run python bench/pipeline/run.py $(PIPELINE_ARGS))
 
 soak: infra-up ## the whole pipeline for 30 min (SOAK_ARGS="--minutes 5"); fails on growth, lag or loss
 	$(UV) run python -m bench.soak.run $(SOAK_ARGS)

@@ -1,0 +1,1 @@
+"""The pipeline benchmark: the whole system end to end."""
