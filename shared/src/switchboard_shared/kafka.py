@@ -7,6 +7,7 @@ restart and a producer retry never duplicates a record.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -18,6 +19,10 @@ from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
 log = logging.getLogger(__name__)
+
+#: ``max_records`` of the batch subscribers: one getmany, one bulk write per partition of it. 500 records of
+#: ~1 KB keep a batch's bulk write well under MongoDB's 16 MB command size.
+BATCH_MAX_RECORDS = 500
 
 #: ``heartbeat_interval_ms`` of the services' consumer-group subscribers. A replica joining (rolling deploy,
 #: scale-out, restart) waits for every current member to rejoin, which each does on its next heartbeat: at
@@ -47,6 +52,35 @@ async def decode_or_skip(msg: StreamMessage[Any]) -> CloudEvent | None:
     except CloudEventError as exc:
         log.warning("record is not a CloudEvent; skipped", extra={"reason": str(exc)})
         return None
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """One record of a consumed batch: its CloudEvent (None when the record is not one) and its position."""
+
+    event: CloudEvent | None
+    topic: str
+    partition: int
+    offset: int
+
+
+def consumed(message: StreamMessage[Any]) -> list[Consumed]:
+    """The records of a batch subscriber's message (or of a single record), decoded in order. A record that
+    is not a CloudEvent is logged and kept as ``event=None`` so the batch's offsets still move past it."""
+    raw = message.raw_message
+    records = raw if isinstance(raw, tuple) else (raw,)
+    batch = []
+    for record in records:
+        try:
+            event: CloudEvent | None = CloudEvent.from_kafka(record.value, record.headers)
+        except CloudEventError as exc:
+            log.warning(
+                "record is not a CloudEvent; skipped",
+                extra={"reason": str(exc), "partition": record.partition, "offset": record.offset},
+            )
+            event = None
+        batch.append(Consumed(event, record.topic, record.partition, record.offset))
+    return batch
 
 
 def event_publisher(
