@@ -64,6 +64,12 @@ class Consumed:
     offset: int
 
 
+async def no_body(msg: StreamMessage[Any]) -> None:
+    """FastStream decoder of the batch subscribers, which read their records with ``consumed``: FastStream's
+    own decoder would parse every JSON value first, and one record that is not JSON would fail the batch."""
+    return None
+
+
 def consumed(message: StreamMessage[Any]) -> list[Consumed]:
     """The records of a batch subscriber's message (or of a single record), decoded in order. A record that
     is not a CloudEvent is logged and kept as ``event=None`` so the batch's offsets still move past it."""

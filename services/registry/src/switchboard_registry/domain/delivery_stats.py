@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -150,6 +150,38 @@ def contribution(attempt: DeliveryAttempt) -> Contribution:
         minimum["lat.min"] = latency
         maximum["lat.max"] = latency
     return Contribution(inc, minimum, maximum)
+
+
+@dataclass
+class BucketDelta:
+    """What a batch adds to one rollup bucket from one Kafka partition: the attempts' contributions summed,
+    and the offsets they came from (the bucket records the last one, so a replay is not counted twice)."""
+
+    inc: dict[str, int | float]
+    minimum: dict[str, float]
+    maximum: dict[str, float]
+    first_offset: int
+    last_offset: int
+
+
+def fold(parts: Iterable[tuple[int, Contribution]], after: int = -1) -> BucketDelta | None:
+    """Sum the contributions of the records at offsets past ``after`` (those up to it are in the bucket
+    already); None when there are none."""
+    delta: BucketDelta | None = None
+    for offset, part in parts:
+        if offset <= after:
+            continue
+        if delta is None:
+            delta = BucketDelta({}, {}, {}, offset, offset)
+        for key, value in part.inc.items():
+            delta.inc[key] = delta.inc.get(key, 0) + value
+        for key, low in part.minimum.items():
+            delta.minimum[key] = min(low, delta.minimum.get(key, low))
+        for key, high in part.maximum.items():
+            delta.maximum[key] = max(high, delta.maximum.get(key, high))
+        delta.first_offset = min(delta.first_offset, offset)
+        delta.last_offset = max(delta.last_offset, offset)
+    return delta
 
 
 def merge(total: dict[str, Any], bucket: Mapping[str, Any]) -> dict[str, Any]:

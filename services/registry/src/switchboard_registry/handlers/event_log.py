@@ -15,7 +15,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.metrics import RegistryMetrics
-from switchboard_shared.kafka import BATCH_MAX_RECORDS, SUBSCRIBER_HEARTBEAT_MS, consumed
+from switchboard_shared.kafka import BATCH_MAX_RECORDS, SUBSCRIBER_HEARTBEAT_MS, consumed, no_body
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -33,6 +33,7 @@ def register(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
+        decoder=no_body,
         title="registry.event-log",
         description="Records every platform event once in the registry's event log (one bulk insert per batch).",
     )
