@@ -14,9 +14,9 @@ the read-modify-write per attempt left the log minutes behind the dispatcher (is
 
 ``delivery_rollups`` — per endpoint, one counter document per minute and per hour with traffic (see
 ``domain.delivery_stats`` for why). A batch's attempts are summed in memory and each bucket gets one ``$inc``
-per Kafka partition per batch, not one per attempt. ``$inc`` is not idempotent by itself, so the bucket keeps,
-per partition, the offset of the last record folded in (``hw.p<partition>``): a write folds only the records
-past it and is guarded on it, in the same document. A partition's records are consumed in offset order, so
+per batch, not one per attempt. ``$inc`` is not idempotent by itself, so the bucket keeps, per Kafka partition,
+the offset of the last record folded in (``hw.p<partition>``): a write folds only the records past those marks
+and is guarded on them, in the same document. A partition's records are consumed in offset order, so
 the records counted in a bucket are always exactly its records up to that mark, whatever batches a replay
 after a crash cuts the partition into. An attempt is counted by the Kafka record whose copy is stored (its
 ``kafka`` position): a replay of that record is caught by the mark, and another copy of the same attempt —
@@ -111,13 +111,15 @@ class DeliveryLog:
         return stored is not None and stored.get("kafka") == document["kafka"]
 
     async def _roll_up(self, attempts: Sequence[tuple[DeliveryAttempt, KafkaPosition]]) -> None:
-        parts: dict[tuple[str, int], list[tuple[int, stats.Contribution]]] = defaultdict(list)
+        parts: dict[str, dict[int, list[tuple[int, stats.Contribution]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         identities: dict[str, dict[str, Any]] = {}
         for attempt, position in attempts:
             part = stats.contribution(attempt)
             for size, step in stats.STEPS.items():
                 document_id = bucket_id(attempt, size)
-                parts[(document_id, position.partition)].append((position.offset, part))
+                parts[document_id][position.partition].append((position.offset, part))
                 if document_id not in identities:
                     start = stats.floor_to(attempt.attempted_at, step)
                     identities[document_id] = {
@@ -128,43 +130,42 @@ class DeliveryLog:
                         "start": start,
                         "expires_at": start + step + stats.MAX_WINDOW,
                     }
-        for (document_id, partition), offsets in parts.items():
-            await self._fold_into(document_id, partition, offsets, identities[document_id])
+        for document_id, by_partition in parts.items():
+            await self._fold_into(document_id, by_partition, identities[document_id])
 
     async def _fold_into(
         self,
         document_id: str,
-        partition: int,
-        parts: list[tuple[int, stats.Contribution]],
+        parts: dict[int, list[tuple[int, stats.Contribution]]],
         identity: dict[str, Any],
     ) -> None:
-        """Add the records of one partition past the bucket's mark for it, and move the mark, in one write."""
-        mark = f"hw.p{partition}"
+        """Add the records past the bucket's mark of their partition, and move the marks, in one write."""
         for _ in range(MAX_ROUNDS):
             # A lookup by _id alone is the one read FerretDB v1 answers without a scan.
             current = await self.rollups.find_one({"_id": document_id}, {"hw": 1})
-            folded = -1 if current is None else int(current.get("hw", {}).get(f"p{partition}", -1))
-            delta = stats.fold(parts, after=folded)
-            if delta is None:
+            fresh = stats.past_marks(parts, {} if current is None else current.get("hw", {}))
+            if not fresh:
                 return  # all counted already: a replay
+            delta = stats.fold(part for records in fresh.values() for _, part in records)
+            guards: list[dict[str, Any]] = []
+            marks: dict[str, int] = {}
+            for partition, records in fresh.items():
+                mark = f"hw.{stats.mark_key(partition)}"
+                first = min(offset for offset, _ in records)
+                # Only while the mark is still before these records: a concurrent replay cannot add them twice.
+                guards.append({"$or": [{mark: {"$lt": first}}, {mark: {"$exists": False}}]})
+                marks[mark] = max(offset for offset, _ in records)
             update: dict[str, Any] = {
                 "$inc": delta.inc,
-                "$max": {**delta.maximum, mark: delta.last_offset},
+                "$max": {**delta.maximum, **marks},
                 "$setOnInsert": identity,
             }
             if delta.minimum:
                 update["$min"] = delta.minimum
             try:
-                await self.rollups.update_one(
-                    {
-                        "_id": document_id,
-                        "$or": [{mark: {"$lt": delta.first_offset}}, {mark: {"$exists": False}}],
-                    },
-                    update,
-                    upsert=True,
-                )
+                await self.rollups.update_one({"_id": document_id, "$and": guards}, update, upsert=True)
             except DuplicateKeyError:
-                continue  # the bucket was created or its mark moved meanwhile: read it again
+                continue  # the bucket was created or a mark moved meanwhile: read it again
             return
         raise ConflictingWrites(f"rollup {document_id}: {MAX_ROUNDS} conflicting writes in a row")
 

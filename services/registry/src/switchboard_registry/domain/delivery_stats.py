@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -154,34 +154,42 @@ def contribution(attempt: DeliveryAttempt) -> Contribution:
 
 @dataclass
 class BucketDelta:
-    """What a batch adds to one rollup bucket from one Kafka partition: the attempts' contributions summed,
-    and the offsets they came from (the bucket records the last one, so a replay is not counted twice)."""
+    """What a batch adds to one rollup bucket: its attempts' contributions summed (one write, not one each)."""
 
     inc: dict[str, int | float]
     minimum: dict[str, float]
     maximum: dict[str, float]
-    first_offset: int
-    last_offset: int
 
 
-def fold(parts: Iterable[tuple[int, Contribution]], after: int = -1) -> BucketDelta | None:
-    """Sum the contributions of the records at offsets past ``after`` (those up to it are in the bucket
-    already); None when there are none."""
-    delta: BucketDelta | None = None
-    for offset, part in parts:
-        if offset <= after:
-            continue
-        if delta is None:
-            delta = BucketDelta({}, {}, {}, offset, offset)
+def fold(parts: Iterable[Contribution]) -> BucketDelta:
+    delta = BucketDelta({}, {}, {})
+    for part in parts:
         for key, value in part.inc.items():
             delta.inc[key] = delta.inc.get(key, 0) + value
         for key, low in part.minimum.items():
             delta.minimum[key] = min(low, delta.minimum.get(key, low))
         for key, high in part.maximum.items():
             delta.maximum[key] = max(high, delta.maximum.get(key, high))
-        delta.first_offset = min(delta.first_offset, offset)
-        delta.last_offset = max(delta.last_offset, offset)
     return delta
+
+
+def mark_key(partition: int) -> str:
+    """The field of a bucket's ``hw`` that holds the last offset of ``partition`` folded into it."""
+    return f"p{partition}"
+
+
+def past_marks(
+    parts: Mapping[int, Sequence[tuple[int, Contribution]]], marks: Mapping[str, int]
+) -> dict[int, list[tuple[int, Contribution]]]:
+    """Per partition, the (offset, contribution) records past the bucket's mark for that partition — those up
+    to it are counted already (a replay). Partitions left with nothing are dropped."""
+    fresh = {}
+    for partition, records in parts.items():
+        folded = int(marks.get(mark_key(partition), -1))
+        kept = [(offset, part) for offset, part in records if offset > folded]
+        if kept:
+            fresh[partition] = kept
+    return fresh
 
 
 def merge(total: dict[str, Any], bucket: Mapping[str, Any]) -> dict[str, Any]:
