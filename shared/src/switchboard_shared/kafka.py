@@ -64,29 +64,33 @@ class Consumed:
     offset: int
 
 
-async def no_body(msg: StreamMessage[Any]) -> None:
-    """FastStream decoder of the batch subscribers, which read their records with ``consumed``: FastStream's
-    own decoder would parse every JSON value first, and one record that is not JSON would fail the batch."""
-    return None
-
-
-def consumed(message: StreamMessage[Any]) -> list[Consumed]:
-    """The records of a batch subscriber's message (or of a single record), decoded in order. A record that
-    is not a CloudEvent is logged and kept as ``event=None`` so the batch's offsets still move past it."""
-    raw = message.raw_message
-    records = raw if isinstance(raw, tuple) else (raw,)
-    batch = []
-    for record in records:
+async def decode_batch_or_skip(msg: StreamMessage[Any]) -> list[CloudEvent | None]:
+    """FastStream decoder of batch subscribers: each record of the batch as a ``CloudEvent``, or None (logged)
+    for a record that is not one — so one bad record neither fails the batch nor stops its offsets moving."""
+    batch: list[CloudEvent | None] = []
+    for record in _records(msg):
         try:
-            event: CloudEvent | None = CloudEvent.from_kafka(record.value, record.headers)
+            batch.append(CloudEvent.from_kafka(record.value, record.headers))
         except CloudEventError as exc:
             log.warning(
                 "record is not a CloudEvent; skipped",
                 extra={"reason": str(exc), "partition": record.partition, "offset": record.offset},
             )
-            event = None
-        batch.append(Consumed(event, record.topic, record.partition, record.offset))
+            batch.append(None)
     return batch
+
+
+def positioned(events: list[CloudEvent | None], message: StreamMessage[Any]) -> list[Consumed]:
+    """The decoded ``events`` of a batch with the Kafka position of each (the decoder keeps their order)."""
+    return [
+        Consumed(event, record.topic, record.partition, record.offset)
+        for event, record in zip(events, _records(message), strict=True)
+    ]
+
+
+def _records(message: StreamMessage[Any]) -> tuple[Any, ...]:
+    raw = message.raw_message
+    return raw if isinstance(raw, tuple) else (raw,)
 
 
 def event_publisher(

@@ -30,9 +30,9 @@ from switchboard_shared.kafka import (
     BATCH_MAX_RECORDS,
     SUBSCRIBER_HEARTBEAT_MS,
     Consumed,
-    consumed,
+    decode_batch_or_skip,
     decode_or_skip,
-    no_body,
+    positioned,
 )
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
@@ -92,15 +92,16 @@ def register(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
-        decoder=no_body,
+        decoder=decode_batch_or_skip,
         heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         title="registry.delivery-log",
         description="Projects every delivery attempt once into the delivery log (append-only attempts, "
         "per-endpoint rollups for stats) and into the delivery status of seed 002's message history, a batch "
         "at a time. Idempotency key: (delivery_id, command_id, attempt).",
     )
-    async def on_delivery_attempts(message: KafkaMessage) -> None:
-        batch = [(attempt, record) for record in consumed(message) if (attempt := parsed(record)) is not None]
+    async def on_delivery_attempts(events: list[CloudEvent | None], message: KafkaMessage) -> None:
+        records = positioned(events, message)
+        batch = [(attempt, record) for record in records if (attempt := parsed(record)) is not None]
         inserted = await deliveries.record(batch)
         for attempt, _ in batch:
             if attempt.event_type in message_rules.MESSAGE_EVENTS:

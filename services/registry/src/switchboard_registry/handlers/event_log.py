@@ -15,7 +15,13 @@ from faststream.kafka.annotations import KafkaMessage
 
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.metrics import RegistryMetrics
-from switchboard_shared.kafka import BATCH_MAX_RECORDS, SUBSCRIBER_HEARTBEAT_MS, consumed, no_body
+from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.kafka import (
+    BATCH_MAX_RECORDS,
+    SUBSCRIBER_HEARTBEAT_MS,
+    decode_batch_or_skip,
+    positioned,
+)
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -33,12 +39,12 @@ def register(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
-        decoder=no_body,
+        decoder=decode_batch_or_skip,
         title="registry.event-log",
         description="Records every platform event once in the registry's event log (one bulk insert per batch).",
     )
-    async def on_platform_events(message: KafkaMessage) -> None:
-        events = [(record.event, record) for record in consumed(message) if record.event is not None]
+    async def on_platform_events(batch: list[CloudEvent | None], message: KafkaMessage) -> None:
+        events = [(record.event, record) for record in positioned(batch, message) if record.event is not None]
         inserted = await event_log.record_many(events)
         metrics.events_recorded.labels("inserted").inc(inserted)
         metrics.events_recorded.labels("duplicate").inc(len(events) - inserted)
