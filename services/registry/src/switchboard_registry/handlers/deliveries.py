@@ -103,9 +103,9 @@ def register(
         records = positioned(events, message)
         batch = [(attempt, record) for record in records if (attempt := parsed(record)) is not None]
         inserted = await deliveries.record(batch)
-        for attempt, _ in batch:
-            if attempt.event_type in message_rules.MESSAGE_EVENTS:
-                await messages.track_delivery(attempt)
+        await messages.track_deliveries(
+            [attempt for attempt, _ in batch if attempt.event_type in message_rules.MESSAGE_EVENTS]
+        )
         metrics.attempts.labels("inserted").inc(inserted)
         metrics.attempts.labels("duplicate").inc(len(batch) - inserted)
         log.debug("attempts projected", extra={"count": len(batch), "inserted": inserted})
