@@ -20,9 +20,10 @@ from switchboard_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
-#: ``max_records`` of the batch subscribers: one getmany, one bulk write per partition of it. 500 records of
-#: ~1 KB keep a batch's bulk write well under MongoDB's 16 MB command size.
-BATCH_MAX_RECORDS = 500
+#: ``max_records`` of the batch subscribers: one getmany, one bulk write. A batch's fixed writes (one per rollup
+#: bucket) are then shared by up to 2,000 records (20,000 attempts projected in 34 s instead of 44 s at 500);
+#: 2,000 records of ~1 KB stay well under MongoDB's 16 MB command size.
+BATCH_MAX_RECORDS = 2000
 
 #: ``heartbeat_interval_ms`` of the services' consumer-group subscribers. A replica joining (rolling deploy,
 #: scale-out, restart) waits for every current member to rejoin, which each does on its next heartbeat: at

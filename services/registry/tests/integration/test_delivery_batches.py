@@ -58,13 +58,18 @@ async def test_a_batch_with_duplicates_stores_and_counts_each_attempt_once(log: 
     assert counters["lat"]["n"] == 4
 
 
-async def test_a_replay_cut_into_other_batches_does_not_count_twice(log: DeliveryLog) -> None:
+@pytest.mark.parametrize("restarted", [False, True], ids=["same process", "restarted process"])
+async def test_a_replay_cut_into_other_batches_does_not_count_twice(
+    log: DeliveryLog, restarted: bool
+) -> None:
     records = _attempts(10)
     # The first run projected offsets 0-5 and crashed before committing them…
     await log.record(_at(range(6), records))
-    # …so Kafka hands them again from offset 0, cut differently, with the records after them.
+    # …so Kafka hands them again from offset 0, cut differently, with the records after them — to the same
+    # process (a failed commit) or to a new one that remembers no marks.
+    replaying = DeliveryLog(log.attempts.database) if restarted else log
     for offsets in (range(3), range(3, 8), range(8, 10)):
-        await log.record(_at(offsets, records))
+        await replaying.record(_at(offsets, records))
 
     counters = await _counted(log)
     assert counters["n"] == 10

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: What a stats read needs from a rollup (never the replay marks).
 _COUNTERS = {"n": 1, "outcome": 1, "final": 1, "retries": 1, "errors": 1, "codes": 1, "lat": 1}
+#: Rollup buckets whose marks are remembered (a minute and an hour bucket per endpoint with traffic).
+_MARKS_KEPT = 10_000
 #: What a listing needs from an attempt (response bodies are only shown with a single delivery).
 _LISTED = {"response_body": 0, "kafka": 0, "expires_at": 0}
 
@@ -58,17 +60,20 @@ class DeliveryLog:
     def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
         self.attempts: AsyncCollection[dict[str, Any]] = database["delivery_attempts"]
         self.rollups: AsyncCollection[dict[str, Any]] = database["delivery_rollups"]
+        #: Per rollup bucket, the marks this process last wrote there (saves a read per bucket per batch).
+        self._marks: dict[str, dict[str, int]] = {}
 
     async def ensure_indexes(self) -> None:
+        # One index serves both reads (a delivery: all four fields; a listing: the first three — it is grouped
+        # and sorted in Python). Every index is paid by every insert, and FerretDB v1's inserts are the cost here.
         await self.attempts.create_index(
             [
                 ("tenant_id", ASCENDING),
                 ("endpoint_kind", ASCENDING),
                 ("endpoint_id", ASCENDING),
-                ("attempted_at", DESCENDING),
+                ("delivery_id", ASCENDING),
             ]
         )
-        await self.attempts.create_index([("tenant_id", ASCENDING), ("delivery_id", ASCENDING)])
         await self.rollups.create_index(
             [
                 ("tenant_id", ASCENDING),
@@ -140,24 +145,25 @@ class DeliveryLog:
         identity: dict[str, Any],
     ) -> None:
         """Add the records past the bucket's mark of their partition, and move the marks, in one write."""
+        # Optimistic: the marks this process last wrote (or none). Where the stored marks are further on — a
+        # replay, another replica before a rebalance — the guard refuses the write, and the marks are read.
+        marks = self._marks.get(document_id, {})
         for _ in range(MAX_ROUNDS):
-            # A lookup by _id alone is the one read FerretDB v1 answers without a scan.
-            current = await self.rollups.find_one({"_id": document_id}, {"hw": 1})
-            fresh = stats.past_marks(parts, {} if current is None else current.get("hw", {}))
+            fresh = stats.past_marks(parts, marks)
             if not fresh:
                 return  # all counted already: a replay
             delta = stats.fold(part for records in fresh.values() for _, part in records)
             guards: list[dict[str, Any]] = []
-            marks: dict[str, int] = {}
+            moved: dict[str, int] = {}
             for partition, records in fresh.items():
-                mark = f"hw.{stats.mark_key(partition)}"
+                mark = stats.mark_key(partition)
                 first = min(offset for offset, _ in records)
-                # Only while the mark is still before these records: a concurrent replay cannot add them twice.
-                guards.append({"$or": [{mark: {"$lt": first}}, {mark: {"$exists": False}}]})
-                marks[mark] = max(offset for offset, _ in records)
+                # Only while the mark is still before these records: they are then not in the bucket yet.
+                guards.append({"$or": [{f"hw.{mark}": {"$lt": first}}, {f"hw.{mark}": {"$exists": False}}]})
+                moved[mark] = max(offset for offset, _ in records)
             update: dict[str, Any] = {
                 "$inc": delta.inc,
-                "$max": {**delta.maximum, **marks},
+                "$max": {**delta.maximum, **{f"hw.{mark}": offset for mark, offset in moved.items()}},
                 "$setOnInsert": identity,
             }
             if delta.minimum:
@@ -165,7 +171,14 @@ class DeliveryLog:
             try:
                 await self.rollups.update_one({"_id": document_id, "$and": guards}, update, upsert=True)
             except DuplicateKeyError:
-                continue  # the bucket was created or a mark moved meanwhile: read it again
+                # A guard refused (the upsert then collides with the existing bucket): read the real marks.
+                # A lookup by _id alone is the one read FerretDB v1 answers without a scan.
+                current = await self.rollups.find_one({"_id": document_id}, {"hw": 1})
+                marks = {} if current is None else current.get("hw", {})
+                continue
+            if len(self._marks) >= _MARKS_KEPT:
+                self._marks.clear()  # old buckets get no more attempts; the next write of a live one re-reads
+            self._marks[document_id] = {**marks, **moved}
             return
         raise ConflictingWrites(f"rollup {document_id}: {MAX_ROUNDS} conflicting writes in a row")
 
@@ -177,9 +190,9 @@ class DeliveryLog:
         """The endpoint's delivery, or None — also for another tenant's or another endpoint's delivery."""
         query = {
             "tenant_id": tenant_id,
-            "delivery_id": delivery_id,
             "endpoint_kind": kind,
             "endpoint_id": endpoint_id,
+            "delivery_id": delivery_id,
         }
         documents = [document async for document in self.attempts.find(query)]
         return rules.delivery_of(documents) if documents else None
