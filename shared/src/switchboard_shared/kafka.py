@@ -7,6 +7,7 @@ restart and a producer retry never duplicates a record.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -18,6 +19,11 @@ from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
 log = logging.getLogger(__name__)
+
+#: ``max_records`` of the batch subscribers: one getmany, one bulk write. A batch's fixed writes (one per rollup
+#: bucket) are then shared by up to 2,000 records (20,000 attempts projected in 34 s instead of 44 s at 500);
+#: 2,000 records of ~1 KB stay well under MongoDB's 16 MB command size.
+BATCH_MAX_RECORDS = 2000
 
 #: ``heartbeat_interval_ms`` of the services' consumer-group subscribers. A replica joining (rolling deploy,
 #: scale-out, restart) waits for every current member to rejoin, which each does on its next heartbeat: at
@@ -47,6 +53,45 @@ async def decode_or_skip(msg: StreamMessage[Any]) -> CloudEvent | None:
     except CloudEventError as exc:
         log.warning("record is not a CloudEvent; skipped", extra={"reason": str(exc)})
         return None
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """One record of a consumed batch: its CloudEvent (None when the record is not one) and its position."""
+
+    event: CloudEvent | None
+    topic: str
+    partition: int
+    offset: int
+
+
+async def decode_batch_or_skip(msg: StreamMessage[Any]) -> list[CloudEvent | None]:
+    """FastStream decoder of batch subscribers: each record of the batch as a ``CloudEvent``, or None (logged)
+    for a record that is not one — so one bad record neither fails the batch nor stops its offsets moving."""
+    batch: list[CloudEvent | None] = []
+    for record in _records(msg):
+        try:
+            batch.append(CloudEvent.from_kafka(record.value, record.headers))
+        except CloudEventError as exc:
+            log.warning(
+                "record is not a CloudEvent; skipped",
+                extra={"reason": str(exc), "partition": record.partition, "offset": record.offset},
+            )
+            batch.append(None)
+    return batch
+
+
+def positioned(events: list[CloudEvent | None], message: StreamMessage[Any]) -> list[Consumed]:
+    """The decoded ``events`` of a batch with the Kafka position of each (the decoder keeps their order)."""
+    return [
+        Consumed(event, record.topic, record.partition, record.offset)
+        for event, record in zip(events, _records(message), strict=True)
+    ]
+
+
+def _records(message: StreamMessage[Any]) -> tuple[Any, ...]:
+    raw = message.raw_message
+    return raw if isinstance(raw, tuple) else (raw,)
 
 
 def event_publisher(

@@ -11,7 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import OperationFailure
+from pymongo.errors import BulkWriteError, OperationFailure
+
+#: The server's error code for a write refused by a unique index (``_id`` or any other).
+DUPLICATE_KEY = 11000
 
 
 async def ensure_expiry_index(
@@ -36,3 +39,22 @@ async def sweep_expired(
     many were deleted."""
     result = await collection.delete_many({field: {"$lte": now or datetime.now(UTC)}})
     return int(result.deleted_count)
+
+
+async def insert_new(
+    collection: AsyncCollection[dict[str, Any]], documents: list[dict[str, Any]]
+) -> set[int]:
+    """Insert ``documents`` in one unordered bulk write; the indexes (into ``documents``) of those a unique
+    index refused as already stored. Append-only projections use this instead of a lookup before each write:
+    the unique index is the idempotency check, and it costs the same at 1k or 1M documents. Any other write
+    error raises (``BulkWriteError``), so the caller's consumer does not commit the batch."""
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {int(error["index"]) for error in errors}
+    return set()

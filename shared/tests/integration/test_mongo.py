@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import BulkWriteError
 
-from switchboard_shared.mongo import ensure_expiry_index, sweep_expired
+from switchboard_shared.mongo import DUPLICATE_KEY, ensure_expiry_index, insert_new, sweep_expired
 
 
 async def test_the_expiry_index_is_a_ttl_index_or_else_a_plain_one(
@@ -48,3 +50,41 @@ async def test_the_sweep_deletes_only_expired_documents(
     # A given "now": a caller's clock (the responder sweeps with the time it judges expiry by).
     assert await sweep_expired(collection, now=now + timedelta(hours=2)) == 1
     assert await collection.count_documents({}) == 0
+
+
+async def test_insert_new_stores_each_document_once_and_names_the_refused_ones(
+    mongo: AsyncMongoClient[dict[str, Any]], db_prefix: str
+) -> None:
+    # The idempotency the append-only projections rely on, checked on the real server (FerretDB v1 too):
+    # an unordered insert_many goes on past duplicate keys, of _id and of another unique index.
+    collection = mongo[f"{db_prefix}_shared"]["appended"]
+    await collection.create_index("key", unique=True)
+    await collection.insert_one({"_id": "a", "key": 1})
+
+    refused = await insert_new(
+        collection,
+        [
+            {"_id": "a", "key": 10},  # stored already
+            {"_id": "b", "key": 2},
+            {"_id": "b", "key": 20},  # twice in the same batch
+            {"_id": "c", "key": 1},  # another unique index
+            {"_id": "d", "key": 4},
+        ],
+    )
+
+    assert refused == {0, 2, 3}
+    assert {doc["_id"]: doc["key"] async for doc in collection.find()} == {"a": 1, "b": 2, "d": 4}
+
+
+async def test_insert_new_raises_on_an_error_that_is_not_a_duplicate(
+    mongo: AsyncMongoClient[dict[str, Any]], db_prefix: str
+) -> None:
+    collection = mongo[f"{db_prefix}_shared"]["refusing"]
+    await collection.insert_one({"_id": "a"})
+
+    # A field name starting with "$" is refused by the server (not a duplicate): the batch must not count as
+    # stored, so the consumer does not commit it.
+    with pytest.raises(BulkWriteError) as raised:
+        await insert_new(collection, [{"_id": "a"}, {"_id": "b", "$bad": 1}])
+
+    assert {error["code"] for error in raised.value.details["writeErrors"]} - {DUPLICATE_KEY}

@@ -120,11 +120,11 @@ async def test_the_same_attempt_event_twice_is_one_record(
         return data if data["attempts"]["total"] >= 2 else {}
 
     stats = await eventually(counted, timeout_s=20)
-    stored = mongo[registry.settings.mongodb_database]["deliveries"]
+    stored = mongo[registry.settings.mongodb_database]["delivery_attempts"]
 
     assert [a["attempt"] for a in delivery["attempts"]] == [1, 2]
     assert delivery["attemptCount"] == 2
-    assert await stored.count_documents({"delivery_id": first.delivery_id}) == 1
+    assert await stored.count_documents({"delivery_id": first.delivery_id}) == 2  # one per attempt
     assert stats["attempts"]["total"] == 2
     assert stats["errors"]["byStatusCode"] == {"500": 1}
 

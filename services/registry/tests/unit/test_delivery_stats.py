@@ -226,3 +226,36 @@ def test_invalid_windows_name_the_field(
     with pytest.raises(stats.InvalidWindow) as caught:
         stats.resolve_window(window, since, until, NOW)
     assert caught.value.field == field
+
+
+def _as_bucket(delta: stats.BucketDelta) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in {**delta.inc, **delta.minimum, **delta.maximum}.items():
+        _put(flat, key, value)
+    return flat
+
+
+def test_a_batch_folds_into_one_write_per_bucket_equal_to_one_per_attempt() -> None:
+    attempts = [
+        _attempt(latency_ms=30.0),
+        _attempt(outcome="retry_scheduled", status_code=503, latency_ms=900.0, error_kind="http_status"),
+        _attempt(attempt=2, outcome="exhausted", status_code=None, latency_ms=None, error_kind="timeout"),
+        _attempt(latency_ms=5.0),
+    ]
+
+    delta = stats.fold(stats.contribution(a) for a in attempts)
+
+    assert _as_bucket(delta) == _fold(*attempts)
+
+
+def test_records_up_to_the_bucket_mark_of_their_partition_are_left_out_of_a_replay() -> None:
+    part = stats.contribution(_attempt())
+    parts = {0: [(100, part), (101, part), (102, part)], 3: [(7, part), (8, part)], 5: [(1, part)]}
+
+    fresh = stats.past_marks(parts, {"p0": 100, "p3": 8})
+
+    assert {partition: [offset for offset, _ in records] for partition, records in fresh.items()} == {
+        0: [101, 102],
+        5: [1],
+    }
+    assert stats.past_marks(parts, {"p0": 102, "p3": 8, "p5": 1}) == {}

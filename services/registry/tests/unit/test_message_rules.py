@@ -82,9 +82,7 @@ def test_a_message_event_of_another_tenant_than_its_envelope_is_refused() -> Non
 
 
 def _deliveries(*attempts: DeliveryAttempt) -> dict[str, Any]:
-    document: dict[str, Any] | None = None
-    for attempt in attempts:
-        document = rules.with_delivery(document, attempt) or document
+    document = rules.with_deliveries(None, attempts)
     return document["deliveries"] if document else {}
 
 
@@ -144,3 +142,13 @@ def test_the_public_message_names_the_failure() -> None:
     assert data["sender"] == "Agent Sarah"
     assert data["sender_type"] == "agent"
     assert data["deliveries"][0]["status"] == "failed"
+
+
+def test_a_batch_of_attempts_is_one_change_of_the_message_or_none() -> None:
+    newer = _attempt(attempt=2, attempted_at=T0 + timedelta(seconds=5))
+    older = _attempt(outcome="retry_scheduled", status_code=500)
+    document = rules.with_deliveries(None, [newer, older])
+
+    assert document is not None
+    assert [entry["attempt"] for entry in document["deliveries"].values()] == [2]
+    assert rules.with_deliveries(document, [older, newer]) is None

@@ -7,6 +7,8 @@ whatever order their events arrive in.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -44,15 +46,23 @@ class MessageHistory:
         _, written = await compare_and_set(self.messages, rules.message_id(tenant_id, event_id), apply)
         return written
 
-    async def track_delivery(self, attempt: DeliveryAttempt) -> bool:
-        """Project an attempt of a message event's delivery. True when the document changed."""
+    async def track_deliveries(self, attempts: Sequence[DeliveryAttempt]) -> int:
+        """Project a batch's attempts of message events' deliveries: one write per message, whatever number
+        of its attempts the batch holds. Returns how many documents changed."""
+        by_message: dict[str, list[DeliveryAttempt]] = defaultdict(list)
+        for attempt in attempts:
+            by_message[rules.message_id(attempt.tenant_id, attempt.event_id)].append(attempt)
+        changed = 0
+        for document_id, its_attempts in by_message.items():
 
-        def apply(current: dict[str, Any] | None) -> dict[str, Any] | None:
-            return rules.with_delivery(current, attempt)
+            def apply(
+                current: dict[str, Any] | None, batch: list[DeliveryAttempt] = its_attempts
+            ) -> dict[str, Any] | None:
+                return rules.with_deliveries(current, batch)
 
-        document_id = rules.message_id(attempt.tenant_id, attempt.event_id)
-        _, written = await compare_and_set(self.messages, document_id, apply)
-        return written
+            _, written = await compare_and_set(self.messages, document_id, apply)
+            changed += written
+        return changed
 
     async def page(
         self,

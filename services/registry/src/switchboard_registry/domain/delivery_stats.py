@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -150,6 +150,46 @@ def contribution(attempt: DeliveryAttempt) -> Contribution:
         minimum["lat.min"] = latency
         maximum["lat.max"] = latency
     return Contribution(inc, minimum, maximum)
+
+
+@dataclass
+class BucketDelta:
+    """What a batch adds to one rollup bucket: its attempts' contributions summed (one write, not one each)."""
+
+    inc: dict[str, int | float]
+    minimum: dict[str, float]
+    maximum: dict[str, float]
+
+
+def fold(parts: Iterable[Contribution]) -> BucketDelta:
+    delta = BucketDelta({}, {}, {})
+    for part in parts:
+        for key, value in part.inc.items():
+            delta.inc[key] = delta.inc.get(key, 0) + value
+        for key, low in part.minimum.items():
+            delta.minimum[key] = min(low, delta.minimum.get(key, low))
+        for key, high in part.maximum.items():
+            delta.maximum[key] = max(high, delta.maximum.get(key, high))
+    return delta
+
+
+def mark_key(partition: int) -> str:
+    """The field of a bucket's ``hw`` that holds the last offset of ``partition`` folded into it."""
+    return f"p{partition}"
+
+
+def past_marks(
+    parts: Mapping[int, Sequence[tuple[int, Contribution]]], marks: Mapping[str, int]
+) -> dict[int, list[tuple[int, Contribution]]]:
+    """Per partition, the (offset, contribution) records past the bucket's mark for that partition — those up
+    to it are counted already (a replay). Partitions left with nothing are dropped."""
+    fresh = {}
+    for partition, records in parts.items():
+        folded = int(marks.get(mark_key(partition), -1))
+        kept = [(offset, part) for offset, part in records if offset > folded]
+        if kept:
+            fresh[partition] = kept
+    return fresh
 
 
 def merge(total: dict[str, Any], bucket: Mapping[str, Any]) -> dict[str, Any]:

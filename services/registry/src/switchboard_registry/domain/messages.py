@@ -21,7 +21,7 @@ wins, so replays and reordering converge on the same state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -157,6 +157,17 @@ def with_delivery(current: Mapping[str, Any] | None, attempt: DeliveryAttempt) -
         "status": status_of(base.get("message_type"), deliveries),
         "updated_at": datetime.now(UTC),
     }
+
+
+def with_deliveries(
+    current: Mapping[str, Any] | None, attempts: Iterable[DeliveryAttempt]
+) -> dict[str, Any] | None:
+    """``with_delivery`` of each attempt in turn (one message's attempts from one batch, written once), or None
+    when none of them is newer than what the document shows."""
+    document: dict[str, Any] | None = None
+    for attempt in attempts:
+        document = with_delivery(document if document is not None else current, attempt) or document
+    return document
 
 
 def _empty(tenant_id: str, event_id: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@ into seed 002's message history.
 
 Delivery semantics of both: at-least-once. The offset is committed only after MongoDB acknowledged every write
 (``AckPolicy.NACK_ON_ERROR`` seeks back and retries when a write fails), and every write is idempotent, so a
-redelivered record changes nothing. A record that can never be projected — not a CloudEvent, data that does
+redelivered record changes nothing. The attempts consumer takes a Kafka batch at a time (one bulk insert and
+one write per rollup bucket per batch; a failed batch is sought back to its first record per partition). A record that can never be projected — not a CloudEvent, data that does
 not validate, a tenant mismatch — is logged with its id and skipped rather than retried forever: retrying
 would block its partition without ever succeeding.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
@@ -23,7 +25,15 @@ from switchboard_registry.adapters.messages import MessageHistory
 from switchboard_registry.domain import deliveries as delivery_rules
 from switchboard_registry.domain import messages as message_rules
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
+from switchboard_shared.events import DeliveryAttempt
+from switchboard_shared.kafka import (
+    BATCH_MAX_RECORDS,
+    SUBSCRIBER_HEARTBEAT_MS,
+    Consumed,
+    decode_batch_or_skip,
+    decode_or_skip,
+    positioned,
+)
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -60,43 +70,45 @@ def register(
     messages: MessageHistory,
     metrics: DeliveryLogMetrics,
 ) -> None:
-    @broker.subscriber(
-        settings.topic(Topic.DELIVERY_ATTEMPTS),
-        group_id=settings.group_id("registry", "delivery-log"),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decode_or_skip,
-        heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
-        title="registry.delivery-log",
-        description="Projects every delivery attempt once into the delivery log (deliveries, per-endpoint "
-        "rollups for stats) and into the delivery status of seed 002's message history. Idempotency key: "
-        "(delivery_id, command_id, attempt).",
-    )
-    async def on_delivery_attempt(event: CloudEvent | None) -> None:
+    def parsed(record: Consumed) -> DeliveryAttempt | None:
+        event = record.event
         if event is None:
             metrics.attempts.labels("invalid").inc()
-            return
+            return None
         try:
-            attempt = delivery_rules.parse_attempt(event)
+            return delivery_rules.parse_attempt(event)
         except (ValidationError, delivery_rules.NotAnAttempt) as exc:
             metrics.attempts.labels("invalid").inc()
             log.warning(
                 "attempt event skipped",
                 extra={"event_id": event.id, "type": event.type, "tenant": event.tenant, "reason": str(exc)},
             )
-            return
-        inserted = await deliveries.record(attempt)
-        if attempt.event_type in message_rules.MESSAGE_EVENTS:
-            await messages.track_delivery(attempt)
-        metrics.attempts.labels("inserted" if inserted else "duplicate").inc()
-        log.debug(
-            "attempt projected",
-            extra={
-                "event_id": attempt.event_id,
-                "delivery_id": attempt.delivery_id,
-                "tenant": attempt.tenant_id,
-            },
+            return None
+
+    @broker.subscriber(
+        settings.topic(Topic.DELIVERY_ATTEMPTS),
+        group_id=settings.group_id("registry", "delivery-log"),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=BATCH_MAX_RECORDS,
+        decoder=decode_batch_or_skip,
+        heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
+        title="registry.delivery-log",
+        description="Projects every delivery attempt once into the delivery log (append-only attempts, "
+        "per-endpoint rollups for stats) and into the delivery status of seed 002's message history, a batch "
+        "at a time. Idempotency key: (delivery_id, command_id, attempt).",
+    )
+    async def on_delivery_attempts(events: list[CloudEvent | None], message: KafkaMessage) -> None:
+        records = positioned(events, message)
+        batch = [(attempt, record) for record in records if (attempt := parsed(record)) is not None]
+        inserted = await deliveries.record(batch)
+        await messages.track_deliveries(
+            [attempt for attempt, _ in batch if attempt.event_type in message_rules.MESSAGE_EVENTS]
         )
+        metrics.attempts.labels("inserted").inc(inserted)
+        metrics.attempts.labels("duplicate").inc(len(batch) - inserted)
+        log.debug("attempts projected", extra={"count": len(batch), "inserted": inserted})
 
     @broker.subscriber(
         settings.topic(Topic.PLATFORM_EVENTS),

@@ -1,7 +1,8 @@
 """Project ``platform.events`` into the event log.
 
-Delivery semantics: at-least-once. The offset is committed only after MongoDB acknowledged the write
-(``AckPolicy.NACK_ON_ERROR`` seeks back and retries on failure); the write itself is idempotent.
+Delivery semantics: at-least-once, in batches. One batch (up to ``BATCH_MAX_RECORDS``) is one bulk insert;
+its offsets are committed only after MongoDB acknowledged it (``AckPolicy.NACK_ON_ERROR`` seeks every partition
+of the batch back to its first record and retries on failure); the insert is idempotent on the event's key.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from faststream.kafka.annotations import KafkaMessage
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.metrics import RegistryMetrics
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
+from switchboard_shared.kafka import (
+    BATCH_MAX_RECORDS,
+    SUBSCRIBER_HEARTBEAT_MS,
+    decode_batch_or_skip,
+    positioned,
+)
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -31,14 +37,15 @@ def register(
         auto_offset_reset="earliest",
         heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decode_or_skip,
+        batch=True,
+        max_records=BATCH_MAX_RECORDS,
+        decoder=decode_batch_or_skip,
         title="registry.event-log",
-        description="Records every platform event once in the registry's event log.",
+        description="Records every platform event once in the registry's event log (one bulk insert per batch).",
     )
-    async def on_platform_event(event: CloudEvent | None, message: KafkaMessage) -> None:
-        if event is None:
-            return
-        raw = message.raw_message  # a ConsumerRecord: this subscriber is not a batch subscriber
-        inserted = await event_log.record(event, None if isinstance(raw, tuple) else raw)
-        metrics.events_recorded.labels("inserted" if inserted else "duplicate").inc()
-        log.debug("event recorded", extra={"event_id": event.id, "type": event.type, "tenant": event.tenant})
+    async def on_platform_events(batch: list[CloudEvent | None], message: KafkaMessage) -> None:
+        events = [(record.event, record) for record in positioned(batch, message) if record.event is not None]
+        inserted = await event_log.record_many(events)
+        metrics.events_recorded.labels("inserted").inc(inserted)
+        metrics.events_recorded.labels("duplicate").inc(len(events) - inserted)
+        log.debug("events recorded", extra={"count": len(events), "inserted": inserted})
