@@ -24,9 +24,5 @@ def processes() -> Iterator[Processes]:
 async def drop_stack_databases(mongo: AsyncMongoClient[dict[str, Any]], stack: Stack) -> AsyncIterator[None]:
     """Drops the databases of the test module's ``stack`` (started with deploy/local/services.sh) afterwards."""
     yield
-    for name in (
-        "SB_REGISTRY_MONGODB_DATABASE",
-        "SB_DISPATCHER_MONGODB_DATABASE",
-        "SB_AI_RESPONDER_MONGODB_DATABASE",
-    ):
-        await mongo.drop_database(stack.env[name])
+    for name in stack.databases:
+        await mongo.drop_database(name)

@@ -31,6 +31,8 @@ class Stack:
     urls: dict[str, str]
     env: dict[str, str]
     run_dir: Path
+    #: The MongoDB databases this stack's services were given (its own and the caller's), to drop afterwards.
+    databases: tuple[str, ...] = ()
 
     def log(self, service: str) -> str:
         path = self.run_dir / "logs" / f"{service}.log"
@@ -41,13 +43,17 @@ class Stack:
 def started_stack(run_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
     ports = {name: free_port() for name in SERVICES}
     suffix = uuid.uuid4().hex[:8]
+    databases = {
+        "SB_REGISTRY_MONGODB_DATABASE": f"e2e_{suffix}_registry",
+        "SB_DISPATCHER_MONGODB_DATABASE": f"e2e_{suffix}_dispatcher",
+        "SB_AI_RESPONDER_MONGODB_DATABASE": f"e2e_{suffix}_responder",
+        **{name: value for name, value in extra_env.items() if name.endswith("_MONGODB_DATABASE")},
+    }
     env = {
         **os.environ,
         "SB_RUN_DIR": str(run_dir),
         "SB_ENVIRONMENT": "development",
-        "SB_REGISTRY_MONGODB_DATABASE": f"e2e_{suffix}_registry",
-        "SB_DISPATCHER_MONGODB_DATABASE": f"e2e_{suffix}_dispatcher",
-        "SB_AI_RESPONDER_MONGODB_DATABASE": f"e2e_{suffix}_responder",
+        **databases,
         **{f"SB_{name.upper().replace('-', '_')}_PORT": str(port) for name, port in ports.items()},
         **extra_env,
     }
@@ -59,7 +65,8 @@ def started_stack(run_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
     try:
         if up.returncode != 0:
             raise RuntimeError(f"services.sh up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}")
-        yield Stack({name: f"http://127.0.0.1:{port}" for name, port in ports.items()}, env, run_dir)
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        yield Stack(urls, env, run_dir, tuple(databases.values()))
     finally:
         subprocess.run([script, "down"], env=env, cwd=ROOT, capture_output=True, timeout=60, check=False)  # noqa: S603
 

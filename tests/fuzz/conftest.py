@@ -195,12 +195,8 @@ async def world(fuzz_stack: Stack, infra: Infrastructure) -> AsyncIterator[World
     await _until_known(world)
     yield world
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
-    for name in (
-        "SB_REGISTRY_MONGODB_DATABASE",
-        "SB_DISPATCHER_MONGODB_DATABASE",
-        "SB_AI_RESPONDER_MONGODB_DATABASE",
-    ):
-        await mongo.drop_database(fuzz_stack.env[name])
+    for name in fuzz_stack.databases:
+        await mongo.drop_database(name)
     await mongo.close()
 
 
