@@ -4,6 +4,7 @@ percentiles, recorded results."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ipaddress
 import math
@@ -14,6 +15,11 @@ import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from switchboard_shared.kafka_admin import delete_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,6 +95,29 @@ async def stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM, g
     except TimeoutError:
         process.kill()
         await process.wait()
+
+
+async def ready_port(process: asyncio.subprocess.Process, log_path: Path, timeout_s: float = 30) -> int:
+    """The port a spawned receiver (``stdout_pipe=True``) announces with its first line, ``READY <port>``."""
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), timeout_s)
+    if not line.startswith(b"READY "):
+        raise RuntimeError(f"the receiver did not start; see {log_path}")
+    return int(line.split()[1])
+
+
+async def drop_run(bootstrap: str, mongodb_url: str, namespace: str, databases: Sequence[str]) -> None:
+    """Removes what a run made: its topic namespace and its databases (best effort: a run that failed half-way
+    may not have made them all)."""
+    with contextlib.suppress(Exception):
+        await delete_topics(bootstrap, namespace)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url)
+    try:
+        for name in databases:
+            with contextlib.suppress(Exception):
+                await mongo.drop_database(name)
+    finally:
+        await mongo.close()
 
 
 INFRA_PORTS = {"kafka": 9092, "ferretdb": 27017}

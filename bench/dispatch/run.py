@@ -46,14 +46,15 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
-from pymongo import AsyncMongoClient
 
 from bench.common import (
     BENCH_HOST,
+    drop_run,
     infra_pid,
     infrastructure,
     log,
     percentiles,
+    ready_port,
     replace_between_markers,
     spawn,
     stop,
@@ -63,7 +64,7 @@ from bench.dispatch.baselines import CLIENTS
 from bench.dispatch.common import EVENT_TYPE, cpu_seconds, event_data, machine_busy_seconds
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
+from switchboard_shared.kafka_admin import ensure_topics
 from switchboard_shared.settings import Environment
 from switchboard_shared.signing import generate_secret
 from switchboard_shared.testing.processes import dispatcher_env, free_port
@@ -459,11 +460,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if background > 0.1:
         log(f"warning: {background:.2f} cores busy with other work; results will be noisy")
     try:
-        assert receiver_process.stdout is not None
-        line = await asyncio.wait_for(receiver_process.stdout.readline(), 30)
-        if not line.startswith(b"READY "):
-            raise RuntimeError(f"the receiver did not start; see {logs / 'receiver.log'}")
-        port = int(line.split()[1])
+        port = await ready_port(receiver_process, logs / "receiver.log")
         pids = {"receiver": receiver_process.pid, "driver": os.getpid()}
         pids.update({name: pid for name in ("kafka", "ferretdb") if (pid := infra_pid(name)) is not None})
         timeout = aiohttp.ClientTimeout(total=60)
@@ -486,13 +483,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await stop(receiver_process)
         secrets_file.unlink(missing_ok=True)
         log("cleaning up topics and database")
-        with contextlib.suppress(Exception):
-            await delete_topics(bootstrap, namespace)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url)
-        try:
-            await mongo.drop_database(settings.mongodb_database)
-        finally:
-            await mongo.close()
+        await drop_run(bootstrap, mongodb_url, namespace, [settings.mongodb_database])
     return result
 
 

@@ -36,7 +36,6 @@ if not __package__:  # run as a script (python bench/pipeline/run.py): make the 
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -48,12 +47,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from pymongo import AsyncMongoClient
 
-from bench.common import infra_pid, infrastructure, log, replace_between_markers, spawn, stop
+from bench.common import (
+    drop_run,
+    infra_pid,
+    infrastructure,
+    log,
+    ready_port,
+    replace_between_markers,
+    spawn,
+    stop,
+)
 from bench.dispatch.common import cpu_seconds, event_data
 from bench.dispatch.run import CpuProbe, ReceiverClient, analyse, git_state, machine, run_baselines
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
+from switchboard_shared.kafka_admin import ensure_topics
 from switchboard_shared.signing import generate_secret
 from tests.e2e.stack import Stack, started_stack
 
@@ -347,11 +354,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "pipeline", "run_id": run_id}
     stack: Stack | None = None
     try:
-        assert receiver_process.stdout is not None
-        line = await asyncio.wait_for(receiver_process.stdout.readline(), 30)
-        if not line.startswith(b"READY "):
-            raise RuntimeError(f"the receiver did not start; see {logs / 'receiver.log'}")
-        port = int(line.split()[1])
+        port = await ready_port(receiver_process, logs / "receiver.log")
         log("starting the four services (deploy/local/services.sh up)")
         with started_stack(logs, env) as stack:
             result.update(
@@ -361,21 +364,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await stop(receiver_process)
         secrets_file.unlink(missing_ok=True)
         log("cleaning up topics and databases")
-        with contextlib.suppress(Exception):
-            await delete_topics(bootstrap, namespace)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url)
-        try:
-            for name in (
-                env["SB_INGRESS_MONGODB_DATABASE"],
-                *(
-                    stack.env[f"SB_{s.upper().replace('-', '_')}_MONGODB_DATABASE"]
-                    for s in SERVICES[1:]
-                    if stack is not None
-                ),
-            ):
-                await mongo.drop_database(name)
-        finally:
-            await mongo.close()
+        databases = [env["SB_INGRESS_MONGODB_DATABASE"], *(stack.databases if stack is not None else ())]
+        await drop_run(bootstrap, mongodb_url, namespace, databases)
     return result
 
 

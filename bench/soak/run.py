@@ -70,14 +70,15 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient
 
 from bench.common import (
     BENCH_HOST,
     ROOT,
+    drop_run,
     infra_pid,
     infrastructure,
     log,
+    ready_port,
     spawn,
     stop,
 )
@@ -87,7 +88,7 @@ from bench.soak import report
 from switchboard_dispatcher.domain.tasks import delivery_id
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, matches
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
+from switchboard_shared.kafka_admin import ensure_topics
 from switchboard_shared.signing import generate_secret
 from switchboard_shared.topics import TOPIC_SPECS, Topic, topic_name
 from tests.e2e.stack import SERVICES, started_stack
@@ -706,11 +707,7 @@ async def soak(
     tasks: list[asyncio.Task[None]] = []
     lag = ConsumerLag(bootstrap, namespace)
     try:
-        assert receiver.stdout is not None
-        line = await asyncio.wait_for(receiver.stdout.readline(), 30)
-        if not line.startswith(b"READY "):
-            raise RuntimeError(f"the receiver did not start; see {run_dir / 'logs' / 'receiver.log'}")
-        port = int(line.split()[1])
+        port = await ready_port(receiver, run_dir / "logs" / "receiver.log")
         timeout = aiohttp.ClientTimeout(total=60)
         connector = aiohttp.TCPConnector(limit=args.max_in_flight + 16)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
@@ -864,18 +861,6 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def cleanup(bootstrap: str, mongodb_url: str, namespace: str, databases: list[str]) -> None:
-    with contextlib.suppress(Exception):
-        await delete_topics(bootstrap, namespace)
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url)
-    try:
-        for name in databases:
-            with contextlib.suppress(Exception):
-                await mongo.drop_database(name)
-    finally:
-        await mongo.close()
-
-
 def main(argv: Iterable[str] | None = None) -> int:
     args = parse_args(argv)
     bootstrap, mongodb_url = infrastructure()
@@ -911,7 +896,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             result = asyncio.run(soak(args, stack.urls, run_dir, namespace))
     finally:
         log("cleaning up topics and databases")
-        asyncio.run(cleanup(bootstrap, mongodb_url, namespace, list(databases.values())))
+        asyncio.run(drop_run(bootstrap, mongodb_url, namespace, list(databases.values())))
     summary = result["summary"]
     outcome = {
         "benchmark": "soak",
