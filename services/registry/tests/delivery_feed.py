@@ -3,12 +3,9 @@ events on the attempts topic (as the dispatcher emits them) and message events o
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher import DefaultPublisher
@@ -17,43 +14,10 @@ from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.kafka import event_publisher, publish_event
 from switchboard_shared.settings import ServiceSettings
+from switchboard_shared.testing.builders import attempt_event
 from switchboard_shared.topics import Topic
 
 HOOK_BODY = {"name": "x", "url": "https://hooks.example.com/h", "events": ["*"]}
-
-
-def attempt(tenant_id: str, endpoint_id: str, **overrides: Any) -> DeliveryAttempt:
-    fields: dict[str, Any] = {
-        "delivery_id": f"msg_{uuid.uuid4().hex}",
-        "event_id": uuid.uuid4().hex,
-        "event_type": "message.created",
-        "tenant_id": tenant_id,
-        "endpoint_id": endpoint_id,
-        "endpoint_kind": "webhook",
-        "url": HOOK_BODY["url"],
-        "attempt": 1,
-        "outcome": "succeeded",
-        "status_code": 200,
-        "latency_ms": 42.0,
-        "response_body": "ok",
-        "attempted_at": datetime.now(UTC),
-    }
-    fields.update(overrides)
-    return DeliveryAttempt(**fields)
-
-
-def attempt_event(record: DeliveryAttempt, **overrides: Any) -> CloudEvent:
-    """The CloudEvent the dispatcher wraps an attempt in (type delivery.<outcome>, keyed by endpoint)."""
-    fields: dict[str, Any] = {
-        "source": "/switchboard/dispatcher",
-        "type": f"delivery.{record.outcome}",
-        "tenant": record.tenant_id,
-        "subject": record.delivery_id,
-        "partitionkey": f"{record.endpoint_kind}:{record.endpoint_id}",
-        "data": record,
-    }
-    fields.update(overrides)
-    return CloudEvent(**fields)
 
 
 @dataclass

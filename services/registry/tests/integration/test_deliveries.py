@@ -12,12 +12,13 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from switchboard_shared.events import CommandType, RecoverEndpoint, RedeliverDelivery
-from switchboard_shared.testing.builders import cloud_event
+from switchboard_shared.testing.builders import attempt_event, cloud_event
+from switchboard_shared.testing.builders import delivery_attempt as attempt
 from switchboard_shared.testing.kafka import headers_of, read_until
 from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.topics import Topic
 
-from ..delivery_feed import HOOK_BODY, attempt, attempt_event, feed
+from ..delivery_feed import HOOK_BODY, feed
 from ..harness import Registry, Tenant
 
 

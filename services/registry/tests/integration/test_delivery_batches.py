@@ -14,9 +14,10 @@ from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.kafka import Consumed
+from switchboard_shared.testing.builders import delivery_attempt as attempt
 from switchboard_shared.testing.waiting import eventually
 
-from ..delivery_feed import HOOK_BODY, attempt, feed
+from ..delivery_feed import HOOK_BODY, feed
 from ..harness import Registry
 
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)

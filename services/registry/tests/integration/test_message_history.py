@@ -8,10 +8,11 @@ from typing import Any
 
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import Author, AuthorType, Provider, Reply
+from switchboard_shared.testing.builders import delivery_attempt as attempt
 from switchboard_shared.testing.builders import message_received
 from switchboard_shared.testing.waiting import eventually
 
-from ..delivery_feed import attempt, feed
+from ..delivery_feed import feed
 from ..harness import Registry, Tenant
 
 URL = "/api/webhook/messages"

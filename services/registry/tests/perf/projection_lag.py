@@ -25,11 +25,10 @@ from pymongo import AsyncMongoClient
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.kafka import event_publisher, make_broker, publish_event
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.settings import Environment
-from switchboard_shared.testing.builders import cloud_event
+from switchboard_shared.testing.builders import attempt_event, cloud_event, delivery_attempt
 from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.topics import Topic
 
@@ -50,29 +49,14 @@ async def _settle(count: Callable[[], Awaitable[int]], expected: int) -> float:
 
 
 def _attempt_event(index: int, at: datetime) -> CloudEvent:
-    record = DeliveryAttempt(
-        delivery_id=f"msg_{uuid.uuid4().hex}",
-        event_id=uuid.uuid4().hex,
+    record = delivery_attempt(
+        "tenant-1",
+        f"wh_{index % ENDPOINTS}",
         event_type="order.created",
-        tenant_id="tenant-1",
-        endpoint_id=f"wh_{index % ENDPOINTS}",
-        endpoint_kind="webhook",
-        url="https://hooks.example.com/h",
-        attempt=1,
-        outcome="succeeded",
-        status_code=200,
         latency_ms=12.0 + index % 50,
-        response_body="ok",
         attempted_at=at + timedelta(milliseconds=index),
     )
-    return CloudEvent(
-        source="/switchboard/dispatcher",
-        type="delivery.succeeded",
-        tenant=record.tenant_id,
-        subject=record.delivery_id,
-        partitionkey=f"webhook:{record.endpoint_id}",
-        data=record,
-    )
+    return attempt_event(record)
 
 
 async def main(attempts: int, events: int) -> None:

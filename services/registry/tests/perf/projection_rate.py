@@ -26,7 +26,7 @@ from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.domain import deliveries as rules
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.kafka import Consumed
-from switchboard_shared.testing.builders import cloud_event
+from switchboard_shared.testing.builders import cloud_event, delivery_attempt
 
 RECORDS = 2000
 BATCH = 500
@@ -34,19 +34,15 @@ ENDPOINTS = 4
 
 
 def _attempt(index: int, at: datetime) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        delivery_id=f"msg_{uuid.uuid4().hex}",
-        event_id=uuid.uuid4().hex,
+    """Four endpoints, one attempt in ten a retry, the latencies spread."""
+    failed = index % 10 == 0
+    return delivery_attempt(
+        "tenant-1",
+        f"wh_{index % ENDPOINTS}",
         event_type="order.created",
-        tenant_id="tenant-1",
-        endpoint_id=f"wh_{index % ENDPOINTS}",
-        endpoint_kind="webhook",
-        url="https://hooks.example.com/h",
-        attempt=1,
-        outcome="succeeded" if index % 10 else "retry_scheduled",
-        status_code=200 if index % 10 else 503,
+        outcome="retry_scheduled" if failed else "succeeded",
+        status_code=503 if failed else 200,
         latency_ms=12.0 + index % 50,
-        response_body="ok",
         attempted_at=at + timedelta(milliseconds=index),
     )
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import Author, EventType, MessageReceived
+from switchboard_shared.events import Author, DeliveryAttempt, EventType, MessageReceived
 
 
 def message_received(**overrides: Any) -> MessageReceived:
@@ -34,6 +34,41 @@ def cloud_event(type_: str = EventType.MESSAGE_CREATED, data: Any = None, **over
         "data": data
         if data is not None
         else {"id": "m-1", "conversationId": "conv-1", "content": {"text": "hi"}},
+    }
+    fields.update(overrides)
+    return CloudEvent(**fields)
+
+
+def delivery_attempt(tenant_id: str, endpoint_id: str, **overrides: Any) -> DeliveryAttempt:
+    """A dispatcher's attempt record: a first attempt that succeeded, now, at a webhook."""
+    fields: dict[str, Any] = {
+        "delivery_id": f"msg_{uuid.uuid4().hex}",
+        "event_id": uuid.uuid4().hex,
+        "event_type": "message.created",
+        "tenant_id": tenant_id,
+        "endpoint_id": endpoint_id,
+        "endpoint_kind": "webhook",
+        "url": "https://hooks.example.com/h",
+        "attempt": 1,
+        "outcome": "succeeded",
+        "status_code": 200,
+        "latency_ms": 42.0,
+        "response_body": "ok",
+        "attempted_at": datetime.now(UTC),
+    }
+    fields.update(overrides)
+    return DeliveryAttempt(**fields)
+
+
+def attempt_event(record: DeliveryAttempt, **overrides: Any) -> CloudEvent:
+    """The CloudEvent the dispatcher wraps an attempt in (type delivery.<outcome>, keyed by endpoint)."""
+    fields: dict[str, Any] = {
+        "source": "/switchboard/dispatcher",
+        "type": f"delivery.{record.outcome}",
+        "tenant": record.tenant_id,
+        "subject": record.delivery_id,
+        "partitionkey": f"{record.endpoint_kind}:{record.endpoint_id}",
+        "data": record,
     }
     fields.update(overrides)
     return CloudEvent(**fields)
