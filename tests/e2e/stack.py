@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from switchboard_shared.testing.infra import Infrastructure
 from switchboard_shared.testing.processes import free_port
 from switchboard_shared.testing.waiting import eventually
 
@@ -37,6 +38,15 @@ class Stack:
     def log(self, service: str) -> str:
         path = self.run_dir / "logs" / f"{service}.log"
         return path.read_text() if path.exists() else ""
+
+
+def infra_env(infra: Infrastructure, namespace: str) -> dict[str, str]:
+    """What ``started_stack`` needs to put a stack on the test infrastructure, in a topic namespace of its own."""
+    return {
+        "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+        "SB_MONGODB_URL": infra.mongodb_url,
+        "SB_TOPIC_NAMESPACE": namespace,
+    }
 
 
 @contextmanager

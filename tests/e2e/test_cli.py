@@ -33,7 +33,7 @@ from switchboard_shared.testing.infra import Infrastructure
 from switchboard_shared.testing.processes import free_port
 from switchboard_shared.testing.webhooks import Receiver
 
-from .stack import Processes, Stack, started_stack, wait_ready
+from .stack import Processes, Stack, infra_env, started_stack, wait_ready
 
 ADMIN = "e2e-admin-token-c11"
 EVENTS_TOKEN = "e2e-events-token-c11"
@@ -50,9 +50,7 @@ def stack(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> It
         with started_stack(
             tmp_path_factory.mktemp("cli") / "run",
             {
-                "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-                "SB_MONGODB_URL": infra.mongodb_url,
-                "SB_TOPIC_NAMESPACE": namespace,
+                **infra_env(infra, namespace),
                 "SB_REGISTRY_ADMIN_TOKEN": ADMIN,
                 "SB_INGRESS_EVENTS_TOKEN": EVENTS_TOKEN,
                 # Until development installations allow loopback by default (make up), the inbox needs these.
@@ -481,9 +479,7 @@ async def test_listen_against_a_production_registry_prints_its_refusal(
     env = {
         **os.environ,
         "SB_ENVIRONMENT": "production",
-        "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-        "SB_MONGODB_URL": infra.mongodb_url,
-        "SB_TOPIC_NAMESPACE": namespace,
+        **infra_env(infra, namespace),
         "SB_SECRETS_KEY": Fernet.generate_key().decode(),
         "SB_REGISTRY_ADMIN_TOKEN": admin,
         "SB_REGISTRY_MONGODB_DATABASE": database,

@@ -14,7 +14,7 @@ from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.infra import Infrastructure
 from switchboard_shared.testing.webhooks import Receiver
 
-from .stack import Stack, started_stack
+from .stack import Stack, infra_env, started_stack
 
 ADMIN = "e2e-admin-token-0123456789"
 
@@ -24,9 +24,7 @@ def stack(infra: Infrastructure, make_settings: SettingsFactory, tmp_path: Path)
     with started_stack(
         tmp_path / "run",
         {
-            "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-            "SB_MONGODB_URL": infra.mongodb_url,
-            "SB_TOPIC_NAMESPACE": make_settings.namespace,
+            **infra_env(infra, make_settings.namespace),
             "SB_REGISTRY_ADMIN_TOKEN": ADMIN,
         },
     ) as running:

@@ -47,7 +47,7 @@ from .outages import (
     until_readiness,
     wait_config_applied,
 )
-from .stack import Stack, started_stack, until
+from .stack import Stack, infra_env, started_stack, until
 from .zero_loss import check, complete
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,8 @@ def stack(
         tmp_path / "run",
         {
             **STACK_ENV,
-            "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+            **infra_env(infra, make_settings.namespace),
             "SB_MONGODB_URL": private_ferretdb.url,
-            "SB_TOPIC_NAMESPACE": make_settings.namespace,
         },
     ) as running:
         yield running

@@ -25,7 +25,7 @@ from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.testing.webhooks import Receiver
 
 from .outages import STACK_ENV, Clients, expected_deliveries, since, tenant_with_webhooks
-from .stack import Stack, started_stack, until
+from .stack import Stack, infra_env, started_stack, until
 from .zero_loss import check, complete
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,7 @@ def stack(infra: Infrastructure, make_settings: SettingsFactory, tmp_path: Path)
         tmp_path / "run",
         {
             **STACK_ENV,
-            "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-            "SB_MONGODB_URL": infra.mongodb_url,
-            "SB_TOPIC_NAMESPACE": make_settings.namespace,
+            **infra_env(infra, make_settings.namespace),
         },
     ) as running:
         yield running

@@ -16,7 +16,7 @@ from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.infra import Infrastructure
 from switchboard_shared.testing.waiting import eventually
 
-from .stack import Stack, started_stack
+from .stack import Stack, infra_env, started_stack
 
 ADMIN = "e2e-admin-token-5b1f0c2d"
 SEED_CREATE = {
@@ -49,9 +49,7 @@ def stack(infra: Infrastructure, make_settings: SettingsFactory, tmp_path: Path)
     with started_stack(
         tmp_path / "run",
         {
-            "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-            "SB_MONGODB_URL": infra.mongodb_url,
-            "SB_TOPIC_NAMESPACE": namespace,
+            **infra_env(infra, namespace),
             "SB_REGISTRY_ADMIN_TOKEN": ADMIN,
             # The seed's example.com must not be contacted: answer it with loopback, which this stack allows
             # (for development tenants).

@@ -26,7 +26,7 @@ from pymongo import AsyncMongoClient
 from switchboard_shared.kafka_admin import delete_topics, ensure_topics
 from switchboard_shared.testing.infra import Infrastructure
 
-from ..e2e.stack import Stack, started_stack
+from ..e2e.stack import Stack, infra_env, started_stack
 
 ADMIN_TOKEN = "fuzz-operator-token-6c1e"
 EVENTS_TOKEN = "fuzz-events-token-2b9d"
@@ -156,9 +156,7 @@ def fuzz_stack(
     with started_stack(
         tmp_path_factory.mktemp("fuzz") / "run",
         {
-            "SB_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-            "SB_MONGODB_URL": infra.mongodb_url,
-            "SB_TOPIC_NAMESPACE": fuzz_namespace,
+            **infra_env(infra, fuzz_namespace),
             "SB_REGISTRY_ADMIN_TOKEN": ADMIN_TOKEN,
             "SB_AI_RESPONDER_ADMIN_TOKEN": ADMIN_TOKEN,
             "SB_INGRESS_EVENTS_TOKEN": EVENTS_TOKEN,
