@@ -154,9 +154,17 @@ async def test_failed_deliveries_show_in_the_log_and_redeliver_and_recover_repla
 
         first, second = await eventually(failed_deliveries)
 
-        redelivered = await http.post(
-            f"{registry}/api/webhooks/{hook}/deliveries/{first['_id']}/redeliver", headers=auth
-        )
+        async def redeliver() -> httpx.Response | None:
+            answer = await http.post(
+                f"{registry}/api/webhooks/{hook}/deliveries/{first['_id']}/redeliver", headers=auth
+            )
+            # The event log and the delivery log are separate consumers: the delivery can show before its
+            # event is projected, and until then the registry answers 409 event_unavailable.
+            not_yet = answer.status_code == 409 and answer.json()["error"]["code"] == "event_unavailable"
+            return None if not_yet else answer
+
+        redelivered = await eventually(redeliver)
+        assert redelivered is not None
         assert redelivered.status_code == 202, redelivered.text
         await receiver.wait_for("flaky", 3, timeout_s=30)
 
