@@ -12,8 +12,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import InvalidConfig
+from switchboard_shared import partners
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
 from switchboard_shared.integrations import token_digest
+from switchboard_shared.partners.base import CredentialField, Partner
 from switchboard_shared.partners.freshchat import EXAMPLE_PUBLIC_KEY, normalize_public_key
 from switchboard_shared.secrets_box import SecretsBox
 
@@ -411,3 +413,32 @@ def test_endpoint_urls_name_every_url_the_dispatcher_calls() -> None:
         "reply.base_url": "https://chat.acme.com",
     }
     assert rules.stored_endpoint_urls(_stored(config), BOX) == rules.endpoint_urls(config)
+
+
+def test_a_partner_registered_later_gets_its_fields_in_the_models_and_the_rules() -> None:
+    toy = Partner(
+        name="toychat",
+        title="Toychat",
+        verification=(CredentialField("toy_secret", "the toy's secret.", secret=True),),
+        reply=(CredentialField("api_url", "the toy's API", required=True, url=True, max_length=2048),),
+    )
+    partners.register(toy)
+    try:
+        models = rules.integration_models()
+        assert "toychat" in [member.value for member in models.provider]
+        described = models.verification.model_json_schema()["properties"]["toy_secret"]["description"]
+        assert described == "toychat: the toy's secret. Write-only."
+        shared = models.reply.model_json_schema()["properties"]["api_url"]["description"]
+        assert shared.endswith("toychat: the toy's API")
+        config = models.create.model_validate(
+            {"name": "x", "provider": "toychat", "verification": {"public_key": EXAMPLE_PUBLIC_KEY}}
+        )
+        with pytest.raises(InvalidConfig, match="which use toy_secret, bearer_token"):
+            rules.check(config)
+        sealed, _ = rules.sealed(
+            _create(name="x", provider="toychat", verification={"toy_secret": "s3"}), BOX
+        )
+        assert sealed["verification"]["toy_secret"].startswith("enc:")
+    finally:
+        partners.unregister("toychat")
+    assert "toychat" not in [member.value for member in rules.integration_models().provider]
