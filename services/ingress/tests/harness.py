@@ -19,6 +19,7 @@ from switchboard_ingress.adapters.replies import PendingReplies
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.domain.ratelimit import LocalWindows
 from switchboard_ingress.settings import IngressSettings
+from switchboard_shared import partners
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import (
     CORRELATION_EXTENSION,
@@ -27,7 +28,6 @@ from switchboard_shared.events import (
     Author,
     Reply,
 )
-from switchboard_shared.integrations import VERIFICATION_SECRETS
 from switchboard_shared.secrets_box import SecretsBox
 
 
@@ -42,7 +42,7 @@ def integration_state(
 ) -> dict[str, Any]:
     """An ``integration:<id>`` state the way the registry publishes it: secrets as SecretsBox ciphertext."""
     sealed = {
-        name: box.encrypt(value) if name in VERIFICATION_SECRETS else value
+        name: box.encrypt(value) if name in partners.secret_fields("verification") else value
         for name, value in (verification or {}).items()
     }
     return {

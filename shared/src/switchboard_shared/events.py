@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 
 class EventType(StrEnum):
@@ -173,7 +174,41 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Provider = Literal["freshchat", "zendesk", "intercom", "chatwoot", "slack", "generic", "widget", "api"]
+#: Sources of messages that are not partner platforms: the chat widget (seed 004) and other services' API calls.
+NON_PARTNER_SOURCES: tuple[str, ...] = ("widget", "api")
+
+
+def provider_names() -> tuple[str, ...]:
+    """Every value ``Provider`` accepts: the registered partners' names, then the non-partner sources."""
+    # Imported here: the partner modules import these models (a module-level import would be circular).
+    from switchboard_shared import partners
+
+    return (*(partner.name for partner in partners.registered()), *NON_PARTNER_SOURCES)
+
+
+class _ProviderName:
+    """Validates a provider name against the partner registry when a value is validated, and documents the
+    names registered when a schema is generated, so a partner added by one module is accepted everywhere."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(_known_provider, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"enum": list(provider_names()), "type": "string"}
+
+
+def _known_provider(value: str) -> str:
+    from switchboard_shared import partners
+
+    if value not in NON_PARTNER_SOURCES and partners.get(value) is None:
+        raise ValueError(f"unknown provider; expected one of {', '.join(provider_names())}")
+    return value
+
+
+#: Where a message came from: a registered partner's name (``switchboard_shared.partners``), "widget" or "api".
+Provider = Annotated[str, _ProviderName()]
 AuthorType = Literal["user", "agent", "bot", "system"]
 
 

@@ -1,8 +1,8 @@
 """What the registry and ingress agree on about a partner integration's stored form.
 
 The registry seals an integration's secrets with ``SecretsBox`` before they reach MongoDB or the config topic;
-ingress decrypts them when it applies a config record. Both sides must name the same fields, or a secret is
-either published in plaintext or never decrypted.
+ingress decrypts them when it applies a config record. Both read which fields are secrets from the partner
+registry (``partners.secret_fields``), so they always name the same ones.
 
 Tokens that identify an integration by themselves (a bearer token, a Chatwoot path token) are looked up by
 digest: the registry stores the digest under a unique index, ingress indexes its view by it. Both must compute
@@ -12,16 +12,6 @@ the same one, or a partner's token matches nothing.
 from __future__ import annotations
 
 import hashlib
-
-#: The ``verification`` fields that are secrets: sealed by the registry, decrypted by ingress (in this order).
-#: ``public_key`` is not among them: a public key is stored and published as pasted.
-VERIFICATION_SECRETS: tuple[str, ...] = (
-    "signing_secret",
-    "client_secret",
-    "webhook_secret",
-    "path_token",
-    "bearer_token",
-)
 
 
 def token_digest(token: str) -> str:

@@ -3,8 +3,8 @@
 Infrastructure addresses are read from the same variables by every service (``SB_KAFKA_BOOTSTRAP``,
 ``SB_MONGODB_URL``, ``SB_TOPIC_NAMESPACE``, ``SB_ENVIRONMENT``) so one environment file configures them all;
 service-specific settings use the service's prefix (``SB_REGISTRY_ADMIN_TOKEN``). In production, secrets that
-are empty or look like placeholders, and development-only switches that are on (``SB_REGISTRY_ALLOW_LOOPBACK_URLS``),
-stop the service at start with a message naming the variable.
+are empty or look like placeholders, development-only switches that are on (``SB_REGISTRY_ALLOW_LOOPBACK_URLS``),
+and extra partner modules (``SB_EXTRA_PARTNERS``) stop the service at start with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from __future__ import annotations
 import base64
 import hashlib
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from switchboard_shared.secrets_box import SecretsBox
 from switchboard_shared.topics import Topic, topic_name
+
+if TYPE_CHECKING:
+    from switchboard_shared.partners.base import Partner
 
 _PLACEHOLDERS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev", "development", "test"})
 #: Publicly known; used only when SB_SECRETS_KEY is unset outside production.
@@ -73,6 +76,12 @@ class ServiceSettings(BaseSettings):
         SecretStr(""),
         "Fernet key(s), comma-separated newest first, encrypting stored secrets; required in production",
     )
+    extra_partners: tuple[str, ...] = _shared(
+        "extra_partners",
+        (),
+        'module paths of partners to register besides the built-in ones, as JSON (["tests.e2e.fake_partner"]), '
+        "each module defining PARTNER; development and test only",
+    )
 
     #: Names of SecretStr fields that may legitimately be empty (feature disabled when unset).
     optional_secrets: ClassVar[frozenset[str]] = frozenset()
@@ -89,6 +98,14 @@ class ServiceSettings(BaseSettings):
         public development key, so local data is readable across restarts but never safe."""
         keys = [key.strip() for key in self.secrets_key.get_secret_value().split(",") if key.strip()]
         return SecretsBox(keys or [DEVELOPMENT_SECRETS_KEY])
+
+    def partners(self) -> tuple[Partner, ...]:
+        """Every partner this service serves: the built-in ones, then those ``SB_EXTRA_PARTNERS`` names (which
+        production refuses, so a deployment runs only the partners it ships)."""
+        from switchboard_shared import partners
+
+        partners.load(self.extra_partners)
+        return partners.registered()
 
     def topic(self, topic: Topic) -> str:
         return topic_name(topic, self.topic_namespace)
@@ -118,6 +135,17 @@ class ServiceSettings(BaseSettings):
                     f"{self.env_name(name)} must be set to a real secret in production (it is empty or a "
                     "placeholder); set SB_ENVIRONMENT=development for local use"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_extra_partners(self) -> Self:
+        if self.is_production and self.extra_partners:
+            # The variable names modules to import: in production that would run code chosen by whoever sets
+            # the environment, outside the image's reviewed partners.
+            raise ValueError(
+                "SB_EXTRA_PARTNERS is refused in production: it imports the modules it names; ship a partner as a "
+                "module of switchboard_shared.partners instead, or set SB_ENVIRONMENT=development for local use"
+            )
         return self
 
     @model_validator(mode="after")

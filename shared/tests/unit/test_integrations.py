@@ -1,18 +1,21 @@
 from __future__ import annotations
 
-from switchboard_shared.integrations import VERIFICATION_SECRETS, token_digest
+from switchboard_shared import partners
+from switchboard_shared.integrations import token_digest
 
 
-def test_verification_secrets_name_each_field_once_and_not_the_public_key() -> None:
-    assert len(set(VERIFICATION_SECRETS)) == len(VERIFICATION_SECRETS)
-    assert set(VERIFICATION_SECRETS) == {
+def test_the_built_in_verification_secrets_are_these_and_not_the_public_key() -> None:
+    # The registry seals exactly these and ingress decrypts exactly these: a field missing here would be
+    # published in plaintext.
+    secrets = partners.secret_fields("verification")
+    assert secrets == {
         "signing_secret",
         "client_secret",
         "webhook_secret",
         "path_token",
         "bearer_token",
     }
-    assert "public_key" not in VERIFICATION_SECRETS
+    assert "public_key" not in secrets
 
 
 def test_token_digest_is_the_sha256_hex_of_the_token() -> None:

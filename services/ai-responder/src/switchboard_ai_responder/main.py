@@ -59,6 +59,7 @@ OPENAPI_TAGS = [
 
 def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
     settings = settings or AiResponderSettings()
+    settings.partners()  # registers SB_EXTRA_PARTNERS before anything reads the partner registry
     metrics = ResponderMetrics()
     mongo = mongo_client(settings, SERVICE)
     database = mongo[settings.mongodb_database]

@@ -34,6 +34,7 @@ SERVICE = "dispatcher"
 
 def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     settings = settings or DispatcherSettings()
+    settings.partners()  # registers SB_EXTRA_PARTNERS before anything reads the partner registry
     metrics = DispatcherMetrics()
     mongo = mongo_client(settings, SERVICE)
     database = mongo[settings.mongodb_database]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from switchboard_dispatcher.domain.partners import PARTNER_PROVIDERS
+from switchboard_dispatcher.domain.partners import has_reply_api
 from switchboard_dispatcher.domain.targets import DEFAULT_SCHEDULE, Target
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, EndpointKind, matches
@@ -215,7 +215,7 @@ class ConfigView:
         ):
             yield "slack"
             return
-        if state.get("provider") in PARTNER_PROVIDERS and reply:
+        if has_reply_api(state.get("provider")) and reply:
             # The partner's own reply API (send the message; assign on handoff).
             yield "partner"
         if state.get("outgoing_webhook_url"):

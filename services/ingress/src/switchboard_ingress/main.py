@@ -22,7 +22,7 @@ from switchboard_ingress.adapters.replies import KafkaReplies, ReplyChannel
 from switchboard_ingress.api.events import router as events_router
 from switchboard_ingress.api.incoming import router as incoming_router
 from switchboard_ingress.api.tickets import router as tickets_router
-from switchboard_ingress.api.webhooks import router as webhooks_router
+from switchboard_ingress.api.webhooks import build_router as webhook_routes
 from switchboard_ingress.api.widget import router as widget_router
 from switchboard_ingress.deps import Services
 from switchboard_ingress.domain.directory import Directory
@@ -51,6 +51,8 @@ class Adapters:
 
 def create_app(settings: IngressSettings | None = None, adapters: Adapters | None = None) -> FastAPI:
     settings = settings or IngressSettings()
+    registered = settings.partners()
+    native = ", ".join(partner.title for partner in registered if partner.inbound is not None)
     adapters = adapters or Adapters()
     metrics = IngressMetrics()
     mongo = mongo_client(settings, SERVICE)
@@ -67,7 +69,7 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
         settings,
         Topic.PLATFORM_EVENTS,
         title="ingress.platform-events",
-        description="Partner webhooks (Freshchat, Zendesk, Intercom, Chatwoot), seed 002 / 003 / 004 requests and "
+        description=f"Partner webhooks ({native}), seed 002 / 003 / 004 requests and "
         "POST /v1/events, verified and normalized: message.received (with a replyto extension when the caller "
         "waits for the answer), conversation.updated, ticket.*, form.submitted; keyed by conversation id.",
     )
@@ -140,9 +142,9 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     app = build_service_app(
         runtime,
         title="Switchboard ingress",
-        description="The front door: partner webhooks (Freshchat, Zendesk, Intercom, Chatwoot), the seed 002 / 003 / "
+        description=f"The front door: partner webhooks ({native}), the seed 002 / 003 / "
         "004 endpoints and POST /v1/events — verified, normalized and published to Kafka.",
-        routers=[webhooks_router, incoming_router, tickets_router, widget_router, events_router],
+        routers=[webhook_routes(registered), incoming_router, tickets_router, widget_router, events_router],
         on_startup=[ensure_indexes],
         after_broker_start=[start_followers],
         on_shutdown=[stop_followers],

@@ -27,11 +27,11 @@ from aiokafka.errors import KafkaError
 from faststream.kafka.publisher import DefaultPublisher
 
 from switchboard_ingress.adapters.dedup import DedupStore, DedupUnavailable, store_key
-from switchboard_ingress.domain.inbound import Accepted, Dropped, Origin, Outcome
 from switchboard_ingress.domain.ratelimit import RateLimiter, Window
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka import publish_event
+from switchboard_shared.partners.inbound import Accepted, Dropped, Origin, Outcome
 
 log = logging.getLogger(__name__)
 

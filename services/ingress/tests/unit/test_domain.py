@@ -10,19 +10,17 @@ import pytest
 from switchboard_ingress.adapters.dedup import store_key
 from switchboard_ingress.adapters.ratelimit import slice_size
 from switchboard_ingress.domain.directory import Directory
-from switchboard_ingress.domain.inbound import Origin, event_id, parse_time, strip_html
 from switchboard_ingress.domain.ratelimit import LocalWindows, window_of
-from switchboard_ingress.domain.signatures import (
-    SignatureError,
-    StaleTimestamp,
-    load_rsa_public_key,
-    verify_chatwoot,
-    verify_freshchat,
-    verify_intercom,
-    verify_zendesk,
-)
 from switchboard_ingress.domain.widget_policy import csrf_token_valid, issue_csrf_token, origin_allowed
+from switchboard_shared.partners.base import StaleTimestamp
+from switchboard_shared.partners.chatwoot import verify_signature as verify_chatwoot
+from switchboard_shared.partners.freshchat import load_public_key as load_rsa_public_key
+from switchboard_shared.partners.freshchat import verify_signature as verify_freshchat
+from switchboard_shared.partners.inbound import Origin, event_id, parse_time, strip_html
+from switchboard_shared.partners.intercom import verify_signature as verify_intercom
+from switchboard_shared.partners.zendesk import verify_signature as verify_zendesk
 from switchboard_shared.secrets_box import SecretsBox
+from switchboard_shared.signing import SignatureError
 
 from ..harness import integration_state
 from ..partners import (
@@ -190,7 +188,7 @@ def test_a_secret_under_another_key_marks_the_integration_broken(box: SecretsBox
     integration = directory.integration("i-1")
     assert integration is not None
     assert integration.broken
-    assert integration.signing_secret is None
+    assert "signing_secret" not in integration.verification
 
 
 def test_reply_identities_are_our_own(box: SecretsBox) -> None:

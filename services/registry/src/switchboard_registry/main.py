@@ -35,6 +35,7 @@ OPENAPI_TAGS = [
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
+    settings.partners()  # registers SB_EXTRA_PARTNERS before anything reads the partner registry
     metrics = RegistryMetrics()
     mongo = mongo_client(settings, SERVICE)
     database = mongo[settings.mongodb_database]

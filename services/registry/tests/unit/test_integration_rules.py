@@ -12,8 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import InvalidConfig
+from switchboard_shared import partners
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
 from switchboard_shared.integrations import token_digest
+from switchboard_shared.partners.base import CredentialField, Partner
+from switchboard_shared.partners.freshchat import EXAMPLE_PUBLIC_KEY, normalize_public_key
 from switchboard_shared.secrets_box import SecretsBox
 
 BOX = SecretsBox([SecretsBox.generate_key()])
@@ -31,7 +34,7 @@ def rsa_key() -> rsa.RSAPublicKey:
 
 
 def _create(**fields: Any) -> rules.IntegrationCreate:
-    config = rules.IntegrationCreate.model_validate(fields)
+    config = rules.integration_models().create.model_validate(fields)
     rules.check(config)
     return config
 
@@ -59,12 +62,12 @@ def _stored(config: rules.IntegrationCreate) -> dict[str, Any]:
 
 def test_seed_002_create_body_is_accepted_as_documented() -> None:
     config = _create(**rules.SEED_002_EXAMPLE)
-    assert config.provider is rules.Provider.FRESHCHAT
+    assert config.provider == "freshchat"
     assert config.timeout_seconds == 30
     assert config.retry_attempts == 3
 
 
-@pytest.mark.parametrize("example", rules.CREATE_EXAMPLES, ids=lambda example: str(example["name"]))
+@pytest.mark.parametrize("example", rules.create_examples(), ids=lambda example: str(example["name"]))
 def test_every_openapi_example_is_a_valid_create(example: dict[str, Any]) -> None:
     _create(**example)
 
@@ -82,7 +85,9 @@ def test_events_default_to_ticket_and_review_traffic_for_slack() -> None:
 
 def test_an_unknown_event_filter_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown event type"):
-        rules.IntegrationCreate.model_validate({"name": "x", "provider": "generic", "events": ["nope.never"]})
+        rules.integration_models().create.model_validate(
+            {"name": "x", "provider": "generic", "events": ["nope.never"]}
+        )
 
 
 # -- provider fields -------------------------------------------------------------------------------------------
@@ -142,13 +147,14 @@ def test_a_zendesk_subdomain_is_normalised_from_the_full_host() -> None:
         provider="zendesk",
         reply={"subdomain": "Acme.zendesk.com", "email": "a@acme.com", "api_token": "t"},
     )
-    assert config.reply is not None
-    assert config.reply.subdomain == "acme"
+    reply: Any = config.reply  # the built ReplyCredentials model
+    assert reply is not None
+    assert reply.subdomain == "acme"
 
 
 def test_a_chatwoot_path_token_must_be_url_safe() -> None:
     with pytest.raises(ValueError, match="letters, digits"):
-        rules.IntegrationCreate.model_validate(
+        rules.integration_models().create.model_validate(
             {"name": "x", "provider": "chatwoot", "verification": {"path_token": "a/b" * 10}}
         )
 
@@ -161,7 +167,7 @@ def test_a_freshchat_one_line_key_with_a_pkcs1_label_becomes_a_standard_pem(
 ) -> None:
     pasted = f"-----BEGIN RSA PUBLIC KEY----- {_spki_base64(rsa_key)} -----END RSA PUBLIC KEY-----"
 
-    pem = rules.normalize_public_key(pasted)
+    pem = normalize_public_key(pasted)
 
     assert pem.startswith("-----BEGIN PUBLIC KEY-----\n")
     loaded = serialization.load_pem_public_key(pem.encode())
@@ -171,19 +177,19 @@ def test_a_freshchat_one_line_key_with_a_pkcs1_label_becomes_a_standard_pem(
 
 def test_a_real_pkcs1_key_is_accepted_too(rsa_key: rsa.RSAPublicKey) -> None:
     pkcs1 = rsa_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode()
-    assert rules.normalize_public_key(pkcs1) == rules.normalize_public_key(
+    assert normalize_public_key(pkcs1) == normalize_public_key(
         f"-----BEGIN PUBLIC KEY-----\n{_spki_base64(rsa_key)}\n-----END PUBLIC KEY-----"
     )
 
 
 def test_a_key_pasted_with_escaped_newlines_is_accepted(rsa_key: rsa.RSAPublicKey) -> None:
     escaped = "-----BEGIN PUBLIC KEY-----\\n" + _spki_base64(rsa_key) + "\\n-----END PUBLIC KEY-----"
-    assert rules.normalize_public_key(escaped).startswith("-----BEGIN PUBLIC KEY-----")
+    assert normalize_public_key(escaped).startswith("-----BEGIN PUBLIC KEY-----")
 
 
 def test_text_that_is_not_a_key_is_refused() -> None:
     with pytest.raises(ValueError, match="base64"):
-        rules.normalize_public_key("-----BEGIN PUBLIC KEY----- not a key! -----END PUBLIC KEY-----")
+        normalize_public_key("-----BEGIN PUBLIC KEY----- not a key! -----END PUBLIC KEY-----")
 
 
 def test_a_non_rsa_key_is_refused() -> None:
@@ -192,7 +198,7 @@ def test_a_non_rsa_key_is_refused() -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
     with pytest.raises(ValueError, match="not an RSA public key"):
-        rules.normalize_public_key(pem)
+        normalize_public_key(pem)
 
 
 def test_a_short_rsa_key_is_refused() -> None:
@@ -202,7 +208,7 @@ def test_a_short_rsa_key_is_refused() -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
     with pytest.raises(ValueError, match="at least 2048"):
-        rules.normalize_public_key(pem)
+        normalize_public_key(pem)
 
 
 # -- custom headers --------------------------------------------------------------------------------------------
@@ -269,7 +275,7 @@ def test_sealing_encrypts_every_secret_and_only_secrets() -> None:
     fields, _ = rules.sealed(
         _create(
             **rules.SEED_002_EXAMPLE,
-            verification={"public_key": rules.EXAMPLE_FRESHCHAT_KEY, "bearer_token": "your_webhook_secret"},
+            verification={"public_key": EXAMPLE_PUBLIC_KEY, "bearer_token": "your_webhook_secret"},
             reply={"api_url": "https://acme.freshchat.com/v2", "api_token": "fc-token-123456"},
         ),
         BOX,
@@ -316,7 +322,7 @@ def test_the_public_view_masks_every_secret() -> None:
 
 def test_the_public_view_shows_a_public_key_with_its_fingerprint() -> None:
     document = _stored(
-        _create(name="x", provider="freshchat", verification={"public_key": rules.EXAMPLE_FRESHCHAT_KEY})
+        _create(name="x", provider="freshchat", verification={"public_key": EXAMPLE_PUBLIC_KEY})
     )
 
     verification = rules.public(document, BOX).verification
@@ -348,18 +354,20 @@ def test_sending_back_what_get_showed_keeps_every_secret() -> None:
     assert config.auth_token is not None
     assert config.auth_token.get_secret_value() == "your_bearer_token"
     assert config.custom_headers["X-API-Key"] == "your_api_key"
-    assert config.reply is not None
-    assert config.reply.api_token is not None
-    assert config.reply.api_token.get_secret_value() == "fc-token-123456"
+    reply: Any = config.reply  # the built ReplyCredentials model
+    assert reply is not None
+    assert reply.api_token is not None
+    assert reply.api_token.get_secret_value() == "fc-token-123456"
 
 
 def test_an_update_merges_nested_objects_key_by_key() -> None:
     config = rules.updated(_seed_document(), {"reply": {"api_token": "rotated-token"}}, BOX)
 
-    assert config.reply is not None
-    assert config.reply.api_url == "https://acme.freshchat.com/v2"
-    assert config.reply.api_token is not None
-    assert config.reply.api_token.get_secret_value() == "rotated-token"
+    reply: Any = config.reply  # the built ReplyCredentials model
+    assert reply is not None
+    assert reply.api_url == "https://acme.freshchat.com/v2"
+    assert reply.api_token is not None
+    assert reply.api_token.get_secret_value() == "rotated-token"
 
 
 def test_null_removes_an_optional_value() -> None:
@@ -405,3 +413,32 @@ def test_endpoint_urls_name_every_url_the_dispatcher_calls() -> None:
         "reply.base_url": "https://chat.acme.com",
     }
     assert rules.stored_endpoint_urls(_stored(config), BOX) == rules.endpoint_urls(config)
+
+
+def test_a_partner_registered_later_gets_its_fields_in_the_models_and_the_rules() -> None:
+    toy = Partner(
+        name="toychat",
+        title="Toychat",
+        verification=(CredentialField("toy_secret", "the toy's secret.", secret=True),),
+        reply=(CredentialField("api_url", "the toy's API", required=True, url=True, max_length=2048),),
+    )
+    partners.register(toy)
+    try:
+        models = rules.integration_models()
+        assert "toychat" in [member.value for member in models.provider]
+        described = models.verification.model_json_schema()["properties"]["toy_secret"]["description"]
+        assert described == "toychat: the toy's secret. Write-only."
+        shared = models.reply.model_json_schema()["properties"]["api_url"]["description"]
+        assert shared.endswith("toychat: the toy's API")
+        config = models.create.model_validate(
+            {"name": "x", "provider": "toychat", "verification": {"public_key": EXAMPLE_PUBLIC_KEY}}
+        )
+        with pytest.raises(InvalidConfig, match="which use toy_secret, bearer_token"):
+            rules.check(config)
+        sealed, _ = rules.sealed(
+            _create(name="x", provider="toychat", verification={"toy_secret": "s3"}), BOX
+        )
+        assert sealed["verification"]["toy_secret"].startswith("enc:")
+    finally:
+        partners.unregister("toychat")
+    assert "toychat" not in [member.value for member in rules.integration_models().provider]

@@ -1,5 +1,7 @@
-"""Native partner webhooks: ``POST /webhooks/{provider}/{integration_id}`` for Freshchat, Zendesk, Intercom and
-Chatwoot (plus Chatwoot's secret-in-path form), and ``HEAD`` on the same URL for Intercom's URL check.
+"""Native partner webhooks: ``POST /webhooks/{provider}/{integration_id}`` for every registered partner with an
+inbound webhook (Freshchat, Zendesk, Intercom, Chatwoot), plus the secret-in-path form for partners that offer it
+(Chatwoot), and ``HEAD`` on the same URL for Intercom's URL check. ``build_router`` makes the routes from the
+partner registry; the partner's module verifies and normalizes.
 
 Order per request: the integration named in the URL → the signature over the **raw bytes** (401 before any
 parsing) → JSON → the provider's normalizer → the gateway (drop, limit, dedup, publish). Answers:
@@ -13,7 +15,7 @@ parsing) → JSON → the provider's normalizer → the gateway (drop, limit, de
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -21,32 +23,14 @@ from fastapi import APIRouter, Request, Response
 
 from switchboard_ingress.api.common import active_integration
 from switchboard_ingress.deps import DirectoryDep, ServicesDep
-from switchboard_ingress.domain import chatwoot, freshchat, intercom, zendesk
 from switchboard_ingress.domain.directory import Integration
-from switchboard_ingress.domain.inbound import InvalidPayload, Origin, Outcome
-from switchboard_ingress.domain.signatures import (
-    SignatureError,
-    StaleTimestamp,
-    verify_chatwoot,
-    verify_freshchat,
-    verify_intercom,
-    verify_zendesk,
-)
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_ingress.service import Admission, Gateway, Limit, RateLimited, Unavailable
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
-from switchboard_shared.signing import constant_time_equal
-
-router = APIRouter(tags=["partner webhooks"], route_class=BoundedJsonRoute)
-
-
-class NativeProvider(StrEnum):
-    FRESHCHAT = "freshchat"
-    ZENDESK = "zendesk"
-    INTERCOM = "intercom"
-    CHATWOOT = "chatwoot"
-
+from switchboard_shared.partners.base import Inbound, InboundRequest, NotConfigured, Partner, StaleTimestamp
+from switchboard_shared.partners.inbound import InvalidPayload, Origin, Outcome
+from switchboard_shared.signing import SignatureError, constant_time_equal
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Signature missing, wrong or stale"},
@@ -68,20 +52,15 @@ def _unauthorized(
     return ApiError(401, reason, message or str(exc))
 
 
-def _not_configured(metrics: IngressMetrics, provider: str, field: str) -> ApiError:
+def _not_configured(metrics: IngressMetrics, provider: str, exc: NotConfigured) -> ApiError:
     metrics.signature_failures.labels(provider, "not_configured").inc()
-    return ApiError(
-        401,
-        "verification_not_configured",
-        f"the integration has no verification.{field}; requests cannot be verified",
-    )
+    return ApiError(401, "verification_not_configured", str(exc))
 
 
 def _verify(
     integration: Integration,
-    provider: NativeProvider,
-    body: bytes,
-    headers: Mapping[str, str],
+    inbound: Inbound,
+    request: InboundRequest,
     settings: IngressSettings,
     metrics: IngressMetrics,
 ) -> None:
@@ -94,52 +73,11 @@ def _verify(
             headers={"Retry-After": str(settings.retry_after_s * 12)},
         )
     try:
-        if provider is NativeProvider.FRESHCHAT:
-            if integration.public_key is None:
-                raise _not_configured(metrics, provider, "public_key")
-            verify_freshchat(integration.public_key, body, headers.get("x-freshchat-signature"))
-        elif provider is NativeProvider.ZENDESK:
-            if integration.signing_secret is None:
-                raise _not_configured(metrics, provider, "signing_secret")
-            verify_zendesk(
-                integration.signing_secret,
-                body,
-                headers.get("x-zendesk-webhook-signature"),
-                headers.get("x-zendesk-webhook-signature-timestamp"),
-                tolerance_s=settings.signature_tolerance_s,
-            )
-        elif provider is NativeProvider.INTERCOM:
-            if integration.client_secret is None:
-                raise _not_configured(metrics, provider, "client_secret")
-            verify_intercom(integration.client_secret, body, headers.get("x-hub-signature"))
-        else:
-            if integration.webhook_secret is None:
-                raise _not_configured(metrics, provider, "webhook_secret (or use the path-token URL)")
-            verify_chatwoot(
-                integration.webhook_secret,
-                body,
-                headers.get("x-chatwoot-signature"),
-                headers.get("x-chatwoot-timestamp"),
-                tolerance_s=settings.signature_tolerance_s,
-            )
+        inbound.verify(integration.verification, request, tolerance_s=settings.signature_tolerance_s)
+    except NotConfigured as exc:
+        raise _not_configured(metrics, integration.provider, exc) from None
     except SignatureError as exc:
-        raise _unauthorized(metrics, provider, exc) from None
-
-
-def _normalize(
-    provider: NativeProvider,
-    payload: dict[str, Any],
-    origin: Origin,
-    headers: Mapping[str, str],
-    body: bytes,
-) -> Outcome:
-    if provider is NativeProvider.FRESHCHAT:
-        return freshchat.normalize(payload, origin, headers)
-    if provider is NativeProvider.ZENDESK:
-        return zendesk.normalize(payload, origin, headers, body)
-    if provider is NativeProvider.INTERCOM:
-        return intercom.normalize(payload, origin)
-    return chatwoot.normalize(payload, origin, headers)
+        raise _unauthorized(metrics, integration.provider, exc) from None
 
 
 def origin_of(integration: Integration) -> Origin:
@@ -190,7 +128,7 @@ def admission_body(admission: Admission) -> dict[str, Any]:
 
 
 async def _receive(
-    provider: NativeProvider,
+    inbound: Inbound,
     integration: Integration,
     request: Request,
     settings: IngressSettings,
@@ -199,62 +137,76 @@ async def _receive(
     *,
     verified: bool = False,
 ) -> dict[str, Any]:
-    body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
+    inbound_request = InboundRequest(await request.body(), headers)
     if not verified:
-        _verify(integration, provider, body, headers, settings, metrics)
-    payload = parse_json_body(body, object_required=True)
+        _verify(integration, inbound, inbound_request, settings, metrics)
+    payload = parse_json_body(inbound_request.body, object_required=True)
     origin = origin_of(integration)
     try:
-        outcome = _normalize(provider, payload, origin, headers, body)
+        outcome = inbound.normalize(payload, origin, inbound_request)
     except InvalidPayload as exc:
-        metrics.webhooks.labels(provider, "invalid").inc()
+        metrics.webhooks.labels(integration.provider, "invalid").inc()
         raise ApiError(422, "validation_error", exc.message, field=exc.field) from None
     admission = await admit(gateway, origin, outcome, integration_limit(integration, settings), settings)
     return admission_body(admission)
 
 
-@router.post(
-    "/webhooks/{provider}/{integration_id}",
-    summary="Receive a partner platform's webhook (Freshchat, Zendesk, Intercom, Chatwoot)",
-    responses=_RESPONSES,
-)
-async def receive_webhook(
-    provider: NativeProvider, integration_id: str, request: Request, services: ServicesDep
-) -> dict[str, Any]:
-    integration = active_integration(services.directory, integration_id, provider)
-    return await _receive(
-        provider, integration, request, services.settings, services.metrics, services.gateway
-    )
+def build_router(registered: Sequence[Partner]) -> APIRouter:
+    """The webhook routes of the partners in ``registered`` that have an inbound webhook."""
+    router = APIRouter(tags=["partner webhooks"], route_class=BoundedJsonRoute)
+    inbound = {partner.name: partner.inbound for partner in registered if partner.inbound is not None}
+    titles = ", ".join(partner.title for partner in registered if partner.inbound is not None)
+    # The path parameter's enum, so the OpenAPI document lists the partners (and FastAPI answers 422 for others).
+    native = StrEnum("NativeProvider", {name.upper(): name for name in inbound})  # type: ignore[misc]
+
+    async def receive_webhook(
+        provider: StrEnum, integration_id: str, request: Request, services: ServicesDep
+    ) -> dict[str, Any]:
+        integration = active_integration(services.directory, integration_id, provider)
+        return await _receive(
+            inbound[provider], integration, request, services.settings, services.metrics, services.gateway
+        )
+
+    async def check_webhook_url(provider: StrEnum, integration_id: str, directory: DirectoryDep) -> Response:
+        active_integration(directory, integration_id, provider)
+        return Response(status_code=200)
+
+    receive_webhook.__annotations__["provider"] = native
+    check_webhook_url.__annotations__["provider"] = native
+    router.post(
+        "/webhooks/{provider}/{integration_id}",
+        summary=f"Receive a partner platform's webhook ({titles})",
+        responses=_RESPONSES,
+    )(receive_webhook)
+    for partner in registered:
+        if partner.inbound is not None and partner.inbound.path_token:
+            router.post(
+                f"/webhooks/{partner.name}/{{integration_id}}/{{path_token}}",
+                name=f"receive_{partner.name}_with_path_token",
+                summary=f"Receive a {partner.title} webhook from an installation that does not sign (secret path "
+                "segment)",
+                responses=_RESPONSES,
+            )(_path_token_receiver(partner.name, partner.inbound))
+    router.head(
+        "/webhooks/{provider}/{integration_id}",
+        summary="URL check (Intercom sends HEAD when a webhook URL is saved)",
+        responses={404: {"description": "Unknown integration"}},
+    )(check_webhook_url)
+    return router
 
 
-@router.post(
-    "/webhooks/chatwoot/{integration_id}/{path_token}",
-    summary="Receive a Chatwoot webhook from an installation that does not sign (secret path segment)",
-    responses=_RESPONSES,
-)
-async def receive_chatwoot_with_path_token(
-    integration_id: str, path_token: str, request: Request, services: ServicesDep
-) -> dict[str, Any]:
-    settings, metrics, gateway = services.settings, services.metrics, services.gateway
-    integration = active_integration(services.directory, integration_id, NativeProvider.CHATWOOT)
-    expected = integration.path_token
-    if expected is None:
-        raise _not_configured(metrics, NativeProvider.CHATWOOT, "path_token")
-    if not constant_time_equal(path_token, expected):
-        raise _unauthorized(metrics, NativeProvider.CHATWOOT, None, "wrong path token")
-    return await _receive(
-        NativeProvider.CHATWOOT, integration, request, settings, metrics, gateway, verified=True
-    )
+def _path_token_receiver(name: str, inbound: Inbound) -> Callable[..., Any]:
+    async def receive_with_path_token(
+        integration_id: str, path_token: str, request: Request, services: ServicesDep
+    ) -> dict[str, Any]:
+        settings, metrics, gateway = services.settings, services.metrics, services.gateway
+        integration = active_integration(services.directory, integration_id, name)
+        expected = integration.path_token
+        if expected is None:
+            raise _not_configured(metrics, name, NotConfigured("path_token"))
+        if not constant_time_equal(path_token, expected):
+            raise _unauthorized(metrics, name, None, "wrong path token")
+        return await _receive(inbound, integration, request, settings, metrics, gateway, verified=True)
 
-
-@router.head(
-    "/webhooks/{provider}/{integration_id}",
-    summary="URL check (Intercom sends HEAD when a webhook URL is saved)",
-    responses={404: {"description": "Unknown integration"}},
-)
-async def check_webhook_url(
-    provider: NativeProvider, integration_id: str, directory: DirectoryDep
-) -> Response:
-    active_integration(directory, integration_id, provider)
-    return Response(status_code=200)
+    return receive_with_path_token

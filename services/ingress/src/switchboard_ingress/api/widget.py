@@ -42,7 +42,6 @@ from switchboard_ingress.domain.generic import (
     parse_chat,
     parse_form,
 )
-from switchboard_ingress.domain.inbound import Accepted
 from switchboard_ingress.domain.widget_policy import (
     cors_headers,
     csrf_token_valid,
@@ -53,6 +52,7 @@ from switchboard_ingress.service import Gateway, Limit, RateLimited, Unavailable
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.events import REPLY_TO_EXTENSION, Reply, WidgetResponse
 from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
+from switchboard_shared.partners.inbound import Accepted
 from switchboard_shared.settings import Environment
 
 router = APIRouter(tags=["seed 004: chat widget"], route_class=BoundedJsonRoute)

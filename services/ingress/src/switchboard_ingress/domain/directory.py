@@ -2,8 +2,9 @@
 
 ``ConfigFollower`` feeds ``Directory.apply`` every ``integration:<id>`` and ``tenant:<id>`` record from the start
 of the topic, then each new change; no request ever calls the registry. Records carry secrets as ``SecretsBox``
-ciphertext; they are decrypted once here, when a record is applied, and the Freshchat public key is parsed once,
-so verifying a request costs no decryption or key parsing.
+ciphertext; they are decrypted once here, when a record is applied, and values a partner parses (the Freshchat
+public key) are parsed once (``CredentialField.load``), so verifying a request costs no decryption or parsing.
+Which fields are secrets, which are parsed and which name our own bot come from the partner registry.
 
 Bearer tokens (seed 002, seed 003) identify an integration by themselves, so the view indexes the SHA-256 of
 each one: a lookup hashes the presented token and compares digests, never the token itself.
@@ -16,10 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from switchboard_ingress.domain.signatures import load_rsa_public_key
-from switchboard_shared.integrations import VERIFICATION_SECRETS, token_digest
+from switchboard_shared import partners
+from switchboard_shared.integrations import token_digest
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
@@ -36,12 +35,9 @@ class Integration:
     provider: str
     name: str = ""
     is_active: bool = True
-    public_key: rsa.RSAPublicKey | None = None
-    signing_secret: str | None = None
-    client_secret: str | None = None
-    webhook_secret: str | None = None
-    path_token: str | None = None
-    bearer_token: str | None = None
+    #: The ``verification`` fields that are set: secrets decrypted, parsed fields parsed (plaintext, in memory
+    #: only). The partner's verifier reads what it signs with from here.
+    verification: Mapping[str, Any] = field(default_factory=dict)
     #: Partner-side ids of the bot our replies are posted as (Freshchat actor_id, Zendesk author_id, Intercom
     #: admin_id) and the Zendesk agent email: a message from one of them is our own reply coming back.
     own_ids: frozenset[str] = frozenset()
@@ -50,6 +46,24 @@ class Integration:
     rate_limit_per_minute: int | None = None
     #: Why the configuration cannot be used (a secret that does not decrypt, a key that does not parse).
     broken: str | None = None
+
+    def _secret(self, name: str) -> str | None:
+        value = self.verification.get(name)
+        return value if isinstance(value, str) else None
+
+    @property
+    def webhook_secret(self) -> str | None:
+        """seed 003's ``X-Webhook-Signature`` secret (generic partners; Chatwoot signs with it too)."""
+        return self._secret("webhook_secret")
+
+    @property
+    def path_token(self) -> str | None:
+        return self._secret("path_token")
+
+    @property
+    def bearer_token(self) -> str | None:
+        """seed 002's token, which identifies the integration by itself."""
+        return self._secret("bearer_token")
 
 
 @dataclass(frozen=True)
@@ -105,29 +119,33 @@ class Directory:
         return True
 
     def _integration(self, integration_id: str, state: Mapping[str, Any]) -> Integration:
-        verification = state.get("verification") or {}
+        stored = state.get("verification") or {}
         reply = state.get("reply") or {}
-        secrets: dict[str, str | None] = {}
+        verification: dict[str, Any] = {}
         broken: str | None = None
-        for name in VERIFICATION_SECRETS:
+        for name, spec in partners.fields("verification").items():
             try:
-                secrets[name] = self._reveal(verification.get(name))
+                value = self._reveal(stored.get(name)) if spec.secret else _plain(stored.get(name))
             except SecretsBoxError:
-                secrets[name] = None
                 broken = f"verification.{name} cannot be decrypted with this service's SB_SECRETS_KEY"
-        public_key = None
-        if verification.get("public_key"):
-            try:
-                public_key = load_rsa_public_key(str(verification["public_key"]))
-            except ValueError as exc:
-                broken = f"verification.public_key: {exc}"
+                continue
+            if value is not None and spec.load is not None:
+                try:
+                    verification[name] = spec.load(value)
+                except ValueError as exc:
+                    broken = f"verification.{name}: {exc}"
+            elif value is not None:
+                verification[name] = value
         if broken:
             log.error(
                 "integration configuration unusable",
                 extra={"integration_id": integration_id, "tenant": state.get("tenant_id"), "reason": broken},
             )
-        own_ids = {str(reply[name]) for name in ("actor_id", "author_id", "admin_id") if reply.get(name)}
-        own_emails = {str(reply["email"]).lower()} if reply.get("email") else set()
+        reply_fields = partners.fields("reply").values()
+        own_ids = {str(reply[spec.name]) for spec in reply_fields if spec.own_id and reply.get(spec.name)}
+        own_emails = {
+            str(reply[spec.name]).lower() for spec in reply_fields if spec.own_email and reply.get(spec.name)
+        }
         limit = state.get("rate_limit_per_minute")
         return Integration(
             id=integration_id,
@@ -135,12 +153,11 @@ class Directory:
             provider=str(state.get("provider") or "generic"),
             name=str(state.get("name") or ""),
             is_active=bool(state.get("is_active", True)),
-            public_key=public_key,
+            verification=verification,
             own_ids=frozenset(own_ids),
             own_emails=frozenset(own_emails),
             rate_limit_per_minute=int(limit) if isinstance(limit, int) and limit > 0 else None,
             broken=broken,
-            **secrets,
         )
 
     def _reveal(self, value: object) -> str | None:
@@ -163,6 +180,10 @@ class Directory:
 
     def __len__(self) -> int:
         return len(self.integrations)
+
+
+def _plain(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def _tenant(tenant_id: str, state: Mapping[str, Any]) -> Tenant:

@@ -17,27 +17,27 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, get_args
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from switchboard_ingress.domain.inbound import (
-    InvalidPayload,
-    Origin,
-    build_event,
-    event_id,
-    message_event,
-    random_id,
-)
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import (
     Author,
     EventType,
     FormSubmitted,
     MessageReceived,
-    Provider,
     Ticket,
     TicketCreated,
+    provider_names,
+)
+from switchboard_shared.partners.inbound import (
+    InvalidPayload,
+    Origin,
+    build_event,
+    event_id,
+    message_event,
+    random_id,
 )
 
 MAX_PROMPT_CHARS: Final = 1000
@@ -46,7 +46,6 @@ EMAIL: Final = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 FORM_REQUIRED: Final = ("name", "email", "message")
 MAX_FORM_FIELDS: Final = 30
 MAX_FORM_VALUE_CHARS: Final = 5000
-_PROVIDERS: Final = frozenset(get_args(Provider))
 
 
 def _first_error(exc: ValidationError) -> InvalidPayload:
@@ -111,7 +110,7 @@ def incoming_event(
     received = MessageReceived(
         tenant_id=origin.tenant_id,
         integration_id=origin.integration_id,
-        provider=platform if platform in _PROVIDERS else "generic",  # type: ignore[arg-type]
+        provider=platform if platform in provider_names() else "generic",
         conversation_id=conversation_id,
         message_id=message_id,
         author=Author(id=message.user_id, name=message.username, type="user"),

@@ -1,7 +1,13 @@
-"""``/api/webhook/config``: partner integrations at seed 002's path (GET list, POST create, GET/PUT/DELETE one)."""
+"""``/api/webhook/config``: partner integrations at seed 002's path (GET list, POST create, GET/PUT/DELETE one).
+
+The request and response models depend on the registered partners (``rules.integration_models()``), so the
+routes are built by ``build_router`` when the app is, each endpoint's annotations set to the built models before
+FastAPI reads them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
@@ -15,8 +21,6 @@ from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
 from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute
-
-router = APIRouter(prefix="/api/webhook/config", tags=["integrations"], route_class=BoundedJsonRoute)
 
 
 def _store(request: Request) -> IntegrationStore:
@@ -58,92 +62,114 @@ async def _check_urls(
     return warnings
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    summary="Create an integration",
-    description="seed 002's configuration (name, provider, outgoing_webhook_url, auth_token, custom_headers, "
-    "timeout_seconds, retry_attempts, is_active) plus the provider's inbound `verification` and `reply` "
-    "credentials. Secrets are write-only: they are encrypted at rest and only ever returned masked.",
-    responses=errors(400, 401, 403, 409, 413, 422),
-)
-async def create_integration(
-    body: rules.IntegrationCreate, principal: IntegrationsWrite, services: ServicesDep, store: StoreDep
-) -> Envelope[rules.IntegrationPublic]:
-    with crud.invalid_config_is_422():
-        rules.check(body)
-    warnings = await _check_urls(body, principal, services)
-    fields, digests = rules.sealed(body, services.box)
-    try:
-        document = await store.create(principal.tenant_id, principal.key_id, fields, digests)
-    except TokenInUse as exc:
-        raise _in_use(exc) from None
-    return INTEGRATIONS.envelope(document, services.box, warnings)
+def _typed(endpoint: Callable[..., Any], **annotations: Any) -> None:
+    """Give ``endpoint`` the built models as annotations (FastAPI validates and documents with these)."""
+    endpoint.__annotations__.update(annotations)
 
 
-@router.get("", summary="List integrations (paginated)", responses=errors(401, 403, 422))
-async def list_integrations(
-    principal: IntegrationsRead,
-    services: ServicesDep,
-    store: StoreDep,
-    provider: Annotated[rules.Provider | None, Query(description="Only this provider's")] = None,
-    is_active: Annotated[bool | None, Query(description="Only active (true) or inactive (false)")] = None,
-    page: PageNumber = 1,
-    per_page: PerPage = 20,
-) -> Page[rules.IntegrationPublic]:
-    filters = crud.filters(provider=provider, is_active=is_active)
-    return await INTEGRATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)
+def build_router(models: rules.IntegrationModels) -> APIRouter:
+    """The integration routes for the partners ``models`` was built for."""
+    router = APIRouter(prefix="/api/webhook/config", tags=["integrations"], route_class=BoundedJsonRoute)
+    one, many = Envelope[models.public], Page[models.public]  # type: ignore[name-defined]
 
-
-@router.get("/{integration_id}", summary="Get an integration", responses=errors(401, 403, 404, 422))
-async def get_integration(
-    integration_id: IntegrationId, principal: IntegrationsRead, services: ServicesDep, store: StoreDep
-) -> Envelope[rules.IntegrationPublic]:
-    return await INTEGRATIONS.get(store, principal.tenant_id, integration_id, services.box)
-
-
-@crud.put_and_patch(
-    router,
-    "/{integration_id}",
-    put=("put_integration", "Update an integration"),
-    patch=("patch_integration", "Update some fields of an integration"),
-    description="JSON Merge Patch (RFC 7396): fields left out keep their value, `custom_headers`, `verification` "
-    "and `reply` merge key by key, `null` removes an optional value, and a masked secret (`••••…`) keeps the "
-    "stored one — so a body read with GET can be sent back with a change. The provider cannot change.",
-    responses=errors(400, 401, 403, 404, 409, 413, 422),
-)
-async def update_integration(
-    integration_id: IntegrationId,
-    body: rules.IntegrationUpdate,
-    principal: IntegrationsWrite,
-    services: ServicesDep,
-    store: StoreDep,
-) -> Envelope[rules.IntegrationPublic]:
-    warnings: list[ApiWarning] = []
-
-    async def change(document: dict[str, Any]) -> dict[str, Any] | None:
+    async def create_integration(
+        body: rules.IntegrationCreate, principal: IntegrationsWrite, services: ServicesDep, store: StoreDep
+    ) -> Envelope[rules.IntegrationPublic]:
         with crud.invalid_config_is_422():
-            config = rules.updated(document, sent_fields(body), services.box)
-            before = rules.stored_endpoint_urls(document, services.box)
-        warnings.extend(await _check_urls(config, principal, services, before))
-        fields, digests = rules.sealed(config, services.box)
+            rules.check(body)
+        warnings = await _check_urls(body, principal, services)
+        fields, digests = rules.sealed(body, services.box)
         try:
-            return await store.update(principal.tenant_id, integration_id, fields, digests)
+            document = await store.create(principal.tenant_id, principal.key_id, fields, digests)
         except TokenInUse as exc:
             raise _in_use(exc) from None
+        return INTEGRATIONS.envelope(document, services.box, warnings)
 
-    return await INTEGRATIONS.update(
-        store, principal.tenant_id, integration_id, services.box, change, warnings
+    async def list_integrations(
+        principal: IntegrationsRead,
+        services: ServicesDep,
+        store: StoreDep,
+        provider: str | None = None,
+        is_active: Annotated[bool | None, Query(description="Only active (true) or inactive (false)")] = None,
+        page: PageNumber = 1,
+        per_page: PerPage = 20,
+    ) -> Page[rules.IntegrationPublic]:
+        filters = crud.filters(provider=provider, is_active=is_active)
+        return await INTEGRATIONS.page(store, principal.tenant_id, page, per_page, filters, services.box)
+
+    async def get_integration(
+        integration_id: IntegrationId, principal: IntegrationsRead, services: ServicesDep, store: StoreDep
+    ) -> Envelope[rules.IntegrationPublic]:
+        return await INTEGRATIONS.get(store, principal.tenant_id, integration_id, services.box)
+
+    async def update_integration(
+        integration_id: IntegrationId,
+        body: rules.IntegrationUpdate,
+        principal: IntegrationsWrite,
+        services: ServicesDep,
+        store: StoreDep,
+    ) -> Envelope[rules.IntegrationPublic]:
+        warnings: list[ApiWarning] = []
+
+        async def change(document: dict[str, Any]) -> dict[str, Any] | None:
+            with crud.invalid_config_is_422():
+                config = rules.updated(document, sent_fields(body), services.box)
+                before = rules.stored_endpoint_urls(document, services.box)
+            warnings.extend(await _check_urls(config, principal, services, before))
+            fields, digests = rules.sealed(config, services.box)
+            try:
+                return await store.update(principal.tenant_id, integration_id, fields, digests)
+            except TokenInUse as exc:
+                raise _in_use(exc) from None
+
+        return await INTEGRATIONS.update(
+            store, principal.tenant_id, integration_id, services.box, change, warnings
+        )
+
+    async def delete_integration(
+        integration_id: IntegrationId, principal: IntegrationsWrite, store: StoreDep
+    ) -> Envelope[Deleted]:
+        return await INTEGRATIONS.delete(store, principal.tenant_id, integration_id)
+
+    _typed(create_integration, body=models.create, **{"return": one})
+    _typed(
+        list_integrations,
+        provider=Annotated[models.provider | None, Query(description="Only this provider's")],
+        **{"return": many},
     )
+    _typed(get_integration, **{"return": one})
+    _typed(update_integration, body=models.update, **{"return": one})
 
-
-@router.delete(
-    "/{integration_id}",
-    summary="Delete an integration",
-    description="Publishes a tombstone for `integration:<id>` on the config topic.",
-    responses=errors(401, 403, 404, 422),
-)
-async def delete_integration(
-    integration_id: IntegrationId, principal: IntegrationsWrite, store: StoreDep
-) -> Envelope[Deleted]:
-    return await INTEGRATIONS.delete(store, principal.tenant_id, integration_id)
+    router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        summary="Create an integration",
+        description="seed 002's configuration (name, provider, outgoing_webhook_url, auth_token, custom_headers, "
+        "timeout_seconds, retry_attempts, is_active) plus the provider's inbound `verification` and `reply` "
+        "credentials. Secrets are write-only: they are encrypted at rest and only ever returned masked.",
+        responses=errors(400, 401, 403, 409, 413, 422),
+    )(create_integration)
+    router.get("", summary="List integrations (paginated)", responses=errors(401, 403, 422))(
+        list_integrations
+    )
+    router.get("/{integration_id}", summary="Get an integration", responses=errors(401, 403, 404, 422))(
+        get_integration
+    )
+    crud.put_and_patch(
+        router,
+        "/{integration_id}",
+        put=("put_integration", "Update an integration"),
+        patch=("patch_integration", "Update some fields of an integration"),
+        description="JSON Merge Patch (RFC 7396): fields left out keep their value, `custom_headers`, "
+        "`verification` and `reply` merge key by key, `null` removes an optional value, and a masked secret "
+        "(`••••…`) keeps the stored one — so a body read with GET can be sent back with a change. The provider "
+        "cannot change.",
+        responses=errors(400, 401, 403, 404, 409, 413, 422),
+    )(update_integration)
+    router.delete(
+        "/{integration_id}",
+        summary="Delete an integration",
+        description="Publishes a tombstone for `integration:<id>` on the config topic.",
+        responses=errors(401, 403, 404, 422),
+    )(delete_integration)
+    return router

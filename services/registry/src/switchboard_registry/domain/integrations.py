@@ -18,19 +18,23 @@ Everything here is pure: the routes call these functions and do the I/O (URL res
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    create_model,
+    field_serializer,
+    field_validator,
+)
 
 from switchboard_registry.domain.patch import (
     MASK,
@@ -42,47 +46,12 @@ from switchboard_registry.domain.patch import (
 )
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import check_events
-from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
+from switchboard_shared import partners
 from switchboard_shared.fields import DisplayName
-from switchboard_shared.integrations import VERIFICATION_SECRETS, token_digest
+from switchboard_shared.integrations import token_digest
+from switchboard_shared.partners.base import BEARER_TOKEN, CredentialField, Partner
 from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, mask
-
-
-class Provider(StrEnum):
-    FRESHCHAT = "freshchat"
-    ZENDESK = "zendesk"
-    INTERCOM = "intercom"
-    CHATWOOT = "chatwoot"
-    SLACK = "slack"
-    GENERIC = "generic"
-
-
-#: Which ``verification`` fields each provider's inbound webhooks use. ``bearer_token`` is seed 002's
-#: ``Authorization: Bearer`` on POST /api/webhook/incoming, which a partner's own bridge may use for any chat
-#: platform; Slack is outbound only.
-VERIFICATION_FIELDS: dict[Provider, tuple[str, ...]] = {
-    Provider.FRESHCHAT: ("public_key", "bearer_token"),
-    Provider.ZENDESK: ("signing_secret", "bearer_token"),
-    Provider.INTERCOM: ("client_secret", "bearer_token"),
-    Provider.CHATWOOT: ("webhook_secret", "path_token", "bearer_token"),
-    Provider.GENERIC: ("webhook_secret", "bearer_token"),
-    Provider.SLACK: (),
-}
-
-#: ``reply`` fields per provider: (required, optional). Generic partners get replies at outgoing_webhook_url.
-REPLY_FIELDS: dict[Provider, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    Provider.FRESHCHAT: (("api_url", "api_token"), ("actor_id",)),
-    Provider.ZENDESK: (("subdomain", "email", "api_token"), ("author_id",)),
-    Provider.INTERCOM: (("access_token", "admin_id"), ()),
-    Provider.CHATWOOT: (("base_url", "account_id", "api_access_token", "inbox_id"), ()),
-    Provider.SLACK: (("webhook_url",), ("channel",)),
-    Provider.GENERIC: ((), ()),
-}
-
-REPLY_SECRETS = frozenset({"api_token", "access_token", "api_access_token", "webhook_url"})
-#: Reply fields holding a URL the dispatcher will call (checked against the SSRF policy like any endpoint).
-REPLY_URLS = ("api_url", "base_url", "webhook_url")
 
 MAX_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
@@ -112,22 +81,8 @@ RESERVED_HEADERS = frozenset(
 )
 _SENSITIVE_HEADER_PARTS = ("auth", "token", "secret", "key", "passw", "cookie", "session", "credential")
 
-_PATH_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
-_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_ARMOR = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
 
 # -- examples (OpenAPI) ----------------------------------------------------------------------------------------
-
-#: A Freshchat-style key as pasted: one line, PKCS#1 label, SubjectPublicKeyInfo inside (platforms.md §1.3).
-EXAMPLE_FRESHCHAT_KEY = (
-    "-----BEGIN RSA PUBLIC KEY----- "
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAo67LJJto/jkcuNjoLOJoSlkNudi6uD8RkOoyTEA2HE041sZ1UYb0sM0+8dTGFVBp"
-    "qOVE4rlE9v7lb6x87N7cyvRaiTVtx7Iv8zuuHMuOseGbBqE+1Ncnnecnn8pMZMEGp180l8tEXL4+pxLnCDdioclTrfwb0Ko+Ggedbr1UKJim"
-    "27+lguBVSjuyj7zvy7WOU2ljnGDiRjVFHyqnl5ZLkPVBpdfpQ4c4N3qXTkAMSeAOSuOalUsgybMNRcinodgtkgkBFE09uCntGuBVwQyeXUWN"
-    "gZCamtkVhvpIui4aMW+YTiN+Jas+UXQqlV0zsYmoilj3iDC3Y2kFrh5j5AVLQQIDAQAB"
-    " -----END RSA PUBLIC KEY-----"
-)
 
 #: seed 002's "Create Configuration" body, verbatim.
 SEED_002_EXAMPLE: dict[str, Any] = {
@@ -140,252 +95,33 @@ SEED_002_EXAMPLE: dict[str, Any] = {
     "retry_attempts": 3,
     "is_active": True,
 }
-CREATE_EXAMPLES: list[dict[str, Any]] = [
-    SEED_002_EXAMPLE,
-    {
-        "name": "Freshchat (native webhooks, replies through the API)",
-        "provider": "freshchat",
-        "verification": {"public_key": EXAMPLE_FRESHCHAT_KEY},
-        "reply": {"api_url": "https://acme.freshchat.com/v2", "api_token": "eyJraWQiOiJjdXN0b20…"},
-    },
-    {
-        "name": "Zendesk Support",
-        "provider": "zendesk",
-        "verification": {"signing_secret": "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="},
-        "reply": {"subdomain": "acme", "email": "bot@acme.com", "api_token": "6wiIBWbGkBMo1mRDMuVwkw1Eq…"},
-    },
-    {
-        "name": "Intercom",
-        "provider": "intercom",
-        "verification": {"client_secret": "3c6e0b8a-9c15-4ab7-8e3d-…"},
-        "reply": {"access_token": "dG9rOmNhMjE…", "admin_id": "5017691"},
-    },
-    {
-        "name": "Chatwoot agent bot",
-        "provider": "chatwoot",
-        "verification": {"webhook_secret": "kX9v2R7mQ4tZ8wYp3LcN6bHd"},
-        "reply": {
-            "base_url": "https://chat.acme.com",
-            "account_id": 1,
-            "api_access_token": "Cq1pZ4…",
-            "inbox_id": 3,
-        },
-    },
-    {
-        "name": "Ticket tool (seed 003)",
-        "provider": "generic",
-        "outgoing_webhook_url": "https://tickets.acme.com/hooks/switchboard",
-        "verification": {"webhook_secret": "whsec_3f9d1c7b2a6e4d8f", "bearer_token": "your_webhook_secret"},
-        "events": ["ticket.created", "ticket.resolved", "ai.response.generated"],
-    },
-    {
-        "name": "Support alerts in Slack",
-        "provider": "slack",
-        "reply": {"webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX", "channel": "#support"},
-        "events": ["ticket.escalated", "ai.response.requires_review"],
-    },
-]
+
+
+def create_examples() -> list[dict[str, Any]]:
+    """seed 002's body, then each registered partner's examples."""
+    return [SEED_002_EXAMPLE, *(example for partner in partners.registered() for example in partner.examples)]
+
+
+def _create_schema_extra(schema: dict[str, Any]) -> None:
+    # Computed when the schema is generated, so the examples are those of the partners registered by then.
+    schema["examples"] = create_examples()
+
 
 # -- request models -------------------------------------------------------------------------------------------
-
-
-def normalize_public_key(text: str) -> str:
-    """A Freshchat public key as pasted, as a standard SubjectPublicKeyInfo PEM.
-
-    Freshchat shows its key as ``-----BEGIN RSA PUBLIC KEY----- MIIBIjANBg… -----END RSA PUBLIC KEY-----``, often
-    on one line, with an X.509 SubjectPublicKeyInfo inside despite the PKCS#1 label (platforms.md §1.3). Strip
-    the armour and whitespace, decode, and load it as SPKI (or, failing that, as a real PKCS#1 key), so ingress
-    gets one format every library reads.
-    """
-    body = re.sub(r"\s+|\\n", "", _ARMOR.sub("", text))
-    try:
-        der = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(
-            "not a PEM public key: the text between the BEGIN and END lines must be base64"
-        ) from None
-    key = _load_public_key(der)
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("Freshchat signs with RSA; this is not an RSA public key")
-    if key.key_size < 2048:
-        raise ValueError(f"the RSA key has {key.key_size} bits; at least 2048 are required")
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-
-
-def _load_public_key(der: bytes) -> object:
-    try:
-        return serialization.load_der_public_key(der)
-    except (ValueError, UnsupportedAlgorithm):
-        pass
-    pem = b"-----BEGIN RSA PUBLIC KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PUBLIC KEY-----\n"
-    try:
-        return serialization.load_pem_public_key(pem)
-    except (ValueError, UnsupportedAlgorithm):
-        raise ValueError(
-            "not a public key (expected the RSA public key shown in Freshchat's settings)"
-        ) from None
-
-
-def public_key_fingerprint(pem: str) -> str:
-    """``sha256:<hex>`` of the key's DER, to recognise a key without reading the PEM."""
-    key = serialization.load_pem_public_key(pem.encode())
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return "sha256:" + hashlib.sha256(der).hexdigest()
-
-
-class Verification(BaseModel):
-    """How ingress verifies the partner's inbound webhooks; which fields apply depends on ``provider``."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    public_key: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=16_384,
-        description="freshchat: the RSA public key PEM exactly as shown in Freshchat's webhook settings "
-        "(X-Freshchat-Signature, RSA-SHA256). Public, so returned in full.",
-    )
-    signing_secret: SecretStr | None = Field(
-        default=None,
-        min_length=1,
-        max_length=1024,
-        description="zendesk: the webhook signing secret (X-Zendesk-Webhook-Signature). Write-only.",
-    )
-    client_secret: SecretStr | None = Field(
-        default=None,
-        min_length=1,
-        max_length=1024,
-        description="intercom: the app's client secret (X-Hub-Signature: sha1=…). Write-only.",
-    )
-    webhook_secret: SecretStr | None = Field(
-        default=None,
-        min_length=16,
-        max_length=1024,
-        description="chatwoot: the webhook / agent-bot secret (X-Chatwoot-Signature). generic: the seed 003 "
-        "secret for X-Webhook-Signature (hex HMAC-SHA256 of the body), inbound and outbound. Write-only.",
-    )
-    path_token: SecretStr | None = Field(
-        default=None,
-        min_length=24,
-        max_length=256,
-        description="chatwoot: a secret URL path segment for Chatwoot versions that do not sign webhooks "
-        "(letters, digits, '-' and '_'). Write-only.",
-    )
-    bearer_token: SecretStr | None = Field(
-        default=None,
-        min_length=16,
-        max_length=1024,
-        description="seed 002: the token partners send as 'Authorization: Bearer …' on "
-        "POST /api/webhook/incoming. Unique across Switchboard. Write-only.",
-    )
-
-    @field_validator("public_key")
-    @classmethod
-    def _public_key(cls, value: str | None) -> str | None:
-        return None if value is None else normalize_public_key(value)
-
-    @field_validator("path_token")
-    @classmethod
-    def _path_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not _PATH_TOKEN.match(value.get_secret_value()):
-            raise ValueError("may contain only letters, digits, '-' and '_' (it goes in a URL path)")
-        return value
-
-
-class ReplyCredentials(BaseModel):
-    """How Switchboard answers through the partner's API; which fields apply depends on ``provider``."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    api_url: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=2048,
-        description="freshchat: the API base URL shown next to the token, e.g. https://acme.freshchat.com/v2",
-    )
-    api_token: SecretStr | None = Field(
-        default=None,
-        min_length=1,
-        max_length=4096,
-        description="freshchat, zendesk: the API token. Write-only.",
-    )
-    actor_id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="freshchat: the agent id replies are sent as"
-    )
-    subdomain: str | None = Field(
-        default=None, min_length=1, max_length=200, description="zendesk: 'acme' for acme.zendesk.com"
-    )
-    email: str | None = Field(
-        default=None, min_length=3, max_length=320, description="zendesk: the agent the API token belongs to"
-    )
-    author_id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="zendesk: the bot agent's user id"
-    )
-    access_token: SecretStr | None = Field(
-        default=None,
-        min_length=1,
-        max_length=4096,
-        description="intercom: the app's access token. Write-only.",
-    )
-    admin_id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="intercom: the admin replies are sent as"
-    )
-    base_url: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=2048,
-        description="chatwoot: the installation's URL, e.g. https://app.chatwoot.com",
-    )
-    account_id: int | None = Field(default=None, ge=1, description="chatwoot: the account id")
-    api_access_token: SecretStr | None = Field(
-        default=None,
-        min_length=1,
-        max_length=4096,
-        description="chatwoot: the agent bot's access token. Write-only.",
-    )
-    inbox_id: int | None = Field(default=None, ge=1, description="chatwoot: the inbox the bot serves")
-    webhook_url: SecretStr | None = Field(
-        default=None,
-        min_length=1,
-        max_length=2048,
-        description="slack: the incoming-webhook URL (https://hooks.slack.com/services/…). The URL is the "
-        "credential, so it is write-only.",
-    )
-    channel: str | None = Field(
-        default=None, min_length=1, max_length=80, description="slack: the channel, for display"
-    )
-
-    @field_validator("subdomain")
-    @classmethod
-    def _subdomain(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        name = value.strip().lower().removeprefix("https://").rstrip("/").removesuffix(".zendesk.com")
-        if not _SUBDOMAIN.match(name):
-            raise ValueError("must be your Zendesk subdomain, e.g. 'acme' for acme.zendesk.com")
-        return name
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value):
-            raise ValueError("must be an email address")
-        return value
 
 
 class IntegrationCreate(BaseModel):
     """seed 002's configuration, plus the provider's inbound verification and reply credentials."""
 
     model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [*CREATE_EXAMPLES]}
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_create_schema_extra
     )
 
     name: DisplayName = Field(
         min_length=1, max_length=200, description="Descriptive name for the integration"
     )
-    provider: Provider = Field(description="The partner platform")
+    #: A registered partner's name; ``integration_models()`` narrows it to the ``Provider`` enum.
+    provider: str = Field(description="The partner platform")
     outgoing_webhook_url: str | None = Field(
         default=None,
         min_length=1,
@@ -412,48 +148,14 @@ class IntegrationCreate(BaseModel):
         max_length=200,
         description="Events sent to this integration (names, '*' or 'prefix.*'); defaults per provider",
     )
-    verification: Verification | None = None
-    reply: ReplyCredentials | None = None
+    #: ``Verification`` and ``ReplyCredentials`` in the models ``integration_models()`` builds.
+    verification: BaseModel | None = None
+    reply: BaseModel | None = None
 
     @field_validator("events")
     @classmethod
     def _events(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else check_events(value)
-
-
-class VerificationPatch(BaseModel):
-    """``verification`` in an update: the create fields, merged into the stored ones (constraints are checked
-    on the merged result, where masks have been resolved)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    public_key: str | None = None
-    signing_secret: SecretStr | None = None
-    client_secret: SecretStr | None = None
-    webhook_secret: SecretStr | None = None
-    path_token: SecretStr | None = None
-    bearer_token: SecretStr | None = None
-
-
-class ReplyPatch(BaseModel):
-    """``reply`` in an update: the create fields, merged into the stored ones."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    api_url: str | None = None
-    api_token: SecretStr | None = None
-    actor_id: str | None = None
-    subdomain: str | None = None
-    email: str | None = None
-    author_id: str | None = None
-    access_token: SecretStr | None = None
-    admin_id: str | None = None
-    base_url: str | None = None
-    account_id: int | None = None
-    api_access_token: SecretStr | None = None
-    inbox_id: int | None = None
-    webhook_url: SecretStr | None = None
-    channel: str | None = None
 
 
 class IntegrationUpdate(BaseModel):
@@ -476,7 +178,7 @@ class IntegrationUpdate(BaseModel):
     )
 
     name: DisplayName | None = Field(default=None, min_length=1, max_length=200)
-    provider: Provider | None = Field(default=None, description="Must equal the current provider if sent")
+    provider: str | None = Field(default=None, description="Must equal the current provider if sent")
     outgoing_webhook_url: str | None = Field(default=None, min_length=1, max_length=2048)
     auth_token: SecretStr | None = Field(default=None, min_length=1, max_length=4096)
     custom_headers: dict[str, str | None] | None = None
@@ -484,8 +186,144 @@ class IntegrationUpdate(BaseModel):
     retry_attempts: int | None = Field(default=None, ge=0, le=10)
     is_active: bool | None = None
     events: list[str] | None = Field(default=None, min_length=1, max_length=200)
-    verification: VerificationPatch | None = None
-    reply: ReplyPatch | None = None
+    #: ``VerificationPatch`` and ``ReplyPatch`` in the models ``integration_models()`` builds.
+    verification: BaseModel | None = None
+    reply: BaseModel | None = None
+
+
+# -- the models of the registered partners ------------------------------------------------------------------------
+
+_PART_DOCS = {
+    "Verification": "How ingress verifies the partner's inbound webhooks; which fields apply depends on "
+    "``provider``.",
+    "ReplyCredentials": "How Switchboard answers through the partner's API; which fields apply depends on "
+    "``provider``.",
+    "VerificationPatch": "``verification`` in an update: the create fields, merged into the stored ones "
+    "(constraints are checked\non the merged result, where masks have been resolved).",
+    "ReplyPatch": "``reply`` in an update: the create fields, merged into the stored ones.",
+}
+
+
+@dataclass(frozen=True)
+class IntegrationModels:
+    """The API models for the partners registered when they were built (``integration_models()``)."""
+
+    provider: type[StrEnum]
+    verification: type[BaseModel]
+    reply: type[BaseModel]
+    create: type[IntegrationCreate]
+    update: type[IntegrationUpdate]
+    public: type[IntegrationPublic]
+
+
+_models: dict[tuple[str, ...], IntegrationModels] = {}
+
+
+def integration_models() -> IntegrationModels:
+    """The models for the partners registered now (built once per set of partners)."""
+    registered = partners.registered()
+    key = tuple(partner.name for partner in registered)
+    built = _models.get(key)
+    if built is None:
+        built = _models[key] = _build_models(registered)
+    return built
+
+
+def _build_models(registered: tuple[Partner, ...]) -> IntegrationModels:
+    provider = StrEnum("Provider", {partner.name.upper(): partner.name for partner in registered})  # type: ignore[misc]
+    verification = _part("Verification", "verification", registered, patch=False)
+    reply = _part("ReplyCredentials", "reply", registered, patch=False)
+    # Types made at run time: mypy sees them as Any, the strict models' users see the static bases.
+    optional_verification: Any = verification | None
+    optional_reply: Any = reply | None
+    verification_patch: Any = _part("VerificationPatch", "verification", registered, patch=True) | None
+    reply_patch: Any = _part("ReplyPatch", "reply", registered, patch=True) | None
+    create = create_model(
+        "IntegrationCreate",
+        __base__=IntegrationCreate,
+        __doc__=IntegrationCreate.__doc__,
+        __module__=__name__,
+        provider=(provider, Field(description="The partner platform")),
+        verification=(optional_verification, None),
+        reply=(optional_reply, None),
+    )
+    update = create_model(
+        "IntegrationUpdate",
+        __base__=IntegrationUpdate,
+        __doc__=IntegrationUpdate.__doc__,
+        __module__=__name__,
+        provider=(
+            provider | None,
+            Field(default=None, description="Must equal the current provider if sent"),
+        ),
+        verification=(verification_patch, None),
+        reply=(reply_patch, None),
+    )
+    public_model = create_model(
+        "IntegrationPublic",
+        __base__=IntegrationPublic,
+        __doc__=IntegrationPublic.__doc__,
+        __module__=__name__,
+        provider=(provider, ...),
+    )
+    return IntegrationModels(provider, verification, reply, create, update, public_model)
+
+
+def _part(
+    model: str, section: Literal["verification", "reply"], registered: tuple[Partner, ...], *, patch: bool
+) -> type[BaseModel]:
+    """One of the ``verification`` / ``reply`` models: every partner's fields of that section, each field
+    described per partner ("chatwoot: … generic: …")."""
+    specs = partners.fields(section)
+    definitions: dict[str, Any] = {}
+    for name, spec in specs.items():
+        plain: Any = SecretStr if spec.secret else spec.kind
+        if patch:
+            definitions[name] = (plain | None, None)
+            continue
+        field = Field(
+            default=None,
+            description=_description(section, spec, registered),
+            min_length=spec.min_length,
+            max_length=spec.max_length,
+            ge=spec.ge,
+        )
+        annotated: Any = plain | None
+        if spec.check is not None:
+            annotated = Annotated[annotated, AfterValidator(_checked(spec))]
+        definitions[name] = (annotated, field)
+    config = ConfigDict(extra="forbid") if patch else ConfigDict(extra="forbid", str_strip_whitespace=True)
+    built: type[BaseModel] = create_model(
+        model, __config__=config, __doc__=_PART_DOCS[model], __module__=__name__, **definitions
+    )
+    return built
+
+
+def _description(section: str, spec: CredentialField, registered: tuple[Partner, ...]) -> str:
+    if spec is BEARER_TOKEN:
+        text = spec.description
+    else:
+        users: dict[str, list[str]] = {}
+        for partner in registered:
+            for own in getattr(partner, section):
+                if own.name == spec.name:
+                    users.setdefault(own.description, []).append(partner.name)
+        text = " ".join(f"{', '.join(names)}: {description}" for description, names in users.items())
+    return text + " Write-only." if spec.secret and "write-only" not in text.lower() else text
+
+
+def _checked(spec: CredentialField) -> Any:
+    check = spec.check
+    assert check is not None  # noqa: S101 - only called for fields with a check
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, SecretStr):
+            return SecretStr(check(value.get_secret_value()))
+        return check(value)
+
+    return run
 
 
 # -- rules ----------------------------------------------------------------------------------------------------
@@ -503,41 +341,53 @@ def _set_fields(model: BaseModel | None) -> list[str]:
     return [name for name in type(model).model_fields if getattr(model, name) is not None]
 
 
+def partner_of(config: IntegrationCreate) -> Partner:
+    partner = partners.get(str(config.provider))
+    if partner is None:
+        raise InvalidConfig("provider", f"{config.provider} is not a registered partner")
+    return partner
+
+
 def check(config: IntegrationCreate) -> None:
     """The rules a schema cannot say: which fields each provider uses, header sanity, no masks stored."""
-    provider = config.provider
+    partner = partner_of(config)
+    provider = partner.name
     _check_secrets_are_not_masks(config)
     _check_headers(config)
-    allowed = VERIFICATION_FIELDS[provider]
+    allowed = partner.field_names("verification")
     for name in _set_fields(config.verification):
         if name not in allowed:
-            uses = ", ".join(allowed) if allowed else "nothing (Slack integrations are outbound only)"
+            uses = (
+                ", ".join(allowed) if allowed else f"nothing ({partner.title} integrations are outbound only)"
+            )
             raise InvalidConfig(
                 f"verification.{name}", f"not used by {provider} integrations, which use {uses}"
             )
-    required, optional = REPLY_FIELDS[provider]
+    accepted = partner.field_names("reply")
+    required = tuple(spec.name for spec in partner.reply if spec.required)
     if config.reply is not None:
-        if not required and not optional:
+        if not accepted:
             raise InvalidConfig(
                 "reply", f"{provider} integrations have no reply API; replies go to outgoing_webhook_url"
             )
         given = _set_fields(config.reply)
         for name in given:
-            if name not in required and name not in optional:
+            if name not in accepted:
                 raise InvalidConfig(
-                    f"reply.{name}",
-                    f"not used by {provider} replies, which use {', '.join(required + optional)}",
+                    f"reply.{name}", f"not used by {provider} replies, which use {', '.join(accepted)}"
                 )
         for name in required:
             if name not in given:
                 raise InvalidConfig(f"reply.{name}", f"required for {provider} replies")
-    if provider is Provider.SLACK:
-        if config.reply is None:
-            raise InvalidConfig("reply.webhook_url", "required: the Slack incoming-webhook URL")
+    if partner.reply_required and config.reply is None:
+        raise InvalidConfig(
+            f"reply.{required[0]}" if required else "reply", f"required for {provider} integrations"
+        )
+    if not partner.outgoing_webhook:
         for name in ("outgoing_webhook_url", "auth_token"):
             if getattr(config, name) is not None:
                 raise InvalidConfig(
-                    name, "not used by slack integrations; put the incoming-webhook URL in reply.webhook_url"
+                    name, f"not used by {provider} integrations; use the reply fields instead"
                 )
 
 
@@ -583,8 +433,8 @@ def endpoint_urls(config: IntegrationCreate) -> dict[str, str]:
     if config.outgoing_webhook_url is not None:
         urls["outgoing_webhook_url"] = config.outgoing_webhook_url
     if config.reply is not None:
-        for name in REPLY_URLS:
-            value = revealed(getattr(config.reply, name))
+        for name in _reply_urls():
+            value = revealed(getattr(config.reply, name, None))
             if value is not None:
                 urls[f"reply.{name}"] = value
     return urls
@@ -596,10 +446,20 @@ def stored_endpoint_urls(document: Mapping[str, Any], box: SecretsBox) -> dict[s
     if document.get("outgoing_webhook_url"):
         urls["outgoing_webhook_url"] = document["outgoing_webhook_url"]
     reply = document.get("reply") or {}
-    for name in REPLY_URLS:
+    secrets = _secrets("reply")
+    for name in _reply_urls():
         if name in reply:
-            urls[f"reply.{name}"] = box.decrypt(reply[name]) if name in REPLY_SECRETS else reply[name]
+            urls[f"reply.{name}"] = box.decrypt(reply[name]) if name in secrets else reply[name]
     return urls
+
+
+def _reply_urls() -> tuple[str, ...]:
+    """Reply fields holding a URL the dispatcher will call (checked against the SSRF policy like any endpoint)."""
+    return tuple(name for name, spec in partners.fields("reply").items() if spec.url)
+
+
+def _secrets(section: Literal["verification", "reply"]) -> frozenset[str]:
+    return partners.secret_fields(section)
 
 
 def events_of(config: IntegrationCreate) -> list[str]:
@@ -607,7 +467,7 @@ def events_of(config: IntegrationCreate) -> list[str]:
     get the answers and the live-agent handoff (seed 002), Slack the ticket and AI-review traffic (seed 003)."""
     if config.events is not None:
         return list(config.events)
-    return list(SLACK_DEFAULT_EVENTS if config.provider is Provider.SLACK else INTEGRATION_DEFAULT_EVENTS)
+    return list(partner_of(config).default_events)
 
 
 #: Internal lookup fields (registry only): SHA-256 of the tokens that identify an integration by themselves, under
@@ -624,11 +484,11 @@ def sealed(config: IntegrationCreate, box: SecretsBox) -> tuple[dict[str, Any], 
         name: box.encrypt(value) if is_sensitive_header(name) else value
         for name, value in plain["custom_headers"].items()
     }
-    verification = _seal_part(plain["verification"], VERIFICATION_SECRETS, box)
-    reply = _seal_part(plain["reply"], REPLY_SECRETS, box) if plain["reply"] is not None else None
+    verification = _seal_part(plain["verification"], _secrets("verification"), box)
+    reply = _seal_part(plain["reply"], _secrets("reply"), box) if plain["reply"] is not None else None
     fields = {
         "name": plain["name"],
-        "provider": config.provider.value,
+        "provider": str(config.provider),
         "outgoing_webhook_url": plain["outgoing_webhook_url"],
         "auth_token": box.encrypt(plain["auth_token"]) if plain["auth_token"] is not None else None,
         "custom_headers": headers,
@@ -671,8 +531,10 @@ def revealed_config(document: Mapping[str, Any], box: SecretsBox) -> dict[str, A
         "retry_attempts": document["retry_attempts"],
         "is_active": document["is_active"],
         "events": document["events"],
-        "verification": _reveal_part(document.get("verification"), VERIFICATION_SECRETS, box),
-        "reply": _reveal_part(document.get("reply"), REPLY_SECRETS, box) if document.get("reply") else None,
+        "verification": _reveal_part(document.get("verification"), _secrets("verification"), box),
+        "reply": _reveal_part(document.get("reply"), _secrets("reply"), box)
+        if document.get("reply")
+        else None,
     }
     return {key: value for key, value in config.items() if value is not None}
 
@@ -695,7 +557,7 @@ def updated(document: Mapping[str, Any], patch: Mapping[str, Any], box: SecretsB
     if patch.get("provider") not in (None, current["provider"]):
         raise InvalidConfig("provider", "cannot be changed; create a new integration for another provider")
     merged = merge_patch(current, _unmasked(patch, current))
-    config = validated(IntegrationCreate, merged)
+    config = validated(integration_models().create, merged)
     check(config)
     return config
 
@@ -760,7 +622,8 @@ class IntegrationPublic(BaseModel):
 
     id: str
     name: str
-    provider: Provider
+    #: A registered partner's name; ``integration_models()`` narrows it to the ``Provider`` enum.
+    provider: str
     outgoing_webhook_url: str | None
     auth_token: str | None = Field(description="Masked, or null when none is set")
     custom_headers: dict[str, str] = Field(description="Credential-like header values are masked")
@@ -789,13 +652,16 @@ def public(document: Mapping[str, Any], box: SecretsBox) -> IntegrationPublic:
         name: mask(box.decrypt(value)) if _is_sealed(value) else value
         for name, value in (document.get("custom_headers") or {}).items()
     }
-    verification = _public_part(document.get("verification"), VERIFICATION_SECRETS, box)
-    if "public_key" in verification:
-        verification["public_key_fingerprint"] = public_key_fingerprint(str(verification["public_key"]))
-    return IntegrationPublic(
+    verification = _public_part(document.get("verification"), _secrets("verification"), box)
+    specs = partners.fields("verification")
+    for name, value in list(verification.items()):
+        spec = specs.get(name)
+        if spec is not None and spec.describe is not None and not spec.secret:
+            verification.update(spec.describe(str(value)))
+    return integration_models().public(
         id=document["_id"],
         name=document["name"],
-        provider=Provider(document["provider"]),
+        provider=document["provider"],
         outgoing_webhook_url=document.get("outgoing_webhook_url"),
         auth_token=mask(box.decrypt(document["auth_token"])) if document.get("auth_token") else None,
         custom_headers=dict(sorted(headers.items(), key=lambda item: item[0].lower())),
@@ -804,7 +670,7 @@ def public(document: Mapping[str, Any], box: SecretsBox) -> IntegrationPublic:
         is_active=document["is_active"],
         events=document["events"],
         verification={name: str(value) for name, value in verification.items()},
-        reply=_public_part(document.get("reply"), REPLY_SECRETS, box) if document.get("reply") else None,
+        reply=_public_part(document.get("reply"), _secrets("reply"), box) if document.get("reply") else None,
         created_by=document["created_by"],
         created_at=document["created_at"],
         updated_at=document["updated_at"],

@@ -1,19 +1,37 @@
-"""Intercom webhooks (platforms.md §3) → ``message.received`` / ``conversation.updated``.
+"""Intercom (platforms.md §3): signed webhooks in, admin replies through the REST API out.
 
+**Inbound.** ``X-Hub-Signature: sha1=<hex HMAC-SHA1(client_secret, body)>`` (§3.2), no timestamp.
 ``conversation.user.created`` (text in ``source``, or ``conversation_message`` in API 1.x) and
 ``conversation.user.replied`` (the newest ``comment`` part) from a user, lead or contact are messages. Teammate
 and bot topics are dropped (``conversation.admin.replied`` is how our own replies come back; ``admin.noted`` is
 a private note), except ``admin.assigned`` / ``admin.closed`` / ``admin.open``, which are
 ``conversation.updated``. ``ping`` (sent when the webhook is saved) is acknowledged. Bodies are HTML before API
 2.15 and plain text after; both become plain text. Redeliveries dedupe on the part id, else the notification id.
+
+**Replies** (§3.3): ``POST /conversations/{id}/reply`` as ``admin_id``; a handoff then assigns the conversation to
+``handoff_assignee_id`` (a team with ``handoff_assignee_type: "team"``) when one is set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from switchboard_ingress.domain.inbound import (
+from switchboard_shared.events import Attachment, Author, ConversationUpdated, MessageReceived
+from switchboard_shared.partners.base import (
+    CredentialField,
+    Inbound,
+    InboundRequest,
+    Partner,
+    PartnerRequest,
+    Replies,
+    material,
+    need,
+    text_of,
+)
+from switchboard_shared.partners.inbound import (
     Dropped,
     DropReason,
     InvalidPayload,
@@ -30,7 +48,7 @@ from switchboard_ingress.domain.inbound import (
     strip_html,
     text_id,
 )
-from switchboard_shared.events import Attachment, Author, ConversationUpdated, MessageReceived
+from switchboard_shared.signing import SignatureError, constant_time_equal
 
 CUSTOMERS = frozenset({"user", "lead", "contact"})
 _STATE_TOPICS = {
@@ -47,7 +65,7 @@ _DROPPED_TOPICS: dict[str, DropReason] = {
 }
 
 
-def normalize(payload: Mapping[str, Any], origin: Origin) -> Outcome:
+def normalize(payload: Mapping[str, Any], origin: Origin, request: InboundRequest) -> Outcome:
     topic = payload.get("topic")
     item = opt_obj(opt_obj(payload.get("data")).get("item"))
     if topic == "ping" or item.get("type") == "ping":
@@ -163,3 +181,101 @@ def _state_change(
         raw_ref=notification_id,
     )
     return accept_update(updated, origin, f"notification:{notification_id}" if notification_id else None)
+
+
+# -- verification (§3.2) ----------------------------------------------------------------------------------------
+
+
+def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
+    if not signature:
+        raise SignatureError("missing X-Hub-Signature")
+    candidate = signature.strip()
+    if not candidate.startswith("sha1="):
+        raise SignatureError("X-Hub-Signature must start with sha1=")
+    # SHA-1 is what Intercom signs with; as an HMAC it is still sound.
+    expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    if not constant_time_equal(candidate.removeprefix("sha1=").lower(), expected):
+        raise SignatureError("signature does not match the body")
+
+
+def verify(verification: Mapping[str, Any], request: InboundRequest, *, tolerance_s: int) -> None:
+    verify_signature(
+        material(verification, "client_secret"), request.body, request.headers.get("x-hub-signature")
+    )
+
+
+# -- replies (§3.3) ---------------------------------------------------------------------------------------------
+
+API_VERSION = "2.11"
+
+
+def _api(credentials: Mapping[str, Any]) -> tuple[str, dict[str, str], str]:
+    base = str(credentials.get("base_url") or "https://api.intercom.io").rstrip("/")
+    token = need(credentials, "access_token", "intercom")
+    admin_id = need(credentials, "admin_id", "intercom")
+    headers = {"Authorization": f"Bearer {token}", "Intercom-Version": API_VERSION}
+    return base, headers, admin_id
+
+
+def admin_reply(credentials: Mapping[str, Any], conversation_id: str, text: str) -> PartnerRequest:
+    base, headers, admin_id = _api(credentials)
+    body = {"message_type": "comment", "type": "admin", "admin_id": admin_id, "body": text}
+    return PartnerRequest("reply", "POST", f"{base}/conversations/{conversation_id}/reply", headers, body)
+
+
+def reply(
+    credentials: Mapping[str, Any], conversation_id: str, data: Mapping[str, Any]
+) -> list[PartnerRequest]:
+    return [admin_reply(credentials, conversation_id, text_of(data))]
+
+
+def handoff(
+    credentials: Mapping[str, Any], conversation_id: str, text: str, reason: str
+) -> list[PartnerRequest]:
+    requests = [admin_reply(credentials, conversation_id, text)]
+    assignee = credentials.get("handoff_assignee_id")
+    if assignee:
+        base, headers, admin_id = _api(credentials)
+        body = {
+            "message_type": "assignment",
+            "type": str(credentials.get("handoff_assignee_type") or "admin"),
+            "admin_id": admin_id,
+            "assignee_id": str(assignee),
+            "body": "Handed over to a human by Switchboard.",
+        }
+        requests.append(
+            PartnerRequest("handoff", "POST", f"{base}/conversations/{conversation_id}/parts", headers, body)
+        )
+    return requests
+
+
+PARTNER = Partner(
+    name="intercom",
+    title="Intercom",
+    verification=(
+        CredentialField(
+            "client_secret",
+            "the app's client secret (X-Hub-Signature: sha1=…).",
+            secret=True,
+            max_length=1024,
+        ),
+    ),
+    reply=(
+        CredentialField(
+            "access_token", "the app's access token.", secret=True, required=True, max_length=4096
+        ),
+        CredentialField(
+            "admin_id", "the admin replies are sent as", required=True, own_id=True, max_length=200
+        ),
+    ),
+    inbound=Inbound(verify=verify, normalize=normalize),
+    replies=Replies(reply=reply, handoff=handoff),
+    examples=(
+        {
+            "name": "Intercom",
+            "provider": "intercom",
+            "verification": {"client_secret": "3c6e0b8a-9c15-4ab7-8e3d-…"},
+            "reply": {"access_token": "dG9rOmNhMjE…", "admin_id": "5017691"},
+        },
+    ),
+)

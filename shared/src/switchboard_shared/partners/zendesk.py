@@ -1,6 +1,7 @@
-"""Zendesk Support webhooks (platforms.md §2) → ``message.received`` / ``ticket.*``.
+"""Zendesk Support (platforms.md §2): signed webhooks in, ticket comments through the Tickets API out.
 
-A Zendesk webhook is connected one of two ways, and both arrive here:
+**Inbound.** ``X-Zendesk-Webhook-Signature`` = base64 HMAC-SHA256(secret, timestamp + body), the timestamp being
+the ``X-Zendesk-Webhook-Signature-Timestamp`` header byte for byte (§2.4); we add a replay window. A Zendesk webhook is connected one of two ways, and both arrive here:
 
 - **Event subscriptions** (``"type": "zen:event-type:…"``, fixed schema): ``ticket.comment_added`` from an end
   user's public comment is a ``message.received`` (the ticket is the conversation); ``ticket.created`` is a
@@ -17,16 +18,39 @@ A Zendesk webhook is connected one of two ways, and both arrive here:
   author the body does not establish as the requester (same id or same email): ``unknown_author``. Add the
   trigger conditions "Current user is (end-user)" and "Comment is public" as well. Redeliveries dedupe on
   ``x-zendesk-webhook-invocation-id``.
+
+**Replies** (§2.5): ``PUT /api/v2/tickets/{id}.json`` with a public comment (as ``author_id`` when set) and status
+``pending``; a handoff adds a private note, reopens the ticket, tags it and assigns ``handoff_group_id`` /
+``handoff_assignee_id`` when set.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from switchboard_ingress.domain.inbound import (
+from switchboard_shared.events import Author, EventType, MessageReceived, Ticket, TicketCreated
+from switchboard_shared.partners.base import (
+    CredentialField,
+    Inbound,
+    InboundRequest,
+    Partner,
+    PartnerRequest,
+    Replies,
+    basic_auth,
+    check_window,
+    int_or_str,
+    material,
+    need,
+    text_of,
+)
+from switchboard_shared.partners.inbound import (
     Accepted,
     Dropped,
     InvalidPayload,
@@ -41,7 +65,7 @@ from switchboard_ingress.domain.inbound import (
     present,
     text_id,
 )
-from switchboard_shared.events import Author, EventType, MessageReceived, Ticket, TicketCreated
+from switchboard_shared.signing import SignatureError, constant_time_equal
 
 _EVENT_PREFIX = "zen:event-type:"
 _RESOLVED = frozenset({"solved", "closed"})
@@ -55,11 +79,11 @@ _COMMENT_PATHS = (
 )
 
 
-def normalize(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, str], body: bytes) -> Outcome:
+def normalize(payload: Mapping[str, Any], origin: Origin, request: InboundRequest) -> Outcome:
     kind = payload.get("type")
     if isinstance(kind, str) and kind.startswith(_EVENT_PREFIX):
         return _subscription_event(payload, kind.removeprefix(_EVENT_PREFIX), origin)
-    return _trigger(payload, origin, headers, body)
+    return _trigger(payload, origin, request.headers, request.body)
 
 
 # -- event subscriptions -----------------------------------------------------------------------------------------
@@ -260,3 +284,152 @@ def _trigger(payload: Mapping[str, Any], origin: Origin, headers: Mapping[str, s
         raw_ref=invocation,
     )
     return accept_message(received, origin, f"trigger:{message_id}")
+
+
+# -- verification (§2.4) ----------------------------------------------------------------------------------------
+
+
+def verify_signature(
+    secret: str,
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    *,
+    tolerance_s: int,
+    now: datetime | None = None,
+) -> None:
+    if not signature or not timestamp:
+        raise SignatureError("missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp")
+    # The secret is used as its literal UTF-8 string even though it looks like base64 (platforms.md §2.4).
+    expected = base64.b64encode(
+        hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    ).decode()
+    if not constant_time_equal(signature.strip(), expected):
+        raise SignatureError("signature does not match the body")
+    # Checked after the signature so a forged request learns nothing about the window.
+    try:
+        signed_at = datetime.fromisoformat(timestamp.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise SignatureError("X-Zendesk-Webhook-Signature-Timestamp is not an ISO-8601 time") from None
+    if signed_at.tzinfo is None:
+        signed_at = signed_at.replace(tzinfo=UTC)
+    check_window(signed_at, now or datetime.now(UTC), tolerance_s)
+
+
+def verify(verification: Mapping[str, Any], request: InboundRequest, *, tolerance_s: int) -> None:
+    verify_signature(
+        material(verification, "signing_secret"),
+        request.body,
+        request.headers.get("x-zendesk-webhook-signature"),
+        request.headers.get("x-zendesk-webhook-signature-timestamp"),
+        tolerance_s=tolerance_s,
+    )
+
+
+# -- replies (§2.5) ---------------------------------------------------------------------------------------------
+
+
+def _ticket_api(credentials: Mapping[str, Any], ticket_id: str) -> tuple[str, dict[str, str]]:
+    base = credentials.get("base_url") or f"https://{need(credentials, 'subdomain', 'zendesk')}.zendesk.com"
+    email = need(credentials, "email", "zendesk")
+    token = need(credentials, "api_token", "zendesk")
+    url = f"{str(base).rstrip('/')}/api/v2/tickets/{ticket_id}.json"
+    return url, {"Authorization": basic_auth(f"{email}/token", token)}
+
+
+def comment(credentials: Mapping[str, Any], ticket_id: str, text: str) -> PartnerRequest:
+    url, headers = _ticket_api(credentials, ticket_id)
+    public: dict[str, Any] = {"body": text, "public": True}
+    if credentials.get("author_id"):
+        public["author_id"] = int_or_str(str(credentials["author_id"]))
+    # "pending": the ticket waits for the requester's answer (Zendesk's own convention after an agent reply).
+    body = {"ticket": {"comment": public, "status": "pending"}}
+    return PartnerRequest("reply", "PUT", url, headers, body)
+
+
+def reply(
+    credentials: Mapping[str, Any], conversation_id: str, data: Mapping[str, Any]
+) -> list[PartnerRequest]:
+    return [comment(credentials, conversation_id, text_of(data))]
+
+
+def handoff(
+    credentials: Mapping[str, Any], conversation_id: str, text: str, reason: str
+) -> list[PartnerRequest]:
+    # The ticket is the conversation.
+    url, headers = _ticket_api(credentials, conversation_id)
+    public = comment(credentials, conversation_id, text)
+    ticket: dict[str, Any] = {
+        "comment": {"body": f"Handed over to a human by Switchboard ({reason}).", "public": False},
+        "status": "open",
+        # additional_tags adds without replacing the ticket's tags (a plain "tags" would overwrite them).
+        "additional_tags": ["switchboard_handoff"],
+    }
+    if credentials.get("handoff_group_id"):
+        ticket["group_id"] = int_or_str(str(credentials["handoff_group_id"]))
+    if credentials.get("handoff_assignee_id"):
+        ticket["assignee_id"] = int_or_str(str(credentials["handoff_assignee_id"]))
+    return [public, PartnerRequest("handoff", "PUT", url, headers, {"ticket": ticket})]
+
+
+# -- registry fields ---------------------------------------------------------------------------------------------
+
+_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _subdomain(value: str) -> str:
+    name = value.strip().lower().removeprefix("https://").rstrip("/").removesuffix(".zendesk.com")
+    if not _SUBDOMAIN.match(name):
+        raise ValueError("must be your Zendesk subdomain, e.g. 'acme' for acme.zendesk.com")
+    return name
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+PARTNER = Partner(
+    name="zendesk",
+    title="Zendesk",
+    verification=(
+        CredentialField(
+            "signing_secret",
+            "the webhook signing secret (X-Zendesk-Webhook-Signature).",
+            secret=True,
+            max_length=1024,
+        ),
+    ),
+    reply=(
+        CredentialField(
+            "subdomain", "'acme' for acme.zendesk.com", required=True, max_length=200, check=_subdomain
+        ),
+        CredentialField(
+            "email",
+            "the agent the API token belongs to",
+            required=True,
+            own_email=True,
+            min_length=3,
+            max_length=320,
+            check=_email,
+        ),
+        CredentialField("api_token", "the API token.", secret=True, required=True, max_length=4096),
+        CredentialField("author_id", "the bot agent's user id", own_id=True, max_length=200),
+    ),
+    inbound=Inbound(verify=verify, normalize=normalize),
+    replies=Replies(reply=reply, handoff=handoff),
+    examples=(
+        {
+            "name": "Zendesk Support",
+            "provider": "zendesk",
+            "verification": {"signing_secret": "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="},
+            "reply": {
+                "subdomain": "acme",
+                "email": "bot@acme.com",
+                "api_token": "6wiIBWbGkBMo1mRDMuVwkw1Eq…",
+            },
+        },
+    ),
+)
