@@ -1,25 +1,37 @@
-"""The ``platform.events`` consumer: every record goes to ``Responder.handle``.
+"""The ``platform.events`` consumer: every record of a type the responder handles goes to ``Responder.handle``.
 
-Delivery semantics: at-least-once. One consumer group (``switchboard.ai-responder.responder``); a FastStream
-subscriber handles one record at a time, so the records of a partition — and with the conversation id as key,
-the events of one conversation — are handled in order. The offset is committed after the handler returned
-(its effects are in MongoDB and its events acknowledged by Kafka); on an exception the record is not committed
-and comes again (``AckPolicy.NACK_ON_ERROR``), which the handler's idempotency makes safe. A record that is
-not a CloudEvent, or whose data does not validate, is logged and skipped: retrying cannot fix it.
+Delivery semantics: at-least-once, a Kafka batch at a time. One consumer group
+(``switchboard.ai-responder.responder``); the batch's offsets are committed once every event in it was handled
+(its effects in MongoDB, its events acknowledged by Kafka); when one fails, the batch is not committed and
+comes again (``AckPolicy.NACK_ON_ERROR`` seeks back to its first record per partition), which the handler's
+idempotency makes safe. Records of other types — most of ``platform.events`` — are skipped on their ``ce_type``
+header without being parsed. A conversation's events (keyed by its id) are handled in order; different
+conversations side by side (``in_key_order``), so one slow model call holds up one conversation, not all. A
+record that is not a CloudEvent, or whose data does not validate, is logged and skipped: retrying cannot fix it.
 """
 
 from __future__ import annotations
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
 from switchboard_ai_responder.service import Responder
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
+from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, batch_decoder_for, in_key_order, positioned
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
 SERVICE = "ai-responder"
+
+#: Records per batch. A batch is committed when its slowest conversation is done: 256 records, 32
+#: conversations at a time, are 8 rounds of model calls (``llm_timeout_s``, 20 s, each at worst) — 160 s.
+MAX_RECORDS = 256
+#: Conversations handled at once within a batch.
+CONCURRENCY = 32
+#: How long a batch may take before Kafka deems the consumer stuck and rebalances. Above the 160 s, with room
+#: for one conversation holding many queued questions (each still bounded by the model's timeout).
+MAX_POLL_INTERVAL_MS = 30 * 60 * 1000
 
 
 def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responder) -> None:
@@ -29,12 +41,15 @@ def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responde
         auto_offset_reset="earliest",
         heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decode_or_skip,
+        batch=True,
+        max_records=MAX_RECORDS,
+        max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
+        decoder=batch_decoder_for(responder.handled_types()),
         title="ai-responder.inbound",
         description="message.received (answered, held for review, handed to a human, or routed from a live "
         "agent), message.replied (conversation memory), handoff.requested|closed (live-chat state), "
-        "feedback.received (recorded). Idempotent on the event's (source, id); in order per conversation.",
+        "feedback.received (recorded). Idempotent on the event's (source, id); in order per conversation, "
+        "conversations side by side, a batch at a time.",
     )
-    async def on_platform_event(event: CloudEvent | None) -> None:
-        if event is not None:  # a record that is not a CloudEvent was logged and is skipped
-            await responder.handle(event)
+    async def on_platform_events(events: list[CloudEvent | None], message: KafkaMessage) -> None:
+        await in_key_order(positioned(events, message), responder.handle, concurrency=CONCURRENCY)

@@ -171,6 +171,10 @@ class Responder:
             EventType.FEEDBACK_RECEIVED: self._on_feedback,
         }
 
+    def handled_types(self) -> frozenset[str]:
+        """The event types ``handle`` acts on; every other type is ignored."""
+        return frozenset(self._handlers)
+
     async def handle(self, event: CloudEvent) -> None:
         handler = self._handlers.get(event.type)
         if handler is None:
