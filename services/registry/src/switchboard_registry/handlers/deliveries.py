@@ -1,5 +1,5 @@
 """Consumers of the delivery log: attempt events into deliveries, rollups and message status; message events
-into seed 002's message history.
+into seed 002's message history, both a Kafka batch at a time.
 
 Delivery semantics of both: at-least-once. The offset is committed only after MongoDB acknowledged every write
 (``AckPolicy.NACK_ON_ERROR`` seeks back and retries when a write fails), and every write is idempotent, so a
@@ -28,10 +28,12 @@ from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.kafka import (
     BATCH_MAX_RECORDS,
+    PROJECTION_FETCH_MAX_WAIT_MS,
+    PROJECTION_FETCH_MIN_BYTES,
     SUBSCRIBER_HEARTBEAT_MS,
     Consumed,
+    batch_decoder_for,
     decode_batch_or_skip,
-    decode_or_skip,
     positioned,
 )
 from switchboard_shared.settings import ServiceSettings
@@ -92,6 +94,8 @@ def register(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
+        fetch_min_bytes=PROJECTION_FETCH_MIN_BYTES,
+        fetch_max_wait_ms=PROJECTION_FETCH_MAX_WAIT_MS,
         decoder=decode_batch_or_skip,
         heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         title="registry.delivery-log",
@@ -115,15 +119,23 @@ def register(
         group_id=settings.group_id("registry", "message-history"),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decode_or_skip,
+        batch=True,
+        max_records=BATCH_MAX_RECORDS,
+        fetch_min_bytes=PROJECTION_FETCH_MIN_BYTES,
+        fetch_max_wait_ms=PROJECTION_FETCH_MAX_WAIT_MS,
+        decoder=batch_decoder_for(message_rules.MESSAGE_EVENTS),
         heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         title="registry.message-history",
         description="Projects message.received (incoming) and message.replied (outgoing, agent_outgoing) "
-        "events into seed 002's message history; other event types are ignored.",
+        "events into seed 002's message history, a batch at a time; other event types are skipped on their "
+        "ce_type header.",
     )
-    async def on_message_event(event: CloudEvent | None) -> None:
-        if event is None or event.type not in message_rules.MESSAGE_EVENTS:
-            return
+    async def on_message_events(events: list[CloudEvent | None]) -> None:
+        for event in events:
+            if event is not None and event.type in message_rules.MESSAGE_EVENTS:
+                await record_message(event)
+
+    async def record_message(event: CloudEvent) -> None:
         try:
             tenant_id, fields = message_rules.from_event(event)
         except (ValidationError, message_rules.NotAMessage) as exc:

@@ -18,6 +18,8 @@ from switchboard_registry.metrics import RegistryMetrics
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka import (
     BATCH_MAX_RECORDS,
+    PROJECTION_FETCH_MAX_WAIT_MS,
+    PROJECTION_FETCH_MIN_BYTES,
     SUBSCRIBER_HEARTBEAT_MS,
     decode_batch_or_skip,
     positioned,
@@ -39,6 +41,8 @@ def register(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         batch=True,
         max_records=BATCH_MAX_RECORDS,
+        fetch_min_bytes=PROJECTION_FETCH_MIN_BYTES,
+        fetch_max_wait_ms=PROJECTION_FETCH_MAX_WAIT_MS,
         decoder=decode_batch_or_skip,
         title="registry.event-log",
         description="Records every platform event once in the registry's event log (one bulk insert per batch).",

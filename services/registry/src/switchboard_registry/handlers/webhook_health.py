@@ -1,7 +1,8 @@
 """Apply the dispatcher's verdicts to webhooks: ``webhook.disabled`` (410 Gone, failing for too long) marks the
 webhook inactive with the reason, through the outbox, so every view of the configuration agrees.
 
-At-least-once and idempotent: disabling an already-disabled webhook changes nothing that matters.
+At-least-once, a Kafka batch at a time, and idempotent: disabling an already-disabled webhook changes nothing
+that matters.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from faststream.kafka import KafkaBroker
 from switchboard_registry.adapters.webhooks import WebhookStore
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import EventType
-from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, decode_or_skip
+from switchboard_shared.kafka import (
+    BATCH_MAX_RECORDS,
+    PROJECTION_FETCH_MAX_WAIT_MS,
+    PROJECTION_FETCH_MIN_BYTES,
+    SUBSCRIBER_HEARTBEAT_MS,
+    batch_decoder_for,
+)
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
 
@@ -29,17 +36,22 @@ def register(broker: KafkaBroker, settings: ServiceSettings, store: WebhookStore
         auto_offset_reset="earliest",
         heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=decode_or_skip,
+        batch=True,
+        max_records=BATCH_MAX_RECORDS,
+        fetch_min_bytes=PROJECTION_FETCH_MIN_BYTES,
+        fetch_max_wait_ms=PROJECTION_FETCH_MAX_WAIT_MS,
+        decoder=batch_decoder_for({EventType.WEBHOOK_DISABLED}),
         title="registry.webhook-health",
-        description="Disables webhooks the dispatcher reported with webhook.disabled.",
+        description="Disables webhooks the dispatcher reported with webhook.disabled (a batch at a time; other "
+        "event types are skipped on their ce_type header).",
     )
-    async def on_webhook_disabled(event: CloudEvent | None) -> None:
-        if (
-            event is None
-            or event.type != EventType.WEBHOOK_DISABLED
-            or not event.tenant
-            or not isinstance(event.data, dict)
-        ):
+    async def on_platform_events(events: list[CloudEvent | None]) -> None:
+        for event in events:
+            if event is not None:
+                await on_webhook_disabled(event)
+
+    async def on_webhook_disabled(event: CloudEvent) -> None:
+        if event.type != EventType.WEBHOOK_DISABLED or not event.tenant or not isinstance(event.data, dict):
             return
         if event.data.get("endpoint_kind", "webhook") != "webhook":
             return
