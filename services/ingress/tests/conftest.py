@@ -35,7 +35,9 @@ def unit_settings(**overrides: object) -> IngressSettings:
 
 async def start_harness(settings: IngressSettings) -> AsyncIterator[Harness]:
     dedup, limiter, replies = MemoryDedup(), LocalWindows(), PendingReplies()
-    app = create_app(settings, Adapters(dedup=dedup, limiter=limiter, replies=replies))
+    app = create_app(
+        settings, Adapters(dedup=dedup, limiter=limiter, replies=replies, publish_through_broker=True)
+    )
     broker = app.state.runtime.broker
     async with TestKafkaBroker(broker) as test_broker:
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 51000))

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from faststream.kafka.publisher import DefaultPublisher
 
 from switchboard_ingress.adapters.replies import ReplyChannel
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.metrics import IngressMetrics
-from switchboard_ingress.service import Gateway
+from switchboard_ingress.service import EventSink, Gateway
 from switchboard_ingress.settings import IngressSettings
 
 
@@ -25,9 +24,9 @@ async def _metrics(request: Request) -> IngressMetrics:
     return metrics
 
 
-async def _to_platform_events(request: Request) -> DefaultPublisher:
-    publisher: DefaultPublisher = request.app.state.to_platform_events
-    return publisher
+async def _event_sink(request: Request) -> EventSink:
+    sink: EventSink = request.app.state.event_sink
+    return sink
 
 
 async def _directory(request: Request) -> Directory:
@@ -47,7 +46,7 @@ async def _replies(request: Request) -> ReplyChannel:
 
 SettingsDep = Annotated[IngressSettings, Depends(_settings)]
 MetricsDep = Annotated[IngressMetrics, Depends(_metrics)]
-PlatformEventsDep = Annotated[DefaultPublisher, Depends(_to_platform_events)]
+EventSinkDep = Annotated[EventSink, Depends(_event_sink)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
 RepliesDep = Annotated[ReplyChannel, Depends(_replies)]

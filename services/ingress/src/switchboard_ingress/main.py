@@ -28,7 +28,7 @@ from switchboard_ingress.deps import Services
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.domain.ratelimit import RateLimiter
 from switchboard_ingress.metrics import IngressMetrics
-from switchboard_ingress.service import Gateway, KafkaEventSink
+from switchboard_ingress.service import BatchedKafkaEventSink, EventSink, Gateway, KafkaEventSink
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.config_follower import ConfigFollower
@@ -47,6 +47,9 @@ class Adapters:
     dedup: DedupStore | None = None
     limiter: RateLimiter | None = None
     replies: ReplyChannel | None = None
+    #: Publish through the FastStream publisher (what ``TestKafkaBroker`` captures) instead of the batching
+    #: producer that serves production.
+    publish_through_broker: bool = False
 
 
 def create_app(settings: IngressSettings | None = None, adapters: Adapters | None = None) -> FastAPI:
@@ -96,7 +99,16 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     if replies is None:
         kafka_replies = KafkaReplies(bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.REPLIES))
         replies = kafka_replies
-    gateway = Gateway(KafkaEventSink(to_platform_events, settings.publish_timeout_s), dedup, limiter, metrics)
+    batched_sink: BatchedKafkaEventSink | None = None
+    sink: EventSink
+    if adapters.publish_through_broker:
+        sink = KafkaEventSink(to_platform_events, settings.publish_timeout_s)
+    else:
+        batched_sink = BatchedKafkaEventSink(
+            settings, settings.topic(Topic.PLATFORM_EVENTS), settings.publish_timeout_s
+        )
+        sink = batched_sink
+    gateway = Gateway(sink, dedup, limiter, metrics)
 
     async def ensure_indexes() -> None:
         for store in (mongo_dedup, mongo_limiter):
@@ -124,6 +136,8 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     sweeper = Periodic(sweep_expired, settings.sweep_interval_s, name="ingress-sweeper", logger=log)
 
     async def start_followers() -> None:
+        if batched_sink is not None:
+            await batched_sink.start()
         await follower.start()
         log.info("integrations view caught up", extra={"integrations": len(directory)})
         if kafka_replies is not None:
@@ -138,6 +152,8 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
         await follower.stop()
         if mongo_dedup is not None:
             await mongo_dedup.flush()
+        if batched_sink is not None:
+            await batched_sink.stop()
 
     app = build_service_app(
         runtime,
@@ -154,6 +170,7 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.to_platform_events = to_platform_events
+    app.state.event_sink = sink
     app.state.directory = directory
     app.state.follower = follower
     app.state.gateway = gateway

@@ -18,11 +18,13 @@ Routes only parse, verify and map these outcomes to status codes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka.publisher import DefaultPublisher
 
@@ -31,7 +33,9 @@ from switchboard_ingress.domain.ratelimit import RateLimiter, Window
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka import publish_event
+from switchboard_shared.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
 from switchboard_shared.partners.inbound import Accepted, Dropped, Origin, Outcome
+from switchboard_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,70 @@ class EventSink(Protocol):
         ...
 
 
+class BatchedKafkaEventSink:
+    """Events to ``platform.events`` through one plain aiokafka producer (acks=all, idempotent) behind a
+    ``BatchingProducer``: the records of requests arriving within a millisecond share one produce request, and
+    each request is still answered only once Kafka acknowledged its own record. FastStream's publish pipeline
+    cost 44-68 µs of CPU per record and aiokafka's ``send`` a request per record under low concurrency; at 32
+    concurrent clients this cut ingress's CPU per event and the broker's requests (bench/pipeline). The
+    FastStream publisher stays declared, so the AsyncAPI document shows what ingress writes."""
+
+    def __init__(
+        self, settings: ServiceSettings, topic: str, timeout_s: float, *, linger_s: float = 0.001
+    ) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.timeout_s = timeout_s
+        self.linger_s = linger_s
+        self._batching: BatchingProducer | None = None
+
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            max_batch_size=256 * 1024,
+            max_request_size=MAX_REQUEST_SIZE,
+            request_timeout_ms=int(self.timeout_s * 1000),
+            client_id="switchboard-ingress-events",
+        )
+        await producer.start()
+        self._batching = BatchingProducer(producer, linger_s=self.linger_s, max_request_size=MAX_REQUEST_SIZE)
+
+    async def stop(self) -> None:
+        batching, self._batching = self._batching, None
+        if batching is not None:
+            with contextlib.suppress(Exception):
+                await batching.flush()
+            await batching.producer.stop()
+
+    async def publish(self, events: Sequence[CloudEvent]) -> None:
+        batching = self._batching
+        if batching is None:
+            raise Unavailable("the Kafka producer is not started")
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(
+                    *(
+                        batching.send(
+                            self.topic,
+                            event.kafka_value(),
+                            key=event.kafka_key(),
+                            headers=event.kafka_header_list(),
+                        )
+                        for event in events
+                    )
+                ),
+                self.timeout_s,
+            )
+        except (TimeoutError, KafkaError) as exc:
+            raise Unavailable(type(exc).__name__) from exc
+
+
 class KafkaEventSink:
+    """Events through the FastStream publisher, one ``publish`` each: what ``TestKafkaBroker`` captures in the
+    unit tests (production uses ``BatchedKafkaEventSink``)."""
+
     def __init__(self, publisher: DefaultPublisher, timeout_s: float) -> None:
         self.publisher = publisher
         self.timeout_s = timeout_s

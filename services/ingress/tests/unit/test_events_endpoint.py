@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import SecretStr
 
-from switchboard_ingress.main import create_app
+from switchboard_ingress.main import Adapters, create_app
 from switchboard_ingress.settings import IngressSettings
 from switchboard_shared.settings import Environment
 
@@ -35,7 +35,7 @@ async def app_client() -> AsyncIterator[tuple[httpx.AsyncClient, KafkaBroker]]:
     settings = IngressSettings(
         environment=Environment.TEST, events_token=SecretStr(TOKEN), max_body_bytes=2048
     )
-    app = create_app(settings)
+    app = create_app(settings, Adapters(publish_through_broker=True))
     broker = app.state.runtime.broker
     async with TestKafkaBroker(broker) as test_broker:
         transport = httpx.ASGITransport(app=app)

@@ -6,17 +6,15 @@ A 202 means the event is in Kafka (acks=all). When Kafka does not acknowledge in
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Header, Request, status
 
-from switchboard_ingress.deps import MetricsDep, PlatformEventsDep, SettingsDep
+from switchboard_ingress.deps import EventSinkDep, MetricsDep, SettingsDep
 from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
+from switchboard_ingress.service import Unavailable
 from switchboard_shared.cloudevents import CloudEventError
 from switchboard_shared.http import ApiError, BoundedJsonRoute
-from switchboard_shared.kafka import publish_event
 from switchboard_shared.signing import constant_time_equal
 
 router = APIRouter(tags=["events"], route_class=BoundedJsonRoute)
@@ -32,7 +30,7 @@ async def post_event(
     request: Request,
     settings: SettingsDep,
     metrics: MetricsDep,
-    to_platform_events: PlatformEventsDep,
+    events: EventSinkDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     expected = "Bearer " + settings.events_token.get_secret_value()
@@ -46,8 +44,8 @@ async def post_event(
     except CloudEventError as exc:
         raise ApiError(422, "validation_error", str(exc), field=_field_of(str(exc))) from None
     try:
-        await asyncio.wait_for(publish_event(to_platform_events, event), settings.publish_timeout_s)
-    except (TimeoutError, KafkaError) as exc:
+        await events.publish([event])
+    except Unavailable as exc:
         metrics.publish_failures.inc()
         raise ApiError(
             503,

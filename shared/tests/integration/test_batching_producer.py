@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 
-from switchboard_dispatcher.adapters.producer import BatchingProducer
+from switchboard_shared.kafka_batching import BatchingProducer
 from switchboard_shared.testing.infra import Infrastructure
 from switchboard_shared.testing.kafka import read_until
 from switchboard_shared.topics import Topic
