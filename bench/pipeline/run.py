@@ -12,10 +12,10 @@ time). Phases, in order:
 2. **Throughput** — ``--events`` ≈1 KB events posted by ``--clients`` concurrent clients, every one matching
    every webhook: accepted/s, deliveries/s first → last, publish → receive percentiles, CPU per delivery of each
    process (the four services, Kafka, FerretDB, the receiver) from /proc before and after.
-3. **Projection lag** — after the last delivery arrives, the registry's delivery log (``GET
-   /api/webhooks/{id}/deliveries?status=succeeded``, per webhook) and event log (the registry's
-   ``registry_events_recorded_total`` on ``/metrics``: the event log has no listing route) are polled until
-   they show every event and every delivery, or ``--lag-cap`` seconds pass.
+3. **Projection lag** — after the last delivery arrives, the registry's delivery log (the successful attempts
+   its stats count, ``GET /api/webhooks/{id}/stats``, per webhook: see ``Registry.deliveries_logged``) and event
+   log (the registry's ``registry_events_recorded_total`` on ``/metrics``: the event log has no listing route)
+   are polled until they show every event and every delivery, or ``--lag-cap`` seconds pass.
 4. **Fixed rate** — ``--rate`` events/s for ``--seconds`` s to one webhook (an event type only it subscribes
    to): publish → receive percentiles and CPU per delivery, then the projection lag again.
 
@@ -173,14 +173,15 @@ class Registry:
         return str(created["data"]["_id"])
 
     async def deliveries_logged(self, webhook_id: str) -> int:
-        """Deliveries the webhook's delivery log shows as succeeded (each with its attempt)."""
-        page = await self._json(
-            "GET",
-            f"/api/webhooks/{webhook_id}/deliveries",
-            headers=self.auth,
-            params={"status": "succeeded", "per_page": "1"},
+        """Successful attempts the webhook's delivery log holds, read from its stats (seed 001's
+        ``GET /api/webhooks/{id}/stats``). The delivery log writes a batch's attempts and then, in the same batch,
+        its stats rollups, so the stats count an attempt once the log shows it. A listing's ``total`` would say
+        the same but reads every attempt of the endpoint to group them (ADR 0006): polled every second over
+        20,000 deliveries, the probe itself became the load that held the projection back."""
+        body = await self._json(
+            "GET", f"/api/webhooks/{webhook_id}/stats", headers=self.auth, params={"window": "6h"}
         )
-        return int(page["pagination"]["total"])
+        return int(body["data"]["attempts"]["succeeded"])
 
     async def events_logged(self) -> int:
         """Events the registry recorded in its event log (its Prometheus counter: no route lists the log)."""
