@@ -31,8 +31,9 @@ sync: ## install the workspace (one uv.lock) into .venv, and uv itself from PyPI
 	@deploy/local/tools.sh uv "$(UV)" $(UV_VERSION)
 	$(UV) sync --all-packages --locked
 
-tools: ## what the tests need beyond `make up`: docker-compose (apt) and kustomize (kubectl, or built with Go)
+tools: ## what the tests need beyond `make up`: docker-compose and promtool (apt), kustomize, the operators' CRDs
 	@deploy/local/tools.sh test "$(TOOLS_BIN)"
+	@deploy/local/tools.sh crds
 
 infra-up: sync ## start Kafka + FerretDB on loopback (idempotent; cached downloads)
 	deploy/local/infra.sh up

@@ -132,6 +132,7 @@ def test_a_failing_apt_get_is_reported(sandbox: Sandbox) -> None:
 
 def test_make_test_tools_install_docker_compose(sandbox: Sandbox) -> None:
     sandbox.script("kubectl", "")  # kustomize comes with it
+    sandbox.script("promtool", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 0, result.stderr
     assert sandbox.apt_calls()[-1] == "install -y -qq --no-install-recommends docker-compose"
@@ -141,6 +142,7 @@ def test_make_test_tools_install_docker_compose(sandbox: Sandbox) -> None:
 def test_make_test_tools_name_docker_compose_when_they_cannot_install_it(sandbox: Sandbox) -> None:
     sandbox.script("id", "echo 1000\n")
     sandbox.script("kubectl", "")
+    sandbox.script("promtool", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
@@ -150,8 +152,36 @@ def test_make_test_tools_name_docker_compose_when_they_cannot_install_it(sandbox
 def test_a_docker_compose_plugin_is_enough(sandbox: Sandbox) -> None:
     sandbox.script("docker", '[[ "$*" == "compose version" ]]\n')
     sandbox.script("kubectl", "")
+    sandbox.script("promtool", "")
     assert sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}").returncode == 0
     assert sandbox.apt_calls() == []
+
+
+def test_make_test_tools_install_promtool_from_the_prometheus_package(sandbox: Sandbox) -> None:
+    sandbox.script("kubectl", "")
+    sandbox.script("docker-compose", "")
+    # Debian's prometheus package is where promtool comes from: the stand-in installs the command by that name.
+    sandbox.script(
+        "apt-get",
+        f'echo "$*" >>{sandbox.apt_log}\n'
+        f'if [[ $1 == install ]]; then printf "#!/bin/bash\\n" >{sandbox.bin}/promtool; '
+        f"chmod +x {sandbox.bin}/promtool; fi\n",
+    )
+    result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
+    assert result.returncode == 0, result.stderr
+    assert sandbox.apt_calls()[-1] == "install -y -qq --no-install-recommends prometheus"
+
+
+def test_make_test_tools_name_the_prometheus_package_when_they_cannot_install_it(sandbox: Sandbox) -> None:
+    sandbox.script("id", "echo 1000\n")
+    sandbox.script("kubectl", "")
+    sandbox.script("docker-compose", "")
+    result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: 'promtool' not found; make test checks and unit-tests the Prometheus alert rules with it "
+        "(install it: apt-get install prometheus, or your system's package)"
+    ]
 
 
 def test_uv_already_there_is_not_installed_again(sandbox: Sandbox) -> None:
