@@ -29,6 +29,12 @@ class ResponderMetrics(Metrics):
             registry=self.registry,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.answer_confidence = Histogram(
+            "ai_responder_answer_confidence",
+            "How well the knowledge base covers the questions answered (0 to 1), small talk left out",
+            registry=self.registry,
+            buckets=(0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+        )
         self.provider_errors = Counter(
             "ai_responder_provider_errors",
             "LLM calls that failed after retries (answered from the knowledge base instead)",

@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from switchboard_ai_responder.domain.tenants import TenantSettings
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.events import (
     CORRELATION_EXTENSION,
@@ -16,6 +18,7 @@ from switchboard_shared.events import (
     WidgetResponse,
 )
 from switchboard_shared.testing.builders import message_received
+from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.testing.webhooks import Platform
 from switchboard_shared.topics import Topic
 
@@ -83,3 +86,26 @@ async def test_a_freshchat_message_is_answered_with_a_reply_for_the_integration(
     assert reply.data["integration_id"] == "int-1"
     assert reply.data["provider"] == "freshchat"
     assert "https://help.acme.test/account/password-reset" in json.dumps(reply.data)
+
+
+async def test_an_answer_records_how_well_the_knowledge_base_covered_the_question(
+    api: httpx.AsyncClient, platform: Platform, responder: FastAPI, responder_settings: AiResponderSettings
+) -> None:
+    await seed(api)
+    registry = responder.state.metrics.registry
+    await platform.event(
+        "message.received",
+        TENANT,
+        _message("confidence-1", "How long do refunds take to reach my card?"),
+        partitionkey="confidence-1",
+    )
+    await platform_events(responder_settings, lambda events: bool(of_type(events, "message.replied")))
+
+    async def observed() -> bool:
+        return bool(registry.get_sample_value("ai_responder_answer_confidence_count") == 1)
+
+    await eventually(observed, timeout_s=20)
+    # One answer from the knowledge base, at least as confident as the tenant's threshold to be sent.
+    confidence = registry.get_sample_value("ai_responder_answer_confidence_sum")
+    assert confidence is not None
+    assert TenantSettings().min_confidence <= confidence <= 1.0
