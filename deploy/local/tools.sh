@@ -101,6 +101,12 @@ sha256_ok() {
 	return 1
 }
 
+# crd_fail MESSAGE...: remove the caller's temporary directory ($tmp), then stop with MESSAGE.
+crd_fail() {
+	rm -rf "${tmp:?}"
+	die "$@"
+}
+
 # go_proxy: the Go module proxy to download from (the first entry of GOPROXY that is a URL).
 go_proxy() {
 	local entry
@@ -123,11 +129,11 @@ crds_from_go_module() {
 	info "crds: $name $version from the Go module proxy (module $module) into $dest (one-time) ..."
 	tmp="$(mktemp -d "$CRD_DIR/.$name.XXXXXX")"
 	curl -fsSL --retry 3 -o "$tmp/module.zip" "$(go_proxy)/$module/@v/$version.zip" ||
-		die "downloading $module@$version from $(go_proxy) failed"
-	sha256_ok "$tmp/module.zip" "$sha" || die "refusing $module@$version: checksum mismatch"
+		crd_fail "downloading $module@$version from $(go_proxy) failed"
+	sha256_ok "$tmp/module.zip" "$sha" || crd_fail "refusing $module@$version: checksum mismatch"
 	mkdir -p "$tmp/out"
 	# python3 rather than unzip, which a fresh machine may lack (Python is needed anyway).
-	python3 - "$tmp/module.zip" "$module@$version/$subdir" "$tmp/out" "$@" <<-'EOF' || die "$module@$version lacks a CRD"
+	python3 - "$tmp/module.zip" "$module@$version/$subdir" "$tmp/out" "$@" <<-'EOF' || crd_fail "$module@$version lacks a CRD"
 		import sys, zipfile
 		archive, prefix, out, *names = sys.argv[1:]
 		with zipfile.ZipFile(archive) as module:
@@ -179,11 +185,11 @@ crds_strimzi() {
 	mvn -q -B -f "$tmp/pom.xml" dependency:copy-dependencies "-DoutputDirectory=$tmp/lib" -DincludeScope=runtime \
 		>"$tmp/resolve.log" 2>&1 || {
 		tail -n 40 "$tmp/resolve.log" >&2
-		die "resolving Strimzi $version from Maven Central failed"
+		crd_fail "resolving Strimzi $version from Maven Central failed"
 	}
 	sha256_ok "$tmp/lib/api-$version.jar" "$STRIMZI_API_SHA256" &&
 		sha256_ok "$tmp/lib/crd-generator-$version.jar" "$STRIMZI_CRD_GENERATOR_SHA256" ||
-		die "refusing Strimzi $version: checksum mismatch"
+		crd_fail "refusing Strimzi $version: checksum mismatch"
 	mkdir -p "$tmp/out"
 	"$java" -cp "$tmp/lib/*" io.strimzi.crdgenerator.CrdGenerator --yaml --crd-api-version v1 \
 		--api-versions v1 --storage-version v1 --target-kube 1.25+ \
@@ -192,7 +198,7 @@ crds_strimzi() {
 		"io.strimzi.api.kafka.model.topic.KafkaTopic=$tmp/out/kafka.strimzi.io_kafkatopics.yaml" \
 		>"$tmp/generate.log" 2>&1 || {
 		tail -n 40 "$tmp/generate.log" >&2
-		die "Strimzi $version's CRD generator failed (with $java)"
+		crd_fail "Strimzi $version's CRD generator failed (with $java)"
 	}
 	touch "$tmp/out/.complete"
 	rm -rf "$dest"

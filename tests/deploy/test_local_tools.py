@@ -8,6 +8,7 @@ package by creating a command of that name), so what is installed on this machin
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -205,3 +206,50 @@ def test_which_go_can_build_ferretdb(sandbox: Sandbox, version: str, toolchain: 
     sandbox.script("go", f'case "$2" in GOVERSION) echo {version} ;; GOTOOLCHAIN) echo {toolchain} ;; esac\n')
     result = sandbox.run(lib('go_usable "$(find_go)" 24'))
     assert (result.returncode == 0) is usable, result.stderr
+
+
+def _crds(tmp_path: Path, curl_body: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`tools.sh crds` with a stand-in curl (first on the real PATH) and a cache of its own."""
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    (fake / "curl").write_text("#!/bin/bash\n" + curl_body)
+    (fake / "curl").chmod(0o755)
+    cache = tmp_path / "cache"
+    # A fixed command of this repository under a PATH we built: no outside input.
+    result = subprocess.run(  # noqa: S603
+        [str(LOCAL / "tools.sh"), "crds"],
+        env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "SB_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, cache
+
+
+def test_a_crd_download_whose_checksum_differs_from_the_pin_is_refused(tmp_path: Path) -> None:
+    # curl -o FILE URL: write something that is not the pinned module zip.
+    result, cache = _crds(tmp_path, 'while [[ $1 != -o ]]; do shift; done; echo tampered >"$2"\n')
+    assert result.returncode == 1
+    assert "deploy/k8s/crds/versions.env pins" in result.stderr
+    assert "refusing github.com/kedacore/keda/v2@" in result.stderr
+    assert list((cache / "crds").iterdir()) == []  # neither the download nor a half-made directory
+
+
+def test_cached_crds_are_not_downloaded_again(tmp_path: Path) -> None:
+    pins = dict(
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "k8s" / "crds" / "versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    cache = tmp_path / "cache" / "crds"
+    for name in (
+        f"keda-{pins['KEDA_VERSION']}",
+        f"prometheus-operator-{pins['PROMETHEUS_OPERATOR_VERSION']}",
+        f"strimzi-{pins['STRIMZI_VERSION']}",
+    ):
+        (cache / name).mkdir(parents=True)
+        (cache / name / ".complete").touch()
+    result, _ = _crds(tmp_path, "echo 'curl must not run' >&2; exit 7\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
