@@ -227,10 +227,14 @@ def build_dashboard() -> dashboard_model.Dashboard:
         .with_panel(
             _timeseries(
                 "Consumer lag per stage",
-                "Records each dispatcher stage has yet to process, summed over its partitions: fanout reads "
-                "platform.events, deliveries reads switchboard.deliveries (alert: SwitchboardConsumerLagGrowing).",
+                "Records each consumer stage has yet to process, summed over its partitions: the dispatcher's "
+                "fanout (platform.events) and deliveries (switchboard.deliveries), the ai-responder's responder "
+                "(platform.events). Alert: SwitchboardConsumerLagGrowing; KEDA scales on the same lag.",
                 "short",
-                [("sum by (stage) (dispatcher_consumer_lag)", "{{stage}}")],
+                [
+                    ("sum by (stage) (dispatcher_consumer_lag)", "{{stage}}"),
+                    ("sum(ai_responder_consumer_lag)", "responder"),
+                ],
             )
         )
         .with_panel(

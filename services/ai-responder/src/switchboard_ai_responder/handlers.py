@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber.usecase import DefaultSubscriber
 
 from switchboard_ai_responder.service import Responder
 from switchboard_shared.cloudevents import CloudEvent
@@ -22,8 +23,10 @@ from switchboard_shared.topics import Topic
 SERVICE = "ai-responder"
 
 
-def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responder) -> None:
-    @broker.subscriber(
+def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responder) -> DefaultSubscriber:
+    """Subscribe ``responder`` to platform.events; returns the subscriber (its consumer's lag is a metric)."""
+
+    subscriber = broker.subscriber(
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id(SERVICE, "responder"),
         auto_offset_reset="earliest",
@@ -35,6 +38,10 @@ def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responde
         "agent), message.replied (conversation memory), handoff.requested|closed (live-chat state), "
         "feedback.received (recorded). Idempotent on the event's (source, id); in order per conversation.",
     )
+
+    @subscriber
     async def on_platform_event(event: CloudEvent | None) -> None:
         if event is not None:  # a record that is not a CloudEvent was logged and is skipped
             await responder.handle(event)
+
+    return subscriber

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from switchboard_ai_responder.domain.tenants import TenantSettings
 from switchboard_ai_responder.settings import AiResponderSettings
@@ -109,3 +110,25 @@ async def test_an_answer_records_how_well_the_knowledge_base_covered_the_questio
     confidence = registry.get_sample_value("ai_responder_answer_confidence_sum")
     assert confidence is not None
     assert TenantSettings().min_confidence <= confidence <= 1.0
+
+
+async def test_the_consumer_lag_of_the_partitions_it_holds_is_exported_and_drains_to_zero(
+    api: httpx.AsyncClient, platform: Platform, responder: FastAPI, responder_settings: AiResponderSettings
+) -> None:
+    await platform.event("message.received", TENANT, _message("lag-1", "hello"), partitionkey="lag-1")
+    await platform_events(responder_settings, lambda events: bool(of_type(events, "message.replied")))
+
+    async def drained() -> dict[str, float] | None:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=responder), base_url="http://responder"
+        ) as http:
+            text = (await http.get("/metrics")).text
+        lags = {
+            sample.labels["partition"]: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "ai_responder_consumer_lag"
+        }
+        return lags if lags and not any(lags.values()) else None
+
+    await eventually(drained, timeout_s=20)
