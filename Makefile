@@ -22,7 +22,7 @@ export UV
 export UV_SYSTEM_CERTS ?= true
 export UV_NATIVE_TLS ?= true
 
-.PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench soak docs clean
+.PHONY: help sync tools infra-up infra-down infra-status up down status lint typecheck test test-unit bench soak docs generate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,8 +31,9 @@ sync: ## install the workspace (one uv.lock) into .venv, and uv itself from PyPI
 	@deploy/local/tools.sh uv "$(UV)" $(UV_VERSION)
 	$(UV) sync --all-packages --locked
 
-tools: ## what the tests need beyond `make up`: docker-compose (apt) and kustomize (kubectl, or built with Go)
+tools: ## what the tests need beyond `make up`: docker-compose and promtool (apt), kustomize, the operators' CRDs
 	@deploy/local/tools.sh test "$(TOOLS_BIN)"
+	@deploy/local/tools.sh crds
 
 infra-up: sync ## start Kafka + FerretDB on loopback (idempotent; cached downloads)
 	deploy/local/infra.sh up
@@ -60,7 +61,7 @@ lint: sync ## ruff lint + format check
 
 typecheck: sync ## mypy strict over every package and its tests
 	$(UV) run mypy shared/src services/*/src cli/src conftest.py shared/tests services/*/tests cli/tests tests \
-		docs/generate_asyncapi.py bench deploy/local/readme_walkthrough.py
+		docs/generate_asyncapi.py bench deploy/local/readme_walkthrough.py deploy/observability/generate.py
 
 test-unit: sync ## unit tests only (no infrastructure)
 	$(UV) run pytest -m unit
@@ -84,6 +85,9 @@ soak: infra-up ## the whole pipeline for 30 min (SOAK_ARGS="--minutes 5"); fails
 
 docs: sync ## regenerate docs/asyncapi.json from the FastStream apps
 	$(UV) run python docs/generate_asyncapi.py
+
+generate: sync ## rewrite the derived operations files: Strimzi topics, PrometheusRule, Grafana dashboard
+	$(UV) run python deploy/observability/generate.py
 
 clean: ## remove run state (logs, pids); keeps the download cache
 	rm -rf .run

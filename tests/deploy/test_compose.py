@@ -42,6 +42,9 @@ INSTALL_HINT = "no compose binary: run `apt-get update && apt-get install -y doc
 INFRASTRUCTURE = ("kafka", "mongo")
 TOPICS_JOB = "topics"
 LONG_RUNNING = (*INFRASTRUCTURE, *APP_IDS)
+#: `docker compose --profile observe`: traces, metrics with the alert rules, the dashboard.
+OBSERVE = ("jaeger", "prometheus", "grafana")
+OBSERVABILITY = ROOT / "deploy" / "observability"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -49,7 +52,9 @@ LONG_RUNNING = (*INFRASTRUCTURE, *APP_IDS)
 
 
 def _compose_command(env_file: Path) -> list[str]:
-    options = ["--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"]
+    # With the observe profile, so v1 (which lists every service anyway) and v2 (which lists only the active
+    # profiles' services) print the same services; each service's `profiles` says which it needs.
+    options = ["--env-file", str(env_file), "-f", str(COMPOSE_FILE), "--profile", "observe", "config"]
     v1 = shutil.which("docker-compose")
     if v1 is not None:
         return [v1, *options]
@@ -136,7 +141,17 @@ def _ports(service: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_compose_defines_infrastructure_topics_job_and_the_four_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {*INFRASTRUCTURE, TOPICS_JOB, *APP_IDS}
+    default = {name for name, service in compose["services"].items() if not service.get("profiles")}
+    assert default == {*INFRASTRUCTURE, TOPICS_JOB, *APP_IDS}
+
+
+def test_the_observe_profile_adds_tracing_metrics_and_dashboards(compose: dict[str, Any]) -> None:
+    profiled = {
+        name: service.get("profiles")
+        for name, service in compose["services"].items()
+        if service.get("profiles")
+    }
+    assert profiled == {name: ["observe"] for name in OBSERVE}
 
 
 @pytest.mark.parametrize("name", LONG_RUNNING)
@@ -202,7 +217,7 @@ def test_app_is_built_from_its_dockerfile_with_the_workspace_as_context(
 # compose: exposure and hardening
 
 
-@pytest.mark.parametrize("name", [*INFRASTRUCTURE, TOPICS_JOB, *APP_IDS])
+@pytest.mark.parametrize("name", [*INFRASTRUCTURE, TOPICS_JOB, *APP_IDS, *OBSERVE])
 def test_published_ports_bind_to_loopback_only(compose: dict[str, Any], name: str) -> None:
     exposed = [port for port in _ports(_service(compose, name)) if port[0] != "127.0.0.1"]
     assert exposed == [], f"{name} publishes beyond 127.0.0.1: {exposed}"
@@ -373,3 +388,77 @@ def test_the_four_dockerfiles_differ_only_in_service_name_and_port() -> None:
 def test_dockerignore_keeps_local_environments_and_git_out_of_the_context() -> None:
     patterns = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert {".git", "**/.venv", ".run"} <= patterns
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compose: the observe profile
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of the service's bind mounts (v1 short syntax or v2 long syntax)."""
+    mounts = {}
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            if volume.get("type") == "bind":
+                mounts[str(volume["target"])] = Path(str(volume["source"]))
+            continue
+        source, target, *_ = str(volume).split(":")
+        if source.startswith("/"):
+            mounts[target] = Path(source)
+    return mounts
+
+
+def _mounted(service: dict[str, Any], container_path: str) -> Path:
+    """The host file a container path of the service reads, through whichever bind mount holds it."""
+    for target, source in _mounts(service).items():
+        if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
+            return source / Path(container_path).relative_to(target)
+    raise AssertionError(f"nothing is mounted at {container_path}")
+
+
+def test_prometheus_reads_the_repositorys_config_and_rules(compose: dict[str, Any]) -> None:
+    prometheus = _service(compose, "prometheus")
+    (config_flag,) = [arg for arg in prometheus["command"] if str(arg).startswith("--config.file=")]
+    config_path = _mounted(prometheus, str(config_flag).split("=", 1)[1])
+    config = yaml.safe_load(config_path.read_text())
+    assert config_path.resolve() == (OBSERVABILITY / "prometheus" / "prometheus.yml").resolve()
+    assert [(config_path.parent / rules).resolve() for rules in config["rule_files"]] == [
+        (OBSERVABILITY / "prometheus" / "rules.yml").resolve()
+    ]
+
+
+def test_prometheus_scrapes_each_service_as_a_job_of_its_name(compose: dict[str, Any]) -> None:
+    # The alert rules and the dashboard select on job="<service>".
+    config = yaml.safe_load((OBSERVABILITY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert jobs == {app.name: [f"{app.name}:{app.port}"] for app in APPS}
+    assert set(jobs) <= set(compose["services"])
+
+
+def test_promtool_accepts_the_prometheus_config_and_its_rules() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("no promtool: run `make tools` (apt-get install prometheus)")
+    # S603: promtool from shutil.which, a file of this repository; no shell, no outside input.
+    result = subprocess.run(  # noqa: S603
+        [promtool, "check", "config", str(OBSERVABILITY / "prometheus" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_grafana_provisions_the_dashboard_on_the_compose_prometheus(compose: dict[str, Any]) -> None:
+    grafana = _service(compose, "grafana")
+    provisioning = _mounted(grafana, "/etc/grafana/provisioning")
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "switchboard.yml").read_text())["providers"]
+    dashboards = _mounted(grafana, provider["options"]["path"])
+    (datasource,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert dashboards.resolve() == (OBSERVABILITY / "grafana" / "dashboards").resolve()
+    assert (dashboards / "switchboard.json").is_file()
+    assert datasource["url"] == "http://prometheus:9090"
+    assert _dependencies(grafana) == {"prometheus": "service_healthy"}

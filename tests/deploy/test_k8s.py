@@ -5,24 +5,17 @@ would send it. The tests parse that output, validate every object against the Ku
 (kubernetes-validate ships them, so this needs no network), and then check what a schema cannot: probes and
 hardening, that every SB_* variable a pod gets is a setting its service really reads, that secret settings come
 only from the Secret, and what each overlay promises (dev: Kafka and MongoDB in the cluster, development
-secrets; prod: none of those, production mode, pinned images, replicas and an autoscaler).
+secrets; prod: none of those, production mode, pinned images, replicas and autoscalers; platform: prod with
+every opt-in component, whose own checks are in test_k8s_operators.py).
 """
 
 from __future__ import annotations
 
-import base64
 import re
-import shutil
-import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path
-from typing import Any
 
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type hints
 import pytest
-import yaml
 
 from switchboard_shared.settings import Environment, is_placeholder
 
@@ -37,20 +30,19 @@ from .apps import (
     secret_env,
     settings_env,
 )
+from .crds import is_custom
+from .kustomize import K8S, Obj, Render, render_kustomization
 
 pytestmark = pytest.mark.deploy
 
-K8S = ROOT / "deploy" / "k8s"
-OVERLAYS = ("dev", "prod")
+OVERLAYS = ("dev", "prod", "platform")
+#: The overlays for production: external MongoDB, an operator's Secret (never rendered), production mode.
+PRODUCTION = ("prod", "platform")
 NAMESPACE = "switchboard"
 SECRET = "switchboard-secrets"  # the operator's Secret in production; generated (with a hash suffix) in dev
 MONGO_IMAGE = "mongo:7.0"
 # The API the manifests are validated against: kubectl 1.32's. Every field they use is GA by that version.
 KUBERNETES_VERSION = "1.32"
-INSTALL_HINT = (
-    "neither kubectl nor kustomize is installed: install kubectl (it contains kustomize), or kustomize alone "
-    "through the Go module proxy with `GOBIN=/usr/local/bin go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0`"
-)
 TOPICS_COMMAND = [
     "python",
     "-m",
@@ -64,14 +56,13 @@ TOPICS_COMMAND = [
     "$(TOPIC_REPLICATION_FACTOR)",
 ]
 
-Obj = dict[str, Any]
-
 REPLICAS: dict[str, dict[str, int | None]] = {
     "dev": {"ingress": 1, "registry": 1, "ai-responder": 1, "dispatcher": 1},
-    # The ingress has none: its HorizontalPodAutoscaler owns the count.
-    "prod": {"ingress": None, "registry": 2, "ai-responder": 2, "dispatcher": 2},
+    # None: an autoscaler owns the count (HorizontalPodAutoscalers; KEDA's for the consumers in platform).
+    "prod": {"ingress": None, "registry": None, "ai-responder": 2, "dispatcher": 2},
+    "platform": {"ingress": None, "registry": None, "ai-responder": None, "dispatcher": None},
 }
-TOPIC_REPLICATION_FACTOR = {"dev": "1", "prod": "3"}
+TOPIC_REPLICATION_FACTOR = {"dev": "1", "prod": "3", "platform": "3"}
 ALL_SECRET_ENV = set().union(*(secret_env(app.settings) for app in APPS))
 
 
@@ -79,92 +70,9 @@ ALL_SECRET_ENV = set().union(*(secret_env(app.settings) for app in APPS))
 # rendering
 
 
-def _kustomize_command(directory: Path) -> list[str]:
-    kubectl = shutil.which("kubectl")
-    if kubectl is not None:
-        return [kubectl, "kustomize", str(directory)]
-    kustomize = shutil.which("kustomize")
-    if kustomize is not None:
-        return [kustomize, "build", str(directory)]
-    pytest.fail(INSTALL_HINT)
-
-
-@dataclass
-class Render:
-    """One overlay as kustomize renders it."""
-
-    overlay: str
-    text: str
-    objects: list[Obj]
-
-    def all(self, kind: str) -> list[Obj]:
-        return [obj for obj in self.objects if obj["kind"] == kind]
-
-    def find(self, kind: str, name: str) -> Obj | None:
-        return next((obj for obj in self.all(kind) if obj["metadata"]["name"] == name), None)
-
-    def get(self, kind: str, name: str) -> Obj:
-        obj = self.find(kind, name)
-        assert obj is not None, f"{self.overlay} renders no {kind} {name}"
-        return obj
-
-    def deployment(self, app: App) -> Obj:
-        return self.get("Deployment", app.name)
-
-    def pod(self, app: App) -> Obj:
-        spec = self.deployment(app)["spec"]["template"]["spec"]
-        assert isinstance(spec, dict)
-        return spec
-
-    def container(self, app: App) -> Obj:
-        (container,) = [c for c in self.pod(app)["containers"] if c["name"] == app.name]
-        assert isinstance(container, dict)
-        return container
-
-    def init_container(self, app: App, name: str = "ensure-topics") -> Obj:
-        (container,) = [c for c in self.pod(app).get("initContainers", []) if c["name"] == name]
-        assert isinstance(container, dict)
-        return container
-
-    @cached_property
-    def config_maps(self) -> dict[str, dict[str, str]]:
-        return {obj["metadata"]["name"]: obj.get("data") or {} for obj in self.all("ConfigMap")}
-
-    @cached_property
-    def secrets(self) -> dict[str, dict[str, str]]:
-        """Rendered Secrets' data, decoded."""
-        return {
-            obj["metadata"]["name"]: {
-                key: base64.b64decode(value).decode() for key, value in (obj.get("data") or {}).items()
-            }
-            for obj in self.all("Secret")
-        }
-
-    def workloads(self) -> Iterator[tuple[str, Obj]]:
-        """(name, pod spec) of every Deployment and StatefulSet."""
-        for obj in self.objects:
-            if obj["kind"] in {"Deployment", "StatefulSet"}:
-                yield obj["metadata"]["name"], obj["spec"]["template"]["spec"]
-
-
 @pytest.fixture(scope="module")
 def renders() -> dict[str, Render]:
-    result: dict[str, Render] = {}
-    for overlay in OVERLAYS:
-        # S603: argv from shutil.which and a path inside this repository; no shell, no outside input.
-        completed = subprocess.run(  # noqa: S603
-            _kustomize_command(K8S / "overlays" / overlay),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            cwd=ROOT,
-        )
-        if completed.returncode != 0:
-            pytest.fail(f"kustomize could not render deploy/k8s/overlays/{overlay}:\n{completed.stderr}")
-        objects = [obj for obj in yaml.safe_load_all(completed.stdout) if obj]
-        result[overlay] = Render(overlay, completed.stdout, objects)
-    return result
+    return {overlay: render_kustomization(K8S / "overlays" / overlay, overlay) for overlay in OVERLAYS}
 
 
 @pytest.fixture(params=OVERLAYS)
@@ -242,7 +150,7 @@ def _pod_images(pod: Obj) -> set[str]:
 
 def _is_the_secret(name: str, render: Render) -> bool:
     """The one Secret of the deployment: rendered with kustomize's hash suffix in dev, the operator's in prod."""
-    if render.overlay == "prod":
+    if render.overlay in PRODUCTION:
         return name == SECRET
     return name in render.secrets and re.fullmatch(rf"{SECRET}-[a-z0-9]+", name) is not None
 
@@ -257,8 +165,11 @@ def _app_config(render: Render, app: App, variable: str) -> str:
 
 def test_every_object_matches_the_kubernetes_api_schema(render: Render) -> None:
     # Strict: an unknown field (a misspelt readinessProbe) fails instead of being dropped by the API server.
+    # Custom resources are checked against their operators' CRDs (test_k8s_operators.py).
     errors = []
     for obj in render.objects:
+        if is_custom(obj):
+            continue
         where = f"{obj['kind']}/{obj['metadata']['name']}"
         try:
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
@@ -348,7 +259,7 @@ def test_every_reference_resolves_to_a_rendered_configmap_key_or_the_secret(rend
                     )
                 if source.kind == "secret" and not (
                     _is_the_secret(source.name, render)
-                    and (render.overlay == "prod" or source.key in render.secrets[source.name])
+                    and (render.overlay in PRODUCTION or source.key in render.secrets[source.name])
                 ):
                     broken.append(f"{name}/{container['name']} {variable}: Secret {source.name} {source.key}")
     assert broken == []
@@ -642,10 +553,16 @@ def test_prod_images_are_pinned_to_one_release(prod: Render) -> None:
 
 
 def test_prod_autoscales_the_ingress_from_three_replicas(prod: Render) -> None:
-    (hpa,) = prod.all("HorizontalPodAutoscaler")
-    spec = hpa["spec"]
+    spec = prod.get("HorizontalPodAutoscaler", "ingress")["spec"]
     assert (spec["scaleTargetRef"]["kind"], spec["scaleTargetRef"]["name"]) == ("Deployment", "ingress")
     assert spec["minReplicas"] == 3
+    assert spec["maxReplicas"] > spec["minReplicas"]
+
+
+def test_prod_autoscales_the_registry_from_two_replicas(prod: Render) -> None:
+    spec = prod.get("HorizontalPodAutoscaler", "registry")["spec"]
+    assert (spec["scaleTargetRef"]["kind"], spec["scaleTargetRef"]["name"]) == ("Deployment", "registry")
+    assert spec["minReplicas"] == 2
     assert spec["maxReplicas"] > spec["minReplicas"]
 
 

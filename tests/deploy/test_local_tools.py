@@ -8,6 +8,7 @@ package by creating a command of that name), so what is installed on this machin
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -132,6 +133,7 @@ def test_a_failing_apt_get_is_reported(sandbox: Sandbox) -> None:
 
 def test_make_test_tools_install_docker_compose(sandbox: Sandbox) -> None:
     sandbox.script("kubectl", "")  # kustomize comes with it
+    sandbox.script("promtool", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 0, result.stderr
     assert sandbox.apt_calls()[-1] == "install -y -qq --no-install-recommends docker-compose"
@@ -141,6 +143,7 @@ def test_make_test_tools_install_docker_compose(sandbox: Sandbox) -> None:
 def test_make_test_tools_name_docker_compose_when_they_cannot_install_it(sandbox: Sandbox) -> None:
     sandbox.script("id", "echo 1000\n")
     sandbox.script("kubectl", "")
+    sandbox.script("promtool", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
@@ -150,8 +153,36 @@ def test_make_test_tools_name_docker_compose_when_they_cannot_install_it(sandbox
 def test_a_docker_compose_plugin_is_enough(sandbox: Sandbox) -> None:
     sandbox.script("docker", '[[ "$*" == "compose version" ]]\n')
     sandbox.script("kubectl", "")
+    sandbox.script("promtool", "")
     assert sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}").returncode == 0
     assert sandbox.apt_calls() == []
+
+
+def test_make_test_tools_install_promtool_from_the_prometheus_package(sandbox: Sandbox) -> None:
+    sandbox.script("kubectl", "")
+    sandbox.script("docker-compose", "")
+    # Debian's prometheus package is where promtool comes from: the stand-in installs the command by that name.
+    sandbox.script(
+        "apt-get",
+        f'echo "$*" >>{sandbox.apt_log}\n'
+        f'if [[ $1 == install ]]; then printf "#!/bin/bash\\n" >{sandbox.bin}/promtool; '
+        f"chmod +x {sandbox.bin}/promtool; fi\n",
+    )
+    result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
+    assert result.returncode == 0, result.stderr
+    assert sandbox.apt_calls()[-1] == "install -y -qq --no-install-recommends prometheus"
+
+
+def test_make_test_tools_name_the_prometheus_package_when_they_cannot_install_it(sandbox: Sandbox) -> None:
+    sandbox.script("id", "echo 1000\n")
+    sandbox.script("kubectl", "")
+    sandbox.script("docker-compose", "")
+    result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: 'promtool' not found; make test checks and unit-tests the Prometheus alert rules with it "
+        "(install it: apt-get install prometheus, or your system's package)"
+    ]
 
 
 def test_uv_already_there_is_not_installed_again(sandbox: Sandbox) -> None:
@@ -175,3 +206,50 @@ def test_which_go_can_build_ferretdb(sandbox: Sandbox, version: str, toolchain: 
     sandbox.script("go", f'case "$2" in GOVERSION) echo {version} ;; GOTOOLCHAIN) echo {toolchain} ;; esac\n')
     result = sandbox.run(lib('go_usable "$(find_go)" 24'))
     assert (result.returncode == 0) is usable, result.stderr
+
+
+def _crds(tmp_path: Path, curl_body: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`tools.sh crds` with a stand-in curl (first on the real PATH) and a cache of its own."""
+    fake = tmp_path / "fake-bin"
+    fake.mkdir()
+    (fake / "curl").write_text("#!/bin/bash\n" + curl_body)
+    (fake / "curl").chmod(0o755)
+    cache = tmp_path / "cache"
+    # A fixed command of this repository under a PATH we built: no outside input.
+    result = subprocess.run(  # noqa: S603
+        [str(LOCAL / "tools.sh"), "crds"],
+        env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "SB_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, cache
+
+
+def test_a_crd_download_whose_checksum_differs_from_the_pin_is_refused(tmp_path: Path) -> None:
+    # curl -o FILE URL: write something that is not the pinned module zip.
+    result, cache = _crds(tmp_path, 'while [[ $1 != -o ]]; do shift; done; echo tampered >"$2"\n')
+    assert result.returncode == 1
+    assert "deploy/k8s/crds/versions.env pins" in result.stderr
+    assert "refusing github.com/kedacore/keda/v2@" in result.stderr
+    assert list((cache / "crds").iterdir()) == []  # neither the download nor a half-made directory
+
+
+def test_cached_crds_are_not_downloaded_again(tmp_path: Path) -> None:
+    pins = dict(
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "k8s" / "crds" / "versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    cache = tmp_path / "cache" / "crds"
+    for name in (
+        f"keda-{pins['KEDA_VERSION']}",
+        f"prometheus-operator-{pins['PROMETHEUS_OPERATOR_VERSION']}",
+        f"strimzi-{pins['STRIMZI_VERSION']}",
+    ):
+        (cache / name).mkdir(parents=True)
+        (cache / name / ".complete").touch()
+    result, _ = _crds(tmp_path, "echo 'curl must not run' >&2; exit 7\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""

@@ -25,7 +25,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -210,6 +217,18 @@ class Metrics:
         )
         #: Started and stopped by the app's lifespan (``build_service_app``).
         self.event_loop_lag = EventLoopLag(self.registry)
+        # Asked again on every scrape, not only on /readyz: the kubelet's readiness probe is not the only
+        # reader (compose has none), and an alert on Kafka being unreachable needs a fresh value.
+        self.dependency_up = Gauge(
+            "dependency_up",
+            "1 while a dependency answers (kafka, mongodb, the config view), 0 while not; asked on every scrape "
+            "and /readyz",
+            ["dependency"],
+            registry=self.registry,
+        )
+        #: Refreshed before every scrape, each within the probes' timeout: gauges whose value takes I/O to
+        #: read (a count in MongoDB). A failing refresh leaves its gauge as it was.
+        self.before_scrape: list[Callable[[], Awaitable[None]]] = []
 
     def install(self, app: FastAPI) -> None:
         app.add_middleware(_ObserveRequests, metrics=self)
@@ -257,31 +276,44 @@ def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: floa
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    async def check(probe: Probe) -> str:
+        try:
+            result = await asyncio.wait_for(probe(), timeout_s)
+        except TimeoutError:
+            return "timeout"
+        except Exception as exc:  # a probe's failure is the answer, whatever it is
+            return f"error: {type(exc).__name__}"
+        return "ok" if result is not False else "unavailable"
+
+    async def check_all() -> dict[str, str]:
+        names = list(probes)
+        results = await asyncio.gather(*(check(probes[name]) for name in names))
+        checks = dict(zip(names, results, strict=True))
+        for name, state in checks.items():
+            metrics.dependency_up.labels(name).set(1 if state == "ok" else 0)
+        return checks
+
+    async def refresh(gauge: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await asyncio.wait_for(gauge(), timeout_s)
+        except Exception:  # the gauge keeps its last value; /metrics answers regardless
+            log.debug("a metric refresh failed before a scrape", exc_info=True)
+
     @router.get(
         "/readyz",
         summary="Readiness: Kafka and MongoDB are reachable",
         responses={503: {"description": "A dependency does not answer; ``checks`` says which"}},
     )
     async def readyz() -> JSONResponse:
-        async def check(probe: Probe) -> str:
-            try:
-                result = await asyncio.wait_for(probe(), timeout_s)
-            except TimeoutError:
-                return "timeout"
-            except Exception as exc:  # a probe's failure is the answer, whatever it is
-                return f"error: {type(exc).__name__}"
-            return "ok" if result is not False else "unavailable"
-
-        names = list(probes)
-        results = await asyncio.gather(*(check(probes[name]) for name in names))
-        checks = dict(zip(names, results, strict=True))
-        ready = all(state == "ok" for state in results)
+        checks = await check_all()
+        ready = all(state == "ok" for state in checks.values())
         return JSONResponse(
             {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
         )
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics_endpoint() -> Response:
+        await asyncio.gather(check_all(), *(refresh(gauge) for gauge in metrics.before_scrape))
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

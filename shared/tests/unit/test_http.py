@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel
 
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
@@ -114,6 +114,33 @@ async def test_readyz_reports_each_dependency() -> None:
         "status": "unavailable",
         "checks": {"kafka": "ok", "mongodb": "error: ConnectionError"},
     }
+
+
+async def test_every_scrape_asks_each_dependency_whether_it_answers() -> None:
+    app = _app({"kafka": _ok, "mongodb": _down})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        text = (await client.get("/metrics")).text
+    assert 'dependency_up{dependency="kafka"} 1.0' in text
+    assert 'dependency_up{dependency="mongodb"} 0.0' in text
+
+
+async def test_gauges_are_refreshed_before_a_scrape_and_a_failing_refresh_does_not_fail_it() -> None:
+    metrics = Metrics("test")
+    pending = Gauge("pending", "pending", registry=metrics.registry)
+
+    async def count() -> None:
+        pending.set(7)
+
+    async def broken() -> None:
+        raise ConnectionError("MongoDB is down")
+
+    metrics.before_scrape.extend([count, broken])
+    app = FastAPI()
+    app.include_router(health_router({}, metrics))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert "pending 7.0" in response.text
 
 
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from switchboard_ai_responder.service import Responder
 from switchboard_shared.cloudevents import CloudEvent
@@ -38,8 +39,10 @@ FETCH_MIN_BYTES = 64 * 1024
 FETCH_MAX_WAIT_MS = 100
 
 
-def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responder) -> None:
-    @broker.subscriber(
+def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responder) -> BatchSubscriber:
+    """Subscribe ``responder`` to platform.events; returns the subscriber (its consumer's lag is a metric)."""
+
+    subscriber = broker.subscriber(
         settings.topic(Topic.PLATFORM_EVENTS),
         group_id=settings.group_id(SERVICE, "responder"),
         auto_offset_reset="earliest",
@@ -57,5 +60,9 @@ def register(broker: KafkaBroker, settings: ServiceSettings, responder: Responde
         "feedback.received (recorded). Idempotent on the event's (source, id); in order per conversation, "
         "conversations side by side, a batch at a time.",
     )
+
+    @subscriber
     async def on_platform_events(events: list[CloudEvent | None], message: KafkaMessage) -> None:
         await in_key_order(positioned(events, message), responder.handle, concurrency=CONCURRENCY)
+
+    return subscriber

@@ -97,7 +97,12 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
     http = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=100))
     providers = ProviderFactory(http, settings.llm_timeout_s)
     responder = Responder(stores, publisher, providers, metrics, default_idle_s=settings.session_idle_s)
-    handlers.register(broker, settings, responder)
+    subscriber = handlers.register(broker, settings, responder)
+
+    async def report_lag() -> None:
+        await metrics.report_lag(subscriber.consumer)
+
+    metrics.before_scrape.append(report_lag)
     operations = Operations(stores, publisher)
 
     async def sweep_conversations() -> None:

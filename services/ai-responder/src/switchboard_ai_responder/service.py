@@ -254,6 +254,8 @@ class Responder:
         if action is None:
             answer = await self._answer(message, conversation, settings, intent, key)
             action, streak = after_answer(conversation, answer, settings)
+            if answer.kind != "smalltalk":
+                self.metrics.answer_confidence.observe(answer.confidence)
         events: list[tuple[Destination, CloudEvent]] = []
         state: dict[str, Any] = {"low_confidence_streak": streak}
         review: dict[str, Any] | None = None

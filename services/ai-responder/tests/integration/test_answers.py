@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
+from switchboard_ai_responder.domain.tenants import TenantSettings
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.events import (
     CORRELATION_EXTENSION,
@@ -16,6 +19,7 @@ from switchboard_shared.events import (
     WidgetResponse,
 )
 from switchboard_shared.testing.builders import message_received
+from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.testing.webhooks import Platform
 from switchboard_shared.topics import Topic
 
@@ -83,3 +87,48 @@ async def test_a_freshchat_message_is_answered_with_a_reply_for_the_integration(
     assert reply.data["integration_id"] == "int-1"
     assert reply.data["provider"] == "freshchat"
     assert "https://help.acme.test/account/password-reset" in json.dumps(reply.data)
+
+
+async def test_an_answer_records_how_well_the_knowledge_base_covered_the_question(
+    api: httpx.AsyncClient, platform: Platform, responder: FastAPI, responder_settings: AiResponderSettings
+) -> None:
+    await seed(api)
+    registry = responder.state.metrics.registry
+    await platform.event(
+        "message.received",
+        TENANT,
+        _message("confidence-1", "How long do refunds take to reach my card?"),
+        partitionkey="confidence-1",
+    )
+    await platform_events(responder_settings, lambda events: bool(of_type(events, "message.replied")))
+
+    async def observed() -> bool:
+        return bool(registry.get_sample_value("ai_responder_answer_confidence_count") == 1)
+
+    await eventually(observed, timeout_s=20)
+    # One answer from the knowledge base, at least as confident as the tenant's threshold to be sent.
+    confidence = registry.get_sample_value("ai_responder_answer_confidence_sum")
+    assert confidence is not None
+    assert TenantSettings().min_confidence <= confidence <= 1.0
+
+
+async def test_the_consumer_lag_of_the_partitions_it_holds_is_exported_and_drains_to_zero(
+    api: httpx.AsyncClient, platform: Platform, responder: FastAPI, responder_settings: AiResponderSettings
+) -> None:
+    await platform.event("message.received", TENANT, _message("lag-1", "hello"), partitionkey="lag-1")
+    await platform_events(responder_settings, lambda events: bool(of_type(events, "message.replied")))
+
+    async def drained() -> dict[str, float] | None:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=responder), base_url="http://responder"
+        ) as http:
+            text = (await http.get("/metrics")).text
+        lags = {
+            sample.labels["partition"]: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "ai_responder_consumer_lag"
+        }
+        return lags if lags and not any(lags.values()) else None
+
+    await eventually(drained, timeout_s=20)

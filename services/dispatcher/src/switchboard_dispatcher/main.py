@@ -83,6 +83,11 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     )
     health = EndpointHealth(database["endpoint_health"], timedelta(seconds=settings.disable_after_failing_s))
 
+    async def count_pending_retries() -> None:
+        metrics.retries_pending.set(await schedule.pending())
+
+    metrics.before_scrape.append(count_pending_retries)
+
     hot = HotPathProducer(settings)
 
     async def publish_platform_event(event: CloudEvent) -> None:

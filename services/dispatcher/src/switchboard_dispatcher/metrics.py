@@ -50,6 +50,11 @@ class DispatcherMetrics(Metrics):
         self.tasks_created = Counter(
             "dispatcher_tasks_created", "Delivery tasks created", ["kind"], registry=r
         )
+        self.retries_pending = Gauge(
+            "dispatcher_retries_pending",
+            "Tasks waiting in the schedule for their time (retries, rate-limit overflow), counted at scrape time",
+            registry=r,
+        )
 
     def child(self, metric: M, *labels: str) -> M:
         """``metric.labels(*labels)``, remembered: prometheus_client's ``labels()`` costs a few µs per call, and

@@ -58,3 +58,20 @@ async def test_metrics_count_outcomes_latency_retries_in_flight_and_lag(
     assert value("dispatcher_tasks_created_total", kind="webhook") == 2
     lags = {dict(labels)["stage"] for name, labels in values if name == "dispatcher_consumer_lag"}
     assert lags == {"fanout", "deliveries"}
+
+
+async def test_retries_waiting_in_the_schedule_are_counted_at_scrape_time(
+    dispatcher: FastAPI, platform: Platform, receiver: Receiver
+) -> None:
+    receiver.script("down", (500, {}, 0.0))
+    # The retry is an hour away: it stays in the schedule for the rest of the test.
+    await platform.webhook("w-down", "acme", receiver.url("down"), ["*"], delivery={"retry_schedule": [3600]})
+    await wait_for_target(dispatcher, "webhook", "w-down")
+
+    await platform.event("message.created", "acme", {"id": "m-1"})
+    await receiver.wait_for("down", 1)
+
+    async def pending() -> bool:
+        return (await samples(dispatcher)).get(("dispatcher_retries_pending", frozenset())) == 1
+
+    await eventually(pending, timeout_s=10)

@@ -71,6 +71,10 @@ class Schedule:
                     upsert=True,
                 )
 
+    async def pending(self) -> int:
+        """How many tasks wait in the schedule, due or not (MongoDB's collection count: no scan)."""
+        return await self.collection.estimated_document_count()
+
     async def pump_once(self, republish: Republish, now: datetime | None = None) -> int:
         """Re-publish every due task (up to one batch). Returns how many were re-published."""
         now = now or datetime.now(UTC)
