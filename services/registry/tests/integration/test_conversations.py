@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.events import ConfigChanged
+from switchboard_shared.config_records import ConfigChanged
 from switchboard_shared.testing.kafka import headers_of, read_until
 from switchboard_shared.topics import Topic
 

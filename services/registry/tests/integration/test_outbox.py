@@ -13,7 +13,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.events import ConfigChanged
+from switchboard_shared.config_records import ConfigChanged
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.kafka import read_for, read_until
 from switchboard_shared.testing.waiting import eventually

@@ -15,7 +15,8 @@ from pymongo import AsyncMongoClient
 
 from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import CommandType, ConfigChanged
+from switchboard_shared.config_records import ConfigChanged
+from switchboard_shared.events import CommandType
 from switchboard_shared.kafka import event_publisher, publish_event
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.kafka import headers_of, read_until

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from switchboard_shared.events import ConfigChanged
+from switchboard_shared.config_records import ConfigChanged
 from switchboard_shared.testing.kafka import read_until
 from switchboard_shared.topics import Topic
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.config_records import RECORD_MODELS, AnyConfig, Entity
 from switchboard_shared.events import Author, DeliveryAttempt, EventType, MessageReceived
 
 
@@ -72,3 +74,22 @@ def attempt_event(record: DeliveryAttempt, **overrides: Any) -> CloudEvent:
     }
     fields.update(overrides)
     return CloudEvent(**fields)
+
+
+#: When records built by ``config_record`` were created and last changed.
+RECORDED_AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def config_record(
+    entity: Entity, entity_id: str, tenant_id: str, state: Mapping[str, Any], version: int = 1
+) -> AnyConfig:
+    """The record the registry would publish for ``entity_id`` with ``state`` (its own fields, by name or wire
+    alias), the bookkeeping a test does not care about filled in: name, creator, timestamps."""
+    model = RECORD_MODELS[entity]
+    stamps = ("createdAt", "updatedAt") if entity == "webhook" else ("created_at", "updated_at")
+    fields: dict[str, Any] = {"name": entity_id, stamps[0]: RECORDED_AT, stamps[1]: RECORDED_AT}
+    if entity in ("webhook", "integration", "conversation"):
+        fields["createdBy" if entity == "webhook" else "created_by"] = "key-tests"
+    fields.update(state)
+    fields.update({"id": entity_id, "tenant_id": tenant_id, "version": version})
+    return model.model_validate(fields)
