@@ -24,7 +24,8 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import ConfigChanged, Entity, EventType
+from switchboard_shared.config_records import AnyConfig, ConfigChanged, Entity, config_key
+from switchboard_shared.events import EventType
 from switchboard_shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -32,20 +33,9 @@ log = logging.getLogger(__name__)
 SOURCE = "/switchboard/registry"
 OUTBOX = "_outbox"
 DELETED = "_deleted"
-#: Fields that never leave the registry: the outbox marker and the soft-delete flag.
-INTERNAL = frozenset({OUTBOX, DELETED})
 
-StateView = Callable[[Mapping[str, Any]], dict[str, Any]]
-
-
-def default_state(document: Mapping[str, Any]) -> dict[str, Any]:
-    state = {key: value for key, value in document.items() if key not in INTERNAL and key != "_id"}
-    state["id"] = document["_id"]
-    return state
-
-
-def config_key(entity: Entity, entity_id: str) -> str:
-    return f"{entity}:{entity_id}"
+#: A stored document as its config record (``switchboard_shared.config_records``): what the topic carries.
+StateView = Callable[[Mapping[str, Any]], AnyConfig]
 
 
 class ChangeRelay:
@@ -64,9 +54,7 @@ class ChangeRelay:
             logger=log,
         )
 
-    def register(
-        self, entity: Entity, collection: AsyncCollection[dict[str, Any]], state: StateView = default_state
-    ) -> None:
+    def register(self, entity: Entity, collection: AsyncCollection[dict[str, Any]], state: StateView) -> None:
         self._collections[entity] = (collection, state)
 
     # -- writing side: what repositories put in their single-document writes ---------------------------------
@@ -153,7 +141,7 @@ class OutboxCollection:
         entity: Entity,
         collection: AsyncCollection[dict[str, Any]],
         relay: ChangeRelay,
-        state: StateView = default_state,
+        state: StateView,
         *,
         updated_field: str = "updated_at",
     ) -> None:
