@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,9 @@ from switchboard_ingress.domain.signatures import (
     verify_zendesk,
 )
 from switchboard_ingress.domain.widget_policy import csrf_token_valid, issue_csrf_token, origin_allowed
+from switchboard_shared.config_records import AnyConfig
 from switchboard_shared.secrets_box import SecretsBox
+from switchboard_shared.testing.builders import config_record
 
 from ..harness import integration_state
 from ..partners import (
@@ -141,10 +144,14 @@ def box() -> SecretsBox:
     return SecretsBox([SecretsBox.generate_key()])
 
 
+def as_record(state: dict[str, Any], version: int = 1) -> AnyConfig:
+    return config_record("integration", "i-1", "acme", state, version)
+
+
 def test_directory_decrypts_once_and_finds_by_bearer(box: SecretsBox) -> None:
     directory = Directory(box)
     state = integration_state(box, "acme", "generic", verification={"bearer_token": "tok-1234567890abcdef"})
-    directory.apply("integration:i-1", 1, state)
+    directory.apply("integration", "i-1", 1, as_record(state))
     found = directory.by_bearer("tok-1234567890abcdef")
     assert found is not None
     assert found.id == "i-1"
@@ -155,14 +162,16 @@ def test_directory_decrypts_once_and_finds_by_bearer(box: SecretsBox) -> None:
 def test_rotated_bearer_token_replaces_the_old_one(box: SecretsBox) -> None:
     directory = Directory(box)
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         1,
-        integration_state(box, "acme", "generic", verification={"bearer_token": "old-token"}),
+        as_record(integration_state(box, "acme", "generic", verification={"bearer_token": "old-token"}), 1),
     )
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         2,
-        integration_state(box, "acme", "generic", verification={"bearer_token": "new-token"}),
+        as_record(integration_state(box, "acme", "generic", verification={"bearer_token": "new-token"}), 2),
     )
     assert directory.by_bearer("old-token") is None
     assert directory.by_bearer("new-token") is not None
@@ -170,12 +179,13 @@ def test_rotated_bearer_token_replaces_the_old_one(box: SecretsBox) -> None:
 
 def test_older_versions_are_ignored_and_tombstones_delete(box: SecretsBox) -> None:
     directory = Directory(box)
-    directory.apply("integration:i-1", 3, integration_state(box, "acme", "generic", name="v3"))
-    assert (
-        directory.apply("integration:i-1", 2, integration_state(box, "acme", "generic", name="v2")) is False
+    directory.apply(
+        "integration", "i-1", 3, as_record(integration_state(box, "acme", "generic", name="v3"), 3)
     )
+    older = as_record(integration_state(box, "acme", "generic", name="v2"), 2)
+    assert directory.apply("integration", "i-1", 2, older) is False
     assert directory.integration("i-1").name == "v3"  # type: ignore[union-attr]
-    directory.apply("integration:i-1", 4, None)
+    directory.apply("integration", "i-1", 4, None)
     assert directory.integration("i-1") is None
 
 
@@ -183,9 +193,10 @@ def test_a_secret_under_another_key_marks_the_integration_broken(box: SecretsBox
     other = SecretsBox([SecretsBox.generate_key()])
     directory = Directory(box)
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         1,
-        integration_state(other, "acme", "zendesk", verification={"signing_secret": "s"}),
+        as_record(integration_state(other, "acme", "zendesk", verification={"signing_secret": "s"}), 1),
     )
     integration = directory.integration("i-1")
     assert integration is not None
@@ -196,9 +207,12 @@ def test_a_secret_under_another_key_marks_the_integration_broken(box: SecretsBox
 def test_reply_identities_are_our_own(box: SecretsBox) -> None:
     directory = Directory(box)
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         1,
-        integration_state(box, "acme", "zendesk", reply={"email": "Bot@Acme.com", "author_id": 77}),
+        as_record(
+            integration_state(box, "acme", "zendesk", reply={"email": "Bot@Acme.com", "author_id": 77}), 1
+        ),
     )
     integration = directory.integration("i-1")
     assert integration is not None
@@ -210,7 +224,8 @@ def test_reply_identities_are_our_own(box: SecretsBox) -> None:
 
 def test_other_entities_are_not_kept(box: SecretsBox) -> None:
     directory = Directory(box)
-    assert directory.apply("webhook:w-1", 1, {"url": "https://x"}) is False
+    webhook = config_record("webhook", "w-1", "acme", {"url": "https://x", "events": ["*"], "secret": "s"})
+    assert directory.apply("webhook", "w-1", 1, webhook) is False
 
 
 # -- ids, times, text ------------------------------------------------------------------------------------------------
