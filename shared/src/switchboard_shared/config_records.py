@@ -114,7 +114,7 @@ class IntegrationConfig(ConfigRecord):
     auth_token: Sealed | None = None
     #: Values of credential-like headers are sealed; the others are plaintext (never starting with ``enc:``).
     custom_headers: dict[str, str] = Field(default_factory=dict)
-    timeout_seconds: float = 30
+    timeout_seconds: int = 30
     retry_attempts: int = 3
     is_active: bool = True
     #: Empty: the provider's default events.

@@ -175,6 +175,7 @@ def test_every_field_of_a_followed_record_is_read_or_declared_unused(
 ) -> None:
     # A field added to a record must be a decision here: route on it, or say why delivery does not need it.
     source = Path(view_module.__file__).read_text()
-    own = set(model.model_fields) - set(ConfigRecord.model_fields)  # id, tenant and version: the shared view's
+    # id, tenant_id and version are the shared view's.
+    own = set(model.model_fields) - set(ConfigRecord.model_fields)
     undecided = {name for name in own if name not in unused and f".{name}" not in source}
     assert not undecided, f"{model.__name__} fields the dispatcher neither reads nor declares unused"
