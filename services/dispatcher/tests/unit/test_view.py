@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from switchboard_shared.config_records import (
 )
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.testing.builders import config_record
+from switchboard_shared.testing.builders import config_record, undecided_fields
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -174,8 +173,4 @@ def test_every_field_of_a_followed_record_is_read_or_declared_unused(
     model: type[ConfigRecord], unused: frozenset[str]
 ) -> None:
     # A field added to a record must be a decision here: route on it, or say why delivery does not need it.
-    source = Path(view_module.__file__).read_text()
-    # id, tenant_id and version are the shared view's.
-    own = set(model.model_fields) - set(ConfigRecord.model_fields)
-    undecided = {name for name in own if name not in unused and f".{name}" not in source}
-    assert not undecided, f"{model.__name__} fields the dispatcher neither reads nor declares unused"
+    assert not undecided_fields(model, view_module, unused), f"undecided {model.__name__} fields"

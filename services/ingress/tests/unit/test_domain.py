@@ -10,6 +10,7 @@ import pytest
 
 from switchboard_ingress.adapters.dedup import store_key
 from switchboard_ingress.adapters.ratelimit import slice_size
+from switchboard_ingress.domain import directory as directory_module
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.domain.inbound import Origin, event_id, parse_time, strip_html
 from switchboard_ingress.domain.ratelimit import LocalWindows, window_of
@@ -23,9 +24,9 @@ from switchboard_ingress.domain.signatures import (
     verify_zendesk,
 )
 from switchboard_ingress.domain.widget_policy import csrf_token_valid, issue_csrf_token, origin_allowed
-from switchboard_shared.config_records import AnyConfig
+from switchboard_shared.config_records import AnyConfig, IntegrationConfig, TenantConfig
 from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.testing.builders import config_record
+from switchboard_shared.testing.builders import config_record, undecided_fields
 
 from ..harness import integration_state
 from ..partners import (
@@ -226,6 +227,13 @@ def test_other_entities_are_not_kept(box: SecretsBox) -> None:
     directory = Directory(box)
     webhook = config_record("webhook", "w-1", "acme", {"url": "https://x", "events": ["*"], "secret": "s"})
     assert directory.apply("webhook", "w-1", 1, webhook) is False
+
+
+def test_every_field_of_a_followed_record_is_read_or_declared_unused() -> None:
+    # A field added to a record must be a decision here: check requests against it, or say why not.
+    unused = directory_module.UNUSED_INTEGRATION_FIELDS
+    assert not undecided_fields(IntegrationConfig, directory_module, unused)
+    assert not undecided_fields(TenantConfig, directory_module, directory_module.UNUSED_TENANT_FIELDS)
 
 
 # -- ids, times, text ------------------------------------------------------------------------------------------------

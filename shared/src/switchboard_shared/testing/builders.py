@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_records import RECORD_MODELS, AnyConfig, Entity
+from switchboard_shared.config_records import RECORD_MODELS, AnyConfig, ConfigRecord, Entity
 from switchboard_shared.events import Author, DeliveryAttempt, EventType, MessageReceived
 
 
@@ -93,3 +95,12 @@ def config_record(
     fields.update(state)
     fields.update({"id": entity_id, "tenant_id": tenant_id, "version": version})
     return model.model_validate(fields)
+
+
+def undecided_fields(model: type[ConfigRecord], follower: ModuleType, unused: Collection[str]) -> set[str]:
+    """The fields of ``model`` (beyond id, tenant and version, which the shared view handles) that the
+    ``follower`` module neither reads (``.field`` appears in its source) nor declares ``unused``: a field the
+    registry added to a record and nobody decided about."""
+    source = Path(follower.__file__ or "").read_text()
+    own = set(model.model_fields) - set(ConfigRecord.model_fields)
+    return {name for name in own if name not in unused and f".{name}" not in source}

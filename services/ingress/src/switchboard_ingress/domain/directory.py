@@ -24,6 +24,23 @@ from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
 log = logging.getLogger(__name__)
 
+#: Record fields ingress does not check requests against. A field added to a record must be read below or listed
+#: here (tests/unit/test_domain.py checks).
+UNUSED_INTEGRATION_FIELDS = frozenset(
+    {
+        "outgoing_webhook_url",
+        "auth_token",
+        "custom_headers",
+        "timeout_seconds",
+        "retry_attempts",
+        "events",
+        "created_by",
+        "created_at",
+        "updated_at",
+    }
+)
+UNUSED_TENANT_FIELDS = frozenset({"name", "created_at", "updated_at"})
+
 
 @dataclass(frozen=True)
 class Integration:
