@@ -21,7 +21,13 @@ from aiohttp import web
 from faststream.kafka import KafkaBroker
 
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_records import AnyConfig, ConfigChanged, Entity, config_key
+from switchboard_shared.config_records import (
+    DEFAULT_RETRY_SCHEDULE,
+    AnyConfig,
+    ConfigChanged,
+    Entity,
+    config_key,
+)
 from switchboard_shared.kafka import event_publisher, publish_event
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.signing import generate_secret
@@ -186,7 +192,7 @@ class Platform:
             ],
             "delivery": {
                 "timeout_seconds": 5,
-                "retry_schedule": [4, 8, 10],
+                "retry_schedule": list(DEFAULT_RETRY_SCHEDULE),
                 "max_in_flight": 10,
                 "rate_limit_per_minute": 100,
                 "ordered": False,
