@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.conversations import is_conversation_id, new_conversation_id
 from switchboard_shared.config_records import CallbackConfig, ConversationConfig, DeliveryConfig
@@ -21,9 +21,7 @@ from switchboard_shared.config_records import CallbackConfig, ConversationConfig
 def conversation_record(document: Mapping[str, Any]) -> ConversationConfig:
     """The config record of a stored conversation: its callback (secret sealed) and delivery settings."""
     return ConversationConfig(
-        id=document["_id"],
-        tenant_id=document["tenant_id"],
-        version=document["version"],
+        **identity(document),
         channel=document["channel"],
         usecase=document["usecase"],
         config=CallbackConfig.model_validate(document["config"]),

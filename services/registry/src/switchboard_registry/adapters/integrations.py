@@ -15,7 +15,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.ids import is_id, new_id
 from switchboard_registry.domain.integrations import DIGEST_FIELDS
@@ -34,9 +34,7 @@ def integration_record(document: Mapping[str, Any]) -> IntegrationConfig:
     """The config record of a stored integration, secrets sealed as stored. The token digests stay here:
     consumers look integrations up by decrypting the token; the digests are the registry's uniqueness guard."""
     return IntegrationConfig(
-        id=document["_id"],
-        tenant_id=document["tenant_id"],
-        version=document["version"],
+        **identity(document),
         name=document["name"],
         provider=document["provider"],
         outgoing_webhook_url=document.get("outgoing_webhook_url"),

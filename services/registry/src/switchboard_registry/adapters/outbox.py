@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from faststream.kafka.publisher import DefaultPublisher
 from pymongo import ReturnDocument
@@ -33,6 +33,19 @@ log = logging.getLogger(__name__)
 SOURCE = "/switchboard/registry"
 OUTBOX = "_outbox"
 DELETED = "_deleted"
+
+
+class RecordIdentity(TypedDict):
+    """What every config record takes from its document the same way (``ConfigRecord``'s fields)."""
+
+    id: str
+    tenant_id: str
+    version: int
+
+
+def identity(document: Mapping[str, Any]) -> RecordIdentity:
+    return {"id": document["_id"], "tenant_id": document["tenant_id"], "version": document["version"]}
+
 
 #: A stored document as its config record (``switchboard_shared.config_records``): what the topic carries.
 StateView = Callable[[Mapping[str, Any]], AnyConfig]

@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.domain.ids import new_id
 from switchboard_registry.domain.keys import digest, generate_key
 from switchboard_shared.config_records import ApiKeyConfig, TenantConfig, WidgetConfig
@@ -20,9 +20,7 @@ def tenant_record(document: Mapping[str, Any]) -> TenantConfig:
     """The config record of a tenant: what ingress needs for its widget policy and development mode."""
     widget = document.get("widget")
     return TenantConfig(
-        id=document["_id"],
-        tenant_id=document["tenant_id"],
-        version=document["version"],
+        **identity(document),
         name=document["name"],
         development_mode=document.get("development_mode", False),
         widget=WidgetConfig.model_validate(widget) if widget is not None else None,
@@ -34,9 +32,7 @@ def tenant_record(document: Mapping[str, Any]) -> TenantConfig:
 def api_key_record(document: Mapping[str, Any]) -> ApiKeyConfig:
     """The config record of an API key: digest, tenant, scopes and revocation, never the key."""
     return ApiKeyConfig(
-        id=document["_id"],
-        tenant_id=document["tenant_id"],
-        version=document["version"],
+        **identity(document),
         name=document["name"],
         scopes=tuple(document["scopes"]),
         key_hash=document["key_hash"],

@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.ids import is_id, new_id
 from switchboard_shared.config_records import DeliveryConfig, PreviousSecret, WebhookConfig
@@ -18,9 +18,7 @@ def webhook_record(document: Mapping[str, Any]) -> WebhookConfig:
     """The config record of a stored webhook (seed 000's camelCase fields stay camelCase on the wire)."""
     delivery = document.get("delivery")  # webhooks stored before per-endpoint delivery settings have none
     return WebhookConfig(
-        id=document["_id"],
-        tenant_id=document["tenant_id"],
-        version=document["version"],
+        **identity(document),
         name=document["name"],
         url=document["url"],
         description=document.get("description"),
