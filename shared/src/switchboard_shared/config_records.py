@@ -231,7 +231,8 @@ class ConfigChanged(BaseModel):
     def _state_as_its_entity(cls, data: object) -> object:
         # The entity beside the state says which model it is; the union alone would have to guess.
         if isinstance(data, dict) and isinstance(data.get("state"), dict):
-            model = RECORD_MODELS.get(data.get("entity"))  # type: ignore[arg-type]
+            entity = _ENTITIES.get(str(data.get("entity")))
+            model = RECORD_MODELS.get(entity) if entity is not None else None
             if model is not None:
                 return {**data, "state": model.model_validate(data["state"])}
         return data
