@@ -27,6 +27,7 @@ from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.signing import generate_secret
+from switchboard_shared.testing.builders import config_record
 
 
 def microseconds(fn: Callable[[], object], repeat: int) -> float:
@@ -40,17 +41,21 @@ def measure(endpoints: int = 4, body_bytes: int = 1024, repeat: int = 2000) -> d
     view = ConfigView(box)
     for i in range(endpoints):
         view.apply(
-            f"webhook:bench-{i}",
+            "webhook",
+            f"bench-{i}",
             1,
-            {
-                "id": f"bench-{i}",
-                "tenant_id": "bench",
-                "url": f"http://{BENCH_HOST}:1/hooks/bench-{i}",
-                "events": [EVENT_TYPE],
-                "active": True,
-                "secret": box.encrypt(generate_secret()),
-                "delivery": {"max_in_flight": 64, "rate_limit_per_minute": 1_000_000},
-            },
+            config_record(
+                "webhook",
+                f"bench-{i}",
+                "bench",
+                {
+                    "url": f"http://{BENCH_HOST}:1/hooks/bench-{i}",
+                    "events": [EVENT_TYPE],
+                    "active": True,
+                    "secret": box.encrypt(generate_secret()),
+                    "delivery": {"max_in_flight": 64, "rate_limit_per_minute": 1_000_000},
+                },
+            ),
         )
     published = CloudEvent(
         source="//bench",

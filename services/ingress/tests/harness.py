@@ -29,6 +29,7 @@ from switchboard_shared.events import (
     Reply,
 )
 from switchboard_shared.secrets_box import SecretsBox
+from switchboard_shared.testing.builders import config_record
 
 
 def integration_state(
@@ -136,10 +137,12 @@ class Harness:
         **extra: Any,
     ) -> None:
         state = integration_state(self.box, tenant, provider, verification=verification, reply=reply, **extra)
-        self.directory.apply(f"integration:{integration_id}", None, {**state, "id": integration_id})
+        self.directory.apply(
+            "integration", integration_id, None, config_record("integration", integration_id, tenant, state)
+        )
 
     def tenant(self, tenant_id: str, **state: Any) -> None:
-        self.directory.apply(f"tenant:{tenant_id}", None, {"id": tenant_id, "tenant_id": tenant_id, **state})
+        self.directory.apply("tenant", tenant_id, None, config_record("tenant", tenant_id, tenant_id, state))
 
     def captured(self, event: CloudEvent) -> None:
         self.events.append(event)

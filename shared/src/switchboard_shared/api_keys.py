@@ -13,10 +13,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+
+from switchboard_shared.config_records import ApiKeyConfig
+from switchboard_shared.config_view import ConfigView, Table
 
 KEY_PREFIX = "sbk_"
-ENTITY = "api_key"
 
 
 class Scope(StrEnum):
@@ -59,40 +60,25 @@ class KeyHolder:
     scopes: frozenset[str]
 
 
-class ApiKeyView:
-    """The live keys from the config topic (``apply`` is a ``ConfigFollower`` callback): revoked and deleted keys
-    drop out as their change arrives."""
+class ApiKeyView(ConfigView):
+    """The live keys from the config topic (a ``ConfigFollower`` feeds it): revoked and deleted keys drop out as
+    their change arrives."""
 
     def __init__(self) -> None:
+        self.keys = Table(ApiKeyConfig, self._changed)
+        super().__init__(self.keys)
         self._by_digest: dict[str, KeyHolder] = {}
-        self._digest_of: dict[str, str] = {}  # config key → digest
-        self._versions: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._by_digest)
 
-    def apply(self, key: str, version: int | None, state: dict[str, Any] | None) -> None:
-        if not key.startswith(ENTITY + ":"):
-            return
-        if version is not None:
-            if version < self._versions.get(key, 0):
-                return
-            self._versions[key] = version
-        old = self._digest_of.pop(key, None)
+    def _changed(self, key_id: str, old: ApiKeyConfig | None, new: ApiKeyConfig | None) -> None:
         if old is not None:
-            self._by_digest.pop(old, None)
-        if (
-            state is None
-            or state.get("revoked_at")
-            or not state.get("key_hash")
-            or not state.get("tenant_id")
-        ):
+            self._by_digest.pop(old.key_hash, None)
+        if new is None or new.revoked_at is not None or not new.key_hash or not new.tenant_id:
             return
-        self._digest_of[key] = state["key_hash"]
-        self._by_digest[state["key_hash"]] = KeyHolder(
-            key_id=key.partition(":")[2],
-            tenant_id=str(state["tenant_id"]),
-            scopes=frozenset(str(scope) for scope in state.get("scopes") or ()),
+        self._by_digest[new.key_hash] = KeyHolder(
+            key_id=key_id, tenant_id=new.tenant_id, scopes=frozenset(new.scopes)
         )
 
     def holder(self, token: str) -> KeyHolder | None:

@@ -1,7 +1,11 @@
 """Follows the registry's compacted config topic: the whole topic at start-up, then new changes.
 
-Services that keep a materialized view of configuration (the dispatcher's endpoints, ingress's integrations)
-give it an ``apply(key, version, state)`` callback; ``state`` is None for a tombstone (deletion).
+Services that keep a materialized view of configuration (the dispatcher's endpoints, ingress's integrations,
+the API keys) give it a ``ConfigView`` (``switchboard_shared.config_view``). The follower parses each record of
+an entity the view follows once, into that entity's model (``switchboard_shared.config_records``), and applies
+it; records of other entities are skipped unparsed. A tombstone is applied as None, and so is a record that
+cannot be read: acting on the entity's previous configuration (an old URL, a revoked key) would be worse than
+not acting on it, and the error is logged.
 
 No consumer group: every replica needs every partition from the beginning. Start-up completes (and the
 service reports ready) only once the view has caught up with the end offsets read at start.
@@ -12,19 +16,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any, Self
+from typing import Protocol, Self
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
 
 from switchboard_shared import strict_json
+from switchboard_shared.config_records import ConfigChanged, ConfigRecord, Entity, parse_key
 from switchboard_shared.settings import ConfigFollowerSettings
 from switchboard_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
-#: (key "<entity>:<id>", version or None, full state or None for a deletion)
-Apply = Callable[[str, int | None, dict[str, Any] | None], object]
+
+class FollowingView(Protocol):
+    """What a follower feeds (``ConfigView`` is one)."""
+
+    @property
+    def entities(self) -> frozenset[Entity]: ...
+
+    def apply(
+        self, entity: Entity, entity_id: str, version: int | None, record: ConfigRecord | None
+    ) -> bool: ...
 
 
 class ConfigFollower:
@@ -33,13 +46,13 @@ class ConfigFollower:
         *,
         bootstrap: str,
         topic: str,
-        apply: Apply,
+        view: FollowingView,
         client_id: str = "switchboard-config",
         catch_up_timeout_s: float = 60.0,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
-        self._apply = apply
+        self.view = view
         self.client_id = client_id
         self.catch_up_timeout_s = catch_up_timeout_s
         self.caught_up = asyncio.Event()
@@ -47,13 +60,13 @@ class ConfigFollower:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def for_service(cls, settings: ConfigFollowerSettings, service: str, apply: Apply) -> Self:
+    def for_service(cls, settings: ConfigFollowerSettings, service: str, view: FollowingView) -> Self:
         """``service``'s follower of its namespace's config topic, waiting ``config_catch_up_timeout_s`` at
         start-up; its Kafka client id is ``switchboard-<service>-config``."""
         return cls(
             bootstrap=settings.kafka_bootstrap,
             topic=settings.topic(Topic.CONFIG),
-            apply=apply,
+            view=view,
             client_id=f"switchboard-{service}-config",
             catch_up_timeout_s=settings.config_catch_up_timeout_s,
         )
@@ -108,20 +121,34 @@ class ConfigFollower:
 
     def apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         key = (record.key or b"").decode()
+        parsed = parse_key(key)
+        if parsed is None or parsed[0] not in self.view.entities:
+            return
+        entity, entity_id = parsed
         headers = {name: value.decode() for name, value in record.headers}
         version_header = headers.get("ce_version")
         version = int(version_header) if version_header and version_header.isdigit() else None
         if record.value is None:
-            self._apply(key, version, None)
+            self.view.apply(entity, entity_id, version, None)
             return
         try:
-            change = strict_json.loads(record.value, max_depth=strict_json.RECORD_MAX_DEPTH)
-            state = change["state"]
-            version = int(change.get("version", version or 0)) or version
-        except (ValueError, KeyError, TypeError):
-            log.error("unreadable config record skipped", extra={"key": key, "offset": record.offset})
+            change = ConfigChanged.model_validate(
+                strict_json.loads(record.value, max_depth=strict_json.RECORD_MAX_DEPTH)
+            )
+        except ValueError as exc:  # not JSON, or not a record of its entity (ValidationError)
+            # Only field paths and error kinds: a record carries sealed secrets, never logged even sealed.
+            problems = exc.errors(include_input=False) if isinstance(exc, ValidationError) else []
+            log.error(
+                "unreadable config record: entity removed from this view",
+                extra={
+                    "key": key,
+                    "offset": record.offset,
+                    "problems": [".".join(map(str, p["loc"])) + f": {p['type']}" for p in problems],
+                },
+            )
+            self.view.apply(entity, entity_id, version, None)
             return
-        self._apply(key, version, state)
+        self.view.apply(change.entity, change.entity_id, change.version, change.state)
 
 
 async def reached_end(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:

@@ -304,19 +304,6 @@ class HandoffClosed(Payload):
     session_id: str
 
 
-Entity = Literal["tenant", "api_key", "webhook", "integration", "conversation", "settings"]
-
-
-class ConfigChanged(Payload):
-    """A registry change on the compacted config topic; ``state`` is None for a deletion (tombstone)."""
-
-    entity: Entity
-    entity_id: str
-    tenant_id: str | None
-    version: int = Field(ge=1, description="Monotonic per entity; consumers ignore older versions.")
-    state: dict[str, Any] | None
-
-
 AttemptOutcome = Literal["succeeded", "failed", "retry_scheduled", "exhausted"]
 ErrorKind = Literal[
     "timeout", "connect", "dns", "tls", "ssrf_blocked", "http_status", "redirect", "protocol", "other"

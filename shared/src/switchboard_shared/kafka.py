@@ -15,6 +15,7 @@ from typing import Any, Final
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
+from pydantic import BaseModel
 
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.settings import ServiceSettings
@@ -173,13 +174,21 @@ def _records(message: StreamMessage[Any]) -> tuple[Any, ...]:
 
 
 def event_publisher(
-    broker: KafkaBroker, settings: ServiceSettings, topic: Topic, *, title: str, description: str
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    topic: Topic,
+    *,
+    title: str,
+    description: str,
+    schema: type[BaseModel] | None = None,
 ) -> DefaultPublisher:
-    """A documented publisher (it appears in the AsyncAPI document) for CloudEvents in binary mode."""
+    """A documented publisher (it appears in the AsyncAPI document) for CloudEvents in binary mode; ``schema``
+    is the model of the record value (the event data), when every record on the topic has one."""
     return broker.publisher(
         settings.topic(topic),
         title=title,
         description=f"{description} CloudEvents binary mode: ce_* headers, data as the value, key = partitionkey.",
+        schema=schema,
     )
 
 

@@ -1,4 +1,5 @@
-"""ConfigFollower against the real broker: catch-up before start() returns, then live changes."""
+"""ConfigFollower against the real broker: catch-up before start() returns, then live changes, each record
+parsed once into its entity's model."""
 
 from __future__ import annotations
 
@@ -10,11 +11,29 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from switchboard_shared.config_follower import ConfigFollower
+from switchboard_shared.config_records import ApiKeyConfig, ConfigChanged, ConfigRecord, Entity, WebhookConfig
+from switchboard_shared.testing.builders import config_record
 from switchboard_shared.testing.infra import Infrastructure
 from switchboard_shared.testing.waiting import eventually
 from switchboard_shared.topics import Topic, topic_name
 
-Applied = tuple[str, int | None, dict[str, Any] | None]
+Applied = tuple[str, str, int | None, ConfigRecord | None]
+
+
+class Recorder:
+    """A view of webhooks and API keys that records what it is given."""
+
+    entities: frozenset[Entity] = frozenset({"webhook", "api_key"})
+
+    def __init__(self) -> None:
+        self.applied: list[Applied] = []
+
+    def apply(self, entity: Entity, entity_id: str, version: int | None, record: ConfigRecord | None) -> bool:
+        self.applied.append((entity, entity_id, version, record))
+        return True
+
+    def of(self, entity_id: str) -> list[Applied]:
+        return [entry for entry in self.applied if entry[1] == entity_id]
 
 
 @pytest.fixture
@@ -30,60 +49,126 @@ async def producer(infra: Infrastructure) -> AsyncIterator[AIOKafkaProducer]:
     await producer.stop()
 
 
-def follower(infra: Infrastructure, topic: str, applied: list[Applied]) -> ConfigFollower:
+def follower(infra: Infrastructure, topic: str, view: Recorder) -> ConfigFollower:
     return ConfigFollower(
-        bootstrap=infra.kafka_bootstrap,
-        topic=topic,
-        apply=lambda key, version, state: applied.append((key, version, state)),
-        client_id="shared-config-follower-test",
+        bootstrap=infra.kafka_bootstrap, topic=topic, view=view, client_id="shared-config-follower-test"
     )
+
+
+def webhook(entity_id: str, version: int, url: str) -> WebhookConfig:
+    record = config_record(
+        "webhook", entity_id, "t1", {"url": url, "events": ["*"], "secret": "enc:v1:x"}, version
+    )
+    assert isinstance(record, WebhookConfig)
+    return record
+
+
+def change(record: ConfigRecord) -> bytes:
+    envelope = ConfigChanged(
+        entity=record.entity,
+        entity_id=record.id,
+        tenant_id=record.tenant_id,
+        version=record.version,
+        state=record,  # type: ignore[arg-type]  # a record of one of the five models
+    )
+    return envelope.model_dump_json(by_alias=True).encode()
 
 
 async def test_start_returns_once_every_record_already_on_the_topic_is_applied(
     infra: Infrastructure, topic: str, producer: AIOKafkaProducer
 ) -> None:
-    def change(version: int | None, state: dict[str, Any]) -> bytes:
-        body: dict[str, Any] = {"state": state}
-        if version is not None:
-            body["version"] = version
-        return json.dumps(body).encode()
-
-    await producer.send_and_wait(topic, change(1, {"url": "a"}), key=b"webhook:w1")
-    await producer.send_and_wait(topic, b"{not json", key=b"webhook:w1")  # skipped, not a stall
+    first, second = webhook("w1", 1, "https://a.example"), webhook("w2", 5, "https://b.example")
+    await producer.send_and_wait(topic, change(first), key=b"webhook:w1")
     await producer.send_and_wait(topic, None, key=b"webhook:w1", headers=[("ce_version", b"2")])
-    await producer.send_and_wait(
-        topic, change(None, {"url": "b"}), key=b"webhook:w2", headers=[("ce_version", b"5")]
-    )
-    applied: list[Applied] = []
-    config = follower(infra, topic, applied)
+    await producer.send_and_wait(topic, change(second), key=b"webhook:w2")
+    await producer.send_and_wait(topic, b'{"entity": "tenant"}', key=b"tenant:t1")  # not followed: skipped
+    view = Recorder()
+    config = follower(infra, topic, view)
     try:
         await config.start(catch_up_timeout_s=30)
         assert config.caught_up.is_set()
         # One key lives on one partition, so its changes arrive in order; a tombstone's version is its header's.
-        assert [entry for entry in applied if entry[0] == "webhook:w1"] == [
-            ("webhook:w1", 1, {"url": "a"}),
-            ("webhook:w1", 2, None),
-        ]
-        assert [entry for entry in applied if entry[0] == "webhook:w2"] == [("webhook:w2", 5, {"url": "b"})]
+        assert view.of("w1") == [("webhook", "w1", 1, first), ("webhook", "w1", 2, None)]
+        assert view.of("w2") == [("webhook", "w2", 5, second)]
+        assert view.of("t1") == []
     finally:
         await config.stop()
 
 
-async def test_an_empty_topic_is_caught_up_at_once_and_later_changes_follow(
+async def test_the_old_record_shape_on_a_compacted_topic_still_parses(
     infra: Infrastructure, topic: str, producer: AIOKafkaProducer
 ) -> None:
-    applied: list[Applied] = []
-    config = follower(infra, topic, applied)
+    # Byte for byte what the registry published before the records were typed (a webhook after a rotation and
+    # an automatic disable): camelCase beside snake_case, nulls, naive and "Z" timestamps.
+    old: dict[str, Any] = {
+        "entity": "webhook",
+        "entity_id": "w-old",
+        "tenant_id": "t1",
+        "version": 4,
+        "state": {
+            "tenant_id": "t1",
+            "createdBy": "k1",
+            "createdAt": "2026-01-02T03:04:05.678000Z",
+            "updatedAt": "2026-01-03T03:04:05Z",
+            "previous_secrets": [{"secret": "enc:v1:old", "expires_at": "2026-01-04T03:04:05"}],
+            "name": "Orders",
+            "url": "https://hooks.example/orders",
+            "description": None,
+            "events": ["message.*"],
+            "active": False,
+            "secret": "enc:v1:new",
+            "delivery": {
+                "timeout_seconds": 30,
+                "retry_schedule": [4, 8, 10],
+                "max_in_flight": 10,
+                "rate_limit_per_minute": 100,
+                "ordered": False,
+            },
+            "version": 4,
+            "disabledReason": "410 Gone",
+            "disabledAt": "2026-01-03T03:04:05Z",
+            "id": "w-old",
+        },
+    }
+    await producer.send_and_wait(topic, json.dumps(old).encode(), key=b"webhook:w-old")
+    view = Recorder()
+    config = follower(infra, topic, view)
     try:
         await config.start(catch_up_timeout_s=30)
-        assert applied == []
+        ((_, _, version, record),) = view.of("w-old")
+        assert version == 4
+        assert isinstance(record, WebhookConfig)
+        assert (record.disabled_reason, record.active, record.created_by) == ("410 Gone", False, "k1")
+        assert record.previous_secrets[0].expires_at.tzinfo is not None  # naive meant UTC
+        assert record.delivery.retry_schedule == (4, 8, 10)
+    finally:
+        await config.stop()
+
+
+async def test_an_unreadable_record_removes_the_entity_and_later_changes_follow(
+    infra: Infrastructure, topic: str, producer: AIOKafkaProducer
+) -> None:
+    view = Recorder()
+    config = follower(infra, topic, view)
+    try:
+        await config.start(catch_up_timeout_s=30)
+        assert view.applied == []
+        await producer.send_and_wait(topic, b"{not json", key=b"webhook:w1", headers=[("ce_version", b"7")])
         await producer.send_and_wait(
-            topic, json.dumps({"version": 3, "state": {}}).encode(), key=b"api_key:k1"
+            topic, json.dumps({"entity": "api_key", "version": 2, "state": {}}).encode(), key=b"api_key:k0"
         )
+        key = config_record(
+            "api_key", "k1", "t1", {"key_hash": "ab", "prefix": "sbk_abcd", "scopes": ["*"]}, 3
+        )
+        await producer.send_and_wait(topic, change(key), key=b"api_key:k1")
 
         async def arrived() -> bool:
-            return applied == [("api_key:k1", 3, {})]
+            return len(view.applied) == 3
 
         await eventually(arrived, timeout_s=20)
+        # Acting on an entity's previous configuration would be worse than not acting on it.
+        assert view.applied[:2] == [("webhook", "w1", 7, None), ("api_key", "k0", None, None)]
+        assert view.applied[2] == ("api_key", "k1", 3, key)
+        assert isinstance(view.applied[2][3], ApiKeyConfig)
     finally:
         await config.stop()

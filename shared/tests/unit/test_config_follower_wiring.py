@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic_settings import SettingsConfigDict
 
+from switchboard_shared.api_keys import ApiKeyView
 from switchboard_shared.config_follower import ConfigFollower
 from switchboard_shared.settings import ConfigFollowerSettings, Environment
 
@@ -28,7 +29,7 @@ async def test_for_service_follows_the_namespaced_config_topic_with_the_services
         topic_namespace="t1.",
         config_catch_up_timeout_s=7,
     )
-    follower = ConfigFollower.for_service(settings, "example", lambda key, version, state: None)
+    follower = ConfigFollower.for_service(settings, "example", ApiKeyView())
     assert (follower.bootstrap, follower.topic, follower.client_id, follower.catch_up_timeout_s) == (
         "kafka:9092",
         "t1.switchboard.config",

@@ -125,7 +125,7 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
             await sweeper.start()
 
     api_keys = ApiKeyView()
-    follower = ConfigFollower.for_service(settings, SERVICE, api_keys.apply)
+    follower = ConfigFollower.for_service(settings, SERVICE, api_keys)
 
     async def start_follower() -> None:
         # The registry's API keys (digest, tenant, scopes) authenticate the management API.

@@ -30,7 +30,14 @@ async def publish_key(
     platform: Platform, key_id: str, tenant: str, scopes: list[str], **changes: object
 ) -> str:
     key = generate_key()
-    state = {"name": key_id, "scopes": scopes, "key_hash": digest(key), "revoked_at": None, **changes}
+    state = {
+        "name": key_id,
+        "scopes": scopes,
+        "key_hash": digest(key),
+        "prefix": key[:8],
+        "revoked_at": None,
+        **changes,
+    }
     await platform.config("api_key", key_id, tenant, state)
     return key
 

@@ -70,7 +70,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     )
 
     view = ConfigView(settings.secrets_box())
-    follower = ConfigFollower.for_service(settings, SERVICE, view.apply)
+    follower = ConfigFollower.for_service(settings, SERVICE, view)
     sender = HttpSender(
         policy_from(settings.allow_loopback_urls, settings.allow_private_urls),
         overriding_resolver(settings.resolve_overrides),

@@ -1,8 +1,9 @@
 """The dispatcher's materialized view of the registry's configuration (the compacted config topic).
 
 Every replica reads the whole config topic from the beginning at start-up (no consumer group: each needs
-all of it), keeps the highest ``version`` per entity and then follows new changes. Fan-out and every attempt
-read this in-memory view: no MongoDB query per event. Secrets arrive encrypted and are decrypted here.
+all of it), keeps the highest ``version`` per entity and then follows new changes (``switchboard_shared.config_view``).
+Fan-out and every attempt read this in-memory view: no MongoDB query per event, and no parsing either — the
+follower parsed each record once into its model. Secrets arrive encrypted and are revealed here.
 """
 
 from __future__ import annotations
@@ -11,41 +12,43 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from switchboard_dispatcher.domain.partners import has_reply_api
 from switchboard_dispatcher.domain.targets import DEFAULT_SCHEDULE, Target
+from switchboard_shared import config_view
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.config_records import (
+    ConfigRecord,
+    ConversationConfig,
+    Entity,
+    IntegrationConfig,
+    WebhookConfig,
+    config_key,
+)
+from switchboard_shared.config_view import Table
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, EndpointKind, matches
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
 log = logging.getLogger(__name__)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
-def _next_expiry(state: dict[str, Any], now: datetime) -> datetime | None:
+def _next_expiry(webhook: WebhookConfig, now: datetime) -> datetime | None:
     """When the set of a webhook's valid secrets next changes (its earliest previous secret still valid)."""
-    previous_secrets = state.get("previous_secrets") or ()
-    expiries = [_parse_time(item.get("expires_at")) for item in previous_secrets if isinstance(item, dict)]
-    future = [expires for expires in expiries if expires is not None and expires > now]
-    return min(future, default=None)
+    return min((p.expires_at for p in webhook.previous_secrets if p.expires_at > now), default=None)
 
 
-def _integration_schedule(state: dict[str, Any]) -> tuple[int, ...]:
+def _integration_schedule(integration: IntegrationConfig) -> tuple[int, ...]:
     """An integration's ``retry_attempts`` retries: seed 001's 4/8/10 s, then every 10 s."""
-    return (DEFAULT_SCHEDULE + (10,) * 10)[: int(state.get("retry_attempts", 3))]
+    return (DEFAULT_SCHEDULE + (10,) * 10)[: integration.retry_attempts]
 
+
+#: Record fields delivery does not depend on. A field added to a record must be read below or listed here
+#: (tests/unit/test_view.py checks), so nobody adds one to the registry and forgets the dispatcher.
+UNUSED_WEBHOOK_FIELDS = frozenset(
+    {"name", "description", "disabled_at", "created_by", "created_at", "updated_at"}
+)
+UNUSED_INTEGRATION_FIELDS = frozenset({"rate_limit_per_minute", "created_by", "created_at", "updated_at"})
+UNUSED_CONVERSATION_FIELDS = frozenset({"usecase", "delivery", "created_by", "created_at", "updated_at"})
 
 DELIVERY_PREFIX = "delivery."
 
@@ -67,17 +70,19 @@ def conversation_id_of(event: CloudEvent) -> str | None:
     return str(value) if value else None
 
 
-class ConfigView:
+class ConfigView(config_view.ConfigView):
+    """Webhooks, integrations and conversations (their callbacks) as the dispatcher routes to them."""
+
     def __init__(self, box: SecretsBox) -> None:
-        self.box = box
-        self.versions: dict[str, int] = {}
-        self.states: dict[str, dict[str, Any]] = {}
-        self._by_tenant: dict[tuple[str, str], set[str]] = defaultdict(set)  # (tenant, entity) → keys
-        self._conversations: dict[tuple[str, str], str] = {}  # (tenant, conversation id) → key
+        self.webhooks = Table(WebhookConfig, self._webhook_changed)
+        self.integrations = Table(IntegrationConfig, self._integration_changed)
+        #: By conversation id: a conversation's record id is the id its message events carry.
+        self.conversations = Table(ConversationConfig)
+        super().__init__(self.webhooks, self.integrations, self.conversations, box=box)
+        self._webhooks_of: dict[str, set[str]] = defaultdict(set)  # tenant → webhook ids
+        self._integrations_of: dict[str, set[str]] = defaultdict(set)  # tenant → integration ids
         #: Endpoints disabled by this dispatcher (410, failing too long) before the registry's change arrives.
         self.locally_disabled: set[str] = set()
-        #: ciphertext → plaintext, so an attempt does not pay for Fernet decryption; cleared on every change.
-        self._plain: dict[str, str] = {}
         #: (kind, id) → (target, valid from, valid until): every delivery resolves its target two or three
         #: times (fan-out, enqueue, attempt). Cleared on every change; a webhook's entry expires when one of its
         #: previous secrets does.
@@ -87,54 +92,32 @@ class ConfigView:
 
     # -- applying changes ---------------------------------------------------------------------------------------
 
-    def apply(self, key: str, version: int | None, state: dict[str, Any] | None) -> bool:
-        """Apply one config record (``state`` None = deletion). Returns False for a stale (older) version."""
-        if version is not None and version < self.versions.get(key, 0):
+    def apply(self, entity: Entity, entity_id: str, version: int | None, record: ConfigRecord | None) -> bool:
+        """Apply one config record (None = deletion). Returns False for a stale (older) version."""
+        if not super().apply(entity, entity_id, version, record):
             return False
-        entity, _, _ = key.partition(":")
-        self._plain.clear()
         self._targets.clear()
         self._delivery_subscribers = None
-        old = self.states.pop(key, None)
-        if old is not None:
-            self._unindex(key, entity, old)
-        if state is None:
-            self.versions[key] = version or self.versions.get(key, 0)
-            self.locally_disabled.discard(key)
-            return True
-        self.states[key] = state
-        if version is not None:
-            self.versions[key] = version
-        self._index(key, entity, state)
-        if (
-            entity == "webhook"
-            and state.get("active")
-            and key in self.locally_disabled
-            and not state.get("disabledReason")
+        key = config_key(entity, entity_id)
+        if record is None or (
+            isinstance(record, WebhookConfig) and record.active and not record.disabled_reason
         ):
             self.locally_disabled.discard(key)
         return True
 
-    def _index(self, key: str, entity: str, state: dict[str, Any]) -> None:
-        tenant = str(state.get("tenant_id") or "")
-        self._by_tenant[(tenant, entity)].add(key)
-        if entity == "conversation":
-            conversation = self._conversation_key(state)
-            if conversation:
-                self._conversations[(tenant, conversation)] = key
+    def _webhook_changed(self, webhook_id: str, old: WebhookConfig | None, new: WebhookConfig | None) -> None:
+        if old is not None:
+            self._webhooks_of[old.tenant_id].discard(webhook_id)
+        if new is not None:
+            self._webhooks_of[new.tenant_id].add(webhook_id)
 
-    def _unindex(self, key: str, entity: str, state: dict[str, Any]) -> None:
-        tenant = str(state.get("tenant_id") or "")
-        self._by_tenant[(tenant, entity)].discard(key)
-        if entity == "conversation":
-            conversation = self._conversation_key(state)
-            if conversation and self._conversations.get((tenant, conversation)) == key:
-                del self._conversations[(tenant, conversation)]
-
-    @staticmethod
-    def _conversation_key(state: dict[str, Any]) -> str | None:
-        value = state.get("conversation_id") or state.get("id")
-        return str(value) if value else None
+    def _integration_changed(
+        self, integration_id: str, old: IntegrationConfig | None, new: IntegrationConfig | None
+    ) -> None:
+        if old is not None:
+            self._integrations_of[old.tenant_id].discard(integration_id)
+        if new is not None:
+            self._integrations_of[new.tenant_id].add(integration_id)
 
     def disable_locally(self, kind: EndpointKind, endpoint_id: str) -> None:
         self.locally_disabled.add(entity_key(kind, endpoint_id))
@@ -149,30 +132,30 @@ class ConfigView:
         if event.type.startswith(DELIVERY_PREFIX):
             return self._delivery_event_targets(tenant, event)
         targets: list[Target] = []
-        for key in self._by_tenant.get((tenant, "webhook"), ()):
-            state = self.states[key]
-            if any(matches(pattern, event.type) for pattern in state.get("events", ())):
-                target = self.target("webhook", key.split(":", 1)[1])
+        for webhook_id in self._webhooks_of.get(tenant, ()):
+            webhook = self.webhooks.records[webhook_id]
+            if any(matches(pattern, event.type) for pattern in webhook.events):
+                target = self.target("webhook", webhook_id)
                 if target is not None:
                     targets.append(target)
         if event.type.startswith("message."):
-            conversation = conversation_id_of(event)
-            callback_key = self._conversations.get((tenant, conversation)) if conversation else None
-            if callback_key is not None:
-                target = self.target("callback", callback_key.split(":", 1)[1])
+            conversation_id = conversation_id_of(event)
+            conversation = self.conversations.get(conversation_id) if conversation_id else None
+            if conversation is not None and conversation.tenant_id == tenant:
+                target = self.target("callback", conversation.id)
                 if target is not None:
                     targets.append(target)
-        for key in self._by_tenant.get((tenant, "integration"), ()):
-            state = self.states[key]
-            data = event.data if isinstance(event.data, dict) else {}
-            wanted_integration = data.get("integration_id")
-            if wanted_integration and wanted_integration != key.split(":", 1)[1]:
+        data = event.data if isinstance(event.data, dict) else {}
+        wanted_integration = data.get("integration_id")
+        for integration_id in self._integrations_of.get(tenant, ()):
+            if wanted_integration and wanted_integration != integration_id:
                 continue
-            for kind in self._integration_kinds(state):
+            integration = self.integrations.records[integration_id]
+            for kind in self._integration_kinds(integration):
                 defaults = SLACK_DEFAULT_EVENTS if kind == "slack" else INTEGRATION_DEFAULT_EVENTS
-                patterns = state.get("events") or defaults
+                patterns = integration.events or defaults
                 if any(matches(pattern, event.type) for pattern in patterns):
-                    target = self.target(kind, key.split(":", 1)[1])
+                    target = self.target(kind, integration_id)
                     if target is not None:
                         targets.append(target)
         return targets
@@ -187,9 +170,9 @@ class ConfigView:
         """
         if self._delivery_subscribers is None:
             self._delivery_subscribers = {
-                str(state.get("tenant_id"))
-                for key, state in self.states.items()
-                if key.startswith("webhook:") and any(_names_delivery(p) for p in state.get("events", ()))
+                webhook.tenant_id
+                for webhook in self.webhooks
+                if any(_names_delivery(pattern) for pattern in webhook.events)
             }
         if tenant not in self._delivery_subscribers:
             return []
@@ -199,26 +182,24 @@ class ConfigView:
         if str(about or "").startswith(DELIVERY_PREFIX):
             return []
         targets: list[Target] = []
-        for key in self._by_tenant.get((tenant, "webhook"), ()):
-            patterns = self.states[key].get("events", ())
+        for webhook_id in self._webhooks_of.get(tenant, ()):
+            patterns = self.webhooks.records[webhook_id].events
             if any(_names_delivery(p) and matches(p, event.type) for p in patterns):
-                target = self.target("webhook", key.split(":", 1)[1])
+                target = self.target("webhook", webhook_id)
                 if target is not None:
                     targets.append(target)
         return targets
 
     @staticmethod
-    def _integration_kinds(state: dict[str, Any]) -> Iterable[EndpointKind]:
-        reply = state.get("reply") or {}
-        if state.get("provider") == "slack" and (
-            reply.get("webhook_url") or state.get("outgoing_webhook_url")
-        ):
+    def _integration_kinds(integration: IntegrationConfig) -> Iterable[EndpointKind]:
+        reply = integration.reply or {}
+        if integration.provider == "slack" and (reply.get("webhook_url") or integration.outgoing_webhook_url):
             yield "slack"
             return
-        if has_reply_api(state.get("provider")) and reply:
+        if has_reply_api(integration.provider) and reply:
             # The partner's own reply API (send the message; assign on handoff).
             yield "partner"
-        if state.get("outgoing_webhook_url"):
+        if integration.outgoing_webhook_url:
             # seed 002's outgoing webhook, alongside or instead of the reply API.
             yield "integration"
 
@@ -233,126 +214,108 @@ class ConfigView:
         cached = self._targets.get((kind, endpoint_id))
         if cached is not None and cached[1] <= now and (cached[2] is None or now < cached[2]):
             return cached[0]
-        state = self.states.get(key)
-        if state is None:
-            return None
-        target = self._build(kind, endpoint_id, state, now)
-        self._targets[(kind, endpoint_id)] = (
-            target,
-            now,
-            _next_expiry(state, now) if kind == "webhook" else None,
-        )
+        target, expires = self._build(kind, endpoint_id, now)
+        self._targets[(kind, endpoint_id)] = (target, now, expires)
         return target
 
     def _build(
-        self, kind: EndpointKind, endpoint_id: str, state: dict[str, Any], now: datetime
-    ) -> Target | None:
+        self, kind: EndpointKind, endpoint_id: str, now: datetime
+    ) -> tuple[Target | None, datetime | None]:
+        """The target and when it stops being valid (None: at the next change)."""
         try:
             if kind == "webhook":
-                return self._webhook(endpoint_id, state, now)
+                webhook = self.webhooks.get(endpoint_id)
+                if webhook is None:
+                    return None, None
+                return self._webhook(webhook, now), _next_expiry(webhook, now)
             if kind == "callback":
-                return self._callback(endpoint_id, state)
-            return self._integration(kind, endpoint_id, state)
-        except (SecretsBoxError, KeyError, TypeError, ValueError):
+                conversation = self.conversations.get(endpoint_id)
+                return (self._callback(conversation) if conversation is not None else None), None
+            integration = self.integrations.get(endpoint_id)
+            return (self._integration(kind, integration) if integration is not None else None), None
+        except SecretsBoxError:
             log.exception("unusable configuration for %s", entity_key(kind, endpoint_id))
-            return None
+            return None, None
 
-    def _webhook(self, endpoint_id: str, state: dict[str, Any], now: datetime) -> Target | None:
-        if not state.get("active", True) or state.get("disabledReason"):
+    def _webhook(self, webhook: WebhookConfig, now: datetime) -> Target | None:
+        if not webhook.active or webhook.disabled_reason:
             return None
-        secrets = [self._decrypt(state["secret"])]
-        for previous in state.get("previous_secrets", ()):
-            expires = _parse_time(previous.get("expires_at"))
-            if expires is not None and expires > now:
-                secrets.append(self._decrypt(previous["secret"]))
-        delivery = state.get("delivery") or {}
+        secrets = [self.reveal(webhook.secret, sealed=True)]
+        secrets += [
+            self.reveal(previous.secret, sealed=True)
+            for previous in webhook.previous_secrets
+            if previous.expires_at > now
+        ]
+        delivery = webhook.delivery
         return Target(
             kind="webhook",
-            id=endpoint_id,
-            tenant_id=state["tenant_id"],
-            url=state["url"],
+            id=webhook.id,
+            tenant_id=webhook.tenant_id,
+            url=webhook.url,
             secrets=tuple(secrets),
-            timeout_s=float(delivery.get("timeout_seconds", 30)),
-            retry_schedule=tuple(delivery.get("retry_schedule", DEFAULT_SCHEDULE)),
-            max_in_flight=int(delivery.get("max_in_flight", 10)),
-            rate_per_minute=int(delivery.get("rate_limit_per_minute", 100)),
-            ordered=bool(delivery.get("ordered", False)),
+            timeout_s=delivery.timeout_seconds,
+            retry_schedule=delivery.retry_schedule,
+            max_in_flight=delivery.max_in_flight,
+            rate_per_minute=delivery.rate_limit_per_minute,
+            ordered=delivery.ordered,
         )
 
-    def _callback(self, endpoint_id: str, state: dict[str, Any]) -> Target | None:
-        config = state.get("config") or {}
-        url = config.get("callback_url")
-        if not url or state.get("active") is False:
+    def _callback(self, conversation: ConversationConfig) -> Target | None:
+        callback = conversation.config
+        if not callback.callback_url:
             return None
-        secret = config.get("secret") or state.get("secret")
         return Target(
             kind="callback",
-            id=endpoint_id,
-            tenant_id=state["tenant_id"],
-            url=url,
-            secrets=(self._decrypt(secret),) if secret else (),
-            context={
-                "conversation_id": self._conversation_key(state) or endpoint_id,
-                "channel": str(state.get("channel") or "API"),
-            },
+            id=conversation.id,
+            tenant_id=conversation.tenant_id,
+            url=callback.callback_url,
+            secrets=(self.reveal(callback.secret, sealed=True),) if callback.secret else (),
+            context={"conversation_id": conversation.id, "channel": conversation.channel or "API"},
         )
 
-    def _integration(self, kind: EndpointKind, endpoint_id: str, state: dict[str, Any]) -> Target | None:
-        if not state.get("is_active", True):
+    def _integration(self, kind: EndpointKind, integration: IntegrationConfig) -> Target | None:
+        if not integration.is_active:
             return None
-        reply = state.get("reply") or {}
+        reply = integration.reply or {}
         if kind == "partner":
             credentials = {
-                name: self._reveal(value) if isinstance(value, str) else value
-                for name, value in reply.items()
+                name: self.reveal(value) if isinstance(value, str) else value for name, value in reply.items()
             }
             return Target(
                 kind="partner",
-                id=endpoint_id,
-                tenant_id=state["tenant_id"],
+                id=integration.id,
+                tenant_id=integration.tenant_id,
                 url=str(
-                    credentials.get("api_url")
-                    or credentials.get("base_url")
-                    or f"{state.get('provider')}:api"
+                    credentials.get("api_url") or credentials.get("base_url") or f"{integration.provider}:api"
                 ),
-                timeout_s=float(state.get("timeout_seconds", 30)),
-                retry_schedule=_integration_schedule(state),
-                provider=state.get("provider"),
+                timeout_s=integration.timeout_seconds,
+                retry_schedule=_integration_schedule(integration),
+                provider=integration.provider,
                 credentials=credentials,
-                context={"name": str(state.get("name", ""))},
+                context={"name": integration.name},
             )
+        headers: tuple[tuple[str, str], ...] = ()
         if kind == "slack":
-            url = self._reveal(reply.get("webhook_url") or state.get("outgoing_webhook_url"))
-            headers: tuple[tuple[str, str], ...] = ()
+            url = self.reveal(str(reply.get("webhook_url") or integration.outgoing_webhook_url))
+        elif integration.outgoing_webhook_url is None:
+            return None
         else:
-            url = state["outgoing_webhook_url"]
-            pairs = [(str(k), self._reveal(v)) for k, v in (state.get("custom_headers") or {}).items()]
-            token = state.get("auth_token")
-            if token:
-                pairs.append(("Authorization", f"Bearer {self._reveal(token)}"))
+            url = integration.outgoing_webhook_url
+            pairs = [(name, self.reveal(value)) for name, value in integration.custom_headers.items()]
+            if integration.auth_token:
+                pairs.append(("Authorization", f"Bearer {self.reveal(integration.auth_token)}"))
             headers = tuple(pairs)
         # seed 003: a generic integration with a webhook secret gets X-Webhook-Signature (and Standard Webhooks).
-        verification = state.get("verification") or {}
-        secret = verification.get("webhook_secret") if kind == "integration" else None
+        secret = integration.verification.get("webhook_secret") if kind == "integration" else None
         return Target(
             kind=kind,
-            id=endpoint_id,
-            tenant_id=state["tenant_id"],
-            url=str(url),
+            id=integration.id,
+            tenant_id=integration.tenant_id,
+            url=url,
             headers=headers,
-            secrets=(self._reveal(secret),) if secret else (),
-            timeout_s=float(state.get("timeout_seconds", 30)),
-            retry_schedule=_integration_schedule(state),
-            provider=state.get("provider"),
-            context={"name": str(state.get("name", ""))},
+            secrets=(self.reveal(str(secret)),) if secret else (),
+            timeout_s=integration.timeout_seconds,
+            retry_schedule=_integration_schedule(integration),
+            provider=integration.provider,
+            context={"name": integration.name},
         )
-
-    def _decrypt(self, ciphertext: str) -> str:
-        plain = self._plain.get(ciphertext)
-        if plain is None:
-            plain = self._plain[ciphertext] = self.box.decrypt(ciphertext)
-        return plain
-
-    def _reveal(self, value: Any) -> str:
-        text = str(value)
-        return self._decrypt(text) if text.startswith("enc:") else text

@@ -5,17 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from switchboard_dispatcher import view as view_module
 from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.config_records import (
+    AnyConfig,
+    ConfigRecord,
+    ConversationConfig,
+    IntegrationConfig,
+    WebhookConfig,
+)
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.secrets_box import SecretsBox
+from switchboard_shared.testing.builders import config_record, undecided_fields
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def webhook_state(box: SecretsBox, **changes: Any) -> dict[str, Any]:
+def webhook_state(box: SecretsBox, webhook_id: str = "w1", version: int = 1, **changes: Any) -> AnyConfig:
     state: dict[str, Any] = {
-        "tenant_id": "t1",
         "url": "https://hooks.example/a",
         "events": ["message.*"],
         "active": True,
@@ -25,13 +35,13 @@ def webhook_state(box: SecretsBox, **changes: Any) -> dict[str, Any]:
         ],
     }
     state.update(changes)
-    return state
+    return config_record("webhook", webhook_id, "t1", state, version)
 
 
 def test_a_rotated_secret_stops_signing_when_its_grace_period_ends() -> None:
     box = SecretsBox([SecretsBox.generate_key()])
     view = ConfigView(box)
-    view.apply("webhook:w1", 1, webhook_state(box))
+    view.apply("webhook", "w1", 1, webhook_state(box, version=1))
 
     during = view.target("webhook", "w1", NOW)
     assert during is not None
@@ -51,32 +61,34 @@ def test_a_rotated_secret_stops_signing_when_its_grace_period_ends() -> None:
 def test_every_change_replaces_cached_targets() -> None:
     box = SecretsBox([SecretsBox.generate_key()])
     view = ConfigView(box)
-    view.apply("webhook:w1", 1, webhook_state(box, previous_secrets=[]))
+    view.apply("webhook", "w1", 1, webhook_state(box, version=1, previous_secrets=[]))
     first = view.target("webhook", "w1", NOW)
     assert first is not None
     assert first.url == "https://hooks.example/a"
 
-    view.apply("webhook:w1", 2, webhook_state(box, previous_secrets=[], url="https://hooks.example/b"))
+    view.apply(
+        "webhook", "w1", 2, webhook_state(box, version=2, previous_secrets=[], url="https://hooks.example/b")
+    )
     second = view.target("webhook", "w1", NOW)
     assert second is not None
     assert second.url == "https://hooks.example/b"
 
-    view.apply("webhook:w1", 3, webhook_state(box, previous_secrets=[], active=False))
+    view.apply("webhook", "w1", 3, webhook_state(box, version=3, previous_secrets=[], active=False))
     assert view.target("webhook", "w1", NOW) is None
 
-    view.apply("webhook:w1", 4, webhook_state(box, previous_secrets=[]))
+    view.apply("webhook", "w1", 4, webhook_state(box, version=4, previous_secrets=[]))
     assert view.target("webhook", "w1", NOW) is not None
     view.disable_locally("webhook", "w1")
     assert view.target("webhook", "w1", NOW) is None
 
-    view.apply("webhook:w1", 5, None)
+    view.apply("webhook", "w1", 5, None)
     assert view.target("webhook", "w1", NOW) is None
 
 
 def test_an_unusable_configuration_is_no_target() -> None:
     box = SecretsBox([SecretsBox.generate_key()])
     view = ConfigView(box)
-    view.apply("webhook:w1", 1, webhook_state(box, secret="enc:not-a-token", previous_secrets="garbage"))
+    view.apply("webhook", "w1", 1, webhook_state(box, secret="enc:not-a-token", previous_secrets=[]))
     assert view.target("webhook", "w1", NOW) is None
 
 
@@ -98,7 +110,7 @@ def test_delivery_events_go_only_to_webhooks_that_name_them_and_never_about_them
         "w-exhausted": ["delivery.exhausted", "message.*"],
         "w-messages": ["message.*"],
     }.items():
-        view.apply(f"webhook:{hook}", 1, webhook_state(box, events=events, previous_secrets=[]))
+        view.apply("webhook", hook, 1, webhook_state(box, hook, events=events, previous_secrets=[]))
 
     def receivers(event: CloudEvent) -> set[str]:
         return {target.id for target in view.targets_for(event)}
@@ -133,5 +145,32 @@ def test_delivery_events_go_only_to_webhooks_that_name_them_and_never_about_them
     other = delivery_event().model_copy(update={"tenant": "t2"})
     assert receivers(other) == set()
     # The subscriber list follows changes.
-    view.apply("webhook:w-ops", 2, webhook_state(box, events=["message.*"], previous_secrets=[]))
+    view.apply(
+        "webhook", "w-ops", 2, webhook_state(box, "w-ops", 2, events=["message.*"], previous_secrets=[])
+    )
     assert receivers(delivery_event("delivery.succeeded")) == set()
+
+
+def test_an_older_version_arriving_late_changes_nothing() -> None:
+    box = SecretsBox([SecretsBox.generate_key()])
+    view = ConfigView(box)
+    assert view.apply("webhook", "w1", 2, webhook_state(box, version=2, url="https://hooks.example/new"))
+    assert not view.apply("webhook", "w1", 1, webhook_state(box, url="https://hooks.example/old"))
+    target = view.target("webhook", "w1", NOW)
+    assert target is not None
+    assert target.url == "https://hooks.example/new"
+
+
+@pytest.mark.parametrize(
+    ("model", "unused"),
+    [
+        (WebhookConfig, view_module.UNUSED_WEBHOOK_FIELDS),
+        (IntegrationConfig, view_module.UNUSED_INTEGRATION_FIELDS),
+        (ConversationConfig, view_module.UNUSED_CONVERSATION_FIELDS),
+    ],
+)
+def test_every_field_of_a_followed_record_is_read_or_declared_unused(
+    model: type[ConfigRecord], unused: frozenset[str]
+) -> None:
+    # A field added to a record must be a decision here: route on it, or say why delivery does not need it.
+    assert not undecided_fields(model, view_module, unused), f"undecided {model.__name__} fields"

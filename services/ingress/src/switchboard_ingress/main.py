@@ -78,7 +78,7 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     )
 
     directory = Directory(settings.secrets_box())
-    follower = ConfigFollower.for_service(settings, SERVICE, directory.apply)
+    follower = ConfigFollower.for_service(settings, SERVICE, directory)
     mongo_dedup: MongoDedupStore | None = None
     mongo_limiter: MongoRateLimiter | None = None
     kafka_replies: KafkaReplies | None = None

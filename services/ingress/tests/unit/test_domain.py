@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from switchboard_ingress.adapters.dedup import store_key
 from switchboard_ingress.adapters.ratelimit import slice_size
+from switchboard_ingress.domain import directory as directory_module
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.domain.ratelimit import LocalWindows, window_of
 from switchboard_ingress.domain.widget_policy import csrf_token_valid, issue_csrf_token, origin_allowed
+from switchboard_shared.config_records import AnyConfig, IntegrationConfig, TenantConfig
 from switchboard_shared.partners.base import StaleTimestamp
 from switchboard_shared.partners.chatwoot import verify_signature as verify_chatwoot
 from switchboard_shared.partners.freshchat import load_public_key as load_rsa_public_key
@@ -21,6 +24,7 @@ from switchboard_shared.partners.intercom import verify_signature as verify_inte
 from switchboard_shared.partners.zendesk import verify_signature as verify_zendesk
 from switchboard_shared.secrets_box import SecretsBox
 from switchboard_shared.signing import SignatureError
+from switchboard_shared.testing.builders import config_record, undecided_fields
 
 from ..harness import integration_state
 from ..partners import (
@@ -139,10 +143,14 @@ def box() -> SecretsBox:
     return SecretsBox([SecretsBox.generate_key()])
 
 
+def as_record(state: dict[str, Any], version: int = 1) -> AnyConfig:
+    return config_record("integration", "i-1", "acme", state, version)
+
+
 def test_directory_decrypts_once_and_finds_by_bearer(box: SecretsBox) -> None:
     directory = Directory(box)
     state = integration_state(box, "acme", "generic", verification={"bearer_token": "tok-1234567890abcdef"})
-    directory.apply("integration:i-1", 1, state)
+    directory.apply("integration", "i-1", 1, as_record(state))
     found = directory.by_bearer("tok-1234567890abcdef")
     assert found is not None
     assert found.id == "i-1"
@@ -153,14 +161,16 @@ def test_directory_decrypts_once_and_finds_by_bearer(box: SecretsBox) -> None:
 def test_rotated_bearer_token_replaces_the_old_one(box: SecretsBox) -> None:
     directory = Directory(box)
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         1,
-        integration_state(box, "acme", "generic", verification={"bearer_token": "old-token"}),
+        as_record(integration_state(box, "acme", "generic", verification={"bearer_token": "old-token"}), 1),
     )
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         2,
-        integration_state(box, "acme", "generic", verification={"bearer_token": "new-token"}),
+        as_record(integration_state(box, "acme", "generic", verification={"bearer_token": "new-token"}), 2),
     )
     assert directory.by_bearer("old-token") is None
     assert directory.by_bearer("new-token") is not None
@@ -168,12 +178,13 @@ def test_rotated_bearer_token_replaces_the_old_one(box: SecretsBox) -> None:
 
 def test_older_versions_are_ignored_and_tombstones_delete(box: SecretsBox) -> None:
     directory = Directory(box)
-    directory.apply("integration:i-1", 3, integration_state(box, "acme", "generic", name="v3"))
-    assert (
-        directory.apply("integration:i-1", 2, integration_state(box, "acme", "generic", name="v2")) is False
+    directory.apply(
+        "integration", "i-1", 3, as_record(integration_state(box, "acme", "generic", name="v3"), 3)
     )
+    older = as_record(integration_state(box, "acme", "generic", name="v2"), 2)
+    assert directory.apply("integration", "i-1", 2, older) is False
     assert directory.integration("i-1").name == "v3"  # type: ignore[union-attr]
-    directory.apply("integration:i-1", 4, None)
+    directory.apply("integration", "i-1", 4, None)
     assert directory.integration("i-1") is None
 
 
@@ -181,9 +192,10 @@ def test_a_secret_under_another_key_marks_the_integration_broken(box: SecretsBox
     other = SecretsBox([SecretsBox.generate_key()])
     directory = Directory(box)
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         1,
-        integration_state(other, "acme", "zendesk", verification={"signing_secret": "s"}),
+        as_record(integration_state(other, "acme", "zendesk", verification={"signing_secret": "s"}), 1),
     )
     integration = directory.integration("i-1")
     assert integration is not None
@@ -194,9 +206,12 @@ def test_a_secret_under_another_key_marks_the_integration_broken(box: SecretsBox
 def test_reply_identities_are_our_own(box: SecretsBox) -> None:
     directory = Directory(box)
     directory.apply(
-        "integration:i-1",
+        "integration",
+        "i-1",
         1,
-        integration_state(box, "acme", "zendesk", reply={"email": "Bot@Acme.com", "author_id": 77}),
+        as_record(
+            integration_state(box, "acme", "zendesk", reply={"email": "Bot@Acme.com", "author_id": 77}), 1
+        ),
     )
     integration = directory.integration("i-1")
     assert integration is not None
@@ -208,7 +223,15 @@ def test_reply_identities_are_our_own(box: SecretsBox) -> None:
 
 def test_other_entities_are_not_kept(box: SecretsBox) -> None:
     directory = Directory(box)
-    assert directory.apply("webhook:w-1", 1, {"url": "https://x"}) is False
+    webhook = config_record("webhook", "w-1", "acme", {"url": "https://x", "events": ["*"], "secret": "s"})
+    assert directory.apply("webhook", "w-1", 1, webhook) is False
+
+
+def test_every_field_of_a_followed_record_is_read_or_declared_unused() -> None:
+    # A field added to a record must be a decision here: check requests against it, or say why not.
+    unused = directory_module.UNUSED_INTEGRATION_FIELDS
+    assert not undecided_fields(IntegrationConfig, directory_module, unused)
+    assert not undecided_fields(TenantConfig, directory_module, directory_module.UNUSED_TENANT_FIELDS)
 
 
 # -- ids, times, text ------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from switchboard_registry.metrics import RegistryMetrics
 from switchboard_registry.settings import RegistrySettings
 from switchboard_registry.wiring import conversations, deliveries, integrations, webhooks
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
+from switchboard_shared.config_records import ConfigChanged
 from switchboard_shared.kafka import event_publisher, make_broker
 from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
@@ -53,6 +54,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             Topic.CONFIG,
             title="registry.config",
             description="Every configuration change: full new state keyed <entity>:<id>, null value on delete.",
+            schema=ConfigChanged,
         ),
         sweep_interval_s=settings.outbox_sweep_interval_s,
     )

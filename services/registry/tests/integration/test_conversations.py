@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.events import ConfigChanged
+from switchboard_shared.config_records import ConfigChanged
 from switchboard_shared.testing.kafka import headers_of, read_until
 from switchboard_shared.topics import Topic
 
@@ -163,7 +163,8 @@ async def test_create_update_and_delete_reach_the_config_topic(registry: Registr
     changes = [ConfigChanged.model_validate(json.loads(r.value)) for r in records if r.value is not None]
     assert [change.version for change in changes] == [1, 2]
     assert all(headers_of(r)["ce_type"] == "config.changed" for r in records)
-    first, second = (change.state for change in changes)
+    # The wire shape as it always was (records on a compacted topic outlive the code that wrote them).
+    first, second = (json.loads(r.value)["state"] for r in records if r.value is not None)
     assert first is not None
     assert second is not None
     assert changes[0].tenant_id == tenant.id

@@ -13,7 +13,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.events import ConfigChanged
+from switchboard_shared.config_records import ConfigChanged, WebhookConfig
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.kafka import read_for, read_until
 from switchboard_shared.testing.waiting import eventually
@@ -60,8 +60,8 @@ async def test_a_change_whose_publish_died_is_published_by_the_next_process(
         (record,) = [r for r in records if r.key == key]
         change = ConfigChanged.model_validate(json.loads(record.value))
         assert (change.entity, change.entity_id, change.version) == ("webhook", webhook_id, 1)
-        assert change.state is not None
-        assert change.state["url"] == BODY["url"]
+        assert isinstance(change.state, WebhookConfig)
+        assert change.state.url == BODY["url"]
 
         async def marker_cleared() -> bool:
             document = await webhooks.find_one({"_id": webhook_id})

@@ -15,7 +15,8 @@ from pymongo import AsyncMongoClient
 
 from switchboard_registry.settings import RegistrySettings
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import CommandType, ConfigChanged
+from switchboard_shared.config_records import ConfigChanged, WebhookConfig
+from switchboard_shared.events import CommandType
 from switchboard_shared.kafka import event_publisher, publish_event
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.kafka import headers_of, read_until
@@ -333,10 +334,10 @@ async def test_regenerating_keeps_the_previous_secret_for_the_grace_period(regis
         (_config(r) for r in records if r.key == f"webhook:{created['_id']}".encode()),
         key=lambda change: change.version,
     )
-    assert latest.state is not None
+    assert isinstance(latest.state, WebhookConfig)
     box = registry.settings.secrets_box()
-    assert box.decrypt(latest.state["secret"]) == data["secret"]
-    assert [box.decrypt(p["secret"]) for p in latest.state["previous_secrets"]] == [created["secret"]]
+    assert box.decrypt(latest.state.secret) == data["secret"]
+    assert [box.decrypt(p.secret) for p in latest.state.previous_secrets] == [created["secret"]]
 
 
 def _config(record: Any) -> ConfigChanged:
@@ -359,10 +360,10 @@ async def test_every_change_reaches_the_config_topic_and_delete_is_a_tombstone(r
     mine = [r for r in records if r.key == key]
     changes = [_config(r) for r in mine if r.value is not None]
     assert [c.version for c in changes] == [1, 2]
-    assert changes[0].state is not None
-    assert changes[0].state["url"] == SEED_BODY["url"]
-    assert changes[1].state is not None
-    assert changes[1].state["name"] == "v2"
+    assert isinstance(changes[0].state, WebhookConfig)
+    assert changes[0].state.url == SEED_BODY["url"]
+    assert isinstance(changes[1].state, WebhookConfig)
+    assert changes[1].state.name == "v2"
     assert all(headers_of(r)["ce_type"] == "config.changed" for r in mine)
     assert mine[-1].value is None
     assert headers_of(mine[-1])["ce_version"] == "3"

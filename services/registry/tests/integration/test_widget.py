@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from switchboard_shared.events import ConfigChanged
+from switchboard_shared.config_records import ConfigChanged, TenantConfig
 from switchboard_shared.testing.kafka import read_until
 from switchboard_shared.topics import Topic
 
@@ -39,8 +39,9 @@ async def test_a_tenant_sets_its_widget_policy_and_the_ingress_gets_it(registry:
         timeout_s=15,
     )
     latest = ConfigChanged.model_validate(json.loads([r for r in records if r.key == key][-1].value))
-    assert latest.state is not None
-    assert latest.state["widget"] == policy
+    assert isinstance(latest.state, TenantConfig)
+    assert latest.state.widget is not None
+    assert latest.state.widget.model_dump(mode="json") == policy
 
 
 async def test_bad_origins_are_422_naming_the_field_and_scopes_hold(registry: Registry) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.config_records import RECORD_MODELS, AnyConfig, ConfigRecord, Entity
 from switchboard_shared.events import Author, DeliveryAttempt, EventType, MessageReceived
 
 
@@ -72,3 +76,31 @@ def attempt_event(record: DeliveryAttempt, **overrides: Any) -> CloudEvent:
     }
     fields.update(overrides)
     return CloudEvent(**fields)
+
+
+#: When records built by ``config_record`` were created and last changed.
+RECORDED_AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def config_record(
+    entity: Entity, entity_id: str, tenant_id: str, state: Mapping[str, Any], version: int = 1
+) -> AnyConfig:
+    """The record the registry would publish for ``entity_id`` with ``state`` (its own fields, by name or wire
+    alias), the bookkeeping a test does not care about filled in: name, creator, timestamps."""
+    model = RECORD_MODELS[entity]
+    stamps = ("createdAt", "updatedAt") if entity == "webhook" else ("created_at", "updated_at")
+    fields: dict[str, Any] = {"name": entity_id, stamps[0]: RECORDED_AT, stamps[1]: RECORDED_AT}
+    if entity in ("webhook", "integration", "conversation"):
+        fields["createdBy" if entity == "webhook" else "created_by"] = "key-tests"
+    fields.update(state)
+    fields.update({"id": entity_id, "tenant_id": tenant_id, "version": version})
+    return model.model_validate(fields)
+
+
+def undecided_fields(model: type[ConfigRecord], follower: ModuleType, unused: Collection[str]) -> set[str]:
+    """The fields of ``model`` (beyond id, tenant and version, which the shared view handles) that the
+    ``follower`` module neither reads (``.field`` appears in its source) nor declares ``unused``: a field the
+    registry added to a record and nobody decided about."""
+    source = Path(follower.__file__ or "").read_text()
+    own = set(model.model_fields) - set(ConfigRecord.model_fields)
+    return {name for name in own if name not in unused and f".{name}" not in source}

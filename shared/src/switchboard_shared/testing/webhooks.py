@@ -12,6 +12,7 @@ import json
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +21,17 @@ from aiohttp import web
 from faststream.kafka import KafkaBroker
 
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import ConfigChanged, Entity
+from switchboard_shared.config_records import (
+    DEFAULT_RETRY_SCHEDULE,
+    AnyConfig,
+    ConfigChanged,
+    Entity,
+    config_key,
+)
 from switchboard_shared.kafka import event_publisher, publish_event
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.signing import generate_secret
+from switchboard_shared.testing.builders import config_record
 from switchboard_shared.topics import Topic
 
 
@@ -127,8 +135,12 @@ class Platform:
     async def __aexit__(self, *exc: object) -> None:
         await self.broker.stop()
 
-    async def config(self, entity: Entity, entity_id: str, tenant: str, state: dict[str, Any] | None) -> None:
-        key = f"{entity}:{entity_id}"
+    async def config(
+        self, entity: Entity, entity_id: str, tenant: str, state: Mapping[str, Any] | None
+    ) -> AnyConfig | None:
+        """Publish the next version of ``entity_id``: the record ``state`` describes (``config_record`` fills in
+        the bookkeeping), or a tombstone for None. Returns the record."""
+        key = config_key(entity, entity_id)
         self._versions[key] += 1
         version = self._versions[key]
         if state is None:
@@ -138,13 +150,10 @@ class Platform:
                 key=key.encode(),
                 headers={"ce_type": "config.changed", "ce_version": str(version)},
             )
-            return
+            return None
+        record = config_record(entity, entity_id, tenant, state, version)
         change = ConfigChanged(
-            entity=entity,
-            entity_id=entity_id,
-            tenant_id=tenant,
-            version=version,
-            state={**state, "id": entity_id, "tenant_id": tenant},
+            entity=entity, entity_id=entity_id, tenant_id=tenant, version=version, state=record
         )
         await publish_event(
             self._config,
@@ -157,6 +166,7 @@ class Platform:
                 extensions={"entity": entity, "version": str(version)},
             ),
         )
+        return record
 
     async def webhook(
         self,
@@ -182,7 +192,7 @@ class Platform:
             ],
             "delivery": {
                 "timeout_seconds": 5,
-                "retry_schedule": [4, 8, 10],
+                "retry_schedule": list(DEFAULT_RETRY_SCHEDULE),
                 "max_in_flight": 10,
                 "rate_limit_per_minute": 100,
                 "ordered": False,

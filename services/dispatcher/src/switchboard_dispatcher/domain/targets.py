@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from switchboard_shared.config_records import DEFAULT_RETRY_SCHEDULE
 from switchboard_shared.events import EndpointKind
 
-#: seed 001: three retries after 4, 8 and 10 seconds; 30 s per attempt; 10 in flight; 100 a minute.
-DEFAULT_SCHEDULE = (4, 8, 10)
+#: seed 001: three retries after 4, 8 and 10 seconds (declared once, with the config records); 30 s per attempt;
+#: 10 in flight; 100 a minute.
+DEFAULT_SCHEDULE = DEFAULT_RETRY_SCHEDULE
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Ingress's materialized view of the registry's integrations and tenants (the compacted config topic).
 
-``ConfigFollower`` feeds ``Directory.apply`` every ``integration:<id>`` and ``tenant:<id>`` record from the start
-of the topic, then each new change; no request ever calls the registry. Records carry secrets as ``SecretsBox``
-ciphertext; they are decrypted once here, when a record is applied, and values a partner parses (the Freshchat
-public key) are parsed once (``CredentialField.load``), so verifying a request costs no decryption or parsing.
-Which fields are secrets, which are parsed and which name our own bot come from the partner registry.
+``ConfigFollower`` feeds this ``ConfigView`` every ``integration:<id>`` and ``tenant:<id>`` record from the start
+of the topic, parsed into ``IntegrationConfig`` and ``TenantConfig``, then each new change; no request ever calls
+the registry. Records carry secrets as ``SecretsBox`` ciphertext; they are revealed once here, when a record is
+applied, and values a partner parses (the Freshchat public key) are parsed once (``CredentialField.load``), so
+verifying a request costs no decryption or parsing. Which fields are secrets, which are parsed and which name our
+own bot come from the partner registry.
 
 Bearer tokens (seed 002, seed 003) identify an integration by themselves, so the view indexes the SHA-256 of
 each one: a lookup hashes the presented token and compares digests, never the token itself.
@@ -13,16 +14,34 @@ each one: a lookup hashes the presented token and compares digests, never the to
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from switchboard_shared import partners
+from switchboard_shared.config_records import IntegrationConfig, TenantConfig
+from switchboard_shared.config_view import ConfigView, Table
 from switchboard_shared.integrations import token_digest
-from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
 log = logging.getLogger(__name__)
+
+#: Record fields ingress does not check requests against. A field added to a record must be read below or listed
+#: here (tests/unit/test_domain.py checks).
+UNUSED_INTEGRATION_FIELDS = frozenset(
+    {
+        "outgoing_webhook_url",
+        "auth_token",
+        "custom_headers",
+        "timeout_seconds",
+        "retry_attempts",
+        "events",
+        "created_by",
+        "created_at",
+        "updated_at",
+    }
+)
+UNUSED_TENANT_FIELDS = frozenset({"name", "created_at", "updated_at"})
 
 
 @dataclass(frozen=True)
@@ -81,90 +100,83 @@ class Tenant:
     widget: WidgetPolicy | None = None
 
 
-@dataclass
-class Directory:
-    box: SecretsBox
-    integrations: dict[str, Integration] = field(default_factory=dict)
-    tenants: dict[str, Tenant] = field(default_factory=dict)
-    versions: dict[str, int] = field(default_factory=dict)
-    _by_bearer: dict[str, str] = field(default_factory=dict)
+class Directory(ConfigView):
+    """Integrations (by id and by bearer-token digest) and tenants, as ingress checks requests against them."""
+
+    def __init__(self, box: SecretsBox) -> None:
+        super().__init__(
+            Table(IntegrationConfig, self._integration_changed),
+            Table(TenantConfig, self._tenant_changed),
+            box=box,
+        )
+        self.integrations: dict[str, Integration] = {}
+        self.tenants: dict[str, Tenant] = {}
+        self._by_bearer: dict[str, str] = {}
 
     # -- applying config records ------------------------------------------------------------------------------
 
-    def apply(self, key: str, version: int | None, state: dict[str, Any] | None) -> bool:
-        """Apply one config record (``state`` None = deletion); an older version than the one held is ignored
-        (the registry may publish a change twice). Returns whether the record changed the view."""
-        entity, _, entity_id = key.partition(":")
-        if entity not in ("integration", "tenant") or not entity_id:
-            return False
-        if version is not None:
-            if version < self.versions.get(key, 0):
-                return False
-            self.versions[key] = version
-        if entity == "tenant":
-            if state is None:
-                self.tenants.pop(entity_id, None)
-            else:
-                self.tenants[entity_id] = _tenant(entity_id, state)
-            return True
-        old = self.integrations.pop(entity_id, None)
-        if old is not None and old.bearer_token is not None:
-            self._by_bearer.pop(token_digest(old.bearer_token), None)
-        if state is None:
-            return True
-        integration = self._integration(entity_id, state)
-        self.integrations[entity_id] = integration
-        if integration.bearer_token is not None:
-            self._by_bearer[token_digest(integration.bearer_token)] = entity_id
-        return True
+    def _tenant_changed(self, tenant_id: str, old: TenantConfig | None, new: TenantConfig | None) -> None:
+        if new is None:
+            self.tenants.pop(tenant_id, None)
+        else:
+            self.tenants[tenant_id] = _tenant(new)
 
-    def _integration(self, integration_id: str, state: Mapping[str, Any]) -> Integration:
-        stored = state.get("verification") or {}
-        reply = state.get("reply") or {}
+    def _integration_changed(
+        self, integration_id: str, old: IntegrationConfig | None, new: IntegrationConfig | None
+    ) -> None:
+        previous = self.integrations.pop(integration_id, None)
+        if previous is not None and previous.bearer_token is not None:
+            self._by_bearer.pop(token_digest(previous.bearer_token), None)
+        if new is None:
+            return
+        integration = self._integration(new)
+        self.integrations[integration_id] = integration
+        if integration.bearer_token is not None:
+            self._by_bearer[token_digest(integration.bearer_token)] = integration_id
+
+    def _integration(self, record: IntegrationConfig) -> Integration:
+        stored, reply = record.verification, record.reply or {}
         verification: dict[str, Any] = {}
         broken: str | None = None
         for name, spec in partners.fields("verification").items():
+            raw = stored.get(name)
+            if raw is None or raw == "":
+                continue
             try:
-                value = self._reveal(stored.get(name)) if spec.secret else _plain(stored.get(name))
+                value = self.reveal(str(raw)) if spec.secret else str(raw)
             except SecretsBoxError:
                 broken = f"verification.{name} cannot be decrypted with this service's SB_SECRETS_KEY"
                 continue
-            if value is not None and spec.load is not None:
+            if spec.load is not None:
                 try:
                     verification[name] = spec.load(value)
                 except ValueError as exc:
                     broken = f"verification.{name}: {exc}"
-            elif value is not None:
+            else:
                 verification[name] = value
         if broken:
             log.error(
                 "integration configuration unusable",
-                extra={"integration_id": integration_id, "tenant": state.get("tenant_id"), "reason": broken},
+                extra={"integration_id": record.id, "tenant": record.tenant_id, "reason": broken},
             )
         reply_fields = partners.fields("reply").values()
         own_ids = {str(reply[spec.name]) for spec in reply_fields if spec.own_id and reply.get(spec.name)}
         own_emails = {
             str(reply[spec.name]).lower() for spec in reply_fields if spec.own_email and reply.get(spec.name)
         }
-        limit = state.get("rate_limit_per_minute")
+        limit = record.rate_limit_per_minute
         return Integration(
-            id=integration_id,
-            tenant_id=str(state.get("tenant_id") or ""),
-            provider=str(state.get("provider") or "generic"),
-            name=str(state.get("name") or ""),
-            is_active=bool(state.get("is_active", True)),
+            id=record.id,
+            tenant_id=record.tenant_id,
+            provider=record.provider or "generic",
+            name=record.name,
+            is_active=record.is_active,
             verification=verification,
             own_ids=frozenset(own_ids),
             own_emails=frozenset(own_emails),
-            rate_limit_per_minute=int(limit) if isinstance(limit, int) and limit > 0 else None,
+            rate_limit_per_minute=limit if limit is not None and limit > 0 else None,
             broken=broken,
         )
-
-    def _reveal(self, value: object) -> str | None:
-        if value is None or value == "":
-            return None
-        text = str(value)
-        return self.box.decrypt(text) if text.startswith(ENCRYPTED_PREFIX) else text
 
     # -- lookups ----------------------------------------------------------------------------------------------
 
@@ -182,21 +194,12 @@ class Directory:
         return len(self.integrations)
 
 
-def _plain(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _tenant(tenant_id: str, state: Mapping[str, Any]) -> Tenant:
-    widget = state.get("widget")
+def _tenant(record: TenantConfig) -> Tenant:
+    widget = record.widget
     policy = None
-    if isinstance(widget, Mapping):
-        origins = widget.get("allowed_origins") or ()
+    if widget is not None:
         policy = WidgetPolicy(
-            allowed_origins=tuple(_origins(origins if isinstance(origins, Iterable) else ())),
-            csrf=bool(widget.get("csrf")),
+            allowed_origins=tuple(origin.rstrip("/").lower() for origin in widget.allowed_origins if origin),
+            csrf=widget.csrf,
         )
-    return Tenant(id=tenant_id, development_mode=bool(state.get("development_mode")), widget=policy)
-
-
-def _origins(values: Iterable[Any]) -> Iterable[str]:
-    return (str(value).rstrip("/").lower() for value in values if value)
+    return Tenant(id=record.id, development_mode=record.development_mode, widget=policy)

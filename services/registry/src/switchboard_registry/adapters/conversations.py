@@ -12,15 +12,31 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.conversations import is_conversation_id, new_conversation_id
+from switchboard_shared.config_records import CallbackConfig, ConversationConfig, DeliveryConfig
+
+
+def conversation_record(document: Mapping[str, Any]) -> ConversationConfig:
+    """The config record of a stored conversation: its callback (secret sealed) and delivery settings."""
+    return ConversationConfig(
+        **identity(document),
+        channel=document["channel"],
+        usecase=document["usecase"],
+        config=CallbackConfig.model_validate(document["config"]),
+        delivery=DeliveryConfig.model_validate(document["delivery"]),
+        created_by=document["created_by"],
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+    )
 
 
 class ConversationStore(TenantDocuments):
     def __init__(self, database: AsyncDatabase[dict[str, Any]], relay: ChangeRelay) -> None:
         super().__init__(
-            OutboxCollection("conversation", database["conversations"], relay), is_valid_id=is_conversation_id
+            OutboxCollection("conversation", database["conversations"], relay, conversation_record),
+            is_valid_id=is_conversation_id,
         )
 
     async def create(self, tenant_id: str, created_by: str, fields: Mapping[str, Any]) -> dict[str, Any]:

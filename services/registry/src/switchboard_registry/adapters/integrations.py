@@ -15,10 +15,11 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, default_state
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.ids import is_id, new_id
 from switchboard_registry.domain.integrations import DIGEST_FIELDS
+from switchboard_shared.config_records import IntegrationConfig
 
 
 class TokenInUse(Exception):
@@ -29,18 +30,34 @@ class TokenInUse(Exception):
         self.field = field
 
 
-def _state(document: Mapping[str, Any]) -> dict[str, Any]:
-    # Consumers look integrations up by decrypting the token; the digests are the registry's uniqueness guard.
-    state = default_state(document)
-    for digest_field in DIGEST_FIELDS.values():
-        state.pop(digest_field, None)
-    return state
+def integration_record(document: Mapping[str, Any]) -> IntegrationConfig:
+    """The config record of a stored integration, secrets sealed as stored. The token digests stay here:
+    consumers look integrations up by decrypting the token; the digests are the registry's uniqueness guard."""
+    return IntegrationConfig(
+        **identity(document),
+        name=document["name"],
+        provider=document["provider"],
+        outgoing_webhook_url=document.get("outgoing_webhook_url"),
+        auth_token=document.get("auth_token"),
+        custom_headers=document.get("custom_headers") or {},
+        timeout_seconds=document["timeout_seconds"],
+        retry_attempts=document["retry_attempts"],
+        is_active=document["is_active"],
+        events=tuple(document.get("events") or ()),
+        verification=document.get("verification") or {},
+        reply=document.get("reply"),
+        rate_limit_per_minute=document.get("rate_limit_per_minute"),
+        created_by=document["created_by"],
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+    )
 
 
 class IntegrationStore(TenantDocuments):
     def __init__(self, database: AsyncDatabase[dict[str, Any]], relay: ChangeRelay) -> None:
         super().__init__(
-            OutboxCollection("integration", database["integrations"], relay, _state), is_valid_id=is_id
+            OutboxCollection("integration", database["integrations"], relay, integration_record),
+            is_valid_id=is_id,
         )
 
     async def ensure_indexes(self) -> None:

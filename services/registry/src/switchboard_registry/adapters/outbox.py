@@ -17,14 +17,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from faststream.kafka.publisher import DefaultPublisher
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import ConfigChanged, Entity, EventType
+from switchboard_shared.config_records import AnyConfig, ConfigChanged, Entity, config_key
+from switchboard_shared.events import EventType
 from switchboard_shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -32,20 +33,22 @@ log = logging.getLogger(__name__)
 SOURCE = "/switchboard/registry"
 OUTBOX = "_outbox"
 DELETED = "_deleted"
-#: Fields that never leave the registry: the outbox marker and the soft-delete flag.
-INTERNAL = frozenset({OUTBOX, DELETED})
-
-StateView = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
-def default_state(document: Mapping[str, Any]) -> dict[str, Any]:
-    state = {key: value for key, value in document.items() if key not in INTERNAL and key != "_id"}
-    state["id"] = document["_id"]
-    return state
+class RecordIdentity(TypedDict):
+    """What every config record takes from its document the same way (``ConfigRecord``'s fields)."""
+
+    id: str
+    tenant_id: str
+    version: int
 
 
-def config_key(entity: Entity, entity_id: str) -> str:
-    return f"{entity}:{entity_id}"
+def identity(document: Mapping[str, Any]) -> RecordIdentity:
+    return {"id": document["_id"], "tenant_id": document["tenant_id"], "version": document["version"]}
+
+
+#: A stored document as its config record (``switchboard_shared.config_records``): what the topic carries.
+StateView = Callable[[Mapping[str, Any]], AnyConfig]
 
 
 class ChangeRelay:
@@ -64,9 +67,7 @@ class ChangeRelay:
             logger=log,
         )
 
-    def register(
-        self, entity: Entity, collection: AsyncCollection[dict[str, Any]], state: StateView = default_state
-    ) -> None:
+    def register(self, entity: Entity, collection: AsyncCollection[dict[str, Any]], state: StateView) -> None:
         self._collections[entity] = (collection, state)
 
     # -- writing side: what repositories put in their single-document writes ---------------------------------
@@ -153,7 +154,7 @@ class OutboxCollection:
         entity: Entity,
         collection: AsyncCollection[dict[str, Any]],
         relay: ChangeRelay,
-        state: StateView = default_state,
+        state: StateView,
         *,
         updated_field: str = "updated_at",
     ) -> None:

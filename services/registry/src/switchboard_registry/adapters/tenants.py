@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -9,9 +10,37 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection
+from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.domain.ids import new_id
 from switchboard_registry.domain.keys import digest, generate_key
+from switchboard_shared.config_records import ApiKeyConfig, TenantConfig, WidgetConfig
+
+
+def tenant_record(document: Mapping[str, Any]) -> TenantConfig:
+    """The config record of a tenant: what ingress needs for its widget policy and development mode."""
+    widget = document.get("widget")
+    return TenantConfig(
+        **identity(document),
+        name=document["name"],
+        development_mode=document.get("development_mode", False),
+        widget=WidgetConfig.model_validate(widget) if widget is not None else None,
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+    )
+
+
+def api_key_record(document: Mapping[str, Any]) -> ApiKeyConfig:
+    """The config record of an API key: digest, tenant, scopes and revocation, never the key."""
+    return ApiKeyConfig(
+        **identity(document),
+        name=document["name"],
+        scopes=tuple(document["scopes"]),
+        key_hash=document["key_hash"],
+        prefix=document["prefix"],
+        revoked_at=document.get("revoked_at"),
+        created_at=document["created_at"],
+        updated_at=document["updated_at"],
+    )
 
 
 @dataclass(frozen=True)
@@ -26,10 +55,10 @@ class Principal:
 
 class TenantStore:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], relay: ChangeRelay) -> None:
-        self.tenants = OutboxCollection("tenant", database["tenants"], relay)
+        self.tenants = OutboxCollection("tenant", database["tenants"], relay, tenant_record)
         # Keys are published whole (digest, tenant, scopes, revocation) so other services check them themselves
         # (switchboard_shared.api_keys); the SHA-256 of a 256-bit random key is useless without the key.
-        self.keys = OutboxCollection("api_key", database["api_keys"], relay)
+        self.keys = OutboxCollection("api_key", database["api_keys"], relay, api_key_record)
 
     async def ensure_indexes(self) -> None:
         await self.keys.collection.create_index([("key_hash", ASCENDING)], unique=True)

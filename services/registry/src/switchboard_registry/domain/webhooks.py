@@ -8,13 +8,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard_registry.domain.timestamps import iso_seconds
+from switchboard_shared.config_records import DEFAULT_RETRY_SCHEDULE
 from switchboard_shared.events import is_valid_filter
 from switchboard_shared.fields import DisplayName
 from switchboard_shared.secrets_box import SecretsBox, mask
 from switchboard_shared.signing import generate_secret
-
-#: seed 001's schedule: three retries after 4, 8 and 10 seconds.
-DEFAULT_RETRY_SCHEDULE = [4, 8, 10]
 
 SEED_EXAMPLE: dict[str, Any] = {
     "name": "My Application Webhook",
