@@ -16,6 +16,7 @@ from typing import Any
 from switchboard_dispatcher.domain.partners import has_reply_api
 from switchboard_dispatcher.domain.targets import DEFAULT_SCHEDULE, Target
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.delivery_defaults import retry_schedule
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, EndpointKind, matches
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
@@ -44,7 +45,7 @@ def _next_expiry(state: dict[str, Any], now: datetime) -> datetime | None:
 
 def _integration_schedule(state: dict[str, Any]) -> tuple[int, ...]:
     """An integration's ``retry_attempts`` retries: seed 001's 4/8/10 s, then every 10 s."""
-    return (DEFAULT_SCHEDULE + (10,) * 10)[: int(state.get("retry_attempts", 3))]
+    return retry_schedule(int(state.get("retry_attempts", 3)))
 
 
 DELIVERY_PREFIX = "delivery."
