@@ -39,23 +39,30 @@ from pymongo.errors import PyMongoError
 from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.adapters.http import HttpSender, SendError
 from switchboard_dispatcher.adapters.schedule import Schedule
+from switchboard_dispatcher.domain.decisions import (
+    AttemptResult,
+    DeadLetter,
+    Disable,
+    History,
+    Retry,
+    Succeeded,
+    decide,
+)
 from switchboard_dispatcher.domain.partners import USER_AGENT as PARTNER_USER_AGENT
 from switchboard_dispatcher.domain.partners import MissingCredential, requests_for
 from switchboard_dispatcher.domain.payloads import build_request
-from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status, next_delay, parse_retry_after
+from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status, parse_retry_after
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.events import AttemptOutcome, DeliveryAttempt, EventType
+from switchboard_shared.events import DeliveryAttempt, EventType
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[CloudEvent], Awaitable[None]]
 PublishTask = Callable[[DeliveryTask], Awaitable[None]]
-#: What one attempt produced: status, response body, latency (ms), outcome, Retry-After, next partner step.
-Sent = tuple[int | None, str | None, float, Outcome, timedelta | None, int]
 SOURCE = "/switchboard/dispatcher"
 
 
@@ -386,72 +393,63 @@ class DeliveryEngine:
             attempted_at = datetime.now(UTC)
             first = task.first_attempted_at or attempted_at
             if target.kind == "partner":
-                sent = await self._send_partner(target, event, task, attempted_at)
+                result = await self._send_partner(target, event, task, attempted_at)
             else:
-                sent = await self._send_one(target, event, task, attempted_at)
-            if sent is None:
+                result = await self._send_one(target, event, task, attempted_at)
+            if result is None:
                 # A partner integration with nothing to call for this event (a provider without that action).
                 self._settle(entry)
                 return
-            status, response_body, latency, outcome, retry_after, step = sent
-            self.metrics.child(self.metrics.latency, target.kind).observe(latency / 1000)
-            # The attempt's record; _emit adds its outcome (one model built per attempt, not copied).
-            record: dict[str, Any] = {
-                "delivery_id": task.delivery_id,
-                "event_id": event.id,
-                "event_type": event.type,
-                "tenant_id": task.tenant_id,
-                "endpoint_id": task.endpoint_id,
-                "endpoint_kind": task.endpoint_kind,
-                "url": target.url,
-                "attempt": task.attempt,
-                "status_code": status,
-                "latency_ms": round(latency, 3),
-                "response_body": response_body,
-                "error_kind": outcome.error_kind,
-                "error": outcome.error,
-                "attempted_at": attempted_at,
-                "command_id": task.command_id,
-            }
-            if outcome.verdict is Verdict.SUCCESS:
-                await self._emit(record, "succeeded")
+            self.metrics.child(self.metrics.latency, target.kind).observe(result.latency_ms / 1000)
+            failing_too_long = result.endpoint_failed and await self.health.failed(target.key, attempted_at)
+            decision = decide(result, target, History(task.attempt, attempted_at, failing_too_long))
+            attempt = DeliveryAttempt(
+                delivery_id=task.delivery_id,
+                event_id=event.id,
+                event_type=event.type,
+                tenant_id=task.tenant_id,
+                endpoint_id=task.endpoint_id,
+                endpoint_kind=task.endpoint_kind,
+                url=target.url,
+                attempt=task.attempt,
+                outcome=decision.outcome,
+                status_code=result.status,
+                latency_ms=round(result.latency_ms, 3),
+                response_body=result.response_body,
+                error_kind=result.outcome.error_kind,
+                error=result.outcome.error,
+                attempted_at=attempted_at,
+                next_attempt_at=decision.at if isinstance(decision, Retry) else None,
+                command_id=task.command_id,
+            )
+            if isinstance(decision, Succeeded):
+                await self._emit(attempt)
                 await self.health.succeeded(target.key)
                 self._settle(entry)
                 return
-            if outcome.verdict is Verdict.GONE:
+            if isinstance(decision, Disable):
                 await self.publish_dead_letter(task)
-                await self._emit(record, "failed")
-                await self._disable(target, outcome.error or "410 Gone", attempted_at)
+                await self._emit(attempt)
+                await self._disable(target, decision.reason, attempted_at)
                 self._settle(entry)
                 return
-            if await self.health.failed(target.key, attempted_at) and target.kind == "webhook":
-                await self._disable(
-                    target, "failing continuously for longer than the disable period", attempted_at
-                )
-            if outcome.verdict is Verdict.FAIL:
+            if decision.disable is not None:
+                await self._disable(target, decision.disable, attempted_at)
+            if isinstance(decision, DeadLetter):
                 await self.publish_dead_letter(task)
-                await self._emit(record, "failed")
+                await self._emit(attempt)
                 self._settle(entry)
                 return
-            delay = next_delay(list(target.retry_schedule), task.attempt, retry_after=retry_after)
-            if delay is None:
-                await self.publish_dead_letter(task)
-                await self._emit(record, "exhausted")
-                self._settle(entry)
-                return
-            due = attempted_at + delay
-            record["next_attempt_at"] = due
-            if lane.ordered:
+            retry = task.next_attempt("retry", first).model_copy(update={"step": result.step})
+            if decision.in_lane:
                 # FIFO: retry in place so nothing overtakes this delivery.
-                await self._emit(record, "retry_scheduled")
+                await self._emit(attempt)
                 self.metrics.child(self.metrics.retries, target.kind).inc()
-                await asyncio.sleep(delay.total_seconds())
-                task = task.next_attempt("retry", first).model_copy(update={"step": step})
-                entry.task = task
+                await asyncio.sleep(decision.delay.total_seconds())
+                task = entry.task = retry
                 continue
-            retry = task.next_attempt("retry", first).model_copy(update={"step": step})
             try:
-                await self.schedule.defer([(retry, due)])
+                await self.schedule.defer([(retry, decision.at)])
             except PyMongoError as exc:
                 # MongoDB is down: the retry waits in memory instead, its offset unsettled (a crash replays the
                 # task from Kafka). Repeating this attempt now, as any other failure would, would hammer a
@@ -460,40 +458,46 @@ class DeliveryEngine:
                     "retry kept in memory (schedule unavailable)",
                     extra={"delivery_id": task.delivery_id, "error": type(exc).__name__},
                 )
-                await self._emit(record, "retry_scheduled")
+                await self._emit(attempt)
                 self.metrics.child(self.metrics.retries, target.kind).inc()
                 entry.task = retry
-                self._retry_later(lane, entry, delay)
+                self._retry_later(lane, entry, decision.delay)
                 return
-            await self._emit(record, "retry_scheduled")
+            await self._emit(attempt)
             self.metrics.child(self.metrics.retries, target.kind).inc()
             self._settle(entry)
             return
 
-    async def _send_one(self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime) -> Sent:
+    async def _send_one(
+        self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime
+    ) -> AttemptResult:
         body, headers = build_request(target, event, task.delivery_id, task.attempt, now)
         try:
             response = await self.sender.send(target.url, body, headers, target.timeout_s)
         except SendError as exc:
-            verdict = Verdict.FAIL if exc.kind == "ssrf_blocked" else Verdict.RETRY
-            return None, None, exc.latency_ms, Outcome(verdict, exc.kind, exc.message), None, 0
-        outcome = judge_status(response.status, target.kind)
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-        return response.status, response.body, response.latency_ms, outcome, retry_after, 0
+            return _send_failed(exc, 0.0, 0)
+        return AttemptResult(
+            judge_status(response.status, target.kind),
+            response.status,
+            response.body,
+            response.latency_ms,
+            parse_retry_after(response.headers.get("retry-after"), now),
+        )
 
     async def _send_partner(
         self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime
-    ) -> Sent | None:
+    ) -> AttemptResult | None:
         """Call the partner's API for this event, request by request from ``task.step``; stop at the first
         failure, reporting its index so the retry resumes there."""
         try:
             requests = requests_for(target.provider or "", target.credentials, event)
         except MissingCredential as exc:
-            return None, None, 0.0, Outcome(Verdict.FAIL, "other", str(exc)), None, task.step
+            return AttemptResult(Outcome(Verdict.FAIL, "other", str(exc)), step=task.step)
         if not requests:
             return None
         latency = 0.0
-        last: tuple[int | None, str | None] = (None, None)
+        status: int | None = None
+        response_body: str | None = None
         for index in range(task.step, len(requests)):
             request = requests[index]
             body = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -507,37 +511,28 @@ class DeliveryEngine:
                     request.url, body, headers, target.timeout_s, method=request.method
                 )
             except SendError as exc:
-                verdict = Verdict.FAIL if exc.kind == "ssrf_blocked" else Verdict.RETRY
-                return (
-                    None,
-                    None,
-                    latency + exc.latency_ms,
-                    Outcome(verdict, exc.kind, exc.message),
-                    None,
-                    index,
-                )
+                return _send_failed(exc, latency, index)
             latency += response.latency_ms
-            last = (response.status, response.body)
+            status, response_body = response.status, response.body
             outcome = judge_status(response.status, "partner")
             if outcome.verdict is Verdict.GONE:
                 # A partner API's 410 is about the conversation, not a reason to disable the integration.
                 outcome = Outcome(Verdict.FAIL, outcome.error_kind, f"{request.purpose}: HTTP 410")
             if outcome.verdict is not Verdict.SUCCESS:
                 error = f"{request.purpose} ({index + 1}/{len(requests)}): {outcome.error}"
-                retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-                return (
+                return AttemptResult(
+                    Outcome(outcome.verdict, outcome.error_kind, error),
                     response.status,
                     response.body,
                     latency,
-                    Outcome(outcome.verdict, outcome.error_kind, error),
-                    retry_after,
+                    parse_retry_after(response.headers.get("retry-after"), now),
                     index,
                 )
-        return last[0], last[1], latency, Outcome(Verdict.SUCCESS), None, len(requests)
+        return AttemptResult(Outcome(Verdict.SUCCESS), status, response_body, latency, step=len(requests))
 
-    async def _emit(self, fields: dict[str, Any], outcome: AttemptOutcome) -> None:
-        self.metrics.child(self.metrics.deliveries, fields["endpoint_kind"], outcome).inc()
-        event = attempt_event(fields, outcome)
+    async def _emit(self, attempt: DeliveryAttempt) -> None:
+        self.metrics.child(self.metrics.deliveries, attempt.endpoint_kind, attempt.outcome).inc()
+        event = attempt_event(attempt)
         await self.publish_attempt(event)
         if self.fan_out_attempt is not None:
             await self.fan_out_attempt(event)
@@ -571,14 +566,21 @@ class DeliveryEngine:
         log.warning("endpoint disabled", extra={"endpoint": target.key, "reason": reason})
 
 
-def attempt_event(fields: dict[str, Any], outcome: AttemptOutcome) -> CloudEvent:
+def _send_failed(error: SendError, latency_ms: float, step: int) -> AttemptResult:
+    """No answer (network, timeout) or a refused address: the latter is not worth retrying."""
+    verdict = Verdict.FAIL if error.kind == "ssrf_blocked" else Verdict.RETRY
+    return AttemptResult(
+        Outcome(verdict, error.kind, error.message), latency_ms=latency_ms + error.latency_ms, step=step
+    )
+
+
+def attempt_event(attempt: DeliveryAttempt) -> CloudEvent:
     """The ``delivery.<outcome>`` event recording one attempt, keyed by its endpoint."""
-    record = DeliveryAttempt(**fields, outcome=outcome)
     return CloudEvent(
         source=SOURCE,
-        type=f"delivery.{outcome}",
-        tenant=record.tenant_id,
-        subject=record.delivery_id,
-        partitionkey=f"{record.endpoint_kind}:{record.endpoint_id}",
-        data=record,
+        type=f"delivery.{attempt.outcome}",
+        tenant=attempt.tenant_id,
+        subject=attempt.delivery_id,
+        partitionkey=f"{attempt.endpoint_kind}:{attempt.endpoint_id}",
+        data=attempt,
     )
