@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_follower import reached_end
+from switchboard_shared.consumers import KafkaTopicConsumer, reached_end
 from switchboard_shared.events import CommandType, EndpointKind, EventType
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,9 @@ async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> 
     since = datetime.fromisoformat(str(data["since"]).replace("Z", "+00:00"))
     until_raw = data.get("until")
     until = datetime.fromisoformat(str(until_raw).replace("Z", "+00:00")) if until_raw else datetime.now(UTC)
-    # Subscribing without a group assigns every partition of the topic, starting from the earliest offset.
-    consumer = AIOKafkaConsumer(
-        dlq_topic,
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        auto_offset_reset="earliest",
-        client_id="switchboard-dispatcher-recover",
+    # Without a group every partition of the topic is assigned, each read from the beginning.
+    consumer = KafkaTopicConsumer(
+        bootstrap=bootstrap, topic=dlq_topic, group_id=None, client_id="switchboard-dispatcher-recover"
     )
     await consumer.start()
     found: dict[str, DeliveryTask] = {}
@@ -104,7 +99,7 @@ async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> 
                         found[task.delivery_id] = replay.model_copy(update={"command_id": command.id})
             assignment = consumer.assignment()
             if end is None and assignment:
-                end = await consumer.end_offsets(list(assignment))
+                end = await consumer.end_offsets(assignment)
             if end is not None and await reached_end(consumer, end):
                 break
     finally:

@@ -32,13 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import ConsumerRecord, TopicPartition
 from pymongo.errors import PyMongoError
 
-from switchboard_dispatcher.adapters.health import EndpointHealth
-from switchboard_dispatcher.adapters.http import HttpSender, SendError
-from switchboard_dispatcher.adapters.schedule import Schedule
+from switchboard_dispatcher.adapters.http import SendError
 from switchboard_dispatcher.domain.decisions import (
     AttemptResult,
     DeadLetter,
@@ -55,8 +52,9 @@ from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status,
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.metrics import DispatcherMetrics
-from switchboard_dispatcher.view import ConfigView
+from switchboard_dispatcher.ports import Deferrals, Health, Sender, Targets
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.consumers import TopicConsumer
 from switchboard_shared.events import DeliveryAttempt, EventType
 
 log = logging.getLogger(__name__)
@@ -136,13 +134,11 @@ class DeliveryEngine:
     def __init__(
         self,
         *,
-        bootstrap: str,
-        topic: str,
-        group_id: str,
-        view: ConfigView,
-        sender: HttpSender,
-        schedule: Schedule,
-        health: EndpointHealth,
+        consumer: TopicConsumer,
+        view: Targets,
+        sender: Sender,
+        schedule: Deferrals,
+        health: Health,
         metrics: DispatcherMetrics,
         publish_attempt: Publish,
         publish_platform_event: Publish,
@@ -151,9 +147,8 @@ class DeliveryEngine:
         max_unsettled_per_partition: int = 2000,
         commit_interval_s: float = 0.5,
     ) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.group_id = group_id
+        #: The deliveries topic, read as a consumer group member.
+        self.consumer = consumer
         self.view = view
         self.sender = sender
         self.schedule = schedule
@@ -169,7 +164,7 @@ class DeliveryEngine:
         self.lanes: dict[str, Lane] = {}
         self.watermarks: dict[TopicPartition, PartitionWatermark] = {}
         self.paused: set[TopicPartition] = set()
-        self._consumer: AIOKafkaConsumer | None = None
+        self._started = False
         self._loop_task: asyncio.Task[None] | None = None
         self._attempts: set[asyncio.Task[None]] = set()
         #: Retries waiting in memory because the schedule (MongoDB) was unavailable.
@@ -179,16 +174,8 @@ class DeliveryEngine:
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=500,
-            client_id="switchboard-dispatcher-deliveries",
-        )
-        await self._consumer.start()
+        await self.consumer.start()
+        self._started = True
         self._loop_task = asyncio.create_task(self._run(), name="delivery-engine")
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -205,19 +192,19 @@ class DeliveryEngine:
                 lane.wake.cancel()
         for handle in self._waiting:
             handle.cancel()  # unsettled: replayed from Kafka after the restart
-        if self._consumer is not None:
+        if self._started:
             with contextlib.suppress(Exception):
                 await self._commit()
-            await self._consumer.stop()
-            self._consumer = None
+            self._started = False
+            await self.consumer.stop()
 
     # -- consuming ---------------------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        assert self._consumer is not None  # noqa: S101 - start() set it
+        consumer = self.consumer
         last_commit = time.monotonic()
         while True:
-            batches = await self._consumer.getmany(timeout_ms=100, max_records=500)
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
             for tp, records in batches.items():
                 watermark = self.watermarks.setdefault(tp, PartitionWatermark())
                 for record in records:
@@ -229,31 +216,25 @@ class DeliveryEngine:
                 last_commit = time.monotonic()
 
     def _apply_backpressure(self) -> None:
-        assert self._consumer is not None  # noqa: S101
         for tp, watermark in self.watermarks.items():
             if tp not in self.paused and watermark.unsettled >= self.max_unsettled:
-                self._consumer.pause(tp)
+                self.consumer.pause(tp)
                 self.paused.add(tp)
             elif tp in self.paused and watermark.unsettled <= self.max_unsettled // 2:
-                self._consumer.resume(tp)
+                self.consumer.resume(tp)
                 self.paused.discard(tp)
 
     async def _commit(self) -> None:
-        if self._consumer is None:
-            return
+        """Commit each assigned partition's watermark: every offset below it is settled."""
         offsets = {}
-        assigned = self._consumer.assignment()
+        assigned = self.consumer.assignment()
         for tp, watermark in self.watermarks.items():
             committable = watermark.committable()
             if committable is not None and tp in assigned:
-                offsets[tp] = OffsetAndMetadata(committable, "")
+                offsets[tp] = committable
         if offsets:
-            await self._consumer.commit(offsets)
-        self._update_lag()
-
-    def _update_lag(self) -> None:
-        if self._consumer is not None:
-            self.metrics.report_lag("deliveries", self._consumer, self._committable)
+            await self.consumer.commit(offsets)
+        self.metrics.report_lag("deliveries", self.consumer, self._committable)
 
     def _committable(self, tp: TopicPartition) -> int | None:
         watermark = self.watermarks.get(tp)

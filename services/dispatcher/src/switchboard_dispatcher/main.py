@@ -25,6 +25,7 @@ from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.config_follower import ConfigFollower
+from switchboard_shared.consumers import KafkaTopicConsumer
 from switchboard_shared.kafka import decode_or_skip, event_publisher, make_broker, publish_event
 from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
@@ -97,9 +98,13 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
                 metrics.child(metrics.tasks_created, task.endpoint_kind).inc()
 
     engine = DeliveryEngine(
-        bootstrap=settings.kafka_bootstrap,
-        topic=settings.topic(Topic.DELIVERIES),
-        group_id=settings.group_id(SERVICE, "deliveries"),
+        consumer=KafkaTopicConsumer(
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.topic(Topic.DELIVERIES),
+            group_id=settings.group_id(SERVICE, "deliveries"),
+            client_id="switchboard-dispatcher-deliveries",
+            max_poll_records=500,
+        ),
         view=view,
         sender=sender,
         schedule=schedule,
@@ -113,9 +118,13 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         commit_interval_s=settings.commit_interval_s,
     )
     fanout = FanOut(
-        bootstrap=settings.kafka_bootstrap,
-        topic=settings.topic(Topic.PLATFORM_EVENTS),
-        group_id=settings.group_id(SERVICE, "fanout"),
+        consumer=KafkaTopicConsumer(
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.topic(Topic.PLATFORM_EVENTS),
+            group_id=settings.group_id(SERVICE, "fanout"),
+            client_id="switchboard-dispatcher-fanout",
+            max_poll_records=500,
+        ),
         view=view,
         publish=hot.tasks,
         metrics=metrics,
