@@ -22,8 +22,8 @@ from bench.dispatch.common import EVENT_TYPE, event_data
 from switchboard_dispatcher.domain.decisions import AttemptResult, History, decide
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.policy import judge_status
+from switchboard_dispatcher.domain.records import attempt_event
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
-from switchboard_dispatcher.engine import attempt_event
 from switchboard_dispatcher.fanout import tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.view import ConfigView

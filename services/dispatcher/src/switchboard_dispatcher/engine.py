@@ -23,111 +23,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
 from pymongo.errors import PyMongoError
 
-from switchboard_dispatcher.adapters.http import SendError
-from switchboard_dispatcher.domain.decisions import (
-    AttemptResult,
-    DeadLetter,
-    Disable,
-    History,
-    Retry,
-    Succeeded,
-    decide,
-)
-from switchboard_dispatcher.domain.partners import USER_AGENT as PARTNER_USER_AGENT
-from switchboard_dispatcher.domain.partners import MissingCredential, requests_for
-from switchboard_dispatcher.domain.payloads import build_request
-from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status, parse_retry_after
+from switchboard_dispatcher.domain.decisions import DeadLetter, Disable, History, Succeeded, decide
+from switchboard_dispatcher.domain.lanes import Entry, Lane, PartitionWatermark
+from switchboard_dispatcher.domain.records import attempt_event, attempt_record, disabled_event
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.ports import Deferrals, Health, Sender, Targets
+from switchboard_dispatcher.sending import send_attempt
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.consumers import TopicConsumer
-from switchboard_shared.events import DeliveryAttempt, EventType
+from switchboard_shared.events import DeliveryAttempt
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[CloudEvent], Awaitable[None]]
 PublishTask = Callable[[DeliveryTask], Awaitable[None]]
-SOURCE = "/switchboard/dispatcher"
-
-
-class PartitionWatermark:
-    """Unsettled offsets of one partition; ``committable()`` is the next offset to commit."""
-
-    def __init__(self) -> None:
-        self.open: deque[int] = deque()
-        self.settled: set[int] = set()
-        self.last_settled_prefix: int | None = None
-
-    def add(self, offset: int) -> None:
-        self.open.append(offset)
-
-    def settle(self, offset: int) -> None:
-        self.settled.add(offset)
-        while self.open and self.open[0] in self.settled:
-            first = self.open.popleft()
-            self.settled.discard(first)
-            self.last_settled_prefix = first
-
-    @property
-    def unsettled(self) -> int:
-        return len(self.open)
-
-    def committable(self) -> int | None:
-        return None if self.last_settled_prefix is None else self.last_settled_prefix + 1
-
-
-@dataclass(eq=False)
-class Entry:
-    tp: TopicPartition
-    offset: int
-    task: DeliveryTask
-    settled: bool = False
-
-
-@dataclass(eq=False)
-class Lane:
-    """One endpoint's queue and limits."""
-
-    key: str
-    max_in_flight: int = 10
-    rate_per_minute: int = 100
-    ordered: bool = False
-    queue: deque[Entry] = field(default_factory=deque)
-    in_flight: int = 0
-    starts: deque[float] = field(default_factory=deque)
-    wake: asyncio.TimerHandle | None = None
-
-    def configure(self, target: Target) -> None:
-        self.ordered = target.ordered
-        self.max_in_flight = 1 if target.ordered else target.max_in_flight
-        self.rate_per_minute = target.rate_per_minute
-
-    def rate_slot_in(self, now: float) -> float:
-        """Seconds until another start is allowed (0 when one is allowed now)."""
-        while self.starts and self.starts[0] <= now - 60:
-            self.starts.popleft()
-        if len(self.starts) < self.rate_per_minute:
-            return 0.0
-        return self.starts[0] + 60 - now
-
-    @property
-    def overflow_limit(self) -> int:
-        # What the lane can start within about a minute; beyond that, waiting in memory would hold offsets.
-        return max(self.rate_per_minute, self.max_in_flight * 4, 50)
 
 
 class DeliveryEngine:
@@ -373,10 +293,7 @@ class DeliveryEngine:
                 return
             attempted_at = datetime.now(UTC)
             first = task.first_attempted_at or attempted_at
-            if target.kind == "partner":
-                result = await self._send_partner(target, event, task, attempted_at)
-            else:
-                result = await self._send_one(target, event, task, attempted_at)
+            result = await send_attempt(self.sender, target, event, task, attempted_at)
             if result is None:
                 # A partner integration with nothing to call for this event (a provider without that action).
                 self._settle(entry)
@@ -384,25 +301,7 @@ class DeliveryEngine:
             self.metrics.child(self.metrics.latency, target.kind).observe(result.latency_ms / 1000)
             failing_too_long = result.endpoint_failed and await self.health.failed(target.key, attempted_at)
             decision = decide(result, target, History(task.attempt, attempted_at, failing_too_long))
-            attempt = DeliveryAttempt(
-                delivery_id=task.delivery_id,
-                event_id=event.id,
-                event_type=event.type,
-                tenant_id=task.tenant_id,
-                endpoint_id=task.endpoint_id,
-                endpoint_kind=task.endpoint_kind,
-                url=target.url,
-                attempt=task.attempt,
-                outcome=decision.outcome,
-                status_code=result.status,
-                latency_ms=round(result.latency_ms, 3),
-                response_body=result.response_body,
-                error_kind=result.outcome.error_kind,
-                error=result.outcome.error,
-                attempted_at=attempted_at,
-                next_attempt_at=decision.at if isinstance(decision, Retry) else None,
-                command_id=task.command_id,
-            )
+            attempt = attempt_record(task, event, target, attempted_at, result, decision)
             if isinstance(decision, Succeeded):
                 await self._emit(attempt)
                 await self.health.succeeded(target.key)
@@ -449,68 +348,6 @@ class DeliveryEngine:
             self._settle(entry)
             return
 
-    async def _send_one(
-        self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime
-    ) -> AttemptResult:
-        body, headers = build_request(target, event, task.delivery_id, task.attempt, now)
-        try:
-            response = await self.sender.send(target.url, body, headers, target.timeout_s)
-        except SendError as exc:
-            return _send_failed(exc, 0.0, 0)
-        return AttemptResult(
-            judge_status(response.status, target.kind),
-            response.status,
-            response.body,
-            response.latency_ms,
-            parse_retry_after(response.headers.get("retry-after"), now),
-        )
-
-    async def _send_partner(
-        self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime
-    ) -> AttemptResult | None:
-        """Call the partner's API for this event, request by request from ``task.step``; stop at the first
-        failure, reporting its index so the retry resumes there."""
-        try:
-            requests = requests_for(target.provider or "", target.credentials, event)
-        except MissingCredential as exc:
-            return AttemptResult(Outcome(Verdict.FAIL, "other", str(exc)), step=task.step)
-        if not requests:
-            return None
-        latency = 0.0
-        status: int | None = None
-        response_body: str | None = None
-        for index in range(task.step, len(requests)):
-            request = requests[index]
-            body = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode()
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": PARTNER_USER_AGENT,
-                **request.headers,
-            }
-            try:
-                response = await self.sender.send(
-                    request.url, body, headers, target.timeout_s, method=request.method
-                )
-            except SendError as exc:
-                return _send_failed(exc, latency, index)
-            latency += response.latency_ms
-            status, response_body = response.status, response.body
-            outcome = judge_status(response.status, "partner")
-            if outcome.verdict is Verdict.GONE:
-                # A partner API's 410 is about the conversation, not a reason to disable the integration.
-                outcome = Outcome(Verdict.FAIL, outcome.error_kind, f"{request.purpose}: HTTP 410")
-            if outcome.verdict is not Verdict.SUCCESS:
-                error = f"{request.purpose} ({index + 1}/{len(requests)}): {outcome.error}"
-                return AttemptResult(
-                    Outcome(outcome.verdict, outcome.error_kind, error),
-                    response.status,
-                    response.body,
-                    latency,
-                    parse_retry_after(response.headers.get("retry-after"), now),
-                    index,
-                )
-        return AttemptResult(Outcome(Verdict.SUCCESS), status, response_body, latency, step=len(requests))
-
     async def _emit(self, attempt: DeliveryAttempt) -> None:
         self.metrics.child(self.metrics.deliveries, attempt.endpoint_kind, attempt.outcome).inc()
         event = attempt_event(attempt)
@@ -528,40 +365,5 @@ class DeliveryEngine:
     async def _disable(self, target: Target, reason: str, when: datetime) -> None:
         self.view.disable_locally(target.kind, target.id)
         self.metrics.disabled.labels(target.kind).inc()
-        await self.publish_platform_event(
-            CloudEvent(
-                source=SOURCE,
-                type=EventType.WEBHOOK_DISABLED,
-                tenant=target.tenant_id,
-                subject=target.id,
-                partitionkey=target.id,
-                data={
-                    "endpoint_id": target.id,
-                    "endpoint_kind": target.kind,
-                    "url": target.url,
-                    "reason": reason,
-                    "disabled_at": when.isoformat(),
-                },
-            )
-        )
+        await self.publish_platform_event(disabled_event(target, reason, when))
         log.warning("endpoint disabled", extra={"endpoint": target.key, "reason": reason})
-
-
-def _send_failed(error: SendError, latency_ms: float, step: int) -> AttemptResult:
-    """No answer (network, timeout) or a refused address: the latter is not worth retrying."""
-    verdict = Verdict.FAIL if error.kind == "ssrf_blocked" else Verdict.RETRY
-    return AttemptResult(
-        Outcome(verdict, error.kind, error.message), latency_ms=latency_ms + error.latency_ms, step=step
-    )
-
-
-def attempt_event(attempt: DeliveryAttempt) -> CloudEvent:
-    """The ``delivery.<outcome>`` event recording one attempt, keyed by its endpoint."""
-    return CloudEvent(
-        source=SOURCE,
-        type=f"delivery.{attempt.outcome}",
-        tenant=attempt.tenant_id,
-        subject=attempt.delivery_id,
-        partitionkey=f"{attempt.endpoint_kind}:{attempt.endpoint_id}",
-        data=attempt,
-    )
