@@ -33,6 +33,17 @@ from switchboard_shared.topics import Topic
 SERVICE = "dispatcher"
 
 
+def stage_consumer(settings: DispatcherSettings, topic: Topic, stage: str) -> KafkaTopicConsumer:
+    """The consumer group member of one of the pipeline's stages: it commits what the stage settled."""
+    return KafkaTopicConsumer(
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.topic(topic),
+        group_id=settings.group_id(SERVICE, stage),
+        client_id=f"switchboard-{SERVICE}-{stage}",
+        max_poll_records=500,
+    )
+
+
 def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     settings = settings or DispatcherSettings()
     settings.partners()  # registers SB_EXTRA_PARTNERS before anything reads the partner registry
@@ -98,13 +109,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
                 metrics.child(metrics.tasks_created, task.endpoint_kind).inc()
 
     engine = DeliveryEngine(
-        consumer=KafkaTopicConsumer(
-            bootstrap=settings.kafka_bootstrap,
-            topic=settings.topic(Topic.DELIVERIES),
-            group_id=settings.group_id(SERVICE, "deliveries"),
-            client_id="switchboard-dispatcher-deliveries",
-            max_poll_records=500,
-        ),
+        consumer=stage_consumer(settings, Topic.DELIVERIES, "deliveries"),
         view=view,
         sender=sender,
         schedule=schedule,
@@ -118,13 +123,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         commit_interval_s=settings.commit_interval_s,
     )
     fanout = FanOut(
-        consumer=KafkaTopicConsumer(
-            bootstrap=settings.kafka_bootstrap,
-            topic=settings.topic(Topic.PLATFORM_EVENTS),
-            group_id=settings.group_id(SERVICE, "fanout"),
-            client_id="switchboard-dispatcher-fanout",
-            max_poll_records=500,
-        ),
+        consumer=stage_consumer(settings, Topic.PLATFORM_EVENTS, "fanout"),
         view=view,
         publish=hot.tasks,
         metrics=metrics,
