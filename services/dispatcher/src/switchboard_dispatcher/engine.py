@@ -15,8 +15,12 @@ only back-pressure a hanging endpoint can cause, bounded by its timeout).
 FIFO endpoints (``ordered``) run one request at a time and retry in the lane (never via the schedule, which
 would reorder), so their later tasks wait — the price of order, paid only by that endpoint.
 
-The stage uses aiokafka directly rather than a FastStream subscriber because it settles messages out of
-order and commits watermarks itself; FastStream's per-message ack commits the consumer's position.
+What an attempt means (retry, dead-letter, disable) is ``domain.decisions.decide``'s answer; the engine makes
+the attempt (``sending``), records it (``domain.records``) and carries the answer out.
+
+The stage reads its topic through a ``TopicConsumer`` (aiokafka, or its in-memory twin in tests) rather than
+a FastStream subscriber because it settles messages out of order and commits watermarks itself; FastStream's
+per-message ack commits the consumer's position.
 """
 
 from __future__ import annotations
