@@ -130,6 +130,10 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         commit_interval_s=settings.commit_interval_s,
     )
 
+    dead_letters = commands.dead_letter_reader(
+        settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
+    )
+
     @broker.subscriber(
         settings.topic(Topic.DISPATCH_COMMANDS),
         group_id=settings.group_id(SERVICE, "commands"),
@@ -142,9 +146,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     async def on_command(command: CloudEvent | None) -> None:
         if command is None:
             return
-        await commands.handle(
-            command, hot.tasks, settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
-        )
+        await commands.handle(command, hot.tasks, dead_letters)
 
     async def start_pipeline() -> None:
         await follower.start()
