@@ -1,7 +1,8 @@
 """The fan-out stage: ``platform.events`` → one delivery task per matching endpoint on the deliveries topic.
 
 At-least-once: a batch's offsets are committed after every task it produced was acknowledged by Kafka. A crash
-in between replays the batch; the replayed tasks carry the same deterministic delivery ids.
+in between replays the batch; the replayed tasks carry the same deterministic delivery ids. The topic is read
+through a ``TopicConsumer`` (aiokafka, or its in-memory twin in the unit tests).
 """
 
 from __future__ import annotations
