@@ -15,16 +15,20 @@ import time
 import timeit
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from bench.common import BENCH_HOST
 from bench.dispatch.common import EVENT_TYPE, event_data
+from switchboard_dispatcher.domain.decisions import AttemptResult, History, decide
 from switchboard_dispatcher.domain.payloads import build_request
+from switchboard_dispatcher.domain.policy import judge_status
+from switchboard_dispatcher.domain.records import attempt_event
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
-from switchboard_dispatcher.engine import attempt_event
 from switchboard_dispatcher.fanout import tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.cloudevents import CloudEvent
+from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.signing import generate_secret
 from switchboard_shared.testing.builders import config_record
@@ -72,7 +76,7 @@ def measure(endpoints: int = 4, body_bytes: int = 1024, repeat: int = 2000) -> d
     target = view.target("webhook", task.endpoint_id)
     assert target is not None
     metrics = DispatcherMetrics()
-    attempt_fields = {
+    attempt_fields: dict[str, Any] = {
         "delivery_id": task.delivery_id,
         "event_id": event.id,
         "event_type": event.type,
@@ -90,9 +94,12 @@ def measure(endpoints: int = 4, body_bytes: int = 1024, repeat: int = 2000) -> d
         "command_id": None,
     }
 
+    result = AttemptResult(judge_status(200, "webhook"), 200, "ok", 1.0)
+    attempted_at = datetime.now(UTC)
+
     def attempt_record() -> None:
         # What the engine and HotPathProducer.attempt do per attempt, up to the bytes handed to Kafka.
-        event = attempt_event(attempt_fields, "succeeded")
+        event = attempt_event(DeliveryAttempt(**attempt_fields, outcome="succeeded"))
         event.kafka_value(), event.kafka_key(), event.kafka_header_list()
 
     def metric_updates() -> None:
@@ -116,6 +123,7 @@ def measure(endpoints: int = 4, body_bytes: int = 1024, repeat: int = 2000) -> d
         ),
         "engine: rebuild the CloudEvent from the task": lambda: CloudEvent.from_structured(task.event),
         "engine: build and sign the request": lambda: build_request(target, event, task.delivery_id, 1),
+        "engine: decide what the attempt means": lambda: decide(result, target, History(1, attempted_at)),
         "engine: attempt record → CloudEvent → Kafka encoding": attempt_record,
         "metrics: Prometheus updates": metric_updates,
     }

@@ -18,11 +18,12 @@ import contextlib
 import logging
 from typing import Protocol, Self
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from switchboard_shared import strict_json
 from switchboard_shared.config_records import ConfigChanged, ConfigRecord, Entity, parse_key
+from switchboard_shared.consumers import KafkaTopicConsumer, TopicConsumer, reached_end
 from switchboard_shared.settings import ConfigFollowerSettings
 from switchboard_shared.topics import Topic
 
@@ -56,7 +57,7 @@ class ConfigFollower:
         self.client_id = client_id
         self.catch_up_timeout_s = catch_up_timeout_s
         self.caught_up = asyncio.Event()
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: TopicConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -80,15 +81,9 @@ class ConfigFollower:
         one given at construction)."""
         if catch_up_timeout_s is None:
             catch_up_timeout_s = self.catch_up_timeout_s
-        # Subscribing without a group assigns every partition; with no committed offsets "earliest" starts
-        # each one at the beginning.
-        self._consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
-            enable_auto_commit=False,
-            group_id=None,
-            auto_offset_reset="earliest",
-            client_id=self.client_id,
+        # Without a group every partition is assigned, each read from the beginning.
+        self._consumer = KafkaTopicConsumer(
+            bootstrap=self.bootstrap, topic=self.topic, group_id=None, client_id=self.client_id
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="config-follower")
@@ -149,12 +144,3 @@ class ConfigFollower:
             self.view.apply(entity, entity_id, version, None)
             return
         self.view.apply(change.entity, change.entity_id, change.version, change.state)
-
-
-async def reached_end(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
-    """Whether ``consumer`` has read every partition up to the ``end`` offsets taken earlier."""
-    for tp, offset in end.items():
-        position: int = await consumer.position(tp)
-        if position < offset:
-            return False
-    return True

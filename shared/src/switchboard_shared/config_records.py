@@ -24,10 +24,12 @@ from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from switchboard_shared import delivery_defaults
+
 Entity = Literal["tenant", "api_key", "webhook", "integration", "conversation", "settings"]
 
-#: seed 001's schedule: three retries after 4, 8 and 10 seconds.
-DEFAULT_RETRY_SCHEDULE: tuple[int, ...] = (4, 8, 10)
+#: seed 001's schedule: three retries after 4, 8 and 10 seconds (declared in ``delivery_defaults``).
+DEFAULT_RETRY_SCHEDULE: tuple[int, ...] = delivery_defaults.RETRY_SCHEDULE
 
 
 def _utc(value: datetime) -> datetime:

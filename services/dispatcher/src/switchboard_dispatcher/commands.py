@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_follower import reached_end
+from switchboard_shared.consumers import KafkaTopicConsumer, TopicConsumer, reached_end
 from switchboard_shared.events import CommandType, EndpointKind, EventType
 
 log = logging.getLogger(__name__)
@@ -70,23 +70,16 @@ def redeliver_task(command: CloudEvent) -> DeliveryTask | None:
     )
 
 
-async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> list[DeliveryTask]:
-    """Dead-lettered tasks of the command's endpoint whose event happened in [since, until]."""
+async def recover_tasks(dead_letters: TopicConsumer, command: CloudEvent) -> list[DeliveryTask]:
+    """Dead-lettered tasks of the command's endpoint whose event happened in [since, until], read by
+    ``dead_letters`` (a reader without a group, so from the beginning of every partition) to the end."""
     data: dict[str, Any] = command.data if isinstance(command.data, dict) else {}
     endpoint = str(data["endpoint_id"])
     tenant = str(data["tenant_id"])
     since = datetime.fromisoformat(str(data["since"]).replace("Z", "+00:00"))
     until_raw = data.get("until")
     until = datetime.fromisoformat(str(until_raw).replace("Z", "+00:00")) if until_raw else datetime.now(UTC)
-    # Subscribing without a group assigns every partition of the topic, starting from the earliest offset.
-    consumer = AIOKafkaConsumer(
-        dlq_topic,
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        auto_offset_reset="earliest",
-        client_id="switchboard-dispatcher-recover",
-    )
+    consumer = dead_letters
     await consumer.start()
     found: dict[str, DeliveryTask] = {}
     try:
@@ -104,7 +97,7 @@ async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> 
                         found[task.delivery_id] = replay.model_copy(update={"command_id": command.id})
             assignment = consumer.assignment()
             if end is None and assignment:
-                end = await consumer.end_offsets(list(assignment))
+                end = await consumer.end_offsets(assignment)
             if end is not None and await reached_end(consumer, end):
                 break
     finally:
@@ -113,14 +106,28 @@ async def recover_tasks(bootstrap: str, dlq_topic: str, command: CloudEvent) -> 
     return list(found.values())
 
 
-async def handle(command: CloudEvent, publish: PublishTasks, bootstrap: str, dlq_topic: str) -> int:
+def dead_letter_reader(bootstrap: str, dlq_topic: str) -> Callable[[], TopicConsumer]:
+    """Opens a reader of the whole dead-letter topic for each recover command."""
+
+    def reader() -> TopicConsumer:
+        # Without a group every partition of the topic is assigned, each read from the beginning.
+        return KafkaTopicConsumer(
+            bootstrap=bootstrap, topic=dlq_topic, group_id=None, client_id="switchboard-dispatcher-recover"
+        )
+
+    return reader
+
+
+async def handle(
+    command: CloudEvent, publish: PublishTasks, dead_letters: Callable[[], TopicConsumer]
+) -> int:
     if command.type == CommandType.SEND_TEST:
         tasks = [test_task(command)]
     elif command.type == CommandType.REDELIVER:
         task = redeliver_task(command)
         tasks = [task] if task else []
     elif command.type == CommandType.RECOVER:
-        tasks = await asyncio.wait_for(recover_tasks(bootstrap, dlq_topic, command), 120)
+        tasks = await asyncio.wait_for(recover_tasks(dead_letters(), command), 120)
     else:
         log.warning("unknown command %s ignored", command.type)
         return 0

@@ -15,127 +15,54 @@ only back-pressure a hanging endpoint can cause, bounded by its timeout).
 FIFO endpoints (``ordered``) run one request at a time and retry in the lane (never via the schedule, which
 would reorder), so their later tasks wait — the price of order, paid only by that endpoint.
 
-The stage uses aiokafka directly rather than a FastStream subscriber because it settles messages out of
-order and commits watermarks itself; FastStream's per-message ack commits the consumer's position.
+What an attempt means (retry, dead-letter, disable) is ``domain.decisions.decide``'s answer; the engine makes
+the attempt (``sending``), records it (``domain.records``) and carries the answer out.
+
+The stage reads its topic through a ``TopicConsumer`` (aiokafka, or its in-memory twin in tests) rather than
+a FastStream subscriber because it settles messages out of order and commits watermarks itself; FastStream's
+per-message ack commits the consumer's position.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import ConsumerRecord, TopicPartition
 from pymongo.errors import PyMongoError
 
-from switchboard_dispatcher.adapters.health import EndpointHealth
-from switchboard_dispatcher.adapters.http import HttpSender, SendError
-from switchboard_dispatcher.adapters.schedule import Schedule
-from switchboard_dispatcher.domain.partners import USER_AGENT as PARTNER_USER_AGENT
-from switchboard_dispatcher.domain.partners import MissingCredential, requests_for
-from switchboard_dispatcher.domain.payloads import build_request
-from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status, next_delay, parse_retry_after
+from switchboard_dispatcher.domain.decisions import DeadLetter, Disable, History, Succeeded, decide
+from switchboard_dispatcher.domain.lanes import Entry, Lane, PartitionWatermark
+from switchboard_dispatcher.domain.records import attempt_event, attempt_record, disabled_event
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.metrics import DispatcherMetrics
-from switchboard_dispatcher.view import ConfigView
+from switchboard_dispatcher.ports import Deferrals, Health, Sender, Targets
+from switchboard_dispatcher.sending import send_attempt
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.events import AttemptOutcome, DeliveryAttempt, EventType
+from switchboard_shared.consumers import TopicConsumer
+from switchboard_shared.events import DeliveryAttempt
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[CloudEvent], Awaitable[None]]
 PublishTask = Callable[[DeliveryTask], Awaitable[None]]
-#: What one attempt produced: status, response body, latency (ms), outcome, Retry-After, next partner step.
-Sent = tuple[int | None, str | None, float, Outcome, timedelta | None, int]
-SOURCE = "/switchboard/dispatcher"
-
-
-class PartitionWatermark:
-    """Unsettled offsets of one partition; ``committable()`` is the next offset to commit."""
-
-    def __init__(self) -> None:
-        self.open: deque[int] = deque()
-        self.settled: set[int] = set()
-        self.last_settled_prefix: int | None = None
-
-    def add(self, offset: int) -> None:
-        self.open.append(offset)
-
-    def settle(self, offset: int) -> None:
-        self.settled.add(offset)
-        while self.open and self.open[0] in self.settled:
-            first = self.open.popleft()
-            self.settled.discard(first)
-            self.last_settled_prefix = first
-
-    @property
-    def unsettled(self) -> int:
-        return len(self.open)
-
-    def committable(self) -> int | None:
-        return None if self.last_settled_prefix is None else self.last_settled_prefix + 1
-
-
-@dataclass(eq=False)
-class Entry:
-    tp: TopicPartition
-    offset: int
-    task: DeliveryTask
-    settled: bool = False
-
-
-@dataclass(eq=False)
-class Lane:
-    """One endpoint's queue and limits."""
-
-    key: str
-    max_in_flight: int = 10
-    rate_per_minute: int = 100
-    ordered: bool = False
-    queue: deque[Entry] = field(default_factory=deque)
-    in_flight: int = 0
-    starts: deque[float] = field(default_factory=deque)
-    wake: asyncio.TimerHandle | None = None
-
-    def configure(self, target: Target) -> None:
-        self.ordered = target.ordered
-        self.max_in_flight = 1 if target.ordered else target.max_in_flight
-        self.rate_per_minute = target.rate_per_minute
-
-    def rate_slot_in(self, now: float) -> float:
-        """Seconds until another start is allowed (0 when one is allowed now)."""
-        while self.starts and self.starts[0] <= now - 60:
-            self.starts.popleft()
-        if len(self.starts) < self.rate_per_minute:
-            return 0.0
-        return self.starts[0] + 60 - now
-
-    @property
-    def overflow_limit(self) -> int:
-        # What the lane can start within about a minute; beyond that, waiting in memory would hold offsets.
-        return max(self.rate_per_minute, self.max_in_flight * 4, 50)
 
 
 class DeliveryEngine:
     def __init__(
         self,
         *,
-        bootstrap: str,
-        topic: str,
-        group_id: str,
-        view: ConfigView,
-        sender: HttpSender,
-        schedule: Schedule,
-        health: EndpointHealth,
+        consumer: TopicConsumer,
+        view: Targets,
+        sender: Sender,
+        schedule: Deferrals,
+        health: Health,
         metrics: DispatcherMetrics,
         publish_attempt: Publish,
         publish_platform_event: Publish,
@@ -144,9 +71,8 @@ class DeliveryEngine:
         max_unsettled_per_partition: int = 2000,
         commit_interval_s: float = 0.5,
     ) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.group_id = group_id
+        #: The deliveries topic, read as a consumer group member.
+        self.consumer = consumer
         self.view = view
         self.sender = sender
         self.schedule = schedule
@@ -162,7 +88,7 @@ class DeliveryEngine:
         self.lanes: dict[str, Lane] = {}
         self.watermarks: dict[TopicPartition, PartitionWatermark] = {}
         self.paused: set[TopicPartition] = set()
-        self._consumer: AIOKafkaConsumer | None = None
+        self._started = False
         self._loop_task: asyncio.Task[None] | None = None
         self._attempts: set[asyncio.Task[None]] = set()
         #: Retries waiting in memory because the schedule (MongoDB) was unavailable.
@@ -172,16 +98,8 @@ class DeliveryEngine:
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=500,
-            client_id="switchboard-dispatcher-deliveries",
-        )
-        await self._consumer.start()
+        await self.consumer.start()
+        self._started = True
         self._loop_task = asyncio.create_task(self._run(), name="delivery-engine")
 
     async def stop(self, grace_s: float = 10.0) -> None:
@@ -198,19 +116,19 @@ class DeliveryEngine:
                 lane.wake.cancel()
         for handle in self._waiting:
             handle.cancel()  # unsettled: replayed from Kafka after the restart
-        if self._consumer is not None:
+        if self._started:
             with contextlib.suppress(Exception):
                 await self._commit()
-            await self._consumer.stop()
-            self._consumer = None
+            self._started = False
+            await self.consumer.stop()
 
     # -- consuming ---------------------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        assert self._consumer is not None  # noqa: S101 - start() set it
+        consumer = self.consumer
         last_commit = time.monotonic()
         while True:
-            batches = await self._consumer.getmany(timeout_ms=100, max_records=500)
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
             for tp, records in batches.items():
                 watermark = self.watermarks.setdefault(tp, PartitionWatermark())
                 for record in records:
@@ -222,31 +140,25 @@ class DeliveryEngine:
                 last_commit = time.monotonic()
 
     def _apply_backpressure(self) -> None:
-        assert self._consumer is not None  # noqa: S101
         for tp, watermark in self.watermarks.items():
             if tp not in self.paused and watermark.unsettled >= self.max_unsettled:
-                self._consumer.pause(tp)
+                self.consumer.pause(tp)
                 self.paused.add(tp)
             elif tp in self.paused and watermark.unsettled <= self.max_unsettled // 2:
-                self._consumer.resume(tp)
+                self.consumer.resume(tp)
                 self.paused.discard(tp)
 
     async def _commit(self) -> None:
-        if self._consumer is None:
-            return
+        """Commit each assigned partition's watermark: every offset below it is settled."""
         offsets = {}
-        assigned = self._consumer.assignment()
+        assigned = self.consumer.assignment()
         for tp, watermark in self.watermarks.items():
             committable = watermark.committable()
             if committable is not None and tp in assigned:
-                offsets[tp] = OffsetAndMetadata(committable, "")
+                offsets[tp] = committable
         if offsets:
-            await self._consumer.commit(offsets)
-        self._update_lag()
-
-    def _update_lag(self) -> None:
-        if self._consumer is not None:
-            self.metrics.report_lag("deliveries", self._consumer, self._committable)
+            await self.consumer.commit(offsets)
+        self.metrics.report_lag("deliveries", self.consumer, self._committable)
 
     def _committable(self, tp: TopicPartition) -> int | None:
         watermark = self.watermarks.get(tp)
@@ -385,73 +297,43 @@ class DeliveryEngine:
                 return
             attempted_at = datetime.now(UTC)
             first = task.first_attempted_at or attempted_at
-            if target.kind == "partner":
-                sent = await self._send_partner(target, event, task, attempted_at)
-            else:
-                sent = await self._send_one(target, event, task, attempted_at)
-            if sent is None:
+            result = await send_attempt(self.sender, target, event, task, attempted_at)
+            if result is None:
                 # A partner integration with nothing to call for this event (a provider without that action).
                 self._settle(entry)
                 return
-            status, response_body, latency, outcome, retry_after, step = sent
-            self.metrics.child(self.metrics.latency, target.kind).observe(latency / 1000)
-            # The attempt's record; _emit adds its outcome (one model built per attempt, not copied).
-            record: dict[str, Any] = {
-                "delivery_id": task.delivery_id,
-                "event_id": event.id,
-                "event_type": event.type,
-                "tenant_id": task.tenant_id,
-                "endpoint_id": task.endpoint_id,
-                "endpoint_kind": task.endpoint_kind,
-                "url": target.url,
-                "attempt": task.attempt,
-                "status_code": status,
-                "latency_ms": round(latency, 3),
-                "response_body": response_body,
-                "error_kind": outcome.error_kind,
-                "error": outcome.error,
-                "attempted_at": attempted_at,
-                "command_id": task.command_id,
-            }
-            if outcome.verdict is Verdict.SUCCESS:
-                await self._emit(record, "succeeded")
+            self.metrics.child(self.metrics.latency, target.kind).observe(result.latency_ms / 1000)
+            failing_too_long = result.endpoint_failed and await self.health.failed(target.key, attempted_at)
+            decision = decide(result, target, History(task.attempt, attempted_at, failing_too_long))
+            attempt = attempt_record(task, event, target, attempted_at, result, decision)
+            if isinstance(decision, Succeeded):
+                await self._emit(attempt)
                 await self.health.succeeded(target.key)
                 self._settle(entry)
                 return
-            if outcome.verdict is Verdict.GONE:
+            if isinstance(decision, Disable):
                 await self.publish_dead_letter(task)
-                await self._emit(record, "failed")
-                await self._disable(target, outcome.error or "410 Gone", attempted_at)
+                await self._emit(attempt)
+                await self._disable(target, decision.reason, attempted_at)
                 self._settle(entry)
                 return
-            if await self.health.failed(target.key, attempted_at) and target.kind == "webhook":
-                await self._disable(
-                    target, "failing continuously for longer than the disable period", attempted_at
-                )
-            if outcome.verdict is Verdict.FAIL:
+            if decision.disable is not None:
+                await self._disable(target, decision.disable, attempted_at)
+            if isinstance(decision, DeadLetter):
                 await self.publish_dead_letter(task)
-                await self._emit(record, "failed")
+                await self._emit(attempt)
                 self._settle(entry)
                 return
-            delay = next_delay(list(target.retry_schedule), task.attempt, retry_after=retry_after)
-            if delay is None:
-                await self.publish_dead_letter(task)
-                await self._emit(record, "exhausted")
-                self._settle(entry)
-                return
-            due = attempted_at + delay
-            record["next_attempt_at"] = due
-            if lane.ordered:
+            retry = task.next_attempt("retry", first).model_copy(update={"step": result.step})
+            if decision.in_lane:
                 # FIFO: retry in place so nothing overtakes this delivery.
-                await self._emit(record, "retry_scheduled")
+                await self._emit(attempt)
                 self.metrics.child(self.metrics.retries, target.kind).inc()
-                await asyncio.sleep(delay.total_seconds())
-                task = task.next_attempt("retry", first).model_copy(update={"step": step})
-                entry.task = task
+                await asyncio.sleep(decision.delay.total_seconds())
+                task = entry.task = retry
                 continue
-            retry = task.next_attempt("retry", first).model_copy(update={"step": step})
             try:
-                await self.schedule.defer([(retry, due)])
+                await self.schedule.defer([(retry, decision.at)])
             except PyMongoError as exc:
                 # MongoDB is down: the retry waits in memory instead, its offset unsettled (a crash replays the
                 # task from Kafka). Repeating this attempt now, as any other failure would, would hammer a
@@ -460,84 +342,19 @@ class DeliveryEngine:
                     "retry kept in memory (schedule unavailable)",
                     extra={"delivery_id": task.delivery_id, "error": type(exc).__name__},
                 )
-                await self._emit(record, "retry_scheduled")
+                await self._emit(attempt)
                 self.metrics.child(self.metrics.retries, target.kind).inc()
                 entry.task = retry
-                self._retry_later(lane, entry, delay)
+                self._retry_later(lane, entry, decision.delay)
                 return
-            await self._emit(record, "retry_scheduled")
+            await self._emit(attempt)
             self.metrics.child(self.metrics.retries, target.kind).inc()
             self._settle(entry)
             return
 
-    async def _send_one(self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime) -> Sent:
-        body, headers = build_request(target, event, task.delivery_id, task.attempt, now)
-        try:
-            response = await self.sender.send(target.url, body, headers, target.timeout_s)
-        except SendError as exc:
-            verdict = Verdict.FAIL if exc.kind == "ssrf_blocked" else Verdict.RETRY
-            return None, None, exc.latency_ms, Outcome(verdict, exc.kind, exc.message), None, 0
-        outcome = judge_status(response.status, target.kind)
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-        return response.status, response.body, response.latency_ms, outcome, retry_after, 0
-
-    async def _send_partner(
-        self, target: Target, event: CloudEvent, task: DeliveryTask, now: datetime
-    ) -> Sent | None:
-        """Call the partner's API for this event, request by request from ``task.step``; stop at the first
-        failure, reporting its index so the retry resumes there."""
-        try:
-            requests = requests_for(target.provider or "", target.credentials, event)
-        except MissingCredential as exc:
-            return None, None, 0.0, Outcome(Verdict.FAIL, "other", str(exc)), None, task.step
-        if not requests:
-            return None
-        latency = 0.0
-        last: tuple[int | None, str | None] = (None, None)
-        for index in range(task.step, len(requests)):
-            request = requests[index]
-            body = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode()
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": PARTNER_USER_AGENT,
-                **request.headers,
-            }
-            try:
-                response = await self.sender.send(
-                    request.url, body, headers, target.timeout_s, method=request.method
-                )
-            except SendError as exc:
-                verdict = Verdict.FAIL if exc.kind == "ssrf_blocked" else Verdict.RETRY
-                return (
-                    None,
-                    None,
-                    latency + exc.latency_ms,
-                    Outcome(verdict, exc.kind, exc.message),
-                    None,
-                    index,
-                )
-            latency += response.latency_ms
-            last = (response.status, response.body)
-            outcome = judge_status(response.status, "partner")
-            if outcome.verdict is Verdict.GONE:
-                # A partner API's 410 is about the conversation, not a reason to disable the integration.
-                outcome = Outcome(Verdict.FAIL, outcome.error_kind, f"{request.purpose}: HTTP 410")
-            if outcome.verdict is not Verdict.SUCCESS:
-                error = f"{request.purpose} ({index + 1}/{len(requests)}): {outcome.error}"
-                retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-                return (
-                    response.status,
-                    response.body,
-                    latency,
-                    Outcome(outcome.verdict, outcome.error_kind, error),
-                    retry_after,
-                    index,
-                )
-        return last[0], last[1], latency, Outcome(Verdict.SUCCESS), None, len(requests)
-
-    async def _emit(self, fields: dict[str, Any], outcome: AttemptOutcome) -> None:
-        self.metrics.child(self.metrics.deliveries, fields["endpoint_kind"], outcome).inc()
-        event = attempt_event(fields, outcome)
+    async def _emit(self, attempt: DeliveryAttempt) -> None:
+        self.metrics.child(self.metrics.deliveries, attempt.endpoint_kind, attempt.outcome).inc()
+        event = attempt_event(attempt)
         await self.publish_attempt(event)
         if self.fan_out_attempt is not None:
             await self.fan_out_attempt(event)
@@ -552,33 +369,5 @@ class DeliveryEngine:
     async def _disable(self, target: Target, reason: str, when: datetime) -> None:
         self.view.disable_locally(target.kind, target.id)
         self.metrics.disabled.labels(target.kind).inc()
-        await self.publish_platform_event(
-            CloudEvent(
-                source=SOURCE,
-                type=EventType.WEBHOOK_DISABLED,
-                tenant=target.tenant_id,
-                subject=target.id,
-                partitionkey=target.id,
-                data={
-                    "endpoint_id": target.id,
-                    "endpoint_kind": target.kind,
-                    "url": target.url,
-                    "reason": reason,
-                    "disabled_at": when.isoformat(),
-                },
-            )
-        )
+        await self.publish_platform_event(disabled_event(target, reason, when))
         log.warning("endpoint disabled", extra={"endpoint": target.key, "reason": reason})
-
-
-def attempt_event(fields: dict[str, Any], outcome: AttemptOutcome) -> CloudEvent:
-    """The ``delivery.<outcome>`` event recording one attempt, keyed by its endpoint."""
-    record = DeliveryAttempt(**fields, outcome=outcome)
-    return CloudEvent(
-        source=SOURCE,
-        type=f"delivery.{outcome}",
-        tenant=record.tenant_id,
-        subject=record.delivery_id,
-        partitionkey=f"{record.endpoint_kind}:{record.endpoint_id}",
-        data=record,
-    )

@@ -1,7 +1,8 @@
 """The fan-out stage: ``platform.events`` → one delivery task per matching endpoint on the deliveries topic.
 
 At-least-once: a batch's offsets are committed after every task it produced was acknowledged by Kafka. A crash
-in between replays the batch; the replayed tasks carry the same deterministic delivery ids.
+in between replays the batch; the replayed tasks carry the same deterministic delivery ids. The topic is read
+through a ``TopicConsumer`` (aiokafka, or its in-memory twin in the unit tests).
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
 from switchboard_dispatcher.metrics import DispatcherMetrics
-from switchboard_dispatcher.view import ConfigView
+from switchboard_dispatcher.ports import Targets
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.consumers import TopicConsumer
 
 log = logging.getLogger(__name__)
 
 PublishTasks = Callable[[list[DeliveryTask]], Awaitable[None]]
 
 
-def tasks_for(view: ConfigView, event: CloudEvent) -> list[DeliveryTask]:
+def tasks_for(view: Targets, event: CloudEvent) -> list[DeliveryTask]:
     envelope: dict[str, Any] | None = None
     tasks: list[DeliveryTask] = []
     for target in view.targets_for(event):
@@ -46,22 +48,19 @@ class FanOut:
     def __init__(
         self,
         *,
-        bootstrap: str,
-        topic: str,
-        group_id: str,
-        view: ConfigView,
+        consumer: TopicConsumer,
+        view: Targets,
         publish: PublishTasks,
         metrics: DispatcherMetrics,
         commit_interval_s: float = 0.5,
     ) -> None:
+        #: The platform events topic, read as a consumer group member.
+        self.consumer = consumer
         self.commit_interval_s = commit_interval_s
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.group_id = group_id
         self.view = view
         self.publish = publish
         self.metrics = metrics
-        self._consumer: AIOKafkaConsumer | None = None
+        self._started = False
         self._task: asyncio.Task[None] | None = None
         #: Offsets whose tasks Kafka acknowledged, not yet committed (committed on an interval and at stop).
         self._pending: dict[TopicPartition, int] = {}
@@ -69,16 +68,8 @@ class FanOut:
         self._progress: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=500,
-            client_id="switchboard-dispatcher-fanout",
-        )
-        await self._consumer.start()
+        await self.consumer.start()
+        self._started = True
         self._task = asyncio.create_task(self._run(), name="fan-out")
 
     async def stop(self) -> None:
@@ -86,23 +77,23 @@ class FanOut:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._consumer is not None:
+        if self._started:
             if self._pending:
                 with contextlib.suppress(Exception):
-                    await self._consumer.commit(self._pending)
+                    await self.consumer.commit(self._pending)
                 self._pending.clear()
-            await self._consumer.stop()
-            self._consumer = None
+            self._started = False
+            await self.consumer.stop()
 
     async def _run(self) -> None:
-        assert self._consumer is not None  # noqa: S101 - start() set it
+        consumer = self.consumer
         pending = self._pending
         last_commit = time.monotonic()
         while True:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await consumer.getmany(timeout_ms=200, max_records=500)
             if not batches:
                 if pending:
-                    await self._consumer.commit(pending)
+                    await consumer.commit(pending)
                     pending.clear()
                     last_commit = time.monotonic()
                 self._update_lag()
@@ -141,12 +132,11 @@ class FanOut:
             pending.update(offsets)
             self._progress.update(offsets)
             if time.monotonic() - last_commit >= self.commit_interval_s:
-                await self._consumer.commit(pending)
+                await consumer.commit(pending)
                 pending.clear()
                 last_commit = time.monotonic()
                 self._update_lag()
 
     def _update_lag(self) -> None:
         """Records on ``platform.events`` not yet fanned out, per partition."""
-        if self._consumer is not None:
-            self.metrics.report_lag("fanout", self._consumer, self._progress.get)
+        self.metrics.report_lag("fanout", self.consumer, self._progress.get)

@@ -25,11 +25,23 @@ from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.config_follower import ConfigFollower
+from switchboard_shared.consumers import KafkaTopicConsumer
 from switchboard_shared.kafka import decode_or_skip, event_publisher, make_broker, publish_event
 from switchboard_shared.netsafety import overriding_resolver
 from switchboard_shared.topics import Topic
 
 SERVICE = "dispatcher"
+
+
+def stage_consumer(settings: DispatcherSettings, topic: Topic, stage: str) -> KafkaTopicConsumer:
+    """The consumer group member of one of the pipeline's stages: it commits what the stage settled."""
+    return KafkaTopicConsumer(
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.topic(topic),
+        group_id=settings.group_id(SERVICE, stage),
+        client_id=f"switchboard-{SERVICE}-{stage}",
+        max_poll_records=500,
+    )
 
 
 def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
@@ -102,9 +114,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
                 metrics.child(metrics.tasks_created, task.endpoint_kind).inc()
 
     engine = DeliveryEngine(
-        bootstrap=settings.kafka_bootstrap,
-        topic=settings.topic(Topic.DELIVERIES),
-        group_id=settings.group_id(SERVICE, "deliveries"),
+        consumer=stage_consumer(settings, Topic.DELIVERIES, "deliveries"),
         view=view,
         sender=sender,
         schedule=schedule,
@@ -118,13 +128,15 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
         commit_interval_s=settings.commit_interval_s,
     )
     fanout = FanOut(
-        bootstrap=settings.kafka_bootstrap,
-        topic=settings.topic(Topic.PLATFORM_EVENTS),
-        group_id=settings.group_id(SERVICE, "fanout"),
+        consumer=stage_consumer(settings, Topic.PLATFORM_EVENTS, "fanout"),
         view=view,
         publish=hot.tasks,
         metrics=metrics,
         commit_interval_s=settings.commit_interval_s,
+    )
+
+    dead_letters = commands.dead_letter_reader(
+        settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
     )
 
     @broker.subscriber(
@@ -139,9 +151,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
     async def on_command(command: CloudEvent | None) -> None:
         if command is None:
             return
-        await commands.handle(
-            command, hot.tasks, settings.kafka_bootstrap, settings.topic(Topic.DELIVERY_DEAD_LETTER)
-        )
+        await commands.handle(command, hot.tasks, dead_letters)
 
     async def start_pipeline() -> None:
         await follower.start()

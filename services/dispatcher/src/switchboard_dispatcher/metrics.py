@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
+from switchboard_shared.consumers import TopicConsumer, lag
 from switchboard_shared.http import Metrics
 
 M = TypeVar("M", bound=MetricWrapperBase)
@@ -66,15 +67,9 @@ class DispatcherMetrics(Metrics):
         return found  # type: ignore[return-value]  # labels() returns the metric's own type
 
     def report_lag(
-        self, stage: str, consumer: AIOKafkaConsumer, position: Callable[[TopicPartition], int | None]
+        self, stage: str, consumer: TopicConsumer, position: Callable[[TopicPartition], int | None]
     ) -> None:
         """``consumer_lag`` of ``stage`` per assigned partition: the end of the partition minus ``position``
         (the next offset the stage has yet to finish; 0 before it has finished any)."""
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue
-            done = position(tp)
-            self.child(self.consumer_lag, stage, str(tp.partition)).set(
-                max(highwater - done, 0) if done is not None else 0
-            )
+        for tp, behind in lag(consumer, position):
+            self.child(self.consumer_lag, stage, str(tp.partition)).set(behind)

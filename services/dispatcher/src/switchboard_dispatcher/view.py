@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from switchboard_dispatcher.domain.partners import has_reply_api
-from switchboard_dispatcher.domain.targets import DEFAULT_SCHEDULE, Target
+from switchboard_dispatcher.domain.targets import Target
 from switchboard_shared import config_view
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.config_records import (
@@ -26,6 +26,7 @@ from switchboard_shared.config_records import (
     config_key,
 )
 from switchboard_shared.config_view import Table
+from switchboard_shared.delivery_defaults import retry_schedule
 from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, EndpointKind, matches
 from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
 
@@ -39,7 +40,7 @@ def _next_expiry(webhook: WebhookConfig, now: datetime) -> datetime | None:
 
 def _integration_schedule(integration: IntegrationConfig) -> tuple[int, ...]:
     """An integration's ``retry_attempts`` retries: seed 001's 4/8/10 s, then every 10 s."""
-    return (DEFAULT_SCHEDULE + (10,) * 10)[: integration.retry_attempts]
+    return retry_schedule(integration.retry_attempts)
 
 
 #: Record fields delivery does not depend on. A field added to a record must be read below or listed here

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import uuid
 
+from switchboard_dispatcher.domain.lanes import Lane, PartitionWatermark
 from switchboard_dispatcher.domain.tasks import _NAMESPACE, delivery_id
-from switchboard_dispatcher.engine import Lane, PartitionWatermark
 
 
 def test_watermark_commits_only_the_settled_prefix() -> None:

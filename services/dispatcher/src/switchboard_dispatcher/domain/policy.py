@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -81,7 +82,7 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
 
 
 def next_delay(
-    schedule: list[int],
+    schedule: Sequence[int],
     failed_attempt: int,
     *,
     retry_after: timedelta | None = None,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from switchboard_shared.config_records import DEFAULT_RETRY_SCHEDULE
+from switchboard_shared import delivery_defaults as defaults
 from switchboard_shared.events import EndpointKind
 
-#: seed 001: three retries after 4, 8 and 10 seconds (declared once, with the config records); 30 s per attempt;
-#: 10 in flight; 100 a minute.
-DEFAULT_SCHEDULE = DEFAULT_RETRY_SCHEDULE
+#: seed 001: three retries after 4, 8 and 10 seconds (``switchboard_shared.delivery_defaults``).
+DEFAULT_SCHEDULE = defaults.RETRY_SCHEDULE
 
 
 @dataclass(frozen=True)
@@ -23,10 +22,10 @@ class Target:
     secrets: tuple[str, ...] = ()
     #: Extra request headers (integration custom headers, Authorization).
     headers: tuple[tuple[str, str], ...] = ()
-    timeout_s: float = 30.0
-    retry_schedule: tuple[int, ...] = DEFAULT_SCHEDULE
-    max_in_flight: int = 10
-    rate_per_minute: int = 100
+    timeout_s: float = defaults.TIMEOUT_S
+    retry_schedule: tuple[int, ...] = defaults.RETRY_SCHEDULE
+    max_in_flight: int = defaults.MAX_IN_FLIGHT
+    rate_per_minute: int = defaults.RATE_PER_MINUTE
     ordered: bool = False
     provider: str | None = None
     #: Context the payload builder may use (a conversation's channel, an integration's name).

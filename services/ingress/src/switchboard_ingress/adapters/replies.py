@@ -18,10 +18,11 @@ import contextlib
 import logging
 from typing import Protocol
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.consumers import KafkaTopicConsumer, TopicConsumer
 from switchboard_shared.events import CORRELATION_EXTENSION
 
 log = logging.getLogger(__name__)
@@ -70,18 +71,17 @@ class KafkaReplies(PendingReplies):
         self.topic = topic
         self.client_id = client_id
         self.ready = asyncio.Event()
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: TopicConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, timeout_s: float = 30.0) -> None:
-        self._consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
+        self._consumer = KafkaTopicConsumer(
+            bootstrap=self.bootstrap,
+            topic=self.topic,
             group_id=None,
-            enable_auto_commit=False,
-            # Only answers produced from now on matter: nobody waits for older ones.
-            auto_offset_reset="latest",
             client_id=self.client_id,
+            # Only answers produced from now on matter: nobody waits for older ones.
+            start_at="latest",
         )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="ingress-replies")

@@ -25,16 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 from switchboard_registry.domain.patch import MASK, InvalidConfig, is_masked, merge_patch, revealed, validated
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import DeliverySettings
-from switchboard_shared.config_records import DEFAULT_RETRY_SCHEDULE
 from switchboard_shared.secrets_box import SecretsBox, mask
 
-#: seed 001's delivery system, published with every conversation for the dispatcher.
-CALLBACK_DELIVERY = DeliverySettings(
-    timeout_seconds=30,
-    retry_schedule=list(DEFAULT_RETRY_SCHEDULE),
-    max_in_flight=10,
-    rate_limit_per_minute=100,
-)
+#: seed 001's delivery system (``DeliverySettings``' defaults), published with every conversation.
+CALLBACK_DELIVERY = DeliverySettings()
 
 SEED_001_EXAMPLE: dict[str, Any] = {
     "channel": "API",

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard_registry.domain.timestamps import iso_seconds
-from switchboard_shared.config_records import DEFAULT_RETRY_SCHEDULE
+from switchboard_shared import delivery_defaults as defaults
 from switchboard_shared.events import is_valid_filter
 from switchboard_shared.fields import DisplayName
 from switchboard_shared.secrets_box import SecretsBox, mask
@@ -28,14 +28,18 @@ class DeliverySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeout_seconds: float = Field(default=30, gt=0, le=30, description="Per-attempt timeout")
+    timeout_seconds: float = Field(default=defaults.TIMEOUT_S, gt=0, le=30, description="Per-attempt timeout")
     retry_schedule: list[int] = Field(
-        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
+        default_factory=lambda: list(defaults.RETRY_SCHEDULE),
         max_length=20,
         description="Seconds to wait before each retry (jitter is added); [] disables retries",
     )
-    max_in_flight: int = Field(default=10, ge=1, le=100, description="Concurrent deliveries to this endpoint")
-    rate_limit_per_minute: int = Field(default=100, ge=1, le=100_000, description="Deliveries per minute")
+    max_in_flight: int = Field(
+        default=defaults.MAX_IN_FLIGHT, ge=1, le=100, description="Concurrent deliveries to this endpoint"
+    )
+    rate_limit_per_minute: int = Field(
+        default=defaults.RATE_PER_MINUTE, ge=1, le=100_000, description="Deliveries per minute"
+    )
     ordered: bool = Field(default=False, description="Deliver strictly one at a time in event order (FIFO)")
 
     @field_validator("retry_schedule")
