@@ -1,7 +1,12 @@
 """Structured JSON logs: one object per line with the service, level, logger and any ``extra`` fields.
 
-Callers pass identifiers (event id, tenant, correlation id) through ``extra=``; secrets are never logged, and
-``redact`` exists for the rare message that must mention a credential-bearing value (a URL with a password).
+Every service's lines carry the same correlation fields when they are known: ``tenant``, ``event_id`` and
+``delivery_id`` of the unit of work being handled (bound by ``switchboard_shared.telemetry``'s scopes, so a
+line logged anywhere below a consumer or a delivery attempt has them), and ``trace_id`` / ``span_id`` of the
+current span when tracing is on. Callers may pass more (or the same, which wins) through ``extra=``.
+
+Secrets are never logged, and ``redact`` exists for the rare message that must mention a credential-bearing
+value (a URL with a password).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from switchboard_shared import telemetry
 
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 _URL_PASSWORD = re.compile(
@@ -38,6 +45,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "message": redact(record.getMessage()),
+            **telemetry.log_fields(),
         }
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
