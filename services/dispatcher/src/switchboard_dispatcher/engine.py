@@ -47,6 +47,7 @@ from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.view import ConfigView
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.events import AttemptOutcome, DeliveryAttempt, EventType
 
@@ -352,7 +353,8 @@ class DeliveryEngine:
 
     async def _attempt(self, lane: Lane, entry: Entry) -> None:
         try:
-            await self._attempt_and_record(lane, entry)
+            with entry.task.attempting():
+                await self._attempt_and_record(lane, entry)
         except Exception:
             # Never strand an offset: put the same attempt back in the lane after a pause (MongoDB or Kafka
             # may be briefly unavailable); the entry stays unsettled until it is really handled.
@@ -446,10 +448,14 @@ class DeliveryEngine:
                 await self._emit(record, "retry_scheduled")
                 self.metrics.child(self.metrics.retries, target.kind).inc()
                 await asyncio.sleep(delay.total_seconds())
-                task = task.next_attempt("retry", first).model_copy(update={"step": step})
+                task = task.next_attempt("retry", first, telemetry.traceparent()).model_copy(
+                    update={"step": step}
+                )
                 entry.task = task
                 continue
-            retry = task.next_attempt("retry", first).model_copy(update={"step": step})
+            retry = task.next_attempt("retry", first, telemetry.traceparent()).model_copy(
+                update={"step": step}
+            )
             try:
                 await self.schedule.defer([(retry, due)])
             except PyMongoError as exc:

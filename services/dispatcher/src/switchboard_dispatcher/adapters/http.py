@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from switchboard_shared import telemetry
 from switchboard_shared.events import ErrorKind
 from switchboard_shared.netsafety import (
     AddressPolicy,
@@ -157,19 +158,22 @@ class HttpSender:
         if timeout is None:
             # The whole exchange, connection and body read included (aiohttp's own timer: no second one).
             timeout = self._timeouts[timeout_s] = aiohttp.ClientTimeout(total=timeout_s)
-        try:
-            literal = _ip_literal_host(url)
-            if literal is not None:
-                await resolve_checked(literal, 0, self.policy, self.resolver)
-            async with self._session.request(
-                method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
-            ) as response:
-                preview = await response.content.read(RESPONSE_BODY_LIMIT)
-                status = response.status
-                answer_headers = response.headers
-        except Exception as exc:  # every failure becomes a classified attempt, never an unhandled error
-            kind, message = classify_error(exc)
-            raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
+        with telemetry.http_request(method, url) as span:
+            try:
+                literal = _ip_literal_host(url)
+                if literal is not None:
+                    await resolve_checked(literal, 0, self.policy, self.resolver)
+                async with self._session.request(
+                    method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
+                ) as response:
+                    preview = await response.content.read(RESPONSE_BODY_LIMIT)
+                    status = response.status
+                    answer_headers = response.headers
+            except Exception as exc:  # every failure becomes a classified attempt, never an unhandled error
+                kind, message = classify_error(exc)
+                telemetry.record_error(span, kind)
+                raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
+            telemetry.record_status(span, status)
         return Response(
             status=status,
             headers=answer_headers,
