@@ -17,6 +17,7 @@ before the request. Redirects are never followed. The DNS cache is off, so every
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import time
@@ -40,6 +41,7 @@ from switchboard_shared.netsafety import (
 )
 
 RESPONSE_BODY_LIMIT = 4096
+log = logging.getLogger(__name__)
 
 
 class CheckingResolver(AbstractResolver):
@@ -174,11 +176,14 @@ class HttpSender:
                 telemetry.record_error(span, kind)
                 raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
             telemetry.record_status(span, status)
+            latency_ms = (time.perf_counter() - started) * 1000
+            # Never the URL: webhook URLs can hold secrets. The delivery's ids come from the attempt's scope.
+            log.debug("HTTP %s answered %d in %.1f ms", method, status, latency_ms)
         return Response(
             status=status,
             headers=answer_headers,
             body=preview.decode("utf-8", "replace"),
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=latency_ms,
         )
 
 
