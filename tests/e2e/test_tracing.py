@@ -273,7 +273,11 @@ async def test_one_freshchat_message_is_one_trace_across_every_service_and_its_l
     assert attempt.name == "deliver partner"
     assert attempt.parent_span_id in {span.span_id for span in fan_outs}
 
-    # The same trace id in each service's JSON log lines, next to the same correlation fields.
+    # Every line of every service is one JSON object (uvicorn's and FastStream's included) ...
+    for service in ("ingress", "registry", "ai-responder", "dispatcher"):
+        not_json = [line for line in stack.log(service).splitlines() if not line.startswith("{")]
+        assert not not_json, f"{service} wrote lines that are not JSON: {not_json[:3]}"
+    # ... and each service's lines of this conversation carry its trace id, next to the same correlation fields.
     for service in ("ingress", "ai-responder", "dispatcher"):
         lines = [json.loads(line) for line in stack.log(service).splitlines() if line.startswith("{")]
         traced = [line for line in lines if line.get("trace_id") == trace]

@@ -41,6 +41,9 @@ def make_broker(settings: ServiceSettings, service: str, **kwargs: Any) -> Kafka
         enable_idempotence=True,
         # Kafka's own default for producers; tests lower it to fail fast when the broker is down.
         request_timeout_ms=kwargs.pop("request_timeout_ms", 30_000),
+        # A logger of ours: FastStream's default one writes coloured text with a handler of its own; this one's
+        # records reach the service's JSON handler like every other line.
+        logger=kwargs.pop("logger", logging.getLogger("faststream.kafka")),
         **kwargs,
     )
 

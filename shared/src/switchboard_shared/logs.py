@@ -22,7 +22,12 @@ from typing import Any
 
 from switchboard_shared import telemetry
 
-_RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+#: Record attributes that are not fields of the line (uvicorn's ``color_message`` repeats the message in ANSI).
+_RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 _URL_PASSWORD = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<password>[^@/\s]+)@", re.I
 )
@@ -87,8 +92,24 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+#: Libraries that install plain-text handlers of their own (uvicorn's start-up lines, FastStream's subscriber
+#: lines): their records go to the root's JSON handler instead, so every line of a service is one JSON object.
+_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "faststream", "faststream.access")
+#: uvicorn's access log names the request's raw path and query, where secrets can travel (Chatwoot's webhook
+#: path token); the request metrics and spans record the route template, status and latency instead.
+_ACCESS_LOG = "uvicorn.access"
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Route the root logger to stdout as JSON. Idempotent; safe to call from every app factory."""
+    """Route the root logger to stdout as JSON. Idempotent; safe to call from every app factory (uvicorn has
+    configured its loggers by then: ``--factory`` builds the app after)."""
+    for name in _OWN_HANDLERS:
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
+    access = logging.getLogger(_ACCESS_LOG)
+    access.handlers.clear()
+    access.propagate = False
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_switchboard", False)), None)
     if handler is None:
