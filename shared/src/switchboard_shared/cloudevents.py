@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import to_json
 
 from switchboard_shared import strict_json, telemetry
@@ -69,8 +70,8 @@ class CloudEvent(BaseModel):
     #: event's handling continues the trace. Transport, not event: never in the envelope, the event log or a
     #: delivered payload; ``kafka_headers`` passes it on when no span is current (switchboard_shared.telemetry).
     #: (The CloudEvents distributed-tracing extension, when a producer sets it, stays in ``extensions``.)
-    traceparent: str | None = Field(default=None, exclude=True, repr=False)
-    tracestate: str | None = Field(default=None, exclude=True, repr=False)
+    traceparent: SkipJsonSchema[str | None] = Field(default=None, exclude=True, repr=False)
+    tracestate: SkipJsonSchema[str | None] = Field(default=None, exclude=True, repr=False)
 
     @field_validator("specversion")
     @classmethod
