@@ -103,11 +103,27 @@ def test_when_off_a_context_that_arrived_is_passed_on_unchanged() -> None:
 
 def test_when_off_log_lines_still_carry_the_unit_of_works_fields() -> None:
     event = cloud_event(tenant="acme")
-    with telemetry.consuming("handle", event):
+    with telemetry.consuming("handle", event) as span:
         line = log_line()
+    assert span is None
     assert (line["tenant"], line["event_id"]) == ("acme", event.id)
     assert "trace_id" not in line
     assert "tenant" not in log_line()
+
+
+def test_when_off_a_delivery_attempt_binds_its_log_fields_and_opens_no_span() -> None:
+    with telemetry.delivering(
+        tenant="acme",
+        event_id="e-1",
+        delivery_id="msg_1",
+        attempt=1,
+        endpoint_kind="webhook",
+        parent=TRACEPARENT,
+        retry_of=None,
+    ) as span:
+        line = log_line()
+    assert span is None
+    assert (line["tenant"], line["event_id"], line["delivery_id"]) == ("acme", "e-1", "msg_1")
 
 
 # -- the Kafka hop --------------------------------------------------------------------------------------------
