@@ -37,10 +37,12 @@ class Recorder:
         self.requests = 0
         self.rejected = 0
         self.unparsed = 0
+        self.span_exports = 0
+        self.span_bytes = 0
 
     def reset(self) -> None:
         self.records = []
-        self.requests = self.rejected = self.unparsed = 0
+        self.requests = self.rejected = self.unparsed = self.span_exports = self.span_bytes = 0
 
     async def hook(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -74,6 +76,8 @@ class Recorder:
                 "unparsed": self.unparsed,
                 "recorded": len(selected),
                 "unique": len({r[2] for r in selected}),
+                "span_exports": self.span_exports,
+                "span_bytes": self.span_bytes,
             }
         )
 
@@ -81,6 +85,12 @@ class Recorder:
         phase = request.query.get("phase")
         selected = [r for r in self.records if phase is None or r[0] == phase]
         return web.json_response([[path, wid, at, pub] for _, path, wid, at, pub in selected])
+
+    async def spans(self, request: web.Request) -> web.Response:
+        """An OTLP/HTTP trace endpoint for the traced throughput phase: takes every export, keeps nothing."""
+        self.span_exports += 1
+        self.span_bytes += len(await request.read())
+        return web.Response(body=b"", content_type="application/x-protobuf")
 
     async def reset_route(self, request: web.Request) -> web.Response:
         self.reset()
@@ -92,6 +102,8 @@ def build_app(recorder: Recorder) -> web.Application:
     app.router.add_get("/_bench/stats", recorder.stats)
     app.router.add_get("/_bench/records", recorder.records_of)
     app.router.add_post("/_bench/reset", recorder.reset_route)
+    # Before the catch-all: routes match in the order they were added.
+    app.router.add_post("/v1/traces", recorder.spans)
     app.router.add_post("/{path:.*}", recorder.hook)
     return app
 

@@ -391,13 +391,18 @@ async def dispatcher_metrics(http: aiohttp.ClientSession, port: int) -> dict[str
 
 @contextlib.asynccontextmanager
 async def dispatcher(
-    args: argparse.Namespace, settings: DispatcherSettings, http: aiohttp.ClientSession, logs: Path
+    args: argparse.Namespace,
+    settings: DispatcherSettings,
+    http: aiohttp.ClientSession,
+    logs: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
     port = free_port()
     env = dispatcher_env(settings, {BENCH_HOST: "127.0.0.1"})
     for assignment in args.set:
         name, _, value = assignment.partition("=")
         env[name] = value
+    env.update(extra_env or {})
     serve = ["-m", "uvicorn", "--factory", args.app]
     serve += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     profile = ["-m", "cProfile", "-o", str(args.profile_dispatcher)] if args.profile_dispatcher else []
@@ -475,7 +480,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["baselines"] = await run_baselines(
                     args, receiver, baseline_secret, CpuProbe(pids), logs
                 )
-            if {"throughput", "latency"} & set(args.phases):
+            if {"throughput", "throughput-traced", "latency"} & set(args.phases):
                 result["dispatcher"] = await run_dispatcher(
                     args, settings, http, receiver, endpoints, hook_secrets, pids, logs
                 )
@@ -523,34 +528,10 @@ async def run_dispatcher(
         await receiver.wait_for("warmup", args.warmup_events * len(tput), 60, 30)
 
         if "throughput" in args.phases:
-            expected = args.events * len(tput)
-            log(f"phase 2: throughput — {args.events} events x {len(tput)} endpoints = {expected} deliveries")
-            before, started = cpu.snapshot(), time.monotonic()
-            published = await publisher.burst("bench-tput", "throughput", args.events)
-            await receiver.wait_for("throughput", expected, args.drain_timeout, args.stall_timeout)
-            wall = time.monotonic() - started
-            usage = CpuProbe.usage(before, cpu.snapshot(), wall)
-            stats = await receiver.stats("throughput")
-            records = await receiver.records("throughput")
-            dump(args, "throughput", records, published["started"])
-            analysis = analyse(records, expected, published["started"])
-            cost = cpu_per_delivery(usage, wall, analysis["delivered"])
-            out["throughput"] = {
-                "events": args.events,
-                "endpoints": len(tput),
-                "publish": {k: round(v, 3) for k, v in published.items() if k != "started"},
-                **analysis,
-                "rejected": stats["rejected"],
-                "cpu_cores": usage,
-                "cpu_us_per_delivery": cost,
-            }
-            log(
-                f"  {analysis['delivered']}/{expected} delivered: "
-                f"{analysis.get('deliveries_per_s', 0):.0f}/s first→last, "
-                f"{analysis.get('steady_deliveries_per_s', 0):.0f}/s steady; latency {analysis.get('latency_ms')}"
+            log(f"phase 2: throughput — {args.events} events x {len(tput)} endpoints")
+            out["throughput"] = await measure_throughput(
+                args, publisher, receiver, cpu, len(tput), "throughput"
             )
-            log(f"  cpu (cores): {usage}")
-            log(f"  cpu per delivery (µs): {cost}")
 
         if "latency" in args.phases:
             out["latency"] = []
@@ -584,7 +565,85 @@ async def run_dispatcher(
                 log(f"  {analysis['delivered']}/{expected} delivered; latency {analysis.get('latency_ms')}")
                 log(f"  cpu (cores): {usage}")
         out["metrics"] = await dispatcher_metrics(http, port)
+    if "throughput-traced" in args.phases:
+        out["throughput_traced"] = await run_traced(args, settings, http, receiver, pids, logs)
     return out
+
+
+def tracing_env(receiver_port: int) -> dict[str, str]:
+    """Tracing on, every span sampled and exported over OTLP/HTTP to the receiver (which drops them): the
+    most a deployment can ask of the dispatcher. The queue is large enough that no span is dropped."""
+    return {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver_port}",
+        "OTEL_BSP_MAX_QUEUE_SIZE": "200000",
+        "OTEL_BSP_SCHEDULE_DELAY": "1000",
+        "NO_PROXY": "127.0.0.1",
+    }
+
+
+async def run_traced(
+    args: argparse.Namespace,
+    settings: DispatcherSettings,
+    http: aiohttp.ClientSession,
+    receiver: ReceiverClient,
+    pids: dict[str, int],
+    logs: Path,
+) -> dict[str, Any]:
+    """The throughput phase again, on a dispatcher with tracing on: the price of tracing per delivery."""
+    tput = webhook_ids("tput", args.endpoints)
+    async with (
+        dispatcher(args, settings, http, logs, tracing_env(receiver.port)) as (process, _),
+        EventPublisher(
+            settings.kafka_bootstrap, settings.topic(Topic.PLATFORM_EVENTS), args.body_bytes
+        ) as publisher,
+    ):
+        cpu = CpuProbe({**pids, "dispatcher": process.pid})
+        log("phase 2b: throughput with tracing on (every span exported over OTLP/HTTP); warming up")
+        await publisher.burst("bench-tput", "warmup-traced", args.warmup_events)
+        await receiver.wait_for("warmup-traced", args.warmup_events * len(tput), 60, 30)
+        measured = await measure_throughput(args, publisher, receiver, cpu, len(tput), "throughput-traced")
+    stats = await receiver.stats("throughput-traced")
+    measured["span_exports"] = stats.get("span_exports", 0)
+    measured["span_bytes"] = stats.get("span_bytes", 0)
+    return measured
+
+
+async def measure_throughput(
+    args: argparse.Namespace,
+    publisher: EventPublisher,
+    receiver: ReceiverClient,
+    cpu: CpuProbe,
+    endpoints: int,
+    phase: str,
+) -> dict[str, Any]:
+    expected = args.events * endpoints
+    before, started = cpu.snapshot(), time.monotonic()
+    published = await publisher.burst("bench-tput", phase, args.events)
+    await receiver.wait_for(phase, expected, args.drain_timeout, args.stall_timeout)
+    wall = time.monotonic() - started
+    usage = CpuProbe.usage(before, cpu.snapshot(), wall)
+    stats = await receiver.stats(phase)
+    records = await receiver.records(phase)
+    dump(args, phase, records, published["started"])
+    analysis = analyse(records, expected, published["started"])
+    cost = cpu_per_delivery(usage, wall, analysis["delivered"])
+    log(
+        f"  {analysis['delivered']}/{expected} delivered: "
+        f"{analysis.get('deliveries_per_s', 0):.0f}/s first→last, "
+        f"{analysis.get('steady_deliveries_per_s', 0):.0f}/s steady; latency {analysis.get('latency_ms')}"
+    )
+    log(f"  cpu (cores): {usage}")
+    log(f"  cpu per delivery (µs): {cost}")
+    return {
+        "events": args.events,
+        "endpoints": endpoints,
+        "publish": {k: round(v, 3) for k, v in published.items() if k != "started"},
+        **analysis,
+        "rejected": stats["rejected"],
+        "cpu_cores": usage,
+        "cpu_us_per_delivery": cost,
+    }
 
 
 # -- recording ----------------------------------------------------------------------------------------------------------
@@ -681,6 +740,13 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
             summary["ratio_to_aiohttp_asyncio_loop_ceiling"] = round(sustained / asyncio_ceiling, 3)
         if sender := _best(baselines, "sender"):
             summary["ratio_to_http_sender_alone"] = round(sustained / sender, 3)
+    traced = dispatch.get("throughput_traced")
+    if tput and traced:
+        off = tput.get("cpu_us_per_delivery", {}).get("dispatcher")
+        on = traced.get("cpu_us_per_delivery", {}).get("dispatcher")
+        if off and on:
+            summary["tracing_on_cpu_us_per_delivery_added"] = round(on - off, 1)
+            summary["tracing_on_cpu_ratio"] = round(on / off, 3)
     for lat in dispatch.get("latency", []):
         p99 = lat.get("latency_ms", {}).get("p99")
         if p99 is not None:
@@ -741,7 +807,7 @@ def table(result: dict[str, Any]) -> str:
     dispatch = result.get("dispatcher", {})
     tput = dispatch.get("throughput")
     latency_runs = dispatch.get("latency", [])
-    if tput or latency_runs:
+    if tput or latency_runs or dispatch.get("throughput_traced"):
         lines.append(
             "| dispatcher: Kafka → dispatcher → receiver | deliveries/s | CPU µs/delivery | vs aiohttp "
             "| p50 ms | p95 ms | p99 ms |"
@@ -756,6 +822,17 @@ def table(result: dict[str, Any]) -> str:
             f"{_f(tput.get('deliveries_per_s'))} first→last, {_f(tput.get('steady_deliveries_per_s'))} steady"
             f"{_busy(tput)} | {_f(tput.get('cpu_us_per_delivery', {}).get('dispatcher'))} | "
             f"{'-' if ratio is None else f'{ratio:.2f}'} | "
+            f"{_f(lat.get('p50'))} | {_f(lat.get('p95'))} | {_f(lat.get('p99'))} |"
+        )
+    traced = dispatch.get("throughput_traced")
+    if traced:
+        lat = traced.get("latency_ms", {})
+        lines.append(
+            f"| throughput, tracing on (every span exported over OTLP/HTTP: {traced.get('span_exports', 0):,} "
+            f"exports, {traced.get('span_bytes', 0) / 1e6:.1f} MB) "
+            f"({traced['delivered']:,}/{traced['expected']:,} delivered) | "
+            f"{_f(traced.get('deliveries_per_s'))} first→last, {_f(traced.get('steady_deliveries_per_s'))} steady"
+            f"{_busy(traced)} | {_f(traced.get('cpu_us_per_delivery', {}).get('dispatcher'))} | - | "
             f"{_f(lat.get('p50'))} | {_f(lat.get('p95'))} | {_f(lat.get('p99'))} |"
         )
     for run in latency_runs:
@@ -873,7 +950,7 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--phases",
         type=str_list,
-        default=["stages", "baselines", "throughput", "latency"],
+        default=["stages", "baselines", "throughput", "throughput-traced", "latency"],
         help="phases to run",
     )
     parser.add_argument(

@@ -34,6 +34,8 @@ from switchboard_shared.http import (
 from switchboard_shared.logs import configure_logging
 from switchboard_shared.openapi import document_errors
 from switchboard_shared.settings import ServiceSettings
+from switchboard_shared.telemetry import TracingMiddleware, configure_tracing
+from switchboard_shared.telemetry import flush as flush_spans
 
 Hook = Callable[[], Awaitable[None]]
 log = logging.getLogger("switchboard.http")
@@ -90,6 +92,7 @@ def build_service_app(
     max_body_bytes: int | None = None,
 ) -> FastAPI:
     configure_logging(runtime.service, runtime.settings.log_level)
+    tracing = configure_tracing(runtime.service)
     for router in routers:
         # One JSON decoder per service: a router built without it would let FastAPI's json.loads take
         # unbounded nesting again.
@@ -115,6 +118,7 @@ def build_service_app(
                 await hook()
             await runtime.broker.stop()
             await runtime.mongo.close()
+            flush_spans()
 
     async def kafka_probe() -> bool:
         return await runtime.broker.ping(timeout=1.5)
@@ -132,6 +136,9 @@ def build_service_app(
     install_database_unavailable_handler(app)
     document_errors(app, body_limit=max_body_bytes is not None)
     runtime.metrics.install(app)
+    if tracing:
+        # Outermost, so the span covers the whole request; probes and scrapes would only be noise.
+        app.add_middleware(TracingMiddleware, skip=frozenset({"/healthz", "/readyz", "/metrics"}))
     probes: dict[str, Probe] = {"kafka": kafka_probe, "mongodb": mongo_probe, **(extra_probes or {})}
     app.include_router(health_router(probes, runtime.metrics))
     for router in routers:

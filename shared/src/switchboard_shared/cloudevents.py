@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from typing import Any, Final, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import to_json
 
-from switchboard_shared import strict_json
+from switchboard_shared import strict_json, telemetry
 from switchboard_shared.timestamps import utc_z
 
 SPECVERSION: Final = "1.0"
@@ -31,6 +32,7 @@ _CONTENT_TYPE: Final = "content-type"
 # CloudEvents attribute names: lower-case letters and digits only, at most 20 characters recommended.
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound="CloudEvent")
 _CORE: Final = frozenset(
     {"id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema"}
 )
@@ -64,6 +66,12 @@ class CloudEvent(BaseModel):
     partitionkey: str | None = Field(default=None, description="Extension: Kafka key (aggregate id).")
     extensions: dict[str, str] = Field(default_factory=dict)
     data: Any = None
+    #: The W3C trace context the record arrived with (its ``traceparent`` / ``tracestate`` headers): where this
+    #: event's handling continues the trace. Transport, not event: never in the envelope, the event log or a
+    #: delivered payload; ``kafka_headers`` passes it on when no span is current (switchboard_shared.telemetry).
+    #: (The CloudEvents distributed-tracing extension, when a producer sets it, stays in ``extensions``.)
+    traceparent: SkipJsonSchema[str | None] = Field(default=None, exclude=True, repr=False)
+    tracestate: SkipJsonSchema[str | None] = Field(default=None, exclude=True, repr=False)
 
     @field_validator("specversion")
     @classmethod
@@ -110,6 +118,7 @@ class CloudEvent(BaseModel):
                 headers[_HEADER_PREFIX + name] = value
         for name, value in self.extensions.items():
             headers[_HEADER_PREFIX + name] = value
+        telemetry.inject(headers, self.traceparent, self.tracestate)
         return headers
 
     def kafka_header_list(self) -> list[tuple[str, bytes]]:
@@ -174,7 +183,8 @@ class CloudEvent(BaseModel):
                 envelope = strict_json.loads(value or b"", max_depth=strict_json.RECORD_MAX_DEPTH)
             except strict_json.InvalidJson as exc:
                 raise CloudEventError(f"structured CloudEvent value is not JSON: {exc}") from None
-            return cls.from_structured(envelope)
+            event = cls.from_structured(envelope)
+            return _traced(event, attrs)
 
         fields: dict[str, Any] = {}
         extensions: dict[str, str] = {}
@@ -188,6 +198,7 @@ class CloudEvent(BaseModel):
                 extensions[attr] = text
         fields["datacontenttype"] = content_type or JSON
         fields["data"] = _decode_data(value, fields["datacontenttype"])
+        fields["traceparent"], fields["tracestate"] = telemetry.extract(attrs)
         return cls._validated({**fields, "extensions": extensions})
 
     @classmethod
@@ -198,6 +209,14 @@ class CloudEvent(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "event"
             raise CloudEventError(f"invalid CloudEvent attribute {where}: {first['msg']}") from None
+
+
+def _traced(event: E, headers: Mapping[str, str]) -> E:
+    """``event`` with the trace context of the record's W3C headers."""
+    traceparent, tracestate = telemetry.extract(headers)
+    if traceparent is None:
+        return event
+    return event.model_copy(update={"traceparent": traceparent, "tracestate": tracestate})
 
 
 def _decode_data(value: bytes | None, content_type: str) -> Any:

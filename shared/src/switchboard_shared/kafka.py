@@ -17,6 +17,7 @@ from faststream.kafka.publisher import DefaultPublisher
 from faststream.message import StreamMessage
 from pydantic import BaseModel
 
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.settings import ServiceSettings
 from switchboard_shared.topics import Topic
@@ -51,6 +52,9 @@ def make_broker(settings: ServiceSettings, service: str, **kwargs: Any) -> Kafka
         enable_idempotence=True,
         # Kafka's own default for producers; tests lower it to fail fast when the broker is down.
         request_timeout_ms=kwargs.pop("request_timeout_ms", 30_000),
+        # A logger of ours: FastStream's default one writes coloured text with a handler of its own; this one's
+        # records reach the service's JSON handler like every other line.
+        logger=kwargs.pop("logger", logging.getLogger("faststream.kafka")),
         **kwargs,
     )
 
@@ -193,10 +197,12 @@ def event_publisher(
 
 
 async def publish_event(publisher: DefaultPublisher, event: CloudEvent) -> None:
-    """Publish ``event`` in binary mode; returns once the broker acknowledged it (acks=all)."""
-    await publisher.publish(
-        event.kafka_value(),
-        key=event.kafka_key(),
-        headers=event.kafka_headers(),
-        correlation_id=event.id,
-    )
+    """Publish ``event`` in binary mode; returns once the broker acknowledged it (acks=all). With tracing on,
+    under a PRODUCER span whose context the record's ``traceparent`` header carries."""
+    with telemetry.publishing(publisher.topic, event):
+        await publisher.publish(
+            event.kafka_value(),
+            key=event.kafka_key(),
+            headers=event.kafka_headers(),
+            correlation_id=event.id,
+        )

@@ -1,7 +1,12 @@
 """Structured JSON logs: one object per line with the service, level, logger and any ``extra`` fields.
 
-Callers pass identifiers (event id, tenant, correlation id) through ``extra=``; secrets are never logged, and
-``redact`` exists for the rare message that must mention a credential-bearing value (a URL with a password).
+Every service's lines carry the same correlation fields when they are known: ``tenant``, ``event_id`` and
+``delivery_id`` of the unit of work being handled (bound by ``switchboard_shared.telemetry``'s scopes, so a
+line logged anywhere below a consumer or a delivery attempt has them), and ``trace_id`` / ``span_id`` of the
+current span when tracing is on. Callers may pass more (or the same, which wins) through ``extra=``.
+
+Secrets are never logged, and ``redact`` exists for the rare message that must mention a credential-bearing
+value (a URL with a password).
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-_RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+from switchboard_shared import telemetry
+
+#: Record attributes that are not fields of the line (uvicorn's ``color_message`` repeats the message in ANSI).
+_RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 _URL_PASSWORD = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<password>[^@/\s]+)@", re.I
 )
@@ -38,6 +50,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "message": redact(record.getMessage()),
+            **telemetry.log_fields(),
         }
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
@@ -79,8 +92,24 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+#: Libraries that install plain-text handlers of their own (uvicorn's start-up lines, FastStream's subscriber
+#: lines): their records go to the root's JSON handler instead, so every line of a service is one JSON object.
+_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "faststream", "faststream.access")
+#: uvicorn's access log names the request's raw path and query, where secrets can travel (Chatwoot's webhook
+#: path token); the request metrics and spans record the route template, status and latency instead.
+_ACCESS_LOG = "uvicorn.access"
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Route the root logger to stdout as JSON. Idempotent; safe to call from every app factory."""
+    """Route the root logger to stdout as JSON. Idempotent; safe to call from every app factory (uvicorn has
+    configured its loggers by then: ``--factory`` builds the app after)."""
+    for name in _OWN_HANDLERS:
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
+    access = logging.getLogger(_ACCESS_LOG)
+    access.handlers.clear()
+    access.propagate = False
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_switchboard", False)), None)
     if handler is None:

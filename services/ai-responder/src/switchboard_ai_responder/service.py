@@ -57,6 +57,7 @@ from switchboard_ai_responder.providers.anthropic import AnthropicProvider
 from switchboard_ai_responder.providers.base import AnswerProvider, AnswerRequest, ProviderError
 from switchboard_ai_responder.providers.knowledge_base import KnowledgeBaseProvider
 from switchboard_ai_responder.providers.openai_compatible import OpenAICompatibleProvider
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import (
     REPLY_TO_EXTENSION,
@@ -179,7 +180,10 @@ class Responder:
         handler = self._handlers.get(event.type)
         if handler is None:
             return
-        result = await handler(event)
+        with telemetry.consuming(f"ai-responder {event.type}", event) as span:
+            result = await handler(event)
+            telemetry.annotate(span, outcome=result)
+            log.debug("event handled", extra={"type": event.type, "outcome": result})
         self.metrics.events.labels(event.type, result).inc()
 
     # -- conversation memory ----------------------------------------------------------------------------------

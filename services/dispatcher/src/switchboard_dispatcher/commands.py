@@ -18,6 +18,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.consumers import KafkaTopicConsumer, TopicConsumer, reached_end
 from switchboard_shared.events import CommandType, EndpointKind, EventType
@@ -121,16 +122,30 @@ def dead_letter_reader(bootstrap: str, dlq_topic: str) -> Callable[[], TopicCons
 async def handle(
     command: CloudEvent, publish: PublishTasks, dead_letters: Callable[[], TopicConsumer]
 ) -> int:
-    if command.type == CommandType.SEND_TEST:
-        tasks = [test_task(command)]
-    elif command.type == CommandType.REDELIVER:
-        task = redeliver_task(command)
-        tasks = [task] if task else []
-    elif command.type == CommandType.RECOVER:
-        tasks = await asyncio.wait_for(recover_tasks(dead_letters(), command), 120)
-    else:
-        log.warning("unknown command %s ignored", command.type)
-        return 0
-    if tasks:
-        await publish(tasks)
+    # The command continues the trace of whoever asked (the registry's API request), and so do its attempts.
+    with telemetry.consuming(f"dispatcher {command.type}", command):
+        if command.type == CommandType.SEND_TEST:
+            tasks = [test_task(command)]
+        elif command.type == CommandType.REDELIVER:
+            task = redeliver_task(command)
+            tasks = [task] if task else []
+        elif command.type == CommandType.RECOVER:
+            tasks = await asyncio.wait_for(recover_tasks(dead_letters(), command), 120)
+        else:
+            log.warning("unknown command %s ignored", command.type)
+            return 0
+        if tasks:
+            await publish(traced(tasks))
     return len(tasks)
+
+
+def traced(tasks: list[DeliveryTask]) -> list[DeliveryTask]:
+    """``tasks`` as children of the current span, linked to the context each had before (a recovered task's
+    original fan-out)."""
+    current = telemetry.traceparent()
+    if current is None:
+        return tasks
+    return [
+        task.model_copy(update={"traceparent": current, "retry_of": task.traceparent or task.retry_of})
+        for task in tasks
+    ]

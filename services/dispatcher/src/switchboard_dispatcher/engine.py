@@ -44,6 +44,7 @@ from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.ports import Deferrals, Health, Sender, Targets
 from switchboard_dispatcher.sending import send_attempt
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.consumers import TopicConsumer
 from switchboard_shared.events import DeliveryAttempt
@@ -264,7 +265,8 @@ class DeliveryEngine:
 
     async def _attempt(self, lane: Lane, entry: Entry) -> None:
         try:
-            await self._attempt_and_record(lane, entry)
+            with entry.task.attempting():
+                await self._attempt_and_record(lane, entry)
         except Exception:
             # Never strand an offset: put the same attempt back in the lane after a pause (MongoDB or Kafka
             # may be briefly unavailable); the entry stays unsettled until it is really handled.
@@ -324,7 +326,9 @@ class DeliveryEngine:
                 await self._emit(attempt)
                 self._settle(entry)
                 return
-            retry = task.next_attempt("retry", first).model_copy(update={"step": result.step})
+            retry = task.next_attempt("retry", first, telemetry.traceparent()).model_copy(
+                update={"step": result.step}
+            )
             if decision.in_lane:
                 # FIFO: retry in place so nothing overtakes this delivery.
                 await self._emit(attempt)

@@ -19,6 +19,7 @@ from aiokafka import TopicPartition
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.ports import Targets
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent, CloudEventError
 from switchboard_shared.consumers import TopicConsumer
 
@@ -39,6 +40,7 @@ def tasks_for(view: Targets, event: CloudEvent) -> list[DeliveryTask]:
                 endpoint_kind=target.kind,
                 endpoint_id=target.id,
                 event=envelope,
+                traceparent=telemetry.traceparent(),
             )
         )
     return tasks
@@ -113,7 +115,8 @@ class FanOut:
                             extra={"partition": tp.partition, "offset": record.offset},
                         )
                         continue
-                    created = tasks_for(self.view, event)
+                    with telemetry.consuming("fan-out", event, bind_logs=False):
+                        created = tasks_for(self.view, event)
                     self.metrics.child(self.metrics.fanned_out, "matched" if created else "unmatched").inc()
                     tasks.extend(created)
             # Publish every task and wait for Kafka's acks before committing: retried until it works, since

@@ -31,6 +31,7 @@ from faststream.kafka.publisher import DefaultPublisher
 from switchboard_ingress.adapters.dedup import DedupStore, DedupUnavailable, store_key
 from switchboard_ingress.domain.ratelimit import RateLimiter, Window
 from switchboard_ingress.metrics import IngressMetrics
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.kafka import publish_event
 from switchboard_shared.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
@@ -97,21 +98,16 @@ class BatchedKafkaEventSink:
         batching = self._batching
         if batching is None:
             raise Unavailable("the Kafka producer is not started")
+
+        async def send(event: CloudEvent) -> None:
+            # Under tracing, a PRODUCER span whose context the record's traceparent header carries.
+            with telemetry.publishing(self.topic, event):
+                await batching.send(
+                    self.topic, event.kafka_value(), key=event.kafka_key(), headers=event.kafka_header_list()
+                )
+
         try:
-            await asyncio.wait_for(
-                asyncio.gather(
-                    *(
-                        batching.send(
-                            self.topic,
-                            event.kafka_value(),
-                            key=event.kafka_key(),
-                            headers=event.kafka_header_list(),
-                        )
-                        for event in events
-                    )
-                ),
-                self.timeout_s,
-            )
+            await asyncio.wait_for(asyncio.gather(*(send(event) for event in events)), self.timeout_s)
         except (TimeoutError, KafkaError) as exc:
             raise Unavailable(type(exc).__name__) from exc
 

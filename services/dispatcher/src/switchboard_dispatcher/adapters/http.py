@@ -17,6 +17,7 @@ before the request. Redirects are never followed. The DNS cache is off, so every
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import time
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from switchboard_shared import telemetry
 from switchboard_shared.events import ErrorKind
 from switchboard_shared.netsafety import (
     AddressPolicy,
@@ -39,6 +41,7 @@ from switchboard_shared.netsafety import (
 )
 
 RESPONSE_BODY_LIMIT = 4096
+log = logging.getLogger(__name__)
 
 
 class CheckingResolver(AbstractResolver):
@@ -157,24 +160,30 @@ class HttpSender:
         if timeout is None:
             # The whole exchange, connection and body read included (aiohttp's own timer: no second one).
             timeout = self._timeouts[timeout_s] = aiohttp.ClientTimeout(total=timeout_s)
-        try:
-            literal = _ip_literal_host(url)
-            if literal is not None:
-                await resolve_checked(literal, 0, self.policy, self.resolver)
-            async with self._session.request(
-                method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
-            ) as response:
-                preview = await response.content.read(RESPONSE_BODY_LIMIT)
-                status = response.status
-                answer_headers = response.headers
-        except Exception as exc:  # every failure becomes a classified attempt, never an unhandled error
-            kind, message = classify_error(exc)
-            raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
+        with telemetry.http_request(method, url) as span:
+            try:
+                literal = _ip_literal_host(url)
+                if literal is not None:
+                    await resolve_checked(literal, 0, self.policy, self.resolver)
+                async with self._session.request(
+                    method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
+                ) as response:
+                    preview = await response.content.read(RESPONSE_BODY_LIMIT)
+                    status = response.status
+                    answer_headers = response.headers
+            except Exception as exc:  # every failure becomes a classified attempt, never an unhandled error
+                kind, message = classify_error(exc)
+                telemetry.record_error(span, kind)
+                raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
+            telemetry.record_status(span, status)
+            latency_ms = (time.perf_counter() - started) * 1000
+            # Never the URL: webhook URLs can hold secrets. The delivery's ids come from the attempt's scope.
+            log.debug("HTTP %s answered %d in %.1f ms", method, status, latency_ms)
         return Response(
             status=status,
             headers=answer_headers,
             body=preview.decode("utf-8", "replace"),
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=latency_ms,
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from switchboard_shared import telemetry
 from switchboard_shared.events import EndpointKind
 
 _NAMESPACE = uuid.UUID("5b0f8a3e-8d1c-4f0e-9d53-3c5a7f2b9e61")
@@ -56,19 +57,40 @@ class DeliveryTask(BaseModel):
     #: For partner deliveries made of several API calls (a handoff: announce, then assign): the first call not
     #: yet done. A retry resumes there, so a call that succeeded is never repeated.
     step: int = 0
+    #: The trace context of the fan-out that created the task (W3C ``traceparent``): every attempt's span is its
+    #: child, however the task travelled (deliveries topic, retry schedule, dead letters and back).
+    traceparent: str | None = None
+    #: The context of the attempt this one retries: its span links there (a retry is caused by, not part of,
+    #: the attempt before it).
+    retry_of: str | None = None
 
     @property
     def key(self) -> str:
         return endpoint_key(self.endpoint_kind, self.endpoint_id)
 
-    def next_attempt(self, reason: Reason, first_attempted_at: datetime) -> DeliveryTask:
+    def next_attempt(
+        self, reason: Reason, first_attempted_at: datetime, retry_of: str | None = None
+    ) -> DeliveryTask:
         return self.model_copy(
             update={
                 "attempt": self.attempt + 1,
                 "reason": reason,
                 "first_attempted_at": first_attempted_at,
                 "command_id": None,
+                "retry_of": retry_of,
             }
+        )
+
+    def attempting(self) -> telemetry.Scope:
+        """The scope of one attempt of this task: its span (when tracing is on) and its log fields."""
+        return telemetry.delivering(
+            tenant=self.tenant_id,
+            event_id=self.event.get("id"),
+            delivery_id=self.delivery_id,
+            attempt=self.attempt,
+            endpoint_kind=self.endpoint_kind,
+            parent=self.traceparent,
+            retry_of=self.retry_of,
         )
 
 

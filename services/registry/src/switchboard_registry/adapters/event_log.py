@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.mongo import insert_new
 
@@ -50,8 +51,9 @@ class EventLog:
     async def record_many(self, events: Sequence[tuple[CloudEvent, KafkaPosition | None]]) -> int:
         """Store each event once, in one bulk write. Returns how many were new (the rest were stored already,
         or repeated within ``events``)."""
-        documents = [_document(event, position) for event, position in events]
-        refused = await insert_new(self.collection, documents)
+        with telemetry.processing_batch("registry event-log", [event for event, _ in events]):
+            documents = [_document(event, position) for event, position in events]
+            refused = await insert_new(self.collection, documents)
         return len(documents) - len(refused)
 
     async def get(self, source: str, event_id: str) -> dict[str, Any] | None:

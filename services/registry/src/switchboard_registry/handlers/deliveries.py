@@ -24,6 +24,7 @@ from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.messages import MessageHistory
 from switchboard_registry.domain import deliveries as delivery_rules
 from switchboard_registry.domain import messages as message_rules
+from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import DeliveryAttempt
 from switchboard_shared.kafka import (
@@ -106,10 +107,11 @@ def register(
     async def on_delivery_attempts(events: list[CloudEvent | None], message: KafkaMessage) -> None:
         records = positioned(events, message)
         batch = [(attempt, record) for record in records if (attempt := parsed(record)) is not None]
-        inserted = await deliveries.record(batch)
-        await messages.track_deliveries(
-            [attempt for attempt, _ in batch if attempt.event_type in message_rules.MESSAGE_EVENTS]
-        )
+        with telemetry.processing_batch("registry delivery-log", events):
+            inserted = await deliveries.record(batch)
+            await messages.track_deliveries(
+                [attempt for attempt, _ in batch if attempt.event_type in message_rules.MESSAGE_EVENTS]
+            )
         metrics.attempts.labels("inserted").inc(inserted)
         metrics.attempts.labels("duplicate").inc(len(batch) - inserted)
         log.debug("attempts projected", extra={"count": len(batch), "inserted": inserted})
