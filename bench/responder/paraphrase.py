@@ -42,6 +42,7 @@ from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.answers import Answer
 from switchboard_ai_responder.domain.knowledge import Article, KnowledgeIndex
 from switchboard_ai_responder.domain.tenants import TenantSettings
+from switchboard_ai_responder.domain.text import synonyms_for
 
 HERE = Path(__file__).parent / "paraphrase"
 RESULTS = Path(__file__).parents[1] / "results" / "responder-paraphrase.json"
@@ -78,20 +79,27 @@ def cited(answer: Answer) -> str | None:
     return answer.citations[0].article_id
 
 
-async def lexical_before(articles: Sequence[Article]) -> Responder:
-    """The knowledge-base provider as it was before issue #16: BM25 + the built-in synonyms."""
+async def lexical(articles: Sequence[Article]) -> Responder:
+    """The offline default: BM25 with stemming, title boost, synonyms, typo correction and calibration."""
     index = KnowledgeIndex(articles)
     settings = TenantSettings()
+    synonyms = synonyms_for(settings.synonym_groups())
 
     async def respond(question: str) -> Answer:
-        return answers.from_knowledge_base(question, index.search(question, limit=3), settings.min_confidence)
+        passages = index.search(question, limit=3, synonyms=synonyms)
+        return answers.from_knowledge_base(question, passages, settings.min_confidence)
 
     return respond
 
 
+#: Recorded by commit 7cbb2db on the code before issue #16 changed retrieval, kept in the results file.
+BASELINE = "lexical-before"
+
 CONFIGURATIONS: dict[str, Configuration] = {
-    "lexical-before": Configuration(
-        "lexical-before", "BM25 + built-in synonyms, min_confidence 0.35 (before issue #16)", lexical_before
+    "lexical": Configuration(
+        "lexical",
+        "offline default, no model: BM25 + stemming + title boost + synonyms + typo correction, calibrated",
+        lexical,
     ),
 }
 

@@ -52,6 +52,7 @@ from switchboard_ai_responder.domain.conversation import (
 )
 from switchboard_ai_responder.domain.intents import Intent, detect
 from switchboard_ai_responder.domain.tenants import TenantSettings
+from switchboard_ai_responder.domain.text import synonyms_for
 from switchboard_ai_responder.metrics import ResponderMetrics
 from switchboard_ai_responder.providers.anthropic import AnthropicProvider
 from switchboard_ai_responder.providers.base import AnswerProvider, AnswerRequest, ProviderError
@@ -353,7 +354,9 @@ class Responder:
             request = AnswerRequest(
                 question=message.text,
                 history=conversation.window(settings.history_window, excluding=key),
-                passages=index.search(message.text, limit=PASSAGES),
+                passages=index.search(
+                    message.text, limit=PASSAGES, synonyms=synonyms_for(settings.synonym_groups())
+                ),
                 settings=settings,
             )
             try:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.answers import citation
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
+from switchboard_ai_responder.domain.text import synonyms_for
 from switchboard_shared.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
@@ -48,6 +49,8 @@ async def search_articles(
     limit: int = Query(default=3, ge=1, le=20),
 ) -> dict[str, Any]:
     index = await services.articles.index(tenant_id)
+    settings = await services.stores.tenants.get(tenant_id)
+    synonyms = synonyms_for(settings.synonym_groups())
     return envelope(
         [
             {
@@ -55,7 +58,7 @@ async def search_articles(
                 "passage": passage.text,
                 "bm25": round(passage.score, 4),
             }
-            for passage in index.search(q, limit=limit)
+            for passage in index.search(q, limit=limit, synonyms=synonyms)
         ]
     )
 
