@@ -40,9 +40,15 @@ from typing import Any
 from bench.common import percentiles
 from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.answers import Answer
-from switchboard_ai_responder.domain.knowledge import Article, KnowledgeIndex
-from switchboard_ai_responder.domain.tenants import TenantSettings
+from switchboard_ai_responder.domain.knowledge import (
+    Article,
+    ArticleEmbedding,
+    KnowledgeIndex,
+    embedding_texts,
+)
+from switchboard_ai_responder.domain.tenants import EmbeddingSettings, TenantSettings
 from switchboard_ai_responder.domain.text import synonyms_for
+from switchboard_ai_responder.providers.embeddings import LocalMiniLM
 
 HERE = Path(__file__).parent / "paraphrase"
 RESULTS = Path(__file__).parents[1] / "results" / "responder-paraphrase.json"
@@ -92,6 +98,26 @@ async def lexical(articles: Sequence[Article]) -> Responder:
     return respond
 
 
+async def hybrid_minilm(articles: Sequence[Article]) -> Responder:
+    """Lexical fused with all-MiniLM-L6-v2 similarity; article vectors computed once, as on an article write."""
+    embedder = LocalMiniLM()
+    embeddings = {
+        article.id: ArticleEmbedding(embedder.model, await embedder.embed(embedding_texts(article)))
+        for article in articles
+    }
+    index = KnowledgeIndex(articles, embeddings=embeddings)
+    settings = TenantSettings(embeddings=EmbeddingSettings(provider="local"))
+    synonyms = synonyms_for(settings.synonym_groups())
+    threshold = settings.embeddings.threshold() if settings.embeddings else settings.min_confidence
+
+    async def respond(question: str) -> Answer:
+        vector = embedder.embed_now([question])[0]
+        passages = index.search(question, limit=3, synonyms=synonyms, query_vector=vector)
+        return answers.from_knowledge_base(question, passages, threshold)
+
+    return respond
+
+
 #: Recorded by commit 7cbb2db on the code before issue #16 changed retrieval, kept in the results file.
 BASELINE = "lexical-before"
 
@@ -100,6 +126,11 @@ CONFIGURATIONS: dict[str, Configuration] = {
         "lexical",
         "offline default, no model: BM25 + stemming + title boost + synonyms + typo correction, calibrated",
         lexical,
+    ),
+    "hybrid-minilm": Configuration(
+        "hybrid-minilm",
+        "lexical fused (reciprocal rank fusion) with local all-MiniLM-L6-v2 embeddings (the local-embeddings extra)",
+        hybrid_minilm,
     ),
 }
 
