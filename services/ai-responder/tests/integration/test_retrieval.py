@@ -110,8 +110,9 @@ async def test_articles_are_embedded_when_written_and_the_vectors_stored_with_th
     assert fake_api.requests[0].json()["model"] == "fake-embed"
     shipping = await stored_article(responder, ids["Shipping times and tracking"])
     assert shipping["embedding"]["model"] == "openai-compatible:fake-embed"
-    (chunk,) = shipping["embedding"]["chunks"]
-    assert len(chunk["vector"]) == DIMENSIONS
+    vectors = [unit["vector"] for unit in shipping["embedding"]["sentences"]]
+    assert len(vectors) == 3  # one per sentence
+    assert {len(vector) for vector in vectors} == {DIMENSIONS}
 
     hits = (await api.get("/articles/search", params={"q": "where is my parcel"})).json()["data"]
     assert hits[0]["title"] == "Shipping times and tracking"
@@ -134,7 +135,7 @@ async def test_a_changed_article_is_embedded_again(
 
     assert response.status_code == 200, response.text
     assert fake_api.requests[-1].json()["input"] == [f"{changed['title']}. {changed['body']}"]
-    vector = (await stored_article(responder, article_id))["embedding"]["chunks"][0]["vector"]
+    vector = (await stored_article(responder, article_id))["embedding"]["sentences"][0]["vector"]
     assert vector == fake_vector(f"{changed['title']}. {changed['body']}")
 
 
@@ -152,7 +153,7 @@ async def test_articles_written_before_an_embedder_was_chosen_are_embedded_once(
     inputs = [request.json()["input"] for request in fake_api.requests]
     assert len(inputs) == len(ARTICLES) + 2  # every article once, then one question each
     assert inputs[-2:] == [["stop charging me"], ["money back please"]]
-    assert (await stored_article(responder, ids["Refunds and cancellations"]))["embedding"]["chunks"]
+    assert (await stored_article(responder, ids["Refunds and cancellations"]))["embedding"]["sentences"]
 
 
 async def test_an_embedder_that_fails_leaves_the_knowledge_base_lexical(

@@ -4,9 +4,9 @@ Every change bumps the tenant's knowledge-base version (collection ``kb_versions
 index it built with that version and rebuilds when the stored version moves, so an article saved through any
 instance is searchable everywhere on the next question (``retrieval.Retrieval`` keeps the indexes).
 
-An article's embedding (``embedding: {model, chunks: [{vector}]}``, one vector per chunk) is written when the article is
-and removed when its text changes; ``set_embedding`` only lands on the version of the article it was computed
-from.
+An article's embedding (``embedding: {model, sentences: [{vector}]}``, one vector per sentence) is written when
+the article is and removed when its text changes; ``set_embedding`` only lands on the version of the article it
+was computed from.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _embedding(document: dict[str, Any]) -> ArticleEmbedding | None:
     stored = document.get("embedding")
     if not stored:
         return None
-    return ArticleEmbedding(model=stored["model"], vectors=[chunk["vector"] for chunk in stored["chunks"]])
+    return ArticleEmbedding(model=stored["model"], vectors=[unit["vector"] for unit in stored["sentences"]])
 
 
 def _article(document: dict[str, Any]) -> Article:
@@ -98,12 +98,12 @@ class ArticleStore:
         """Stores the embedding of ``article`` as it was read; False when the article changed since."""
         result = await self.articles.update_one(
             {"_id": article.id, "tenant_id": tenant_id, "updated_at": article.updated_at},
-            # FerretDB stores no array directly inside an array: each chunk's vector is in a document.
+            # FerretDB stores no array directly inside an array: each sentence's vector is in a document.
             {
                 "$set": {
                     "embedding": {
                         "model": embedding.model,
-                        "chunks": [{"vector": v} for v in embedding.vectors],
+                        "sentences": [{"vector": v} for v in embedding.vectors],
                     }
                 }
             },

@@ -60,7 +60,7 @@ EmbeddingProvider = Literal["local", "openai-compatible"]
 #: Similarity below which a hybrid match is not trusted, per embedder, when the tenant sets none. MiniLM's was
 #: chosen on bench/responder's paraphrase dev set; other models' similarities sit on other scales, so an
 #: openai-compatible embedder should be given its own (``GET …/articles/search`` shows the similarities).
-DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.28, "openai-compatible": 0.28}
+DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.38, "openai-compatible": 0.38}
 
 
 class EmbeddingSettings(BaseModel):

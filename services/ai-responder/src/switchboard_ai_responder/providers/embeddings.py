@@ -33,6 +33,7 @@ LOCAL_MODEL = "all-MiniLM-L6-v2"
 #: (the LFS object id of sentence-transformers/all-MiniLM-L6-v2 on the Hugging Face hub).
 LOCAL_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 LOCAL_EXTRA = "local-embeddings"
+TORCH_THREADS = 1
 #: Texts per request to an embeddings API (articles are embedded chunk by chunk when they are written).
 BATCH = 64
 
@@ -118,6 +119,8 @@ class LocalMiniLM:
     """all-MiniLM-L6-v2 in this process (~90 MB of weights, ~1 GB of resident memory with torch).
 
     Loaded once per process on first use; encoding runs in a worker thread so the event loop keeps serving.
+    torch runs one intra-op thread: a question is a dozen tokens, and on a busy 2-core machine (load ~10)
+    two threads took 780 ms per question at the median where one took 56 ms.
     """
 
     model = f"local:{LOCAL_MODEL}"
@@ -144,6 +147,7 @@ class LocalMiniLM:
                     ) from None
                 model_dir = Path(package.get_model_path())
                 verify_weights(model_dir / "model.safetensors")
+                importlib.import_module("torch").set_num_threads(TORCH_THREADS)
                 sentence_transformers = importlib.import_module("sentence_transformers")
                 cls._loaded = sentence_transformers.SentenceTransformer(str(model_dir), device="cpu")
             return cls._loaded
