@@ -10,7 +10,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_shared.testing.builders import message_received
+from switchboard_shared.testing.webhooks import Platform
+
 from .fakes import FakeApi, Seen
+from .helpers import TENANT, of_type, platform_events
 from .knowledge import ARTICLES, seed
 
 #: The fake model's dimensions: a few support concepts, so paraphrases land near their article.
@@ -25,6 +30,7 @@ CONCEPTS = {
     "ship": 3,
     "ships": 3,
     "parcel": 3,
+    "whereabouts": 3,
     "delivery": 3,
     "export": 4,
     "data": 4,
@@ -198,3 +204,38 @@ async def test_local_embeddings_need_no_url_and_openai_compatible_ones_need_one(
         "/settings", json={"embeddings": {"provider": "local", "base_url": "http://x.test/v1"}}
     )
     assert stray.status_code == 422
+
+
+async def test_a_question_over_kafka_is_answered_from_the_article_it_means(
+    api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings, fake_api: FakeApi
+) -> None:
+    fake_api.handler = embeddings
+    await api.put("/settings", json=embedder_settings(fake_api))
+    await seed(api)
+    # Not one word of any article (nor a synonym of one): only its meaning, the fake model's "ship" axis.
+    question = "whereabouts??"
+    data = message_received(tenant_id=TENANT, conversation_id="hybrid-1", text=question)
+
+    await platform.event("message.received", TENANT, data.model_dump(mode="json"), partitionkey="hybrid-1")
+
+    events = await platform_events(responder_settings, lambda es: bool(of_type(es, "ai.response.generated")))
+    (generated,) = of_type(events, "ai.response.generated")
+    citations = generated.data["ai_response"]["citations"]
+    assert citations[0]["title"] == "Shipping times and tracking"
+    assert fake_api.requests[-1].json()["input"] == [question]
+    assert (await api.put("/settings", json={})).status_code == 200
+    without = await api.get("/articles/search", params={"q": question})
+    assert without.json()["data"] == []  # without the embedder nothing matches
+
+
+async def test_a_masked_embeddings_key_sent_back_keeps_the_stored_key(
+    api: httpx.AsyncClient, fake_api: FakeApi
+) -> None:
+    fake_api.handler = embeddings
+    await api.put("/settings", json=embedder_settings(fake_api))
+    shown = (await api.get("/settings")).json()["data"]
+
+    assert (await api.put("/settings", json=shown)).status_code == 200
+    await seed(api)
+
+    assert fake_api.requests[-1].headers["authorization"] == "Bearer sk-embed-0123456789"
