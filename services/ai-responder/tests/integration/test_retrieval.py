@@ -95,9 +95,11 @@ async def test_a_tenants_synonyms_are_stored_with_its_settings_and_steer_retriev
 
 
 async def test_a_synonym_group_of_one_term_is_refused_naming_the_field(api: httpx.AsyncClient) -> None:
-    response = await api.put("/settings", json={"synonyms": [["export"]]})
+    assert (await api.put("/settings", json={"synonyms": [["export", "takeout"]]})).status_code == 200
+    response = await api.put("/settings", json={"synonyms": [["export", "takeout"], ["export"]]})
     assert response.status_code == 422
-    assert "synonyms" in response.text
+    assert response.json()["error"]["field"] == "synonyms"
+    assert "group 1: between 2 and 50 distinct terms" in response.json()["error"]["message"]
 
 
 async def test_articles_are_embedded_when_written_and_the_vectors_stored_with_them(
@@ -187,10 +189,11 @@ async def test_an_embeddings_answer_without_vectors_is_an_embedder_failure(
         return 200, {"data": [{"index": 0, "embedding": "not a vector"}]}, {}
 
     fake_api.handler = malformed
-    await api.put("/settings", json=embedder_settings(fake_api))
+    assert (await api.put("/settings", json=embedder_settings(fake_api))).status_code == 200
 
     ids = await seed(api)
 
+    assert len(fake_api.requests) == len(ARTICLES)
     assert "embedding" not in await stored_article(responder, ids["Resetting your password"])
 
 
