@@ -5,7 +5,8 @@
   per question; a failed embedder leaves the article lexical until the next index build embeds it.
 - **Index** (``index``): built once per knowledge-base version and embedding model. Articles without vectors of
   the tenant's model (written before embeddings were configured, or when the embedder was down) are embedded
-  then and their vectors stored, so that work is done once.
+  then and their vectors stored, so that work is done once; the settings API builds it when a tenant chooses
+  an embedder, so that is not a customer's question either.
 - **Search** (``search``): the question is embedded (one call) and fused with BM25; without an embedder, or
   when it fails, lexical only. ``Retrieved.min_confidence`` is the threshold its passages' confidence is
   judged by: the tenant's ``min_confidence`` for lexical results, the embedder's ``min_similarity`` for hybrid.

