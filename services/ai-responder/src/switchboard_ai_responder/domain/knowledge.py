@@ -158,7 +158,8 @@ def _dot(left: Sequence[float], right: Sequence[float]) -> float:
 
 
 class KnowledgeIndex:
-    """An immutable BM25 index over one tenant's articles."""
+    """An immutable index over one tenant's articles: BM25 over their chunks, and their sentences' vectors when an
+    embedder produced them (``hybrid``)."""
 
     def __init__(
         self,
