@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from switchboard_ai_responder.adapters.articles import ArticleStore
+from switchboard_ai_responder.retrieval import Retrieval
 from switchboard_ai_responder.service import Operations, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.api_keys import ApiKeyView, Scope, grants
@@ -29,6 +30,7 @@ class Services:
     settings: AiResponderSettings
     stores: Stores
     operations: Operations
+    retrieval: Retrieval
     resolver: Resolver
     api_keys: ApiKeyView
 

@@ -25,6 +25,8 @@ from switchboard_ai_responder.api import articles, conversations, feedback, revi
 from switchboard_ai_responder.api import settings as settings_api
 from switchboard_ai_responder.deps import Services
 from switchboard_ai_responder.metrics import ResponderMetrics
+from switchboard_ai_responder.providers.embeddings import EmbedderFactory
+from switchboard_ai_responder.retrieval import Retrieval
 from switchboard_ai_responder.service import Operations, ProviderFactory, Responder, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_shared.api_keys import ApiKeyView
@@ -96,7 +98,10 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
     )
     http = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=100))
     providers = ProviderFactory(http, settings.llm_timeout_s)
-    responder = Responder(stores, publisher, providers, metrics, default_idle_s=settings.session_idle_s)
+    retrieval = Retrieval(stores.articles, EmbedderFactory(http, settings.llm_timeout_s))
+    responder = Responder(
+        stores, publisher, providers, metrics, retrieval, default_idle_s=settings.session_idle_s
+    )
     subscriber = handlers.register(broker, settings, responder)
 
     async def report_lag() -> None:
@@ -158,6 +163,7 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
         settings=settings,
         stores=stores,
         operations=operations,
+        retrieval=retrieval,
         resolver=overriding_resolver(settings.resolve_overrides),
         api_keys=api_keys,
     )

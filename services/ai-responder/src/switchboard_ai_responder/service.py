@@ -57,6 +57,7 @@ from switchboard_ai_responder.providers.anthropic import AnthropicProvider
 from switchboard_ai_responder.providers.base import AnswerProvider, AnswerRequest, ProviderError
 from switchboard_ai_responder.providers.knowledge_base import KnowledgeBaseProvider
 from switchboard_ai_responder.providers.openai_compatible import OpenAICompatibleProvider
+from switchboard_ai_responder.retrieval import Retrieval
 from switchboard_shared import telemetry
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.events import (
@@ -154,6 +155,7 @@ class Responder:
         publisher: Publisher,
         providers: ProviderFactory,
         metrics: ResponderMetrics,
+        retrieval: Retrieval,
         *,
         default_idle_s: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -162,6 +164,7 @@ class Responder:
         self.publisher = publisher
         self.providers = providers
         self.metrics = metrics
+        self.retrieval = retrieval
         self.default_idle_s = default_idle_s
         self.clock = clock
         self._handlers: dict[str, Callable[[CloudEvent], Awaitable[str]]] = {
@@ -348,9 +351,9 @@ class Responder:
         key: str,
     ) -> Answer:
         started = time.perf_counter()
-        index = await self.stores.articles.index(message.tenant_id)
         provider: AnswerProvider = self.providers.knowledge_base
         if intent is Intent.GREETING:
+            index = await self.retrieval.index(message.tenant_id, settings)
             answer = answers.greeting(settings.greeting, index.articles[:SUGGESTED_ARTICLES])
         elif intent is Intent.THANKS:
             answer = answers.thanks()
@@ -360,11 +363,13 @@ class Responder:
             answer = answers.product_cards(settings.product_cards)
         else:
             provider = self.providers.for_tenant(settings)
+            retrieved = await self.retrieval.search(message.tenant_id, message.text, settings, PASSAGES)
             request = AnswerRequest(
                 question=message.text,
                 history=conversation.window(settings.history_window, excluding=key),
-                passages=index.search(message.text, limit=PASSAGES),
+                passages=retrieved.passages,
                 settings=settings,
+                min_confidence=retrieved.min_confidence,
             )
             try:
                 answer = await provider.answer(request)

@@ -7,8 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from switchboard_ai_responder.domain.bm25 import BM25
-from switchboard_ai_responder.domain.knowledge import Article, KnowledgeIndex, chunk
-from switchboard_ai_responder.domain.text import contains_phrase, normalize, stem, tokens
+from switchboard_ai_responder.domain.knowledge import Article, KnowledgeIndex, chunk, confidence
+from switchboard_ai_responder.domain.text import (
+    Synonyms,
+    contains_phrase,
+    normalize,
+    stem,
+    synonyms_for,
+    tokens,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -81,3 +88,47 @@ def test_search_returns_one_passage_per_article_best_first() -> None:
     assert passages[0].article.id == "pw"
     assert len({passage.article.id for passage in passages}) == len(passages)
     assert index.search("quantum chromodynamics") == []
+
+
+def test_a_typo_is_read_as_the_indexed_word_one_edit_away() -> None:
+    index = KnowledgeIndex([article("pw", "Resetting your password", "Click 'Forgot password'.")])
+    assert index.query("forgot my passwrod") == index.query("forgot my password")
+    assert index.search("passwrod")[0].article.id == "pw"
+
+
+def test_a_synonym_phrase_is_read_as_its_groups_head() -> None:
+    synonyms = Synonyms([("refund", "money back")])
+    assert synonyms.query_terms("can I get my money back") == synonyms.query_terms("can I get a refund")
+
+
+def test_a_tenants_synonyms_extend_the_built_in_ones() -> None:
+    index = KnowledgeIndex(
+        [
+            article("sofa", "Sofa care", "Vacuum the cushions of your sofa weekly."),
+            article("ship", "Shipping", "Orders ship in 2 days."),
+        ]
+    )
+    question = "cleaning my settee"
+    assert index.search(question) == []
+    tenant = synonyms_for((("sofa", "couch", "settee"),))
+    assert index.search(question, synonyms=tenant)[0].article.id == "sofa"
+    assert synonyms_for() is synonyms_for(())
+
+
+def test_confidence_drops_when_the_next_article_scores_nearly_as_well() -> None:
+    assert confidence(0.8, 10.0, 0.0) == 0.8
+    assert confidence(0.8, 10.0, 5.0) == 0.8
+    assert confidence(0.8, 10.0, 9.0) == pytest.approx(0.16)
+    assert confidence(0.8, 10.0, 10.0) == 0.0
+
+
+def test_a_close_second_article_turns_an_answer_into_a_handoff() -> None:
+    index = KnowledgeIndex(
+        [
+            article("plans", "Plans", "Team costs $12 per member each month."),
+            article("cancel", "Cancelling", "Cancel the plan to stop paying each month."),
+        ]
+    )
+    passages = index.search("monthly plan")
+    assert passages[0].coverage == 1.0
+    assert passages[0].confidence < 0.25

@@ -1,6 +1,7 @@
 """Tenant responder settings in MongoDB (collection ``tenant_settings``, ``_id`` = tenant id).
 
-The LLM API key is sealed with the shared ``SecretsBox`` before it is stored and only leaves as a mask.
+The LLM and embeddings API keys are sealed with the shared ``SecretsBox`` before they are stored and only leave
+as a mask.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ class TenantSettingsStore:
         if document is None:
             return TenantSettings()
         stored = dict(document["settings"])
-        llm = stored.get("llm")
-        if llm is not None and llm.get("api_key"):
-            stored["llm"] = {**llm, "api_key": self.box.decrypt(llm["api_key"])}
+        if stored.get("synonyms"):
+            stored["synonyms"] = [group["terms"] for group in stored["synonyms"]]
+        for section in SEALED:
+            part = stored.get(section)
+            if part is not None and part.get("api_key"):
+                stored[section] = {**part, "api_key": self.box.decrypt(part["api_key"])}
         return TenantSettings.model_validate(stored, context=STORED)
 
     async def get(self, tenant_id: str) -> TenantSettings:
@@ -35,8 +39,11 @@ class TenantSettingsStore:
 
     async def put(self, tenant_id: str, settings: TenantSettings) -> TenantSettings:
         stored = settings.model_dump(mode="json", by_alias=True)
-        if settings.llm is not None and settings.llm.api_key is not None:
-            stored["llm"]["api_key"] = self.box.encrypt(settings.llm.api_key.get_secret_value())
+        # FerretDB stores no array directly inside an array: each group is a document.
+        stored["synonyms"] = [{"terms": group} for group in stored["synonyms"]]
+        for section, key in ((section, api_key(settings, section)) for section in SEALED):
+            if key is not None:
+                stored[section]["api_key"] = self.box.encrypt(key.get_secret_value())
         await self.collection.update_one(
             {"_id": tenant_id},
             {"$set": {"settings": stored, "updated_at": datetime.now(UTC)}},
@@ -45,6 +52,15 @@ class TenantSettingsStore:
         return settings
 
 
-def masked_key(settings: TenantSettings) -> str | None:
-    key: SecretStr | None = settings.llm.api_key if settings.llm is not None else None
+#: The settings sections that hold a write-only API key.
+SEALED = ("llm", "embeddings")
+
+
+def api_key(settings: TenantSettings, section: str) -> SecretStr | None:
+    part = settings.llm if section == "llm" else settings.embeddings
+    return part.api_key if part is not None else None
+
+
+def masked_key(settings: TenantSettings, section: str = "llm") -> str | None:
+    key = api_key(settings, section)
     return mask(key.get_secret_value()) if key is not None else None

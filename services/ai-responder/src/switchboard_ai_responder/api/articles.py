@@ -31,7 +31,8 @@ def _missing() -> ApiError:
 async def create_article(
     tenant_id: str, body: ArticleIn, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
-    return envelope(_public(await services.articles.create(tenant_id, body)))
+    settings = await services.stores.tenants.get(tenant_id)
+    return envelope(_public(await services.retrieval.create(tenant_id, body, settings)))
 
 
 @router.get("", summary="List the articles")
@@ -47,15 +48,19 @@ async def search_articles(
     q: str = Query(min_length=1, max_length=2000),
     limit: int = Query(default=3, ge=1, le=20),
 ) -> dict[str, Any]:
-    index = await services.articles.index(tenant_id)
+    settings = await services.stores.tenants.get(tenant_id)
+    retrieved = await services.retrieval.search(tenant_id, q, settings, limit)
     return envelope(
         [
             {
                 **citation(passage).model_dump(mode="json"),
                 "passage": passage.text,
-                "bm25": round(passage.score, 4),
+                # Hybrid results are ranked by fused rank; "score" is the reciprocal-rank-fusion score there.
+                "bm25" if not retrieved.semantic else "fused": round(passage.score, 4),
+                "similarity": round(passage.similarity, 4) if passage.similarity is not None else None,
+                "answers": passage.confidence >= retrieved.min_confidence,
             }
-            for passage in index.search(q, limit=limit)
+            for passage in retrieved.passages
         ]
     )
 
@@ -74,7 +79,8 @@ async def get_article(
 async def replace_article(
     tenant_id: str, article_id: str, body: ArticleIn, _: WriteAccess, services: ServicesDep
 ) -> dict[str, Any]:
-    article = await services.articles.replace(tenant_id, article_id, body)
+    settings = await services.stores.tenants.get(tenant_id)
+    article = await services.retrieval.replace(tenant_id, article_id, body, settings)
     if article is None:
         raise _missing()
     return envelope(_public(article))

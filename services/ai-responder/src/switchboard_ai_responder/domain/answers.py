@@ -47,7 +47,7 @@ def citation(passage: Passage) -> Citation:
         article_id=passage.article.id,
         title=passage.article.title,
         link=passage.article.link,
-        score=round(passage.coverage, 4),
+        score=round(passage.confidence, 4),
     )
 
 
@@ -80,18 +80,18 @@ def relevant_sentences(question: str, passage: str, limit: int = QUOTED_SENTENCE
 
 def supporting(passages: Sequence[Passage], min_confidence: float) -> list[Passage]:
     """The passages good enough to answer from: the best one, and others nearly as good."""
-    if not passages or passages[0].coverage < min_confidence:
+    if not passages or passages[0].confidence < min_confidence:
         return []
-    best = passages[0].coverage
+    best = passages[0].confidence
     return [passages[0]] + [
-        p for p in passages[1:] if p.coverage >= max(min_confidence, best * RELATED_RATIO)
+        p for p in passages[1:] if p.confidence >= max(min_confidence, best * RELATED_RATIO)
     ]
 
 
 def from_knowledge_base(question: str, passages: Sequence[Passage], min_confidence: float) -> Answer:
     used = supporting(passages, min_confidence)
     if not used:
-        return fallback(passages[0].coverage if passages else 0.0)
+        return fallback(passages[0].confidence if passages else 0.0)
     best = used[0]
     quoted = " ".join(relevant_sentences(question, best.text))
     source = f'From "{best.article.title}"'
@@ -99,7 +99,7 @@ def from_knowledge_base(question: str, passages: Sequence[Passage], min_confiden
     return Answer(
         text=text,
         kind="answer",
-        confidence=round(best.coverage, 4),
+        confidence=round(best.confidence, 4),
         provider="knowledge-base",
         content_type="article",
         content_attributes={"items": article_items([passage.article for passage in used])},

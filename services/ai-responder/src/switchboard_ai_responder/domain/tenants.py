@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from switchboard_shared.fields import DisplayName
 
@@ -53,6 +53,59 @@ class LlmSettings(BaseModel):
     max_tokens: int = Field(default=400, ge=1, le=8192)
     timeout_s: float | None = Field(default=None, gt=0, le=120, description="Per request; service default")
     max_retries: int = Field(default=2, ge=0, le=5, description="Retries on 429, 5xx and timeouts")
+
+
+EmbeddingProvider = Literal["local", "openai-compatible"]
+
+#: Similarity below which a hybrid match is not trusted, per embedder, when the tenant sets none. MiniLM's was
+#: chosen on bench/responder's paraphrase dev set; other models' similarities sit on other scales, so an
+#: openai-compatible embedder should be given its own (``GET …/articles/search`` shows the similarities).
+DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.38, "openai-compatible": 0.38}
+
+
+class EmbeddingSettings(BaseModel):
+    """Semantic retrieval: which embedder turns articles and questions into vectors."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    provider: EmbeddingProvider = Field(
+        description="local: all-MiniLM-L6-v2 in process (needs the local-embeddings extra); "
+        "openai-compatible: a /v1/embeddings endpoint (OpenAI, vLLM, Ollama, text-embeddings-inference)"
+    )
+    base_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="openai-compatible: the API base URL, e.g. http://tei:8080/v1",
+    )
+    api_key: SecretStr | None = Field(default=None, max_length=4096, description="Write-only")
+    model: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["text-embedding-3-small", "nomic-embed-text"]
+    )
+    timeout_s: float | None = Field(default=None, gt=0, le=60, description="Per request; service default")
+    max_retries: int = Field(default=2, ge=0, le=5)
+    min_similarity: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Below this similarity the bot offers a human instead of answering; null: the "
+        "embedder's default",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmbeddingSettings:
+        if self.provider == "openai-compatible":
+            if self.base_url is None:
+                raise ValueError("base_url: required for openai-compatible embeddings")
+            if self.model is None:
+                raise ValueError("model: required for openai-compatible embeddings")
+        elif self.base_url is not None or self.api_key is not None:
+            raise ValueError("base_url and api_key are for openai-compatible embeddings, not local")
+        return self
+
+    def threshold(self) -> float:
+        return (
+            self.min_similarity if self.min_similarity is not None else DEFAULT_MIN_SIMILARITY[self.provider]
+        )
 
 
 class FormField(BaseModel):
@@ -111,10 +164,14 @@ class TenantSettings(BaseModel):
 
     provider: ProviderName = "knowledge-base"
     llm: LlmSettings | None = Field(default=None, description="Required for openai-compatible and anthropic")
+    embeddings: EmbeddingSettings | None = Field(
+        default=None, description="Hybrid retrieval (lexical + semantic); null: lexical only"
+    )
     bot_name: DisplayName = Field(default="Switchboard Assistant", min_length=1, max_length=100)
     min_confidence: float = Field(
-        # Chosen on bench/responder's dev questions: right answers score 0.35 and up, off-topic ones mostly 0.
-        default=0.35,
+        # Chosen on bench/responder's paraphrase dev set with the lexical confidence (coverage scaled by the
+        # lead over the next article): the highest top-1 whose wrong answers stay under 5 %.
+        default=0.25,
         ge=0,
         le=1,
         description="Below this retrieval confidence the bot says it found nothing and offers a human",
@@ -141,6 +198,14 @@ class TenantSettings(BaseModel):
         min_length=1,
         max_length=1000,
     )
+    synonyms: list[list[str]] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Groups of words or phrases that mean the same in this tenant's questions and articles "
+        '(e.g. ["subscription", "mug club", "membership"]), added to the built-in support vocabulary. The '
+        "first term is the group's head: a phrase in a question is read as it.",
+        examples=[[["subscription", "mug club", "membership"], ["sofa", "couch", "settee"]]],
+    )
     history_window: int = Field(default=6, ge=0, le=50, description="Earlier turns sent to an LLM")
     session_idle_s: int | None = Field(
         default=None, ge=60, le=30 * 86400, description="Memory expiry after idling; the service default"
@@ -159,6 +224,22 @@ class TenantSettings(BaseModel):
             raise ValueError("phrases are at most 200 characters")
         return cleaned
 
+    @field_validator("synonyms")
+    @classmethod
+    def _synonyms(cls, value: list[list[str]]) -> list[list[str]]:
+        groups = []
+        for number, group in enumerate(value):
+            terms = list(dict.fromkeys(term.strip().lower() for term in group if term.strip()))
+            if len(terms) < 2 or len(terms) > 50:
+                raise ValueError(f"group {number}: between 2 and 50 distinct terms")
+            if any(len(term) > 100 for term in terms):
+                raise ValueError(f"group {number}: terms are at most 100 characters")
+            groups.append(terms)
+        return groups
+
+    def synonym_groups(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(group) for group in self.synonyms)
+
     def all_handoff_phrases(self) -> tuple[str, ...]:
         return DEFAULT_HANDOFF_PHRASES + tuple(self.handoff_phrases)
 
@@ -166,9 +247,13 @@ class TenantSettings(BaseModel):
         return self.provider != "knowledge-base"
 
 
-def public_settings(settings: TenantSettings, masked_key: str | None) -> dict[str, Any]:
-    """The settings as the API shows them: the LLM key masked."""
+def public_settings(
+    settings: TenantSettings, masked_key: str | None, masked_embeddings_key: str | None = None
+) -> dict[str, Any]:
+    """The settings as the API shows them: the LLM and embeddings keys masked."""
     body = settings.model_dump(mode="json", by_alias=True)
     if body.get("llm") is not None:
         body["llm"]["api_key"] = masked_key
+    if body.get("embeddings") is not None:
+        body["embeddings"]["api_key"] = masked_embeddings_key
     return body

@@ -8,8 +8,10 @@ deliberately small and deterministic: both sides of the comparison go through it
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -89,48 +91,140 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE.split(text) if part.strip()]
 
 
-#: Generic customer-support vocabulary: a word users type and the words help articles use for the same thing.
-#: Both directions are added; matching happens on stems. Expansion widens recall without touching coverage
-#: weights (a synonym counts as the word it stands for).
-_SYNONYM_GROUPS = (
-    ("change", "update", "edit", "modify", "switch"),
-    ("delete", "remove", "erase"),
-    ("cancel", "stop", "terminate"),
-    ("refund", "reimburse", "reimbursement"),
-    ("member", "colleague", "teammate", "coworker", "people", "user"),
-    ("invite", "add"),
-    ("login", "log", "sign", "signin"),
+#: Generic customer-support vocabulary: the words (or phrases) customers type and the words help articles use
+#: for the same thing. Matching happens on stems; a phrase found in a question is read as its group's first
+#: term. Expansion widens recall without touching coverage weights (a synonym counts as the word it stands for).
+#: Tenants add their own groups (``TenantSettings.synonyms``) for their products' vocabulary.
+BUILT_IN_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("change", "update", "edit", "modify", "switch", "fix", "correct"),
+    ("delete", "remove", "erase", "wipe", "get rid of"),
+    ("cancel", "stop", "terminate", "quit", "end", "unsubscribe"),
+    ("refund", "reimburse", "reimbursement", "money back", "paid back", "refunded"),
+    ("member", "colleague", "teammate", "coworker", "people", "user", "staff", "employee", "team"),
+    ("invite", "add", "bring on board", "onboard"),
+    ("login", "log", "sign", "signin", "get in", "get back in", "locked out"),
     ("declined", "failed", "rejected", "bounced"),
-    ("price", "pricing", "cost", "costs"),
-    ("upgrade", "bigger", "larger"),
-    ("downgrade", "smaller", "cheaper"),
-    ("email", "mail", "inbox"),
-    ("phone", "mobile", "device", "smartphone"),
-    ("admin", "administrator"),
-    ("invoice", "receipt", "bill"),
-    ("card", "payment"),
-    ("display", "screen", "monitor"),
+    ("price", "pricing", "cost", "costs", "charge", "fee", "how much", "expensive"),
+    ("upgrade", "bigger", "larger", "bump up", "go pro", "outgrown"),
+    ("downgrade", "smaller", "cheaper", "lower", "go down"),
+    ("email", "mail", "inbox", "emails"),
+    ("phone", "mobile", "device", "smartphone", "iphone", "android", "ipad", "tablet"),
+    ("admin", "administrator", "admin rights"),
+    ("invoice", "receipt", "bill", "statement", "bills"),
+    ("card", "payment", "credit card", "debit card"),
+    ("display", "screen", "monitor", "tv"),
     ("parcel", "package", "shipment", "delivery"),
-    ("offline", "internet", "connection"),
-    ("export", "download", "backup"),
-    ("import", "migrate", "upload"),
+    ("offline", "internet", "connection", "signal", "wifi"),
+    ("export", "download", "backup", "copy", "get out"),
+    ("import", "migrate", "upload", "move over", "bring over"),
     ("token", "key"),
     ("encrypted", "encryption", "secure"),
     ("summary", "digest"),
+    (
+        "broken",
+        "damaged",
+        "smashed",
+        "cracked",
+        "chipped",
+        "shattered",
+        "in bits",
+        "in pieces",
+        "arrived broken",
+    ),
+    ("arrive", "delivered", "get here", "show up", "turn up"),
+    ("track", "tracking", "where is", "wheres", "where s"),
+    ("return", "send back", "send it back", "take back"),
+    ("exchange", "swap"),
+    ("address", "zip", "postcode", "zip code", "postal code", "street"),
+    ("cheap", "cheapest", "affordable"),
+    ("notification", "alert", "buzzing", "ping", "push"),
+    ("mute", "silence", "quiet"),
+    ("free", "no cost", "gratis"),
+    ("discount", "deal", "deals", "coupon", "voucher", "promo", "code", "offer"),
+    ("non profit", "charity", "nonprofit", "ngo"),
+    ("subscription", "membership", "plan", "club"),
+    ("pause", "skip", "on hold", "hold", "vacation", "holiday"),
+    ("customs", "duties", "import tax", "duty"),
+    ("international", "abroad", "overseas", "canada", "uk", "europe", "australia", "germany", "france"),
+    ("wholesale", "bulk", "trade", "reseller", "reselling", "resell", "shop", "cafe", "restaurant"),
+    ("personalised", "personalized", "engraved", "monogram"),
+    ("instalment", "installment", "split", "spread", "pay later", "klarna"),
+    ("dishwasher", "wash", "clean", "cleaning"),
+    ("oven", "bake", "baking"),
+    ("permission", "role", "rights", "access", "allowed"),
+    ("archive", "hide", "hidden"),
+    ("restore", "recover", "get back", "bring back", "undo", "undelete"),
+    ("integration", "slack", "chat channel"),
+    ("api", "script", "rest", "programmatic", "developer"),
+    ("region", "servers", "located", "location", "data center"),
+    ("gdpr", "dpa", "compliance", "compliant"),
+    ("two factor", "2fa", "authenticator", "one time code", "6 digit code", "security code", "recovery code"),
+    ("password", "pw", "pwd", "passcode"),
+    ("gift card", "gift voucher", "present", "giftcard"),
+    ("ship", "send", "sent", "dispatch", "dispatched", "post", "mail out"),
+    ("annual", "yearly", "year", "annually"),
+    ("monthly", "month", "every month"),
+    ("piece", "item", "product"),
+    ("see", "view", "check", "find"),
 )
 
 
-def _synonym_table() -> dict[str, tuple[str, ...]]:
-    table: dict[str, set[str]] = {}
-    for group in _SYNONYM_GROUPS:
-        stems = {stem(word) for word in group}
-        for member in stems:
-            table.setdefault(member, set()).update(stems - {member})
-    return {word: tuple(sorted(alternatives)) for word, alternatives in table.items()}
+def _phrase(term: str) -> str:
+    return " ".join(stem(word) for word in normalize(term).split())
 
 
-SYNONYMS = _synonym_table()
+class Synonyms:
+    """Synonym groups ready for retrieval: single words expand at the stem level, phrases are rewritten.
+
+    A group's first term is its head: a phrase member found in a question ("money back") is read as the head
+    ("refund"), whose alternatives then expand as usual.
+    """
+
+    def __init__(self, groups: Sequence[Sequence[str]]) -> None:
+        table: dict[str, set[str]] = {}
+        rewrites: dict[str, str] = {}
+        for group in groups:
+            terms = list(dict.fromkeys(term for term in map(_phrase, group) if term))
+            if len(terms) < 2:
+                continue
+            head = terms[0]
+            words = {term for term in terms if " " not in term}
+            for term in terms[1:]:
+                # A phrase cannot be looked up as one index term: it is read as the head. So is a word whose
+                # head is a phrase ("present" → "gift card").
+                if " " in term or " " in head:
+                    rewrites.setdefault(term, head)
+            if " " not in head:
+                for member in words:
+                    table.setdefault(member, set()).update(words - {member})
+        self._table = {word: tuple(sorted(alternatives)) for word, alternatives in table.items()}
+        # Longest phrases first, so "get back in" is read before "get back".
+        self._rewrites = sorted(rewrites.items(), key=lambda item: -len(item[0]))
+
+    def __call__(self, term: str) -> tuple[str, ...]:
+        return self._table.get(term, ())
+
+    def query_terms(self, question: str) -> list[str]:
+        """The question's retrieval terms, with synonym phrases read as their group's head term."""
+        words = [stem(word) for word in normalize(question).split()]
+        text = f" {' '.join(words)} "
+        for phrase, head in self._rewrites:
+            needle = f" {phrase} "
+            if needle in text:
+                text = text.replace(needle, f" {head} ")
+        return [word for word in text.split() if word not in _STEMMED_STOP_WORDS and len(word) > 1]
+
+
+_STEMMED_STOP_WORDS = frozenset(stem(word) for word in STOP_WORDS) | STOP_WORDS
+
+BUILT_IN = Synonyms(BUILT_IN_SYNONYMS)
+
+
+@functools.lru_cache(maxsize=256)
+def synonyms_for(extra: tuple[tuple[str, ...], ...] = ()) -> Synonyms:
+    """The built-in groups plus a tenant's own (cached: tenants' settings rarely change)."""
+    return Synonyms(BUILT_IN_SYNONYMS + extra) if extra else BUILT_IN
 
 
 def synonyms(term: str) -> tuple[str, ...]:
-    return SYNONYMS.get(term, ())
+    return BUILT_IN(term)

@@ -20,6 +20,12 @@ class AnswerRequest:
     #: Retrieved passages, best first (possibly empty).
     passages: Sequence[Passage]
     settings: TenantSettings
+    #: The threshold the passages' confidence is judged by (lexical and hybrid retrieval have their own);
+    #: None: the tenant's ``min_confidence``.
+    min_confidence: float | None = None
+
+    def threshold(self) -> float:
+        return self.settings.min_confidence if self.min_confidence is None else self.min_confidence
 
 
 class ProviderError(Exception):

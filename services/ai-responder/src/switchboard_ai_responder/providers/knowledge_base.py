@@ -11,6 +11,4 @@ class KnowledgeBaseProvider:
     name = "knowledge-base"
 
     async def answer(self, request: AnswerRequest) -> Answer:
-        return answers.from_knowledge_base(
-            request.question, request.passages, request.settings.min_confidence
-        )
+        return answers.from_knowledge_base(request.question, request.passages, request.threshold())

@@ -70,8 +70,8 @@ def chat_turns(request: AnswerRequest) -> list[dict[str, str]]:
 def grounded(request: AnswerRequest, text: str, provider: str, model: str) -> Answer:
     """An LLM's text as an Answer: confidence is the retrieval's (how well the context covers the question),
     and the articles the context came from are listed so the user can check them."""
-    used = answers.supporting(request.passages, request.settings.min_confidence)
-    best = request.passages[0].coverage if request.passages else 0.0
+    used = answers.supporting(request.passages, request.threshold())
+    best = request.passages[0].confidence if request.passages else 0.0
     return Answer(
         text=text.strip(),
         kind="answer",

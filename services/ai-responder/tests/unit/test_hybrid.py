@@ -1,0 +1,120 @@
+"""Hybrid retrieval: lexical and semantic rankings fused, article vectors, the embedders' parsing (no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from switchboard_ai_responder.domain.knowledge import (
+    Article,
+    ArticleEmbedding,
+    KnowledgeIndex,
+    embedding_texts,
+    embedding_units,
+)
+from switchboard_ai_responder.providers.embeddings import EmbedderError, _vectors, unit, verify_weights
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+MODEL = "test:axes"
+
+ARTICLES = [
+    Article(
+        id="ship",
+        title="Shipping",
+        body="Parcels leave in 2 days. Tracking is emailed.",
+        created_at=NOW,
+        updated_at=NOW,
+    ),
+    Article(
+        id="refund", title="Refunds", body="Money goes back to your card.", created_at=NOW, updated_at=NOW
+    ),
+    Article(
+        id="pw", title="Passwords", body="Reset it from the sign-in page.", created_at=NOW, updated_at=NOW
+    ),
+]
+#: One axis per article: every sentence of an article points along its axis.
+AXES = {"ship": [1.0, 0.0, 0.0], "refund": [0.0, 1.0, 0.0], "pw": [0.0, 0.0, 1.0]}
+
+
+def index(**only: bool) -> KnowledgeIndex:
+    embeddings = {
+        article.id: ArticleEmbedding(MODEL, [AXES[article.id]] * len(embedding_units(article)))
+        for article in ARTICLES
+        if only.get(article.id, True)
+    }
+    return KnowledgeIndex(ARTICLES, embeddings=embeddings)
+
+
+def test_every_sentence_is_embedded_after_the_title() -> None:
+    assert embedding_texts(ARTICLES[0]) == [
+        "Shipping. Parcels leave in 2 days.",
+        "Shipping. Tracking is emailed.",
+    ]
+
+
+def test_meaning_finds_the_article_that_shares_no_word_with_the_question() -> None:
+    question = "where's my stuff"
+    assert index().lexical(question) == []
+    (best, *_) = index().search(question, query_vector=unit([0.9, 0.1, 0.0]))
+    assert best.article.id == "ship"
+    assert best.similarity == pytest.approx(unit([0.9, 0.1, 0.0])[0])
+    assert best.confidence == best.similarity
+
+
+def test_an_article_that_only_the_words_put_first_is_not_answered_from() -> None:
+    # "refund" is the lexical winner, "ship" the semantic one: fused, refund may lead, but without the
+    # meaning behind it its confidence is 0 (the bot offers a human instead of a confident wrong answer).
+    passages = index().hybrid("refund refund money card", unit([1.0, 0.2, 0.0]))
+    by_id = {passage.article.id: passage for passage in passages}
+    assert by_id["refund"].confidence == 0.0
+    assert by_id["ship"].confidence > 0.9
+
+
+def test_without_a_question_vector_search_is_lexical() -> None:
+    (best,) = index().search("reset password", limit=1)
+    assert best.article.id == "pw"
+    assert best.similarity is None
+
+
+def test_articles_without_vectors_are_listed_for_embedding() -> None:
+    assert [article.id for article in index(refund=False).missing_embeddings()] == ["refund"]
+
+
+def test_vectors_of_another_segmentation_are_not_used() -> None:
+    stale = {"ship": ArticleEmbedding(MODEL, [AXES["ship"]] * 5)}
+    assert [article.id for article in KnowledgeIndex(ARTICLES, embeddings=stale).missing_embeddings()] == [
+        "ship",
+        "refund",
+        "pw",
+    ]
+
+
+def test_an_embeddings_answer_is_ordered_by_index_and_normalised() -> None:
+    body = {"data": [{"index": 1, "embedding": [0, 2]}, {"index": 0, "embedding": [3, 4]}]}
+    assert _vectors(body, 2) == [[0.6, 0.8], [0.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": [{"index": 0, "embedding": [1.0]}]},
+        {"data": [{"index": 0, "embedding": "x"}, {"index": 1, "embedding": [1.0]}]},
+        {"data": [{"index": 0, "embedding": [True]}, {"index": 1, "embedding": [1.0]}]},
+        {"data": [{"index": 0, "embedding": [1.0, 2.0]}, {"index": 1, "embedding": [1.0]}]},
+        {"nothing": []},
+    ],
+)
+def test_a_malformed_embeddings_answer_is_an_embedder_error(body: dict[str, object]) -> None:
+    with pytest.raises(EmbedderError):
+        _vectors(body, 2)
+
+
+def test_weights_that_are_not_the_upstream_models_are_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"not the model")
+    with pytest.raises(EmbedderError, match="sha256"):
+        verify_weights(weights)
+    verify_weights(weights, hashlib.sha256(b"not the model").hexdigest())
