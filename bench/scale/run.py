@@ -858,7 +858,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--endpoints", type=int, default=50, help="endpoints the stored attempts spread over"
     )
-    parser.add_argument("--registry-webhooks", type=int, default=1_000)
+    parser.add_argument("--registry-webhooks", type=int, default=600)
     parser.add_argument("--registry-tenants", type=int, default=10)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
