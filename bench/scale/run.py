@@ -60,7 +60,7 @@ import bson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 
-from bench.common import drop_run, infra_pid, infrastructure, log, spawn, stop
+from bench.common import drop_run, infra_pid, infrastructure, log, replace_between_markers, spawn, stop
 from bench.dispatch.common import EVENT_TYPE, cpu_seconds, event_data
 from bench.dispatch.run import git_state, machine, wait_ready
 from switchboard_dispatcher.adapters.producer import HotPathProducer
@@ -85,6 +85,9 @@ from switchboard_shared.topics import TOPIC_SPECS, Topic
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
+README = ROOT / "bench" / "README.md"
+MARK_START = "<!-- scale-results:start -->"
+MARK_END = "<!-- scale-results:end -->"
 REGISTRY_SOURCE = "/switchboard/registry"
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"  # noqa: S105 (a throwaway token of a loopback-only run)
 #: The topics the fan-out case needs (the others are not created for it).
@@ -839,6 +842,94 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _n(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def table(result: dict[str, Any]) -> str:
+    """The README's summary of a recorded run."""
+    lines = [
+        f"Run `{result['run_id']}` on {result['date']} ({result['machine'].get('nproc')} CPUs, shared); "
+        f"results in [`results/{result.get('file', 'scale-….json')}`](results/{result.get('file', '')}).",
+        "",
+    ]
+    config = result.get("config") or []
+    if config:
+        lines += [
+            "| webhooks (1k tenants) | records written/s | view catch-up (s) | view RSS caught up → targets "
+            "resolved (MiB, +Δ) | dispatcher spawn → ready (s) | dispatcher RSS (MiB) |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in config:
+            follower, written = row.get("follower") or {}, row.get("written") or {}
+            base = follower.get("rss_before_mib")
+            delta = (
+                f"{follower['rss_caught_up_mib'] - base:+,.0f} → {follower['rss_resolved_mib'] - base:+,.0f}"
+                if base is not None
+                else "-"
+            )
+            lines.append(
+                f"| {row['webhooks']:,} | {_n(written.get('records_per_s'))} | {_n(follower.get('catch_up_s'), 2)} "
+                f"| {delta} | {_n(row['dispatcher']['ready_s'], 1)} | {_n(row['dispatcher']['rss_mib'])} |"
+            )
+        lines.append("")
+    fanout = result.get("fanout") or {}
+    if fanout:
+        lines += [
+            f"Fan-out on a view of {fanout['background_webhooks']:,} other webhooks over {fanout['tenants']:,} tenants "
+            "(CPU µs, in-process):",
+            "",
+            "| case | `tasks_for` per event | + encoding per event | per task | first event after a config change |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for row in fanout["in_process"]:
+            lines.append(
+                f"| {row['case']} | {_n(row['tasks_for_us_per_event'], 1)} "
+                f"| {_n(row['tasks_for_and_encoding_us_per_event'], 1)} | {_n(row['us_per_task'], 1)} "
+                f"| {_n(row['first_event_after_a_config_change_us'], 1)} |"
+            )
+        path = fanout.get("delivery_event_path") or {}
+        lines += [
+            "",
+            f"`delivery.*` path: {_n(path.get('steady_us'), 2)} µs steady, "
+            f"{_n(path.get('first_after_a_config_change_us'), 1)} µs on the first after a config change.",
+            "",
+            "| end to end through Kafka | events/s | tasks/s | CPU µs per task (fan-out process) | Kafka CPU µs "
+            "per task | bytes on disk per task |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in fanout["end_to_end"]:
+            lines.append(
+                f"| {row['case']} | {_n(row['events_per_s'])} | {_n(row['tasks_per_s'])} "
+                f"| {_n(row['process_cpu_us_per_task'], 1)} | {_n(row['kafka_cpu_us_per_task'], 1)} "
+                f"| {_n(row['deliveries_topic_bytes_on_disk_per_task'])} |"
+            )
+        lines.append("")
+    storage = result.get("storage") or {}
+    if storage:
+        bson_sizes = storage.get("bson_bytes_per_document") or {}
+        lines += [
+            "| stored document | FerretDB (collStats data + indexes) | BSON (MongoDB, before compression) |",
+            "|---|---:|---:|",
+            f"| attempt | {_n(storage.get('bytes_per_attempt'))} | {_n(bson_sizes.get('delivery_attempts'))} |",
+            f"| event (≈1 KB data) | {_n(storage.get('bytes_per_event'))} | {_n(bson_sizes.get('events'))} |",
+            "",
+        ]
+    registry = result.get("registry") or {}
+    if registry:
+        blocks = ", ".join(f"{_n(block['webhooks_per_s'], 1)}" for block in registry["per_block_of_100"])
+        lines += [
+            f"Registry API: {registry['webhooks']:,} webhooks in {registry['seconds']:,} s "
+            f"({_n(registry['webhooks_per_s'], 1)}/s; per block of 100: {blocks}); "
+            f"{registry['config_records_published']:,} config records published; CPU per webhook: registry "
+            f"{_n(registry['registry_cpu_us_per_webhook'])} µs, FerretDB {_n(registry['ferretdb_cpu_us_per_webhook'])} µs.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
 def int_list(text: str) -> list[int]:
     return [int(item) for item in text.split(",") if item]
 
@@ -855,12 +946,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tasks", type=int, default=20_000, help="tasks per end-to-end fan-out case")
     parser.add_argument("--attempts", type=int, default=5_000)
     parser.add_argument("--events", type=int, default=5_000)
-    parser.add_argument(
-        "--endpoints", type=int, default=50, help="endpoints the stored attempts spread over"
-    )
+    parser.add_argument("--endpoints", type=int, default=50, help="endpoints the stored attempts spread over")
     parser.add_argument("--registry-webhooks", type=int, default=600)
     parser.add_argument("--registry-tenants", type=int, default=10)
-    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--output", type=Path, default=None, help="write the JSON here (the README is left alone)"
+    )
+    parser.add_argument(
+        "--table", type=Path, default=None, help="redo the README's table from a recorded run"
+    )
     args = parser.parse_args(argv)
     args.run_id = uuid.uuid4().hex[:8]
     return args
@@ -868,10 +962,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = asyncio.run(run(args))
-    path = args.output or RESULTS / f"scale-{datetime.now(UTC):%Y-%m-%d-%H%M}.json"
-    path.write_text(json.dumps(result, indent=1, default=str) + "\n")
-    log(f"results in {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    if args.table:
+        result = json.loads(args.table.read_text())
+    else:
+        result = asyncio.run(run(args))
+        path = args.output or RESULTS / f"scale-{datetime.now(UTC):%Y-%m-%d-%H%M}.json"
+        result["file"] = path.name
+        path.write_text(json.dumps(result, indent=1, default=str) + "\n")
+        log(f"results in {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    if args.output is None:  # a recorded run (not a trial run written elsewhere) goes into the README
+        replace_between_markers(README, MARK_START, MARK_END, table(result) + "\n")
     return 0
 
 
