@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard_dispatcher.adapters.producer import key_hash
 from switchboard_dispatcher.settings import DispatcherSettings
+from switchboard_shared.kafka_batching import key_hash
 from switchboard_shared.testing.fixtures import SettingsFactory
 from switchboard_shared.testing.processes import dispatcher_env, free_port
 from switchboard_shared.testing.webhooks import Platform, Receiver
