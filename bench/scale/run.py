@@ -25,6 +25,12 @@ Phases (``--phases``; each says what its numbers cover):
    ``dbStats`` / ``collStats`` and the growth of FerretDB's SQLite files, per document; what 30 days of delivery
    log and 7 days of topics hold per million deliveries a day.
 
+5. **replicas** — 1, then 2 dispatcher processes (``create_app`` under uvicorn) in one consumer group on the shared
+   Kafka, 2,500 events to 6 webhooks (one per deliveries partition) delivered to ``bench/dispatch``'s verifying
+   receiver: deliveries/s, each replica's share, and the CPU per delivery of all replicas together. On 2 cores
+   shared with the receiver and Kafka this checks that the work splits and its cost per delivery stays flat,
+   not that throughput doubles.
+
 Everything runs on loopback, in namespaces and databases the run deletes. Results:
 ``bench/results/scale-<UTC date-time>.json``.
 
@@ -58,11 +64,31 @@ from typing import Any
 import aiohttp
 import bson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from bench.common import drop_run, infra_pid, infrastructure, log, replace_between_markers, spawn, stop
+from bench.common import (
+    BENCH_HOST,
+    drop_run,
+    infra_pid,
+    infrastructure,
+    log,
+    ready_port,
+    replace_between_markers,
+    spawn,
+    stop,
+)
 from bench.dispatch.common import EVENT_TYPE, cpu_seconds, event_data
-from bench.dispatch.run import git_state, machine, wait_ready
+from bench.dispatch.run import (
+    BENCH_DELIVERY,
+    EventPublisher,
+    ReceiverClient,
+    dispatcher,
+    dispatcher_metrics,
+    git_state,
+    machine,
+    wait_ready,
+)
 from switchboard_dispatcher.adapters.producer import HotPathProducer
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
 from switchboard_dispatcher.engine import attempt_event
@@ -77,10 +103,12 @@ from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.config_follower import reached_end
 from switchboard_shared.events import ConfigChanged, EventType
 from switchboard_shared.kafka_admin import ensure_topics
+from switchboard_shared.kafka_batching import key_hash
 from switchboard_shared.secrets_box import SecretsBox
 from switchboard_shared.settings import Environment, ServiceSettings
 from switchboard_shared.signing import generate_secret
 from switchboard_shared.testing.processes import free_port
+from switchboard_shared.testing.webhooks import Platform
 from switchboard_shared.topics import TOPIC_SPECS, Topic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -807,6 +835,133 @@ def retention(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- phase 5: one and two dispatcher replicas -------------------------------------------------------------------
+
+
+def hooks_on_distinct_partitions(count: int) -> list[str]:
+    """Webhook ids whose tasks land on ``count`` different partitions of the deliveries topic (keyed by
+    endpoint), so that every replica's share of the partitions has some of them."""
+    partitions = next(spec.partitions for spec in TOPIC_SPECS if spec.topic is Topic.DELIVERIES)
+    chosen: dict[int, str] = {}
+    n = 0
+    while len(chosen) < min(count, partitions):
+        chosen.setdefault(key_hash(f"webhook:rep-{n}".encode()) % partitions, f"rep-{n}")
+        n += 1
+    return sorted(chosen.values())
+
+
+async def succeeded(http: aiohttp.ClientSession, port: int) -> float:
+    """Webhook deliveries that succeeded so far, from one dispatcher's ``/metrics``."""
+    counters = await dispatcher_metrics(http, port)
+    return sum(
+        value
+        for name, value in counters.items()
+        if name.startswith("dispatcher_deliveries_total") and "succeeded" in name
+    )
+
+
+async def replicas_phase(
+    args: argparse.Namespace, bootstrap: str, mongodb_url: str, namespace: str, logs: Path
+) -> list[dict[str, Any]]:
+    """``--replicas`` dispatcher processes in one consumer group on the shared Kafka, each count in turn: the
+    same burst of events to 6 webhooks (one per deliveries partition), delivered to the verifying receiver of
+    ``bench/dispatch``. Deliveries/s, each replica's share and the CPU per delivery of all of them together."""
+    settings = DispatcherSettings(
+        environment=Environment.TEST,
+        kafka_bootstrap=bootstrap,
+        mongodb_url=SecretStr(mongodb_url),
+        topic_namespace=namespace,
+        mongodb_database=f"bench_{args.run_id}_scale_replicas",
+        allow_loopback_urls=True,
+    )
+    hooks = hooks_on_distinct_partitions(6)
+    secrets = {hook: generate_secret() for hook in hooks}
+    secrets_file = logs / "receiver-secrets.json"
+    secrets_file.write_text(json.dumps({f"/hooks/{hook}": secret for hook, secret in secrets.items()}))
+    secrets_file.chmod(0o600)
+    receiver_process = await spawn(
+        [sys.executable, "-m", "bench.dispatch.receiver", f"--secrets={secrets_file}", "--max-seconds=1800"],
+        logs / "receiver.log",
+        stdout_pipe=True,
+    )
+    rows = []
+    try:
+        port = await ready_port(receiver_process, logs / "receiver.log")
+        await ensure_topics(bootstrap, namespace)
+        async with Platform(settings) as platform:
+            for hook in hooks:
+                url = f"http://{BENCH_HOST}:{port}/hooks/{hook}"
+                await platform.webhook(
+                    hook, "bench-rep", url, [EVENT_TYPE], secret=secrets[hook], delivery=BENCH_DELIVERY
+                )
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+            receiver = ReceiverClient(http, port)
+            topic = settings.topic(Topic.PLATFORM_EVENTS)
+            for count in args.replicas:
+                rows.append(await replica_run(args, settings, http, receiver, topic, count, len(hooks), logs))
+                log(f"replicas: {rows[-1]}")
+    finally:
+        await stop(receiver_process)
+        secrets_file.unlink(missing_ok=True)
+        await drop_run(bootstrap, mongodb_url, namespace, [settings.mongodb_database])
+    return rows
+
+
+async def replica_run(
+    args: argparse.Namespace,
+    settings: DispatcherSettings,
+    http: aiohttp.ClientSession,
+    receiver: ReceiverClient,
+    topic: str,
+    count: int,
+    hooks: int,
+    logs: Path,
+) -> dict[str, Any]:
+    dispatcher_args = argparse.Namespace(
+        app="switchboard_dispatcher.main:create_app", set=[], profile_dispatcher=None, ready_timeout=120.0
+    )
+    async with (
+        contextlib.AsyncExitStack() as stack,
+        EventPublisher(settings.kafka_bootstrap, topic, 1024) as publisher,
+    ):
+        started = [
+            await stack.enter_async_context(dispatcher(dispatcher_args, settings, http, logs))
+            for _ in range(count)
+        ]
+        await asyncio.sleep(5)  # the group's rebalance settles before the warm-up
+        await publisher.burst("bench-rep", f"warm{count}", 100)
+        await receiver.wait_for(f"warm{count}", 100 * hooks, 120, 60)
+        before = {process.pid: cpu_seconds(process.pid) or 0.0 for process, _ in started}
+        kafka = infra_pid("kafka")
+        kafka_before = cpu_seconds(kafka) if kafka else None
+        shares_before = [await succeeded(http, port) for _, port in started]
+        phase, expected = f"rep{count}", args.replica_events * hooks
+        wall = time.perf_counter()
+        await publisher.burst("bench-rep", phase, args.replica_events)
+        complete = await receiver.wait_for(phase, expected, 300, 60)
+        seconds = time.perf_counter() - wall
+        cpu = [(cpu_seconds(process.pid) or 0.0) - before[process.pid] for process, _ in started]
+        kafka_cpu = (cpu_seconds(kafka) or 0.0) - kafka_before if kafka and kafka_before is not None else None
+        shares = [
+            await succeeded(http, port) - share
+            for (_, port), share in zip(started, shares_before, strict=True)
+        ]
+    delivered = (await receiver.stats(phase))["unique"]
+    return {
+        "replicas": count,
+        "deliveries": delivered,
+        "complete": complete,
+        "seconds": round(seconds, 2),
+        "deliveries_per_s": round(delivered / seconds, 1),
+        "deliveries_per_replica": shares,
+        "cpu_cores_per_replica": [round(c / seconds, 2) for c in cpu],
+        "dispatcher_cpu_us_per_delivery": round(sum(cpu) / max(delivered, 1) * 1e6, 1),
+        "kafka_cpu_us_per_delivery": round(kafka_cpu / max(delivered, 1) * 1e6, 1)
+        if kafka_cpu is not None
+        else None,
+    }
+
+
 # -- the run -----------------------------------------------------------------------------------------------------
 
 
@@ -828,6 +983,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "fanout": lambda: fanout_phase(args, bootstrap, mongodb_url, base),
         "config": lambda: config_phase(args, bootstrap, mongodb_url, base, logs),
         "registry": lambda: registry_phase(args, bootstrap, mongodb_url, f"{base}reg.", logs),
+        "replicas": lambda: replicas_phase(args, bootstrap, mongodb_url, f"{base}rep.", logs),
     }
     try:
         for name, phase in phases.items():
@@ -927,6 +1083,26 @@ def table(result: dict[str, Any]) -> str:
             f"{_n(registry['registry_cpu_us_per_webhook'])} µs, FerretDB {_n(registry['ferretdb_cpu_us_per_webhook'])} µs.",
             "",
         ]
+    replicas = result.get("replicas") or []
+    if replicas:
+        lines += [
+            "| dispatcher replicas (one group, 6 partitions) | deliveries/s | deliveries per replica | cores per "
+            "replica | dispatcher CPU µs per delivery (all replicas) | Kafka CPU µs per delivery |",
+            "|---:|---:|---|---|---:|---:|",
+        ]
+        for row in replicas:
+            shares = " / ".join(f"{share:,.0f}" for share in row["deliveries_per_replica"])
+            cores = " / ".join(f"{core:.2f}" for core in row["cpu_cores_per_replica"])
+            lines.append(
+                f"| {row['replicas']} | {_n(row['deliveries_per_s'])} | {shares} | {cores} "
+                f"| {_n(row['dispatcher_cpu_us_per_delivery'], 1)} | {_n(row['kafka_cpu_us_per_delivery'], 1)} |"
+            )
+        lines += [
+            "",
+            "A replica well under one core was not the limit: the rate is then the machine's (other work, the "
+            "receiver, Kafka), and only the split and the CPU per delivery say something about the dispatcher.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -936,7 +1112,9 @@ def int_list(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.scale.run", description=__doc__)
-    parser.add_argument("--phases", default="storage,fanout,config,registry", type=lambda t: t.split(","))
+    parser.add_argument(
+        "--phases", default="storage,fanout,config,registry,replicas", type=lambda t: t.split(",")
+    )
     parser.add_argument(
         "--sizes", default="1000,10000,100000", type=int_list, help="webhooks per config case"
     )
@@ -949,6 +1127,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--endpoints", type=int, default=50, help="endpoints the stored attempts spread over")
     parser.add_argument("--registry-webhooks", type=int, default=600)
     parser.add_argument("--registry-tenants", type=int, default=10)
+    parser.add_argument("--replicas", default="1,2", type=int_list, help="dispatcher replicas, each in turn")
+    parser.add_argument("--replica-events", type=int, default=2_500, help="events (x 6 webhooks) per count")
     parser.add_argument(
         "--output", type=Path, default=None, help="write the JSON here (the README is left alone)"
     )
