@@ -174,3 +174,32 @@ def test_delivery_event_subscribers_are_counted_per_tenant_through_every_change(
     assert receivers() == set()  # moved to another tenant
     view.apply("webhook:a", 3, subscribed)
     assert receivers() == {"a"}
+
+
+def test_a_webhook_keeps_only_what_delivery_reads() -> None:
+    # Every replica holds every webhook: the registry's names, descriptions and timestamps cost ~1.3 KB each.
+    box = SecretsBox([SecretsBox.generate_key()])
+    view = ConfigView(box)
+    state = webhook_state(
+        box,
+        name="orders",
+        description="the shop's order feed",
+        createdAt="2026-11-24T12:00:00+00:00",
+        createdBy="key_1",
+        delivery={"max_in_flight": 3, "ordered": True},
+    )
+    view.apply("webhook:w1", 1, state)
+
+    assert set(view.states["webhook:w1"]) == {
+        "tenant_id",
+        "url",
+        "events",
+        "active",
+        "secret",
+        "previous_secrets",
+        "delivery",
+    }
+    target = view.target("webhook", "w1", NOW)
+    assert target is not None
+    assert (target.url, target.max_in_flight, target.ordered) == ("https://hooks.example/a", 3, True)
+    assert target.secrets == ("whsec_new", "whsec_old")
