@@ -1012,6 +1012,11 @@ def table(result: dict[str, Any]) -> str:
         "",
     ]
     config = result.get("config") or []
+    if result.get("config_run"):
+        lines += [
+            f"Config rows: run `{result['config_run']['run_id']}` — {result['config_run']['note']}.",
+            "",
+        ]
     if config:
         lines += [
             "| webhooks (1k tenants) | records written/s | view catch-up (s) | view RSS caught up → targets "
