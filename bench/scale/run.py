@@ -313,6 +313,15 @@ async def registry_phase(
     env = service_env(bootstrap, mongodb_url, namespace, {"SB_REGISTRY_MONGODB_DATABASE": database})
     env["SB_REGISTRY_ALLOW_LOOPBACK_URLS"] = "true"  # development-mode tenants may register loopback URLs
     await ensure_topics(bootstrap, namespace)
+    try:
+        return await registry_run(args, bootstrap, namespace, env, logs)
+    finally:
+        await drop_run(bootstrap, mongodb_url, namespace, [database])
+
+
+async def registry_run(
+    args: argparse.Namespace, bootstrap: str, namespace: str, env: dict[str, str], logs: Path
+) -> dict[str, Any]:
     async with (
         aiohttp.ClientSession() as http,
         service_process("switchboard_registry.main:create_app", env, http, logs) as (process, port, _),
@@ -359,11 +368,6 @@ async def registry_phase(
             (cpu_seconds(ferret) or 0.0) - ferret_before if ferret and ferret_before is not None else None
         )
     published, size = await count_records(bootstrap, f"{namespace}{Topic.CONFIG.value}", b"webhook:")
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url)
-    try:
-        await mongo.drop_database(database)
-    finally:
-        await mongo.close()
     return {
         "covers": "POST /api/webhooks on the registry process (HTTP, URL check, insert, outbox publish to Kafka, "
         "outbox clear) by 8 concurrent clients; FerretDB shared",
