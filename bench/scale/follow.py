@@ -20,6 +20,7 @@ import uvloop
 
 from switchboard_dispatcher.view import ConfigView
 from switchboard_shared.config_follower import ConfigFollower
+from switchboard_shared.config_records import ConfigRecord, Entity
 from switchboard_shared.settings import Environment, ServiceSettings
 
 
@@ -31,16 +32,25 @@ def rss_mib() -> float:
     return 0.0
 
 
-async def follow(bootstrap: str, topic: str, timeout_s: float) -> dict[str, float]:
-    view = ConfigView(ServiceSettings(environment=Environment.TEST).secrets_box())
+class CountingView(ConfigView):
+    """The dispatcher's view, counting the records the follower applies to it."""
+
     applied = 0
 
-    def apply(key: str, version: int | None, state: dict[str, object] | None) -> bool:
-        nonlocal applied
-        applied += 1
-        return view.apply(key, version, state)
+    def apply(self, entity: Entity, entity_id: str, version: int | None, record: ConfigRecord | None) -> bool:
+        self.applied += 1
+        return super().apply(entity, entity_id, version, record)
 
-    follower = ConfigFollower(bootstrap=bootstrap, topic=topic, apply=apply, catch_up_timeout_s=timeout_s)
+
+async def follow(bootstrap: str, topic: str, timeout_s: float) -> dict[str, float]:
+    view = CountingView(ServiceSettings(environment=Environment.TEST).secrets_box())
+    follower = ConfigFollower(
+        bootstrap=bootstrap,
+        topic=topic,
+        view=view,
+        client_id="switchboard-dispatcher-config",
+        catch_up_timeout_s=timeout_s,
+    )
     gc.collect()
     before = rss_mib()
     cpu, wall = time.process_time(), time.perf_counter()
@@ -48,13 +58,13 @@ async def follow(bootstrap: str, topic: str, timeout_s: float) -> dict[str, floa
     catch_up_s, catch_up_cpu_s = time.perf_counter() - wall, time.process_time() - cpu
     gc.collect()
     caught_up = rss_mib()
-    webhooks = [key.split(":", 1)[1] for key in view.states if key.startswith("webhook:")]
+    webhooks = list(view.webhooks.records)
     cpu = time.process_time()
     resolved = sum(view.target("webhook", webhook_id) is not None for webhook_id in webhooks)
     resolve_cpu_s = time.process_time() - cpu
     gc.collect()
     result = {
-        "records": applied,
+        "records": view.applied,
         "webhooks": len(webhooks),
         "catch_up_s": round(catch_up_s, 3),
         "catch_up_cpu_s": round(catch_up_cpu_s, 3),

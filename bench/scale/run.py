@@ -90,9 +90,13 @@ from bench.dispatch.run import (
     wait_ready,
 )
 from switchboard_dispatcher.adapters.producer import HotPathProducer
-from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
-from switchboard_dispatcher.engine import attempt_event
+from switchboard_dispatcher.domain.decisions import AttemptResult, Succeeded
+from switchboard_dispatcher.domain.policy import Outcome, Verdict
+from switchboard_dispatcher.domain.records import attempt_event, attempt_record
+from switchboard_dispatcher.domain.targets import Target
+from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id, task_json
 from switchboard_dispatcher.fanout import FanOut, tasks_for
+from switchboard_dispatcher.main import stage_consumer
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_dispatcher.view import ConfigView
@@ -100,8 +104,9 @@ from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.domain.deliveries import parse_attempt
 from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_follower import reached_end
-from switchboard_shared.events import ConfigChanged, EventType
+from switchboard_shared.config_records import ConfigChanged, WebhookConfig
+from switchboard_shared.consumers import reached_end
+from switchboard_shared.events import DeliveryAttempt, EventType
 from switchboard_shared.kafka_admin import ensure_topics
 from switchboard_shared.kafka_batching import key_hash
 from switchboard_shared.secrets_box import SecretsBox
@@ -142,63 +147,65 @@ def rss_mib(pid: int) -> float | None:
 # -- config records in the registry's format ---------------------------------------------------------------------
 
 
-def webhook_state(
-    index: int, tenant: str, secret: str, events: list[str], now: str, delivery: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """A webhook's state as the registry publishes it (``default_state`` of its document: every field but the
-    outbox marker, ``_id`` as ``id``; datetimes become ISO strings in the record's JSON)."""
-    webhook_id = f"wh_{index:08d}{uuid.uuid4().hex[:16]}"
-    return {
-        "tenant_id": tenant,
-        "createdBy": f"key_{tenant}",
-        "createdAt": now,
-        "updatedAt": now,
-        "previous_secrets": [],
-        "name": f"endpoint {index}",
-        "url": f"https://hooks.example.com/{tenant}/endpoint-{index}",
-        "description": None,
-        "events": events,
-        "active": True,
-        "secret": secret,
-        "delivery": delivery
-        or {
-            "timeout_seconds": 30,
-            "retry_schedule": [5, 300, 1800, 7200, 18000, 36000, 36000],
-            "max_in_flight": 10,
-            "rate_limit_per_minute": 600,
-            "ordered": False,
-        },
-        "version": 1,
-        "id": webhook_id,
-    }
+def webhook_record(
+    index: int,
+    tenant: str,
+    secret: str,
+    events: list[str],
+    now: datetime,
+    delivery: dict[str, Any] | None = None,
+) -> WebhookConfig:
+    """A webhook's record as the registry publishes it (``webhook_record`` of its document)."""
+    return WebhookConfig.model_validate(
+        {
+            "id": f"wh_{index:08d}{uuid.uuid4().hex[:16]}",
+            "tenant_id": tenant,
+            "version": 1,
+            "createdBy": f"key_{tenant}",
+            "createdAt": now,
+            "updatedAt": now,
+            "name": f"endpoint {index}",
+            "url": f"https://hooks.example.com/{tenant}/endpoint-{index}",
+            "events": events,
+            "secret": secret,
+            "delivery": delivery
+            or {
+                "timeout_seconds": 30,
+                "retry_schedule": [5, 300, 1800, 7200, 18000, 36000, 36000],
+                "max_in_flight": 10,
+                "rate_limit_per_minute": 600,
+                "ordered": False,
+            },
+        }
+    )
 
 
-def config_record(state: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """(key, value, headers) of the record ``ChangeRelay.publish`` writes for ``state``."""
-    key = f"webhook:{state['id']}"
+def config_record(record: WebhookConfig) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the Kafka record ``ChangeRelay.publish`` writes for ``record``."""
+    key = f"webhook:{record.id}"
     event = CloudEvent(
         source=REGISTRY_SOURCE,
         type=EventType.CONFIG_CHANGED,
         subject=key,
-        tenant=state["tenant_id"],
+        tenant=record.tenant_id,
         partitionkey=key,
         data=ConfigChanged(
             entity="webhook",
-            entity_id=state["id"],
-            tenant_id=state["tenant_id"],
-            version=state["version"],
-            state=state,
+            entity_id=record.id,
+            tenant_id=record.tenant_id,
+            version=record.version,
+            state=record,
         ),
-        extensions={"entity": "webhook", "version": str(state["version"])},
+        extensions={"entity": "webhook", "version": str(record.version)},
     )
     return key.encode(), event.kafka_value(), event.kafka_header_list()
 
 
-def generated_webhooks(box: SecretsBox, count: int, tenants: int, prefix: str = "t") -> list[dict[str, Any]]:
+def generated_webhooks(box: SecretsBox, count: int, tenants: int, prefix: str = "t") -> list[WebhookConfig]:
     """``count`` webhooks spread over ``tenants`` tenants, each with its own encrypted secret."""
-    now = datetime.now(UTC).isoformat()
+    now = datetime.now(UTC)
     return [
-        webhook_state(
+        webhook_record(
             i,
             f"{prefix}{i % tenants:05d}",
             box.encrypt(generate_secret()),
@@ -414,7 +421,7 @@ async def config_phase(
         try:
             if size:
                 log(f"config: generating {size:,} webhooks over {row['tenants']:,} tenants")
-                records = [config_record(state) for state in generated_webhooks(box, size, args.tenants)]
+                records = [config_record(record) for record in generated_webhooks(box, size, args.tenants)]
                 row["written"] = await produce(bootstrap, f"{namespace}{Topic.CONFIG.value}", records)
                 del records
                 gc.collect()
@@ -458,16 +465,22 @@ def fanout_cases(sizes: Iterable[int]) -> list[FanoutCase]:
 
 def hot_view(box: SecretsBox, background: int, tenants: int, cases: list[FanoutCase]) -> ConfigView:
     view = ConfigView(box)
-    for state in generated_webhooks(box, background, tenants):
-        view.apply(f"webhook:{state['id']}", 1, state)
-    now = datetime.now(UTC).isoformat()
+    for record in generated_webhooks(box, background, tenants):
+        view.apply("webhook", record.id, 1, record)
+    now = datetime.now(UTC)
     delivery = {"max_in_flight": 64, "rate_limit_per_minute": 1_000_000}
     for case in cases:
         for i in range(case.matching + case.others):
             events = [EVENT_TYPE] if i < case.matching else ["ticket.created"]
-            state = webhook_state(i, case.tenant, box.encrypt(generate_secret()), events, now, delivery)
-            view.apply(f"webhook:{state['id']}", 1, state)
+            record = webhook_record(i, case.tenant, box.encrypt(generate_secret()), events, now, delivery)
+            view.apply("webhook", record.id, 1, record)
     return view
+
+
+def change_unrelated(view: ConfigView, webhook_id: str, version: int) -> None:
+    """A config change to another tenant's webhook: the same record again at a higher version."""
+    record = view.webhooks.records[webhook_id].model_copy(update={"version": version})
+    view.apply("webhook", webhook_id, version, record)
 
 
 def an_event(tenant: str, seq: int = 0) -> CloudEvent:
@@ -499,7 +512,8 @@ def cpu_us(fn: Callable[[], object], repeat: int) -> float:
 
 def in_process_fanout(view: ConfigView, cases: list[FanoutCase]) -> list[dict[str, Any]]:
     rows = []
-    unrelated = next(key for key in view.states if key.startswith("webhook:") and "hot-" not in key)
+    tenants = {case.tenant for case in cases}
+    unrelated = next(record.id for record in view.webhooks if record.tenant_id not in tenants)
     for case in cases:
         event = an_event(case.tenant)
         tasks = tasks_for(view, event)
@@ -509,7 +523,7 @@ def in_process_fanout(view: ConfigView, cases: list[FanoutCase]) -> list[dict[st
         total_us = cpu_us(lambda: encode(tasks_for(view, event)), repeat)  # noqa: B023 - called right here
         after_change = []
         for version in range(2, 7):
-            view.apply(unrelated, 10 * version, view.states[unrelated])
+            change_unrelated(view, unrelated, 10 * version)
             started = time.process_time()
             encode(tasks_for(view, event))
             after_change.append((time.process_time() - started) * 1e6)
@@ -529,36 +543,34 @@ def in_process_fanout(view: ConfigView, cases: list[FanoutCase]) -> list[dict[st
     return rows
 
 
-def attempt_fields(tenant: str, endpoint: str = "wh_0") -> dict[str, Any]:
+def a_success(tenant: str, endpoint: str = "wh_0") -> DeliveryAttempt:
     """One successful first attempt, as the engine records it (a short JSON answer from the endpoint)."""
-    return {
-        "delivery_id": f"msg_{uuid.uuid4().hex}",
-        "event_id": uuid.uuid4().hex,
-        "event_type": EVENT_TYPE,
-        "tenant_id": tenant,
-        "endpoint_id": endpoint,
-        "endpoint_kind": "webhook",
-        "url": f"https://hooks.example.com/{tenant}/{endpoint}",
-        "attempt": 1,
-        "status_code": 200,
-        "latency_ms": 12.5,
-        "response_body": '{"received":true}',
-        "error_kind": None,
-        "error": None,
-        "attempted_at": datetime.now(UTC),
-        "command_id": None,
-    }
+    event = CloudEvent(source="//bench/scale", type=EVENT_TYPE, tenant=tenant, data={})
+    task = DeliveryTask(
+        delivery_id=delivery_id(event.source, event.id, "webhook", endpoint),
+        tenant_id=tenant,
+        endpoint_kind="webhook",
+        endpoint_id=endpoint,
+        event=event.structured(),
+    )
+    target = Target(
+        kind="webhook", id=endpoint, tenant_id=tenant, url=f"https://hooks.example.com/{tenant}/{endpoint}"
+    )
+    result = AttemptResult(
+        Outcome(Verdict.SUCCESS), status=200, response_body='{"received":true}', latency_ms=12.5
+    )
+    return attempt_record(task, event, target, datetime.now(UTC), result, Succeeded())
 
 
 def delivery_event_path(view: ConfigView, tenant: str) -> dict[str, float]:
     """CPU of ``targets_for`` for one ``delivery.*`` event (the engine hands every attempt to it), steady and
     as the first after a config change (which makes the view recompute who subscribes to them)."""
-    event = attempt_event(attempt_fields(tenant), "succeeded")
+    event = attempt_event(a_success(tenant))
     steady = cpu_us(lambda: view.targets_for(event), 2000)
-    unrelated = next(key for key in view.states if key.startswith("webhook:"))
+    unrelated = next(iter(view.webhooks.records))
     after = []
     for version in range(2, 7):
-        view.apply(unrelated, 100 * version, view.states[unrelated])
+        change_unrelated(view, unrelated, 100 * version)
         started = time.process_time()
         view.targets_for(event)
         after.append((time.process_time() - started) * 1e6)
@@ -620,9 +632,7 @@ async def end_to_end_fanout(
             done.set()
 
     fanout = FanOut(
-        bootstrap=bootstrap,
-        topic=settings.topic(Topic.PLATFORM_EVENTS),
-        group_id=settings.group_id("dispatcher", "fanout"),
+        consumer=stage_consumer(settings, Topic.PLATFORM_EVENTS, "fanout"),
         view=view,
         publish=publish,
         metrics=DispatcherMetrics(),
@@ -740,7 +750,7 @@ async def storage_phase(args: argparse.Namespace, mongodb_url: str) -> dict[str,
         for n in range(args.attempts):
             tenant, endpoint = endpoints[n % len(endpoints)]
             partition = n % 6
-            recorded = attempt_event(attempt_fields(tenant, endpoint), "succeeded").structured()
+            recorded = attempt_event(a_success(tenant, endpoint)).structured()
             attempt = parse_attempt(CloudEvent.from_structured(recorded))
             batch.append((attempt, Position("attempts", partition, offsets[partition])))
             offsets[partition] += 1
@@ -807,7 +817,7 @@ def record_sizes() -> dict[str, int]:
 
     event = an_event("t00000")
     task = tasks_for(hot_view(test_box(), 0, 1, [FanoutCase("1", "t00000", 1)]), event)[0]
-    attempt = attempt_event(attempt_fields("t00000"), "succeeded")
+    attempt = attempt_event(a_success("t00000"))
     return {
         "event": size(event.kafka_key(), event.kafka_value(), event.kafka_header_list()),
         "task": size(task.key.encode(), task_json(task), []),
