@@ -15,6 +15,7 @@ from switchboard_dispatcher.adapters.http import (
     RESPONSE_BODY_LIMIT,
     CheckingResolver,
     HttpSender,
+    ReqwestSender,
     SendError,
     classify_error,
     policy_from,
@@ -59,9 +60,9 @@ async def server() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-@pytest.fixture
-async def sender() -> AsyncIterator[HttpSender]:
-    http = HttpSender(
+@pytest.fixture(params=[HttpSender, ReqwestSender])
+async def sender(request: pytest.FixtureRequest) -> AsyncIterator[HttpSender]:
+    http = request.param(
         policy_from(allow_loopback=True, allow_private=False),
         overriding_resolver({"hooks.test": "127.0.0.1"}),
     )

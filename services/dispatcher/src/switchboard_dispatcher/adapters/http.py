@@ -17,21 +17,27 @@ before the request. Redirects are never followed. The DNS cache is off, so every
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import ConnectError, DecodeError, ReadError, WriteError
+from pyreqwest.response import ResponseBodyReader
 
 from switchboard_shared.events import ErrorKind
 from switchboard_shared.netsafety import (
     AddressPolicy,
     BlockedAddress,
+    IPAddress,
     Resolver,
     UnresolvableHost,
     resolve_checked,
@@ -104,13 +110,27 @@ def classify_error(exc: BaseException) -> tuple[ErrorKind, str]:
             return "timeout", "timed out"
         if isinstance(item, ssl.SSLError | aiohttp.ClientSSLError):
             return "tls", f"TLS error: {type(item).__name__}"
+        if isinstance(item, ConnectError) and _mentions_tls(item):
+            return "tls", "TLS error: certificate or handshake"
         if isinstance(item, aiohttp.ClientConnectorDNSError | socket.gaierror):
             return "dns", "name resolution failed"
-        if isinstance(item, aiohttp.ClientConnectorError | ConnectionError):
+        if isinstance(item, aiohttp.ClientConnectorError | ConnectionError | ConnectError):
             return "connect", f"connection failed: {type(item).__name__}"
-        if isinstance(item, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        if isinstance(
+            item,
+            aiohttp.ClientPayloadError
+            | aiohttp.ServerDisconnectedError
+            | ReadError
+            | WriteError
+            | DecodeError,
+        ):
             return "protocol", f"protocol error: {type(item).__name__}"
     return "other", type(exc).__name__
+
+
+def _mentions_tls(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("certificate", "tls", "ssl", "handshake"))
 
 
 class HttpSender:
@@ -187,6 +207,141 @@ def _ip_literal_host(url: str) -> str | None:
     except OSError:
         return None
     return host
+
+
+class ReqwestSender:
+    """``HttpSender``'s contract over pyreqwest (Rust reqwest on its own Tokio thread): a candidate measured by
+    ``bench/dispatch`` (issue #15).
+
+    SSRF: reqwest takes no resolver callback, only static name → address mappings fixed when a client is built.
+    So there is one client per (scheme, host, port), built with the host mapped to an address that
+    ``resolve_checked`` has just allowed: every connection goes to that address while the request carries the
+    original Host header and TLS SNI. The check is repeated every ``recheck_s``; a client whose address is no
+    longer among the allowed answers is replaced (and closed once its requests can have finished). One pinned
+    address per host: no fallback to a host's other addresses within ``recheck_s``.
+    """
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        resolver: Resolver = system_resolver,
+        *,
+        max_connections: int = 512,
+        max_per_host: int = 100,
+        recheck_s: float = 30.0,
+    ) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.max_connections = max_connections
+        self.max_per_host = max_per_host
+        self.recheck_s = recheck_s
+        self._clients: dict[tuple[str, str, int], _Pinned] = {}
+        self._timeouts: dict[float, timedelta] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._started = False
+
+    async def start(self) -> None:
+        self._started = True
+
+    async def close(self) -> None:
+        self._started = False
+        clients, self._clients = list(self._clients.values()), {}
+        for pinned in clients:
+            await pinned.client.close()
+        for task in list(self._retiring):
+            task.cancel()
+
+    async def send(
+        self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, method: str = "POST"
+    ) -> Response:
+        """Send ``body``; a Response for any HTTP answer, SendError for everything else (with its kind)."""
+        if not self._started:
+            raise RuntimeError("ReqwestSender.start() was not awaited")
+        started = time.perf_counter()
+        timeout = self._timeouts.get(timeout_s)
+        if timeout is None:
+            timeout = self._timeouts[timeout_s] = timedelta(seconds=timeout_s)
+        try:
+            client = await self._client_for(url)
+            request = client.request(method, url).headers(headers).body_bytes(body).timeout(timeout)
+            async with request.build_streamed() as response:
+                preview = await _read_prefix(response.body_reader, RESPONSE_BODY_LIMIT)
+                status = response.status
+                answer_headers = response.headers
+        except Exception as exc:  # every failure becomes a classified attempt, never an unhandled error
+            kind, message = classify_error(exc)
+            raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
+        return Response(
+            status=status,
+            headers=answer_headers,
+            body=preview.decode("utf-8", "replace"),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def _client_for(self, url: str) -> Client:
+        key = _origin(url)
+        pinned = self._clients.get(key)
+        now = time.monotonic()
+        if pinned is not None and now < pinned.checked_until:
+            return pinned.client
+        _scheme, host, port = key
+        allowed = await resolve_checked(host, port, self.policy, self.resolver)
+        pinned = self._clients.get(key)  # another send may have pinned it meanwhile
+        if pinned is not None and pinned.address in allowed:
+            pinned.checked_until = now + self.recheck_s
+            return pinned.client
+        address = allowed[0]
+        builder = (
+            ClientBuilder()
+            .follow_redirects(False)
+            .no_proxy()
+            .gzip(False)
+            .brotli(False)
+            .zstd(False)
+            .deflate(False)
+            .referer(False)
+            .max_connections(self.max_per_host)
+            .pool_max_idle_per_host(self.max_per_host)
+        )
+        if _ip_literal_host(url) is None:
+            builder = builder.resolve(host, str(address), port)
+        self._clients[key] = _Pinned(builder.build(), address, now + self.recheck_s)
+        if pinned is not None:
+            self._retire(pinned.client)
+        return self._clients[key].client
+
+    def _retire(self, client: Client) -> None:
+        async def close_later() -> None:
+            await asyncio.sleep(max(self._timeouts, default=30.0) + 5.0)
+            await client.close()
+
+        task = asyncio.get_running_loop().create_task(close_later())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+
+@dataclass
+class _Pinned:
+    client: Client
+    address: IPAddress
+    checked_until: float
+
+
+async def _read_prefix(reader: ResponseBodyReader, limit: int) -> bytes:
+    preview = bytearray()
+    while len(preview) < limit:
+        chunk = await reader.read(limit - len(preview))
+        if chunk is None:
+            break
+        preview += chunk
+    return bytes(preview[:limit])
+
+
+@lru_cache(maxsize=4096)
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname or "", port
 
 
 def policy_from(allow_loopback: bool, allow_private: bool) -> AddressPolicy:
