@@ -1,18 +1,20 @@
-"""The HTTP sender: aiohttp directly, with SSRF checks at connect time.
+"""The HTTP senders: pyreqwest (the default) and aiohttp, both with SSRF checks before any connection.
 
-Why aiohttp and not httpx's API: the dispatcher is CPU-bound on one event loop, and per request httpx's
-client layer (request/header models, cookie extraction, the transport adapter) costs about 3.5x what aiohttp
-costs for the whole request (bench/README.md: ~340 vs ~90 µs of CPU per request). Plain httpx's own transport
-is slower still and degrades with concurrency. The hot path is one POST with a bounded response read, which
-aiohttp's API expresses as directly as httpx's.
+``ReqwestSender`` (pyreqwest: Rust reqwest on its own Tokio thread) is the dispatcher's sender since issue #15:
+in ``bench/dispatch`` it costs about half of aiohttp's CPU per request (49-59 µs against 103-130 µs at
+concurrency 32) and the dispatcher 15-28 % less CPU per delivery. ``AiohttpSender`` is the sender before it,
+kept behind ``SB_DISPATCHER_HTTP_CLIENT=aiohttp``. Why not httpx's API: its client layer costs about 3.5x what
+aiohttp costs for the whole request (bench/README.md).
 
-Cookies are never kept (``DummyCookieJar``): a cookie set by one endpoint must not be sent to another
-endpoint, possibly another tenant's, on the same host.
+Cookies are never kept: a cookie set by one endpoint must not be sent to another endpoint, possibly another
+tenant's, on the same host. Redirects are never followed; response bodies are read up to
+``RESPONSE_BODY_LIMIT`` and never decompressed; one total timeout covers the whole exchange.
 
-SSRF: the aiohttp connector resolves names through ``CheckingResolver``, which classifies every address and
-returns only checked ones — the connection goes to exactly the address that was checked, so a DNS answer
-cannot change between check and connect. IP-literal URLs skip resolvers in aiohttp, so they are checked
-before the request. Redirects are never followed. The DNS cache is off, so every new connection re-checks.
+SSRF: the connection goes to exactly an address that was checked, so a DNS answer cannot change between check
+and connect. aiohttp's connector resolves names through ``CheckingResolver``, which classifies every address
+and returns only checked ones (no DNS cache: every new connection re-checks); IP-literal URLs skip resolvers
+in aiohttp, so they are checked before the request. reqwest has no resolver callback, so ``ReqwestSender``
+pins each host to a checked address (see its docstring).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -128,12 +131,41 @@ def classify_error(exc: BaseException) -> tuple[ErrorKind, str]:
     return "other", type(exc).__name__
 
 
+class HttpSender(Protocol):
+    """What the engine needs from a sender: one request, answered by a Response or a classified SendError."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def send(
+        self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, method: str = "POST"
+    ) -> Response: ...
+
+
+HttpClient = Literal["reqwest", "aiohttp"]
+
+
+def make_sender(
+    client: HttpClient,
+    policy: AddressPolicy,
+    resolver: Resolver = system_resolver,
+    *,
+    max_connections: int = 512,
+) -> HttpSender:
+    if client == "aiohttp":
+        return AiohttpSender(policy, resolver, max_connections=max_connections)
+    return ReqwestSender(policy, resolver, max_connections=max_connections)
+
+
 def _mentions_tls(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(word in text for word in ("certificate", "tls", "ssl", "handshake"))
 
 
-class HttpSender:
+class AiohttpSender:
+    """The sender before issue #15: aiohttp with the SSRF-checking resolver (``SB_DISPATCHER_HTTP_CLIENT=aiohttp``)."""
+
     def __init__(
         self,
         policy: AddressPolicy,
@@ -171,7 +203,7 @@ class HttpSender:
     ) -> Response:
         """Send ``body``; a Response for any HTTP answer, SendError for everything else (with its kind)."""
         if self._session is None:
-            raise RuntimeError("HttpSender.start() was not awaited")
+            raise RuntimeError("start() was not awaited")
         started = time.perf_counter()
         timeout = self._timeouts.get(timeout_s)
         if timeout is None:
@@ -210,8 +242,8 @@ def _ip_literal_host(url: str) -> str | None:
 
 
 class ReqwestSender:
-    """``HttpSender``'s contract over pyreqwest (Rust reqwest on its own Tokio thread): a candidate measured by
-    ``bench/dispatch`` (issue #15).
+    """The dispatcher's sender: pyreqwest (Rust reqwest, on its own Tokio thread). Measured in
+    ``bench/dispatch`` (issue #15): about half of aiohttp's CPU per request, and less CPU per delivery.
 
     SSRF: reqwest takes no resolver callback, only static name → address mappings fixed when a client is built.
     So there is one client per (scheme, host, port), built with the host mapped to an address that
@@ -256,7 +288,7 @@ class ReqwestSender:
     ) -> Response:
         """Send ``body``; a Response for any HTTP answer, SendError for everything else (with its kind)."""
         if not self._started:
-            raise RuntimeError("ReqwestSender.start() was not awaited")
+            raise RuntimeError("start() was not awaited")
         started = time.perf_counter()
         timeout = self._timeouts.get(timeout_s)
         if timeout is None:
