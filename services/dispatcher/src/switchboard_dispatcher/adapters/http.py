@@ -2,7 +2,7 @@
 
 ``ReqwestSender`` (pyreqwest: Rust reqwest on its own Tokio thread) is the dispatcher's sender since issue #15:
 in ``bench/dispatch`` it costs about half of aiohttp's CPU per request (49-59 µs against 103-130 µs at
-concurrency 32) and the dispatcher 15-28 % less CPU per delivery. ``AiohttpSender`` is the sender before it,
+concurrency 32) and the dispatcher 15-27 % less CPU per delivery. ``AiohttpSender`` is the sender before it,
 kept behind ``SB_DISPATCHER_HTTP_CLIENT=aiohttp``. Why not httpx's API: its client layer costs about 3.5x what
 aiohttp costs for the whole request (bench/README.md).
 
@@ -270,6 +270,8 @@ class ReqwestSender:
         self._clients: dict[tuple[str, str, int], _Pinned] = {}
         self._timeouts: dict[float, timedelta] = {}
         self._retiring: set[asyncio.Task[None]] = set()
+        #: Requests in flight across every host (aiohttp's connector limit did this for AiohttpSender).
+        self._slots = asyncio.Semaphore(max_connections)
         self._started = False
 
     async def start(self) -> None:
@@ -296,7 +298,7 @@ class ReqwestSender:
         try:
             client = await self._client_for(url)
             request = client.request(method, url).headers(headers).body_bytes(body).timeout(timeout)
-            async with request.build_streamed() as response:
+            async with self._slots, request.build_streamed() as response:
                 preview = await _read_prefix(response.body_reader, RESPONSE_BODY_LIMIT)
                 status = response.status
                 answer_headers = response.headers
