@@ -149,6 +149,23 @@ async def test_the_reqwest_sender_checks_a_host_again_and_drops_a_rebound_addres
     assert raised.value.kind == "ssrf_blocked"
 
 
+async def test_the_reqwest_sender_keeps_a_bounded_number_of_clients(server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    names = {f"hooks{i}.test": "127.0.0.1" for i in range(3)}
+    sender = ReqwestSender(
+        policy_from(allow_loopback=True, allow_private=False), overriding_resolver(names), max_clients=2
+    )
+    await sender.start()
+    try:
+        for name in names:
+            assert (
+                await sender.send(f"http://{name}:{port}/host", b"{}", {}, timeout_s=5)
+            ).body == f"{name}:{port}"
+        assert [host for _, host, _ in sender._clients] == ["hooks1.test", "hooks2.test"]
+    finally:
+        await sender.close()
+
+
 @pytest.mark.parametrize(
     ("address", "kind"),
     [

@@ -261,12 +261,16 @@ class ReqwestSender:
         max_connections: int = 512,
         max_per_host: int = 100,
         recheck_s: float = 30.0,
+        max_clients: int = 1024,
     ) -> None:
         self.policy = policy
         self.resolver = resolver
         self.max_connections = max_connections
         self.max_per_host = max_per_host
         self.recheck_s = recheck_s
+        #: Clients kept, one per origin, the most recently checked last; past this many the least recently
+        #: checked is closed (it is built again, checked again, when its origin is next delivered to).
+        self.max_clients = max_clients
         self._clients: dict[tuple[str, str, int], _Pinned] = {}
         self._timeouts: dict[float, timedelta] = {}
         self._retiring: set[asyncio.Task[None]] = set()
@@ -323,6 +327,7 @@ class ReqwestSender:
         pinned = self._clients.get(key)  # another send may have pinned it meanwhile
         if pinned is not None and pinned.address in allowed:
             pinned.checked_until = now + self.recheck_s
+            self._clients[key] = self._clients.pop(key)  # most recently checked last
             return pinned.client
         address = allowed[0]
         builder = (
@@ -339,10 +344,12 @@ class ReqwestSender:
         )
         if _ip_literal_host(url) is None:
             builder = builder.resolve(host, str(address), port)
-        self._clients[key] = _Pinned(builder.build(), address, now + self.recheck_s)
         if pinned is not None:
-            self._retire(pinned.client)
-        return self._clients[key].client
+            self._retire(self._clients.pop(key).client)
+        while len(self._clients) >= self.max_clients:
+            self._retire(self._clients.pop(next(iter(self._clients))).client)
+        self._clients[key] = fresh = _Pinned(builder.build(), address, now + self.recheck_s)
+        return fresh.client
 
     def _retire(self, client: Client) -> None:
         async def close_later() -> None:
