@@ -8,9 +8,10 @@ for the standard library's loop. Clients:
 - ``aiohttp``: ``aiohttp.ClientSession`` directly (the ceiling the ratios are taken against);
 - ``httpx``: plain ``httpx.AsyncClient`` (its own httpcore transport);
 - ``httpx-aiohttp``: ``httpx.AsyncClient`` over ``httpx_aiohttp.AiohttpTransport`` (the transport the dispatcher used before it moved to aiohttp);
-- ``sender``: the dispatcher's own sender (``ReqwestSender``: pyreqwest with each host pinned to its checked
-  address, timeout and bounded response read), isolating the dispatcher's HTTP cost from its Kafka pipeline;
-- ``sender-aiohttp``: the sender before it (``AiohttpSender``: aiohttp plus its SSRF-checking resolver);
+- ``sender``: the dispatcher's own ``HttpSender`` (aiohttp plus its SSRF-checking resolver, timeout and
+  bounded response read), isolating the dispatcher's HTTP cost from its Kafka pipeline;
+- ``sender-reqwest``: the candidate evaluated for issue #15 and not adopted (``bench/dispatch/reqwest_sender.py``:
+  the same contract over pyreqwest, each host pinned to its checked address);
 - Rust-backed clients from PyPI, evaluated as candidates for the sender (issue #15): ``pyreqwest`` (reqwest
   on its own Tokio runtime thread, awaited from asyncio), ``pyreqwest-pinned`` (the same, the way an
   SSRF-keeping sender would have to use it: the benchmark host mapped to the checked address with the
@@ -41,12 +42,8 @@ from httpx_aiohttp import AiohttpTransport
 
 from bench.common import BENCH_HOST, percentiles, require_loopback
 from bench.dispatch.common import EVENT_TYPE, event_data
-from switchboard_dispatcher.adapters.http import (
-    RESPONSE_BODY_LIMIT,
-    AiohttpSender,
-    ReqwestSender,
-    policy_from,
-)
+from bench.dispatch.reqwest_sender import ReqwestSender
+from switchboard_dispatcher.adapters.http import RESPONSE_BODY_LIMIT, HttpSender, policy_from
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_shared.cloudevents import CloudEvent
@@ -57,7 +54,7 @@ CLIENTS = (
     "httpx-aiohttp",
     "httpx",
     "sender",
-    "sender-aiohttp",
+    "sender-reqwest",
     "pyreqwest",
     "pyreqwest-pinned",
     "rnet",
@@ -111,8 +108,8 @@ async def make_post(client: str, url: str, concurrency: int, stack: AsyncExitSta
             return response.status_code
 
         return post_httpx
-    if client in ("sender", "sender-aiohttp"):
-        sender = (ReqwestSender if client == "sender" else AiohttpSender)(
+    if client in ("sender", "sender-reqwest"):
+        sender = (HttpSender if client == "sender" else ReqwestSender)(
             policy_from(allow_loopback=True, allow_private=False),
             overriding_resolver({BENCH_HOST: "127.0.0.1"}),
             max_connections=concurrency,

@@ -663,7 +663,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     summary: dict[str, Any] = {"aiohttp_ceiling_req_per_s": round(ceiling, 1)}
     if asyncio_ceiling := _best(baselines, "aiohttp", "asyncio"):
         summary["aiohttp_asyncio_loop_ceiling_req_per_s"] = round(asyncio_ceiling, 1)
-    for client in ("httpx-aiohttp", "httpx", "sender", "sender-aiohttp", "pyreqwest", "rnet", "httpr"):
+    for client in ("httpx-aiohttp", "httpx", "sender", "sender-reqwest", "pyreqwest", "rnet", "httpr"):
         if best := _best(baselines, client):
             summary[f"{client}_req_per_s"] = round(best, 1)
     dispatch = result.get("dispatcher", {})
@@ -697,8 +697,8 @@ LABELS = {
     "aiohttp": "aiohttp",
     "httpx-aiohttp": "httpx over httpx-aiohttp",
     "httpx": "httpx (plain)",
-    "sender": "dispatcher's sender (pyreqwest, pinned)",
-    "sender-aiohttp": "dispatcher's sender before (aiohttp)",
+    "sender": "dispatcher's HttpSender",
+    "sender-reqwest": "candidate sender on pyreqwest (not adopted)",
     "pyreqwest": "pyreqwest",
     "pyreqwest-pinned": "pyreqwest, host pinned to the checked address",
     "rnet": "rnet",
@@ -849,7 +849,7 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
             "httpx-aiohttp",
             "httpx",
             "sender",
-            "sender-aiohttp",
+            "sender-reqwest",
             "pyreqwest",
             "rnet",
             "httpr",

@@ -14,7 +14,7 @@ from faststream import AckPolicy
 
 from switchboard_dispatcher import commands
 from switchboard_dispatcher.adapters.health import EndpointHealth
-from switchboard_dispatcher.adapters.http import make_sender, policy_from
+from switchboard_dispatcher.adapters.http import HttpSender, policy_from
 from switchboard_dispatcher.adapters.producer import HotPathProducer
 from switchboard_dispatcher.adapters.schedule import Schedule
 from switchboard_dispatcher.engine import DeliveryEngine
@@ -71,8 +71,7 @@ def create_app(settings: DispatcherSettings | None = None) -> FastAPI:
 
     view = ConfigView(settings.secrets_box())
     follower = ConfigFollower.for_service(settings, SERVICE, view.apply)
-    sender = make_sender(
-        settings.http_client,
+    sender = HttpSender(
         policy_from(settings.allow_loopback_urls, settings.allow_private_urls),
         overriding_resolver(settings.resolve_overrides),
         max_connections=settings.max_connections,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -37,10 +37,6 @@ class DispatcherSettings(ConfigFollowerSettings):
         default=2000, ge=10, description="Unsettled tasks per partition before it is paused (back-pressure)"
     )
     max_connections: int = Field(default=512, ge=1, description="HTTP connection pool size")
-    http_client: Literal["reqwest", "aiohttp"] = Field(
-        default="reqwest",
-        description="The HTTP client deliveries go through: reqwest (pyreqwest) or aiohttp (the one before it)",
-    )
     schedule_poll_interval_s: float = Field(default=0.2, gt=0, description="How often due retries are moved")
     schedule_lease_s: float = Field(default=30.0, gt=0, description="Claim lease on a due schedule entry")
     commit_interval_s: float = Field(default=0.5, gt=0, description="How often settled offsets are committed")
