@@ -8,8 +8,15 @@ for the standard library's loop. Clients:
 - ``aiohttp``: ``aiohttp.ClientSession`` directly (the ceiling the ratios are taken against);
 - ``httpx``: plain ``httpx.AsyncClient`` (its own httpcore transport);
 - ``httpx-aiohttp``: ``httpx.AsyncClient`` over ``httpx_aiohttp.AiohttpTransport`` (the transport the dispatcher used before it moved to aiohttp);
-- ``sender``: the dispatcher's own ``HttpSender`` (httpx-aiohttp plus its SSRF-checking resolver, timeout
-  and bounded response read), isolating the dispatcher's HTTP cost from its Kafka pipeline.
+- ``sender``: the dispatcher's own ``HttpSender`` (aiohttp plus its SSRF-checking resolver, timeout and
+  bounded response read), isolating the dispatcher's HTTP cost from its Kafka pipeline;
+- ``sender-reqwest``: the candidate evaluated for issue #15 and not adopted (``bench/dispatch/reqwest_sender.py``:
+  the same contract over pyreqwest, each host pinned to its checked address);
+- Rust-backed clients from PyPI, evaluated as candidates for the sender (issue #15): ``pyreqwest`` (reqwest
+  on its own Tokio runtime thread, awaited from asyncio), ``pyreqwest-pinned`` (the same, the way an
+  SSRF-keeping sender would have to use it: the benchmark host mapped to the checked address with the
+  client builder's static ``resolve``, no redirects, a per-request timeout and a bounded streamed read),
+  ``rnet`` (reqwest fork, native async) and ``httpr`` (reqwest, blocking calls in a thread pool).
 
 The requests are built by the dispatcher's own ``build_request`` (same body shape, same headers, signed once
 up front), so the receiver does exactly the work a dispatcher delivery costs it. Every run stops after
@@ -24,7 +31,9 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
@@ -33,13 +42,24 @@ from httpx_aiohttp import AiohttpTransport
 
 from bench.common import BENCH_HOST, percentiles, require_loopback
 from bench.dispatch.common import EVENT_TYPE, event_data
-from switchboard_dispatcher.adapters.http import HttpSender, policy_from
+from bench.dispatch.reqwest_sender import ReqwestSender
+from switchboard_dispatcher.adapters.http import RESPONSE_BODY_LIMIT, HttpSender, policy_from
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_shared.cloudevents import CloudEvent
 from switchboard_shared.netsafety import overriding_resolver
 
-CLIENTS = ("aiohttp", "httpx-aiohttp", "httpx", "sender")
+CLIENTS = (
+    "aiohttp",
+    "httpx-aiohttp",
+    "httpx",
+    "sender",
+    "sender-reqwest",
+    "pyreqwest",
+    "pyreqwest-pinned",
+    "rnet",
+    "httpr",
+)
 Post = Callable[[bytes, dict[str, str]], Awaitable[int]]
 
 
@@ -88,8 +108,8 @@ async def make_post(client: str, url: str, concurrency: int, stack: AsyncExitSta
             return response.status_code
 
         return post_httpx
-    if client == "sender":
-        sender = HttpSender(
+    if client in ("sender", "sender-reqwest"):
+        sender = (HttpSender if client == "sender" else ReqwestSender)(
             policy_from(allow_loopback=True, allow_private=False),
             overriding_resolver({BENCH_HOST: "127.0.0.1"}),
             max_connections=concurrency,
@@ -102,7 +122,60 @@ async def make_post(client: str, url: str, concurrency: int, stack: AsyncExitSta
             return (await sender.send(url, body, headers, 30.0)).status
 
         return post_sender
+    if client in ("pyreqwest", "pyreqwest-pinned", "rnet", "httpr"):
+        return await make_rust_post(client, url, concurrency, stack)
     raise ValueError(f"unknown client {client!r}; choose from {', '.join(CLIENTS)}")
+
+
+async def make_rust_post(client: str, url: str, concurrency: int, stack: AsyncExitStack) -> Post:
+    """The Rust-backed candidates, each configured as a sender would be: no redirects, no cookie store."""
+    if client.startswith("pyreqwest"):
+        from pyreqwest.client import ClientBuilder
+
+        builder = ClientBuilder().follow_redirects(False).max_connections(concurrency)
+        pinned = client == "pyreqwest-pinned"
+        if pinned:
+            # What a sender keeping the SSRF guarantee needs: the name mapped to the address just checked.
+            parts = urlsplit(url)
+            builder = builder.resolve(parts.hostname or "", "127.0.0.1", parts.port or 80)
+        reqwest = await stack.enter_async_context(builder.build())
+        timeout = timedelta(seconds=30)
+
+        async def post_pyreqwest(body: bytes, headers: dict[str, str]) -> int:
+            request = reqwest.post(url).headers(headers).body_bytes(body)
+            if not pinned:
+                response = await request.build().send()
+                return response.status
+            async with request.timeout(timeout).build_streamed() as streamed:
+                await streamed.body_reader.read(RESPONSE_BODY_LIMIT)
+                return streamed.status
+
+        return post_pyreqwest
+    if client == "rnet":
+        import rnet
+
+        rnet_client = rnet.Client(allow_redirects=False, cookie_store=False, pool_max_size=concurrency)
+
+        async def post_rnet(body: bytes, headers: dict[str, str]) -> int:
+            response = await rnet_client.post(url, body=body, headers=headers, timeout=30)
+            await response.bytes()
+            status: int = response.status_code.as_int()
+            await response.close()
+            return status
+
+        return post_rnet
+    import httpr
+
+    httpr_client = httpr.AsyncClient(
+        follow_redirects=False, cookie_store=False, timeout=30, max_concurrency=concurrency
+    )
+    stack.push_async_callback(httpr_client.aclose)
+
+    async def post_httpr(body: bytes, headers: dict[str, str]) -> int:
+        response = await httpr_client.post(url, content=body, headers=headers)
+        return response.status_code
+
+    return post_httpr
 
 
 async def drive(

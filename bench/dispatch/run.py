@@ -193,7 +193,7 @@ async def run_baselines(
     runs += [(client, "asyncio") for client in args.asyncio_clients]
     for client, loop in runs:
         for concurrency in args.concurrency:
-            host = BENCH_HOST if client == "sender" else "127.0.0.1"
+            host = BENCH_HOST if client.startswith("sender") else "127.0.0.1"
             url = f"http://{host}:{receiver.port}/baseline"
             await receiver.reset()
             command = [
@@ -722,7 +722,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     summary: dict[str, Any] = {"aiohttp_ceiling_req_per_s": round(ceiling, 1)}
     if asyncio_ceiling := _best(baselines, "aiohttp", "asyncio"):
         summary["aiohttp_asyncio_loop_ceiling_req_per_s"] = round(asyncio_ceiling, 1)
-    for client in ("httpx-aiohttp", "httpx", "sender"):
+    for client in ("httpx-aiohttp", "httpx", "sender", "sender-reqwest", "pyreqwest", "rnet", "httpr"):
         if best := _best(baselines, client):
             summary[f"{client}_req_per_s"] = round(best, 1)
     dispatch = result.get("dispatcher", {})
@@ -764,6 +764,11 @@ LABELS = {
     "httpx-aiohttp": "httpx over httpx-aiohttp",
     "httpx": "httpx (plain)",
     "sender": "dispatcher's HttpSender",
+    "sender-reqwest": "candidate sender on pyreqwest (not adopted)",
+    "pyreqwest": "pyreqwest",
+    "pyreqwest-pinned": "pyreqwest, host pinned to the checked address",
+    "rnet": "rnet",
+    "httpr": "httpr (threads)",
 }
 
 
@@ -916,7 +921,16 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--clients",
         type=str_list,
-        default=["aiohttp", "httpx-aiohttp", "httpx", "sender"],
+        default=[
+            "aiohttp",
+            "httpx-aiohttp",
+            "httpx",
+            "sender",
+            "sender-reqwest",
+            "pyreqwest",
+            "rnet",
+            "httpr",
+        ],
         help="baseline clients",
     )
     parser.add_argument(

@@ -23,6 +23,8 @@ import re
 from itertools import accumulate
 from typing import Any, Final
 
+import orjson
+
 #: How deeply arrays and objects may nest. Python's recursion limit (1,000 frames) is shared by everything that
 #: walks a payload after us (pydantic, json.dumps, the BSON encoder, consumers in other services), and MongoDB
 #: refuses documents nested more than 100 levels, with our own wrapping (state, event data) on top of the body.
@@ -38,6 +40,11 @@ _SQUARE = bytes.maketrans(b"{}", b"[]")
 _NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
 # What each byte of the bracket-only structure adds to the depth: "[" opens (+1), "]" closes (-1).
 _STEP = tuple(1 if byte == ord("[") else -1 if byte == ord("]") else 0 for byte in range(256))
+# 19 digits in a row: an integer orjson would turn into a float (beyond 64 bits) may be in the document.
+# Found by marking digits 0xFF (a byte UTF-8 never uses) and a substring search: ~1 µs per KB, where the
+# regular expression [0-9]{19} took ~15.
+_DIGITS_MARKED = bytes.maketrans(b"0123456789", b"\xff" * 10)
+_LONG_DIGITS = b"\xff" * 19
 # \uD800-\uDFFF: a surrogate escape, which must come as a high/low pair to mean a character.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -82,6 +89,20 @@ def loads(data: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     """Decode ``data`` (UTF-8, a leading byte-order mark tolerated) or raise ``InvalidJson`` saying why."""
     if nesting_exceeds(data, max_depth):
         raise InvalidJson(f"nested deeper than {max_depth} levels")
+    if _LONG_DIGITS not in data.translate(_DIGITS_MARKED):
+        # orjson (half the time for a 1 KB event) refuses everything the standard decoder below refuses (NaN,
+        # overflowing floats, unpaired surrogates, bad UTF-8, trailing data) and agrees with it on everything
+        # else, except that it turns integers beyond 64 bits into floats (documents with such digit runs take
+        # the standard path) and refuses a byte-order mark. What it refuses, the standard decoder judges.
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return _standard_loads(data)
+
+
+def _standard_loads(data: bytes) -> Any:
+    """The standard library's decoder, with the refusals ``loads`` promises (depth checked by the caller)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -84,3 +84,28 @@ def test_loads_object_refuses_other_top_level_types() -> None:
     with pytest.raises(InvalidJson, match="JSON object"):
         loads_object(b"[1, 2]")
     assert loads_object(b'{"a": 1}') == {"a": 1}
+
+
+AGREEMENT = {
+    "integers at and past 64 bits": b"[9223372036854775807, 9223372036854775808, -9223372036854775809, "
+    b"18446744073709551615, 18446744073709551616, 123456789012345678901234567890]",
+    "a long integer inside an object": b'{"id": 123456789012345678901234567890, "n": 1}',
+    "floats at the edges": b"[1.7976931348623157e308, 2.2250738585072014e-308, 5e-324, 1e-400, -0.0, 0.1, 1E2]",
+    "a long mantissa": b"[0.12345678901234567890123, 3.141592653589793238462643383279]",
+    "integers and floats kept apart": b'{"a": 1, "b": 1.0, "c": -0, "d": 10000000000}',
+    "duplicate keys, the last wins": b'{"a": 1, "a": 2}',
+    "escapes and non-ASCII": '{"\\u0000": "\\u00e9\\n\\t\\"", "caf\u00e9": "\\ud83d\\ude00 \u65e5\u672c"}'.encode(),
+    "a byte-order mark": '\ufeff{"a": [true, false, null]}'.encode(),
+    "a long digit run in a string": b'{"phone": "00000000000000000000001", "n": 5}',
+    "whitespace around": b' \n\t{"a": []}\r\n ',
+}
+
+
+@pytest.mark.parametrize("body", AGREEMENT.values(), ids=AGREEMENT.keys())
+def test_the_fast_path_decodes_exactly_as_the_standard_library(body: bytes) -> None:
+    """orjson decodes most documents; the values (and their types: an int stays an int of every size) are
+    the standard library's. The records other services and outside consumers read depend on it."""
+    expected = json.loads(body.decode("utf-8-sig"))
+    decoded = loads(body)
+    assert decoded == expected
+    assert repr(decoded) == repr(expected)  # int vs float, -0.0 vs 0.0

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from aiohttp import web
 
+from bench.dispatch.reqwest_sender import ReqwestSender
 from switchboard_dispatcher.adapters.http import (
     RESPONSE_BODY_LIMIT,
     CheckingResolver,
@@ -43,6 +44,10 @@ async def large(request: web.Request) -> web.Response:
     return web.Response(body=b"a" * (RESPONSE_BODY_LIMIT * 4), headers={"Retry-After": "7"})
 
 
+async def echo_host(request: web.Request) -> web.Response:
+    return web.Response(text=request.headers.get("Host", ""))
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[str]:
     app = web.Application()
@@ -50,6 +55,7 @@ async def server() -> AsyncIterator[str]:
     app.router.add_post("/stall", stall_body)
     app.router.add_post("/redirect", redirect)
     app.router.add_post("/large", large)
+    app.router.add_post("/host", echo_host)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -59,9 +65,11 @@ async def server() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-@pytest.fixture
-async def sender() -> AsyncIterator[HttpSender]:
-    http = HttpSender(
+@pytest.fixture(params=[HttpSender, ReqwestSender])
+async def sender(request: pytest.FixtureRequest) -> AsyncIterator[HttpSender]:
+    """The dispatcher's sender, and the pyreqwest candidate evaluated for issue #15 (bench/dispatch), held to
+    the same contract."""
+    http = request.param(
         policy_from(allow_loopback=True, allow_private=False),
         overriding_resolver({"hooks.test": "127.0.0.1"}),
     )
@@ -95,6 +103,68 @@ async def test_response_bodies_are_bounded_and_headers_case_insensitive(
     assert len(response.body) == RESPONSE_BODY_LIMIT
     assert response.headers.get("retry-after") == "7"
     assert response.headers.get("Retry-After") == "7"
+
+
+async def test_the_checked_address_is_reached_under_the_original_host_name(
+    server: str, sender: HttpSender
+) -> None:
+    """hooks.test exists only in the test's resolver: the answer came from the checked address, and the
+    request still names the host it was sent to."""
+    response = await sender.send(server + "/host", b"{}", {}, timeout_s=5)
+    assert response.status == 200
+    assert response.body == server.removeprefix("http://")
+
+
+async def test_the_reqwest_sender_refuses_a_blocked_answer_before_building_a_client() -> None:
+    sender = ReqwestSender(
+        policy_from(allow_loopback=True, allow_private=False), overriding_resolver({"hooks.test": "10.1.2.3"})
+    )
+    await sender.start()
+    try:
+        with pytest.raises(SendError) as raised:
+            await sender.send("http://hooks.test:9/x", b"{}", {}, timeout_s=5)
+    finally:
+        await sender.close()
+    assert raised.value.kind == "ssrf_blocked"
+    assert "private address (10.1.2.3)" in raised.value.message
+    assert not sender._clients  # nothing was pinned, so nothing could connect
+
+
+async def test_the_reqwest_sender_checks_a_host_again_and_drops_a_rebound_address(server: str) -> None:
+    """A name that answered loopback (allowed here) and then a private address: once the check is due again,
+    the second answer is refused and the client pinned to the first one is not used for it."""
+    answers = ["127.0.0.1", "10.1.2.3"]
+
+    async def rebinding(host: str, port: int) -> Sequence[IPAddress]:
+        return await overriding_resolver({"hooks.test": answers[0]})(host, port)
+
+    sender = ReqwestSender(policy_from(allow_loopback=True, allow_private=False), rebinding, recheck_s=0.0)
+    await sender.start()
+    try:
+        assert (await sender.send(server + "/host", b"{}", {}, timeout_s=5)).status == 200
+        answers.pop(0)
+        with pytest.raises(SendError) as raised:
+            await sender.send(server + "/host", b"{}", {}, timeout_s=5)
+    finally:
+        await sender.close()
+    assert raised.value.kind == "ssrf_blocked"
+
+
+async def test_the_reqwest_sender_keeps_a_bounded_number_of_clients(server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    names = {f"hooks{i}.test": "127.0.0.1" for i in range(3)}
+    sender = ReqwestSender(
+        policy_from(allow_loopback=True, allow_private=False), overriding_resolver(names), max_clients=2
+    )
+    await sender.start()
+    try:
+        for name in names:
+            assert (
+                await sender.send(f"http://{name}:{port}/host", b"{}", {}, timeout_s=5)
+            ).body == f"{name}:{port}"
+        assert [host for _, host, _ in sender._clients] == ["hooks1.test", "hooks2.test"]
+    finally:
+        await sender.close()
 
 
 @pytest.mark.parametrize(
