@@ -27,11 +27,12 @@ export UV_NATIVE_TLS ?= true
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-sync: ## install the workspace (one uv.lock) into .venv, and uv itself from PyPI when missing
+sync: ## install the workspace (one uv.lock) into .venv, uv itself from PyPI when missing, the console's htmx from npm
 	@deploy/local/tools.sh uv "$(UV)" $(UV_VERSION)
 	$(UV) sync --all-packages --locked
+	@$(UV) run --no-sync python deploy/local/vendor_assets.py
 
-tools: ## what the tests need beyond `make up`: docker-compose (apt) and kustomize (kubectl, or built with Go)
+tools: ## what the tests need beyond `make up`: docker-compose and chromium (apt), kustomize (kubectl, or built with Go)
 	@deploy/local/tools.sh test "$(TOOLS_BIN)"
 
 infra-up: sync ## start Kafka + FerretDB on loopback (idempotent; cached downloads)

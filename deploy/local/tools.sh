@@ -4,8 +4,9 @@
 #   deploy/local/tools.sh uv PATH VERSION   uv at PATH: when missing, uv==VERSION from PyPI (pip --target) into
 #                                           the cache, linked as PATH
 #   deploy/local/tools.sh test BIN_DIR      what `make test` needs beyond `make up`: a compose tool (the
-#                                           deploy tests validate docker-compose.yml with it) and kustomize
-#                                           (kubectl contains it; otherwise built with Go into BIN_DIR)
+#                                           deploy tests validate docker-compose.yml with it), kustomize
+#                                           (kubectl contains it; otherwise built with Go into BIN_DIR) and
+#                                           Chromium (the console's browser tests drive Debian's chromium)
 #
 # As root with apt-get, missing system packages are installed; otherwise each missing tool is named in one line
 # and the script fails (see lib.sh).
@@ -17,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 KUSTOMIZE_VERSION=v5.5.0
 
 usage() {
-	sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -66,9 +67,17 @@ ensure_kustomize() {
 		MISSING+=("building kustomize with $go failed; install kubectl or kustomize")
 }
 
+# The console's browser tests drive the system's Chromium through Playwright (`executable_path`): Playwright's
+# own browser download is never used.
+ensure_chromium() {
+	command -v chromium >/dev/null 2>&1 && return 0
+	install_or_explain chromium chromium "make test's browser tests of the web console drive it" || true
+}
+
 cmd_test() {
 	local bin_dir=${1:?test BIN_DIR}
 	ensure_compose
+	ensure_chromium
 	ensure_kustomize "$bin_dir"
 	die_if_missing
 }
