@@ -60,6 +60,9 @@ pidfile() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
 logfile() { printf '%s/%s.log' "$LOG_DIR" "$1"; }
 tag() { printf '%s:service:%s' "$SB_RUN_DIR" "$1"; }
 base_url() { printf 'http://%s:%s' "$HOST" "${PORT[$1]}"; }
+# The console (registry /admin) shows the ingress's URL and calls the ai-responder's API: wherever they run here.
+export SB_REGISTRY_INGRESS_URL="${SB_REGISTRY_INGRESS_URL:-$(base_url ingress)}"
+export SB_REGISTRY_AI_RESPONDER_URL="${SB_REGISTRY_AI_RESPONDER_URL:-$(base_url ai-responder)}"
 
 # readyz_code NAME: the HTTP status of /readyz ("000" when nothing answers).
 readyz_code() {

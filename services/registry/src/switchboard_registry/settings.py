@@ -40,3 +40,24 @@ class RegistrySettings(ServiceSettings):
     outbox_sweep_interval_s: float = Field(
         default=2.0, gt=0, description="How often pending config changes are re-published"
     )
+    console_session_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Fernet key sealing the web console's session cookies (required in production; "
+        "unset elsewhere: a key generated at start, so sessions end when the registry restarts)",
+    )
+    console_session_ttl_s: int = Field(
+        default=8 * 3600, ge=60, description="How long a console sign-in lasts"
+    )
+    console_secure_cookie: bool | None = Field(
+        default=None,
+        description="Mark the console's cookie Secure (HTTPS only); default: in production only",
+    )
+    ingress_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="The ingress's public base URL, shown in the console as the inbound URL of integrations",
+    )
+    ai_responder_url: str = Field(
+        default="http://127.0.0.1:8082",
+        description="Where the console calls the ai-responder's API (live chats, reviews) for the signed-in "
+        "tenant, with the admin token (the two services share it)",
+    )

@@ -208,6 +208,8 @@ class DeliveryLog:
         status: str | None = None,
         event_type: str | None = None,
         event_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """A page of the endpoint's deliveries, newest first, and how many match. A delivery's status is its
         latest attempt's, so the endpoint's attempts are grouped here rather than stored per delivery (the
@@ -223,6 +225,11 @@ class DeliveryLog:
         deliveries = [rules.delivery_of(documents) for documents in grouped.values()]
         if status is not None:
             deliveries = [delivery for delivery in deliveries if delivery["status"] == status]
+        # A delivery is placed in time by its first attempt (``createdAt``), like the listing's order.
+        if since is not None:
+            deliveries = [delivery for delivery in deliveries if delivery["created_at"] >= since]
+        if until is not None:
+            deliveries = [delivery for delivery in deliveries if delivery["created_at"] < until]
         deliveries.sort(key=lambda delivery: (delivery["created_at"], delivery["delivery_id"]), reverse=True)
         first = (page - 1) * per_page
         return deliveries[first : first + per_page], len(deliveries)
