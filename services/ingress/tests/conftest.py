@@ -11,6 +11,7 @@ from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import SecretStr
 
+from switchboard_ingress.adapters.agent_messages import AgentMessages
 from switchboard_ingress.adapters.replies import PendingReplies
 from switchboard_ingress.domain.ratelimit import LocalWindows
 from switchboard_ingress.main import Adapters, create_app
@@ -35,7 +36,9 @@ def unit_settings(**overrides: object) -> IngressSettings:
 
 async def start_harness(settings: IngressSettings) -> AsyncIterator[Harness]:
     dedup, limiter, replies = MemoryDedup(), LocalWindows(), PendingReplies()
-    app = create_app(settings, Adapters(dedup=dedup, limiter=limiter, replies=replies))
+    app = create_app(
+        settings, Adapters(dedup=dedup, limiter=limiter, replies=replies, agent_messages=AgentMessages())
+    )
     broker = app.state.runtime.broker
     async with TestKafkaBroker(broker) as test_broker:
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 51000))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from faststream.kafka.publisher import DefaultPublisher
 
+from switchboard_ingress.adapters.agent_messages import AgentMessages
 from switchboard_ingress.adapters.replies import ReplyChannel
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.metrics import IngressMetrics
@@ -45,12 +46,18 @@ async def _replies(request: Request) -> ReplyChannel:
     return replies
 
 
+async def _agent_messages(request: Request) -> AgentMessages:
+    messages: AgentMessages = request.app.state.agent_messages
+    return messages
+
+
 SettingsDep = Annotated[IngressSettings, Depends(_settings)]
 MetricsDep = Annotated[IngressMetrics, Depends(_metrics)]
 PlatformEventsDep = Annotated[DefaultPublisher, Depends(_to_platform_events)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
 RepliesDep = Annotated[ReplyChannel, Depends(_replies)]
+AgentMessagesDep = Annotated[AgentMessages, Depends(_agent_messages)]
 
 
 @dataclass(frozen=True)
