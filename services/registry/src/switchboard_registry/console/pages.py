@@ -234,7 +234,6 @@ async def _webhook_page(
         health=health,
         charts=views.charts(series),
         grace_hours=services(request).settings.secret_rotation_grace_s / 3600,
-        notice=request.query_params.get("notice"),
         event_id=request.query_params.get("event"),
         **extra,
     )
@@ -379,7 +378,6 @@ async def deliveries(
         filters=filters,
         deliveries=listed["data"],
         pagination=listed["pagination"],
-        notice=request.query_params.get("notice"),
         command=request.query_params.get("command"),
     )
 
@@ -397,7 +395,6 @@ async def delivery(request: Request, webhook_id: str, delivery_id: str) -> HTMLR
         "delivery.html",
         delivery=detail,
         attempts=[views.attempt_view(detail, attempt) for attempt in detail["attempts"]],
-        notice=request.query_params.get("notice"),
     )
 
 
@@ -513,7 +510,6 @@ async def integration(request: Request, integration_id: str) -> HTMLResponse:
         "integration.html",
         integration=found,
         inbound=views.inbound_urls(console(request).ingress_url, found),
-        notice=request.query_params.get("notice"),
         **_integration_form_context(found.provider, views.integration_form_values(found), {}),
     )
 
@@ -578,7 +574,7 @@ async def chat(request: Request, conversation_id: str) -> HTMLResponse:
     seen = await viewer(request)
     seen.need(Scope.RESPONDER_READ)
     found = await console(request).responder.conversation(seen.tenant_id, conversation_id)
-    return render(seen, "chat.html", conversation=found, notice=request.query_params.get("notice"))
+    return render(seen, "chat.html", conversation=found)
 
 
 @router.post("/chats/{conversation_id}/reply")
@@ -609,7 +605,7 @@ async def reviews(request: Request) -> HTMLResponse:
     seen = await viewer(request)
     seen.need(Scope.RESPONDER_READ)
     held = await console(request).responder.reviews(seen.tenant_id)
-    return render(seen, "reviews.html", reviews=held, notice=request.query_params.get("notice"))
+    return render(seen, "reviews.html", reviews=held)
 
 
 @router.post("/reviews/{review_id}/approve")

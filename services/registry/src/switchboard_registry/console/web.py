@@ -169,6 +169,8 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     app = console(seen.request)
+    # A redirect after a form says what happened with ?notice=<code> (the template knows the codes' texts).
+    context.setdefault("notice", seen.request.query_params.get("notice"))
     page = app.templates.get_template(template).render(
         viewer=seen,
         csrf=seen.session.csrf,
