@@ -137,17 +137,19 @@ async def overview(request: Request) -> HTMLResponse:
     hooks = listed["data"]
     log = _state(request, "deliveries")
     now = datetime.now(UTC)
-    health = await asyncio.gather(
-        *(views.health(log, principal.tenant_id, "webhook", hook["_id"], now) for hook in hooks)
-    )
     integrations = (
         await integrations_api.list_integrations(
             principal, registry, _state(request, "integrations"), None, None, 1, 100
         )
     ).data
-    integration_health = await asyncio.gather(
-        *(views.health(log, principal.tenant_id, "integration", item.id, now) for item in integrations)
+    webhook_activity = await asyncio.gather(
+        *(views.activity(log, principal.tenant_id, "webhook", hook["_id"], now) for hook in hooks)
     )
+    integration_activity = await asyncio.gather(
+        *(views.activity(log, principal.tenant_id, "integration", item.id, now) for item in integrations)
+    )
+    health = [item.health for item in webhook_activity]
+    integration_health = [item.health for item in integration_activity]
     return render(
         seen,
         "overview.html",
@@ -220,19 +222,16 @@ async def _webhook_page(
     hook = await _webhook(request, seen, webhook_id)
     secret = hook["secret"]
     hook["secret"] = secret if reveal else mask(secret)
-    log = _state(request, "deliveries")
-    now = datetime.now(UTC)
-    health, series = await asyncio.gather(
-        views.health(log, seen.tenant_id, "webhook", webhook_id, now),
-        views.series(log, seen.tenant_id, "webhook", webhook_id, now),
+    seen_activity = await views.activity(
+        _state(request, "deliveries"), seen.tenant_id, "webhook", webhook_id, datetime.now(UTC)
     )
     return render(
         seen,
         "webhook.html",
         webhook=hook,
         revealed=reveal,
-        health=health,
-        charts=views.charts(series),
+        health=seen_activity.health,
+        charts=views.charts(seen_activity.slices),
         grace_hours=services(request).settings.secret_rotation_grace_s / 3600,
         event_id=request.query_params.get("event"),
         **extra,

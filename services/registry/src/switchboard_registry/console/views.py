@@ -95,12 +95,7 @@ class Health:
         )
 
 
-async def health(
-    log: DeliveryLog, tenant_id: str, kind: EndpointKind, endpoint_id: str, now: datetime
-) -> Health:
-    """The endpoint's last 24 hours from the stats rollups (what ``GET /api/webhooks/{id}/stats`` answers)."""
-    start, end = stats.resolve_window("24h", None, None, now)
-    summary = stats.summarize(await log.counters(tenant_id, kind, endpoint_id, start, end))
+def _health(summary: Mapping[str, Any]) -> Health:
     return Health(
         success_rate=summary["successRate"],
         p95_ms=summary["responseTime"]["p95Ms"],
@@ -118,19 +113,31 @@ class Slice:
     p95_ms: float | None
 
 
-async def series(
+@dataclass(frozen=True)
+class Activity:
+    """An endpoint's last day by the hour (the current hour included), from the stats rollups' hour buckets:
+    its health over the whole window and one slice per hour for the charts."""
+
+    health: Health
+    slices: list[Slice]
+
+
+async def activity(
     log: DeliveryLog, tenant_id: str, kind: EndpointKind, endpoint_id: str, now: datetime
-) -> list[Slice]:
-    """Success rate and p95 latency per hour over the last day: one rollup read per hour (the hourly buckets)."""
+) -> Activity:
+    """One rollups read per endpoint (``DeliveryLog.hourly``); the metrics are ``/stats``' (``summarize``)."""
     end = stats.floor_to(now, SERIES_STEP) + SERIES_STEP
-    starts = [end - SERIES_WINDOW + SERIES_STEP * index for index in range(int(SERIES_WINDOW / SERIES_STEP))]
+    since = end - SERIES_WINDOW
+    buckets = await log.hourly(tenant_id, kind, endpoint_id, since, end)
+    total: dict[str, Any] = {}
+    for bucket in buckets.values():
+        stats.merge(total, bucket)
     slices = []
-    for start in starts:
-        summary = stats.summarize(
-            await log.counters(tenant_id, kind, endpoint_id, start, start + SERIES_STEP)
-        )
+    for index in range(int(SERIES_WINDOW / SERIES_STEP)):
+        start = since + SERIES_STEP * index
+        summary = stats.summarize(buckets.get(start, {}))
         slices.append(Slice(start, summary["successRate"], summary["responseTime"]["p95Ms"]))
-    return slices
+    return Activity(_health(stats.summarize(total)), slices)
 
 
 def charts(slices: list[Slice]) -> dict[str, Markup]:
