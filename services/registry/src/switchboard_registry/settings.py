@@ -14,6 +14,8 @@ class RegistrySettings(ServiceSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_REGISTRY_", extra="ignore", populate_by_name=True, frozen=True
     )
+    #: The console's key has a production fallback (derived from SB_SECRETS_KEY), so it may stay unset.
+    optional_secrets: ClassVar[frozenset[str]] = frozenset({"console_session_key"})
     development_only: ClassVar[dict[str, str]] = {
         "allow_loopback_urls": "tenants' URLs on loopback",
         "allow_private_urls": "tenants' URLs on private networks",
@@ -42,8 +44,9 @@ class RegistrySettings(ServiceSettings):
     )
     console_session_key: SecretStr = Field(
         default=SecretStr(""),
-        description="Fernet key sealing the web console's session cookies (required in production; "
-        "unset elsewhere: a key generated at start, so sessions end when the registry restarts)",
+        description="Fernet key sealing the web console's session cookies. Unset: in production one derived "
+        "from SB_SECRETS_KEY (which production requires, so every replica agrees); elsewhere one generated at "
+        "start, so development sessions end when the registry restarts",
     )
     console_session_ttl_s: int = Field(
         default=8 * 3600, ge=60, description="How long a console sign-in lasts"

@@ -10,6 +10,7 @@ anonymous one the sign-in form gets — carries a random CSRF token that each fo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -18,6 +19,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from switchboard_shared.signing import constant_time_equal
 
@@ -69,6 +72,15 @@ def token_digest(token: str) -> str:
     """What an operator session remembers of the admin token: enough to notice it changed, useless to an attacker
     who reads a cookie (the cookie is encrypted as well)."""
     return hmac.new(b"switchboard-console-operator", token.encode(), hashlib.sha256).hexdigest()
+
+
+def derived_key(secret: str, *, purpose: str) -> str:
+    """A Fernet key of its own for ``purpose``, derived from another secret with HKDF (the secret itself never
+    seals cookies, and knowing a derived key tells nothing about it)."""
+    material = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        secret.encode()
+    )
+    return base64.urlsafe_b64encode(material).decode()
 
 
 class SessionCodec:

@@ -1,8 +1,9 @@
 """The web console at ``/admin`` (issue #14): server-rendered pages over the registry's own API functions.
 
 Needs the webhooks, integrations and deliveries features installed first (its pages read their stores from
-``app.state``). The session key: ``SB_REGISTRY_CONSOLE_SESSION_KEY`` (a Fernet key; production refuses to start
-without one), else a key generated here, so development sessions end when the registry restarts.
+``app.state``). The session key: ``SB_REGISTRY_CONSOLE_SESSION_KEY`` (a Fernet key) when set; else, in production, one derived
+from ``SB_SECRETS_KEY`` (required there, and the same on every replica); else one generated at start, so
+development sessions end when the registry restarts.
 """
 
 from __future__ import annotations
@@ -12,9 +13,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from switchboard_registry.console import filters
 from switchboard_registry.console.pages import router
 from switchboard_registry.console.responder import ResponderClient
-from switchboard_registry.console.session import SessionCodec
+from switchboard_registry.console.session import SessionCodec, derived_key
 from switchboard_registry.console.web import Console
 from switchboard_registry.features import Context, Feature
+from switchboard_registry.settings import RegistrySettings
+
+
+def session_key(settings: RegistrySettings) -> str:
+    configured = settings.console_session_key.get_secret_value().strip()
+    if configured:
+        return configured
+    if settings.is_production:
+        newest = settings.secrets_key.get_secret_value().split(",")[0].strip()
+        return derived_key(newest, purpose="console-session")
+    return SessionCodec.generate_key()
 
 
 def install(ctx: Context) -> Feature:
@@ -30,7 +42,7 @@ def install(ctx: Context) -> Feature:
     )
     templates.filters.update(filters.FILTERS)
     responder = ResponderClient(settings.ai_responder_url, settings.admin_token.get_secret_value())
-    key = settings.console_session_key.get_secret_value() or SessionCodec.generate_key()
+    key = session_key(settings)
     secure = (
         settings.is_production if settings.console_secure_cookie is None else settings.console_secure_cookie
     )
