@@ -210,7 +210,6 @@ async def test_a_webhook_created_in_the_console_receives_an_event_whose_delivery
     page: Page, stack: Stack, tenant: Tenant, receiver: Receiver
 ) -> None:
     webhook_id = await create_webhook(page, receiver)
-    await screenshot(page, "webhook")
     await page.get_by_role("link", name="Delivery log").first.click()
     await expect(page.get_by_text("0 deliveries")).to_be_visible()
 
@@ -242,6 +241,9 @@ async def test_a_webhook_created_in_the_console_receives_an_event_whose_delivery
     await expect(page.get_by_role("link", name="Back to the log")).to_have_attribute(
         "href", f"/admin/deliveries?webhook={webhook_id}"
     )
+    for name, path in (("webhook", f"/admin/webhooks/{webhook_id}"), ("overview", "/admin/overview")):
+        await page.goto(path)
+        await screenshot(page, name)
 
 
 async def test_send_test_event_shows_its_signed_delivery(page: Page, receiver: Receiver) -> None:
@@ -390,7 +392,6 @@ async def test_an_answer_held_for_review_is_approved_in_the_console(
 
 
 async def test_signing_out_ends_the_session(page: Page) -> None:
-    await screenshot(page, "overview")
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_text("You are signed out.")).to_be_visible()
     await page.goto("/admin/webhooks")
