@@ -61,7 +61,7 @@ lint: sync ## ruff lint + format check
 
 typecheck: sync ## mypy strict over every package and its tests
 	$(UV) run mypy shared/src services/*/src cli/src conftest.py shared/tests services/*/tests cli/tests tests \
-		docs/generate_asyncapi.py bench deploy/local/readme_walkthrough.py
+		docs/generate_asyncapi.py bench deploy/local/readme_walkthrough.py deploy/local/vendor_assets.py
 
 test-unit: sync ## unit tests only (no infrastructure)
 	$(UV) run pytest -m unit

@@ -62,7 +62,7 @@ def _tarball(asset: Asset, cache: Path) -> bytes:
     print(f"fetching {asset.package} {asset.version} from the npm registry (one-time) ...")  # noqa: T201
     # A pinned https URL of the npm registry; the bytes are checked against the pinned digest below.
     with urllib.request.urlopen(asset.url, timeout=60) as response:  # noqa: S310
-        data = response.read()
+        data: bytes = response.read()
     digest = hashlib.sha256(data).hexdigest()
     if digest != asset.sha256:
         raise SystemExit(f"error: {asset.url} has SHA-256 {digest}, expected {asset.sha256}; refusing it")
