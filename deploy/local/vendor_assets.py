@@ -56,9 +56,9 @@ def _cache_dir() -> Path:
 def _tarball(asset: Asset, cache: Path) -> bytes:
     path = cache / "npm" / f"{asset.package}-{asset.version}.tgz"
     if path.exists():
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() == asset.sha256:
-            return data
+        cached = path.read_bytes()
+        if hashlib.sha256(cached).hexdigest() == asset.sha256:
+            return cached
     print(f"fetching {asset.package} {asset.version} from the npm registry (one-time) ...")  # noqa: T201
     # A pinned https URL of the npm registry; the bytes are checked against the pinned digest below.
     with urllib.request.urlopen(asset.url, timeout=60) as response:  # noqa: S310
