@@ -124,7 +124,9 @@ async def update_integration(
         except TokenInUse as exc:
             raise _in_use(exc) from None
 
-    return await INTEGRATIONS.update(store, principal.tenant_id, integration_id, services.box, change, warnings)
+    return await INTEGRATIONS.update(
+        store, principal.tenant_id, integration_id, services.box, change, warnings
+    )
 
 
 async def delete_integration(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import deliveries as deliveries_api
 from switchboard_registry.api import integrations as integrations_api
 from switchboard_registry.api import webhooks as webhooks_api
@@ -34,8 +35,10 @@ from switchboard_registry.console.web import (
 from switchboard_registry.domain import integrations as integration_rules
 from switchboard_registry.domain import webhooks as webhook_rules
 from switchboard_registry.domain.keys import KEY_PREFIX, Scope
+from switchboard_shared import partners
 from switchboard_shared.events import EVENT_CATALOG
 from switchboard_shared.http import ApiError
+from switchboard_shared.partners.base import Partner
 from switchboard_shared.secrets_box import mask
 from switchboard_shared.signing import constant_time_equal
 
@@ -424,40 +427,63 @@ async def integrations(request: Request) -> HTMLResponse:
     listed = await integrations_api.list_integrations(
         principal, services(request), _state(request, "integrations"), None, None, 1, 100
     )
-    return render(
-        seen, "integrations.html", integrations=listed.data, providers=list(integration_rules.Provider)
-    )
+    choices = [views.partner_form(partner) for partner in partners.registered()]
+    return render(seen, "integrations.html", integrations=listed.data, choices=choices)
+
+
+def _partner(provider: str | None) -> Partner:
+    """A registered partner by name; the console's choices are the partner registry's, like the API's."""
+    partner = partners.get(provider or "")
+    if partner is None:
+        choices = ", ".join(known.name for known in partners.registered())
+        raise ApiError(422, "validation_error", f"provider: one of {choices}", field="provider")
+    return partner
 
 
 def _integration_form_context(
-    provider: integration_rules.Provider, values: dict[str, Any], errors: dict[str, str]
+    form: views.PartnerForm, values: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
-    required, optional = integration_rules.REPLY_FIELDS[provider]
-    return {
-        "provider": provider,
-        "values": values,
-        "errors": errors,
-        "verification_fields": integration_rules.VERIFICATION_FIELDS[provider],
-        "reply_fields": [(name, name in required) for name in required + optional],
-        "secret_fields": views.SECRET_FIELDS,
-        "hints": views.field_hints(),
-    }
+    return {"form": form, "values": values, "errors": errors, "hints": views.field_hints()}
 
 
-def _provider(value: str | None) -> integration_rules.Provider:
-    try:
-        return integration_rules.Provider(value or "generic")
-    except ValueError:
-        raise ApiError(
-            422, "validation_error", "provider: one of " + ", ".join(integration_rules.Provider)
-        ) from None
+async def _integration(
+    request: Request, principal: Principal, integration_id: str
+) -> tuple[integration_rules.IntegrationPublic, Partner]:
+    """The tenant's integration (404 for another tenant's) and its partner."""
+    found = (
+        await integrations_api.get_integration(
+            integration_id, principal, services(request), _state(request, "integrations")
+        )
+    ).data
+    return found, _partner(str(found.provider))
+
+
+def _integration_page(
+    request: Request,
+    seen: Viewer,
+    found: integration_rules.IntegrationPublic,
+    partner: Partner,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    return render(
+        seen,
+        "integration.html",
+        status_code,
+        integration=found,
+        inbound=views.inbound_urls(console(request).ingress_url, found, partner),
+        **_integration_form_context(views.partner_form(partner), values, errors),
+        **extra,
+    )
 
 
 @router.get("/integrations/new")
 async def new_integration(request: Request, provider: Text = None) -> HTMLResponse:
     seen = await viewer(request)
     seen.need(Scope.INTEGRATIONS_WRITE)
-    chosen = _provider(provider)
+    chosen = views.partner_form(_partner(provider))
     return render(
         seen,
         "integration_form.html",
@@ -471,10 +497,10 @@ async def create_integration(request: Request) -> Response:
     seen = await viewer(request)
     principal = seen.need(Scope.INTEGRATIONS_WRITE)
     sent = await form(request, seen)
-    chosen = _provider(sent.get("provider"))
+    chosen = views.partner_form(_partner(sent.get("provider")))
     values = views.integration_values(sent, chosen)
     try:
-        body = integration_rules.IntegrationCreate.model_validate(values)
+        body = integration_rules.integration_models().create.model_validate(values)
         created = await integrations_api.create_integration(
             body, principal, services(request), _state(request, "integrations")
         )
@@ -490,7 +516,7 @@ async def create_integration(request: Request) -> Response:
         seen,
         "integration_form.html",
         422,
-        **_integration_form_context(chosen, views.without_secrets(values), errors),
+        **_integration_form_context(chosen, views.without_secrets(values, chosen), errors),
         integration=None,
     )
 
@@ -499,18 +525,8 @@ async def create_integration(request: Request) -> Response:
 async def integration(request: Request, integration_id: str) -> HTMLResponse:
     seen = await viewer(request)
     principal = seen.need(Scope.INTEGRATIONS_READ)
-    found = (
-        await integrations_api.get_integration(
-            integration_id, principal, services(request), _state(request, "integrations")
-        )
-    ).data
-    return render(
-        seen,
-        "integration.html",
-        integration=found,
-        inbound=views.inbound_urls(console(request).ingress_url, found),
-        **_integration_form_context(found.provider, views.integration_form_values(found), {}),
-    )
+    found, partner = await _integration(request, principal, integration_id)
+    return _integration_page(request, seen, found, partner, views.integration_form_values(found), {})
 
 
 @router.post("/integrations/{integration_id}/edit")
@@ -518,13 +534,15 @@ async def update_integration(request: Request, integration_id: str) -> Response:
     seen = await viewer(request)
     principal = seen.need(Scope.INTEGRATIONS_WRITE)
     sent = await form(request, seen)
-    store = _state(request, "integrations")
-    found = (await integrations_api.get_integration(integration_id, principal, services(request), store)).data
+    found, partner = await _integration(request, principal, integration_id)
+    chosen = views.partner_form(partner)
     # Write-only secrets: an empty secret field keeps the stored one (merge patch: absent = unchanged).
-    values = views.integration_values(sent, found.provider, patch=True)
+    values = views.integration_values(sent, chosen, patch=True)
     try:
-        body = integration_rules.IntegrationUpdate.model_validate(values)
-        await integrations_api.update_integration(integration_id, body, principal, services(request), store)
+        body = integration_rules.integration_models().update.model_validate(values)
+        await integrations_api.update_integration(
+            integration_id, body, principal, services(request), _state(request, "integrations")
+        )
     except ValidationError as exc:
         errors = field_errors(exc)
     except ApiError as exc:
@@ -533,14 +551,8 @@ async def update_integration(request: Request, integration_id: str) -> Response:
         errors = api_error_field(exc)
     else:
         return redirect(f"{PREFIX}/integrations/{integration_id}", notice="saved")
-    return render(
-        seen,
-        "integration.html",
-        422,
-        integration=found,
-        inbound=views.inbound_urls(console(request).ingress_url, found),
-        notice=None,
-        **_integration_form_context(found.provider, views.without_secrets(values), errors),
+    return _integration_page(
+        request, seen, found, partner, views.without_secrets(values, chosen), errors, 422, notice=None
     )
 
 
@@ -550,7 +562,7 @@ async def toggle_integration(request: Request, integration_id: str) -> Response:
     principal = seen.need(Scope.INTEGRATIONS_WRITE)
     sent = await form(request, seen)
     active = sent.get("is_active") == "true"
-    body = integration_rules.IntegrationUpdate(is_active=active)
+    body = integration_rules.integration_models().update(is_active=active)
     await integrations_api.update_integration(
         integration_id, body, principal, services(request), _state(request, "integrations")
     )

@@ -1,12 +1,13 @@
 """What the console's pages show, as plain functions: forms to API bodies, stats to health and charts, an
-attempt to its request headers (secrets masked), an integration to the URLs its partner calls."""
+attempt to its request headers (secrets masked), a partner's declaration to its integration form, an
+integration to the URLs its partner calls."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from markupsafe import Markup
 
@@ -17,23 +18,14 @@ from switchboard_registry.domain import delivery_stats as stats
 from switchboard_registry.domain import integrations as rules
 from switchboard_shared import signing
 from switchboard_shared.events import EndpointKind
+from switchboard_shared.partners.base import CredentialField, Partner
 
 #: The charts' window and resolution: a day in hourly slices, each read from the hourly rollups.
 SERIES_WINDOW = timedelta(hours=24)
 SERIES_STEP = timedelta(hours=1)
-#: Integration fields that are write-only: never rendered back, an empty input keeps the stored value.
-SECRET_FIELDS = frozenset(
-    {
-        "auth_token",
-        *rules.REPLY_SECRETS,
-        "signing_secret",
-        "client_secret",
-        "webhook_secret",
-        "path_token",
-        "bearer_token",
-    }
-)
 MASKED = "••••"
+Section = Literal["verification", "reply"]
+SECTIONS: tuple[Section, ...] = ("verification", "reply")
 
 
 def parse_utc(text: str | None) -> datetime | None:
@@ -180,48 +172,102 @@ def attempt_view(delivery: Mapping[str, Any], attempt: Mapping[str, Any]) -> dic
 
 # -- integrations ----------------------------------------------------------------------------------------------
 
+#: A text value this long (a PEM public key) is typed into a text area.
+MULTILINE_OVER = 4096
+
+
+@dataclass(frozen=True)
+class CredentialInput:
+    """One ``verification`` / ``reply`` field of a partner as its form shows it."""
+
+    section: Section
+    key: str
+    label: str
+    hint: str
+    #: Write-only: never rendered back, an empty input keeps the stored value.
+    secret: bool
+    required: bool
+    type: str
+    multiline: bool
+    min: int | None
+
+    @property
+    def name(self) -> str:
+        """The input's name: the field's path in the API body (``reply.api_token``), as errors name it."""
+        return f"{self.section}.{self.key}"
+
+
+@dataclass(frozen=True)
+class PartnerForm:
+    """An integration form for one partner, all of it read from its ``Partner`` declaration."""
+
+    provider: str
+    title: str
+    outgoing_webhook: bool
+    verification: tuple[CredentialInput, ...]
+    reply: tuple[CredentialInput, ...]
+
+    def inputs(self, section: Section) -> tuple[CredentialInput, ...]:
+        return self.verification if section == "verification" else self.reply
+
+
+def _input(section: Section, spec: CredentialField) -> CredentialInput:
+    optional = section == "reply" and not spec.required
+    return CredentialInput(
+        section=section,
+        key=spec.name,
+        label=spec.name.replace("_", " ").capitalize() + (" (optional)" if optional else ""),
+        hint=spec.description[:1].upper() + spec.description[1:],
+        secret=spec.secret,
+        required=spec.required,
+        type="number" if spec.kind is int else "url" if spec.url else "text",
+        multiline=spec.kind is str and not spec.secret and (spec.max_length or 0) > MULTILINE_OVER,
+        min=spec.ge,
+    )
+
+
+def partner_form(partner: Partner) -> PartnerForm:
+    return PartnerForm(
+        provider=partner.name,
+        title=partner.title[:1].upper() + partner.title[1:],
+        outgoing_webhook=partner.outgoing_webhook,
+        verification=tuple(_input("verification", spec) for spec in partner.fields("verification")),
+        reply=tuple(_input("reply", spec) for spec in partner.fields("reply")),
+    )
+
 
 def field_hints() -> dict[str, str]:
-    hints: dict[str, str] = {}
-    for model in (rules.Verification, rules.ReplyCredentials, rules.IntegrationCreate):
-        for name, info in model.model_fields.items():
-            if info.description:
-                hints.setdefault(name, info.description)
-    return hints
+    """The API's descriptions of seed 002's fields (``outgoing_webhook_url``, ``auth_token``…)."""
+    return {
+        name: info.description
+        for name, info in rules.IntegrationCreate.model_fields.items()
+        if info.description
+    }
 
 
-def integration_values(sent: Form, provider: rules.Provider, *, patch: bool = False) -> dict[str, Any]:
+def integration_values(sent: Form, form: PartnerForm, *, patch: bool = False) -> dict[str, Any]:
     """The form as an ``IntegrationCreate`` (or, ``patch``, an ``IntegrationUpdate``) body. Empty inputs are
     left out: on create they take the default, on update they keep the stored value (secrets are write-only)."""
-    required, optional = rules.REPLY_FIELDS[provider]
-    values: dict[str, Any] = {"provider": provider.value}
-    for name in ("name", "outgoing_webhook_url", "auth_token", "timeout_seconds", "retry_attempts"):
+    values: dict[str, Any] = {} if patch else {"provider": form.provider}
+    own = ("name", "timeout_seconds", "retry_attempts")
+    for name in (*own, "outgoing_webhook_url", "auth_token") if form.outgoing_webhook else own:
         if sent.get(name):
             values[name] = sent.get(name)
     values["is_active"] = sent.checked("is_active")
-    verification = {
-        name: sent.get(f"verification.{name}")
-        for name in rules.VERIFICATION_FIELDS[provider]
-        if sent.get(f"verification.{name}")
-    }
-    reply = {name: sent.get(f"reply.{name}") for name in required + optional if sent.get(f"reply.{name}")}
-    if verification:
-        values["verification"] = verification
-    if reply:
-        values["reply"] = reply
-    if patch:
-        values.pop("provider")
+    for section in SECTIONS:
+        given = {item.key: sent.get(item.name) for item in form.inputs(section) if sent.get(item.name)}
+        if given:
+            values[section] = given
     return values
 
 
-def without_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
+def without_secrets(values: Mapping[str, Any], form: PartnerForm) -> dict[str, Any]:
     """A refused form shown again: what was typed, less the secrets (never rendered back)."""
-    kept: dict[str, Any] = {}
-    for name, value in values.items():
-        if isinstance(value, Mapping):
-            kept[name] = {key: item for key, item in value.items() if key not in SECRET_FIELDS}
-        elif name not in SECRET_FIELDS:
-            kept[name] = value
+    kept = {name: value for name, value in values.items() if name not in ("auth_token", *SECTIONS)}
+    for section in SECTIONS:
+        if section in values:
+            secrets = {item.key for item in form.inputs(section) if item.secret}
+            kept[section] = {key: item for key, item in values[section].items() if key not in secrets}
     return kept
 
 
@@ -239,20 +285,18 @@ def integration_form_values(found: rules.IntegrationPublic) -> dict[str, Any]:
     }
 
 
-def inbound_urls(ingress_url: str, found: rules.IntegrationPublic) -> list[tuple[str, str]]:
-    """Where the partner sends its webhooks (to paste into its settings), by what the integration verifies."""
+def inbound_urls(ingress_url: str, found: rules.IntegrationPublic, partner: Partner) -> list[tuple[str, str]]:
+    """Where the partner sends its webhooks (to paste into its settings): its native webhook route at ingress
+    when it has one, else the generic bridges' endpoints (seeds 003 and 004) when it takes inbound traffic at all,
+    and seed 002's bearer endpoint when the integration has a token."""
     base = ingress_url.rstrip("/")
     urls: list[tuple[str, str]] = []
-    if found.provider in (
-        rules.Provider.FRESHCHAT,
-        rules.Provider.ZENDESK,
-        rules.Provider.INTERCOM,
-        rules.Provider.CHATWOOT,
-    ):
-        urls.append(("Webhook URL", f"{base}/webhooks/{found.provider.value}/{found.id}"))
-    if found.provider is rules.Provider.CHATWOOT and "path_token" in found.verification:
-        urls.append(("Webhook URL with path token", f"{base}/webhooks/chatwoot/{found.id}/<your path token>"))
-    if found.provider is rules.Provider.GENERIC:
+    if partner.inbound is not None:
+        webhook = f"{base}/webhooks/{partner.name}/{found.id}"
+        urls.append(("Webhook URL", webhook))
+        if partner.inbound.path_token and "path_token" in found.verification:
+            urls.append(("Webhook URL with path token", f"{webhook}/<your path token>"))
+    elif partner.bearer:
         urls.append(("Tickets (seed 003)", f"{base}/api/webhooks/receive?integration={found.id}"))
         urls.append(("Chat widget", f"{base}/chat?integration={found.id}"))
         urls.append(
