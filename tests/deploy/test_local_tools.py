@@ -170,6 +170,7 @@ def test_a_docker_compose_plugin_is_enough(sandbox: Sandbox) -> None:
 def test_make_test_tools_install_promtool_from_the_prometheus_package(sandbox: Sandbox) -> None:
     sandbox.script("kubectl", "")
     sandbox.script("docker-compose", "")
+    sandbox.script("chromium", "")
     # Debian's prometheus package is where promtool comes from: the stand-in installs the command by that name.
     sandbox.script(
         "apt-get",
@@ -186,6 +187,7 @@ def test_make_test_tools_name_the_prometheus_package_when_they_cannot_install_it
     sandbox.script("id", "echo 1000\n")
     sandbox.script("kubectl", "")
     sandbox.script("docker-compose", "")
+    sandbox.script("chromium", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
