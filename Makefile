@@ -27,11 +27,12 @@ export UV_NATIVE_TLS ?= true
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-sync: ## install the workspace (one uv.lock) into .venv, and uv itself from PyPI when missing
+sync: ## install the workspace (one uv.lock) into .venv, uv itself from PyPI when missing, the console's htmx from npm
 	@deploy/local/tools.sh uv "$(UV)" $(UV_VERSION)
 	$(UV) sync --all-packages --locked
+	@$(UV) run --no-sync python deploy/local/vendor_assets.py
 
-tools: ## what the tests need beyond `make up`: docker-compose and promtool (apt), kustomize, the operators' CRDs
+tools: ## what the tests need beyond `make up`: docker-compose, promtool and chromium (apt), kustomize, the operators' CRDs
 	@deploy/local/tools.sh test "$(TOOLS_BIN)"
 	@deploy/local/tools.sh crds
 
@@ -61,7 +62,8 @@ lint: sync ## ruff lint + format check
 
 typecheck: sync ## mypy strict over every package and its tests
 	$(UV) run mypy shared/src services/*/src cli/src conftest.py shared/tests services/*/tests cli/tests tests \
-		docs/generate_asyncapi.py bench deploy/local/readme_walkthrough.py deploy/observability/generate.py
+		docs/generate_asyncapi.py bench deploy/local/readme_walkthrough.py deploy/observability/generate.py \
+		deploy/local/vendor_assets.py
 
 test-unit: sync ## unit tests only (no infrastructure)
 	$(UV) run pytest -m unit

@@ -12,6 +12,7 @@
 #   SB_REGISTRY_ALLOW_LOOPBACK_URLS, SB_DISPATCHER_ALLOW_LOOPBACK_URLS,
 #   SB_AI_RESPONDER_ALLOW_LOOPBACK_LLM_URLS                 default true when SB_ENVIRONMENT=development
 #   SB_INGRESS_PORT / SB_REGISTRY_PORT / SB_AI_RESPONDER_PORT / SB_DISPATCHER_PORT   8080 / 8081 / 8082 / 8083
+#   SB_REGISTRY_INGRESS_URL, SB_REGISTRY_AI_RESPONDER_URL   default: where the ingress and ai-responder run here
 #   SB_SERVICES_READY_TIMEOUT  seconds for all of them to become ready (default 90)
 #   SB_UVICORN_ARGS            extra uvicorn arguments, e.g. "--reload"
 #   SB_SERVICE_CMD             replace the whole command (run with bash -c; gets SB_SERVICE_NAME,
@@ -60,6 +61,9 @@ pidfile() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
 logfile() { printf '%s/%s.log' "$LOG_DIR" "$1"; }
 tag() { printf '%s:service:%s' "$SB_RUN_DIR" "$1"; }
 base_url() { printf 'http://%s:%s' "$HOST" "${PORT[$1]}"; }
+# The console (registry /admin) shows the ingress's URL and calls the ai-responder's API: wherever they run here.
+export SB_REGISTRY_INGRESS_URL="${SB_REGISTRY_INGRESS_URL:-$(base_url ingress)}"
+export SB_REGISTRY_AI_RESPONDER_URL="${SB_REGISTRY_AI_RESPONDER_URL:-$(base_url ai-responder)}"
 
 # readyz_code NAME: the HTTP status of /readyz ("000" when nothing answers).
 readyz_code() {

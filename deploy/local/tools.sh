@@ -7,6 +7,7 @@
 #                                           deploy tests validate docker-compose.yml with it), kustomize
 #                                           (kubectl contains it; otherwise built with Go into BIN_DIR) and
 #                                           promtool (Debian's prometheus package: the alert rules' checks)
+#                                           and Chromium (the console's browser tests drive Debian's chromium)
 #   deploy/local/tools.sh crds              the CRDs of the operators deploy/k8s's components use (KEDA,
 #                                           prometheus-operator, Strimzi), at deploy/k8s/crds/versions.env's
 #                                           pinned versions and checksums, into the cache's crds/ directory
@@ -21,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 KUSTOMIZE_VERSION=v5.5.0
 
 usage() {
-	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -76,9 +77,17 @@ ensure_promtool() {
 		true
 }
 
+# The console's browser tests drive the system's Chromium through Playwright (`executable_path`): Playwright's
+# own browser download is never used.
+ensure_chromium() {
+	command -v chromium >/dev/null 2>&1 && return 0
+	install_or_explain chromium chromium "make test's browser tests of the web console drive it" || true
+}
+
 cmd_test() {
 	local bin_dir=${1:?test BIN_DIR}
 	ensure_compose
+	ensure_chromium
 	ensure_kustomize "$bin_dir"
 	ensure_promtool
 	die_if_missing

@@ -131,29 +131,38 @@ def test_a_failing_apt_get_is_reported(sandbox: Sandbox) -> None:
     )
 
 
-def test_make_test_tools_install_docker_compose(sandbox: Sandbox) -> None:
+def test_make_test_tools_install_docker_compose_and_chromium(sandbox: Sandbox) -> None:
     sandbox.script("kubectl", "")  # kustomize comes with it
     sandbox.script("promtool", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 0, result.stderr
-    assert sandbox.apt_calls()[-1] == "install -y -qq --no-install-recommends docker-compose"
+    assert sandbox.apt_calls()[1:] == [
+        "install -y -qq --no-install-recommends docker-compose",
+        "install -y -qq --no-install-recommends chromium",
+    ]
     assert (sandbox.bin / "docker-compose").exists()
+    assert (sandbox.bin / "chromium").exists()
 
 
-def test_make_test_tools_name_docker_compose_when_they_cannot_install_it(sandbox: Sandbox) -> None:
+def test_make_test_tools_name_docker_compose_and_chromium_when_they_cannot_install_them(
+    sandbox: Sandbox,
+) -> None:
     sandbox.script("id", "echo 1000\n")
     sandbox.script("kubectl", "")
     sandbox.script("promtool", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 1
-    assert len(result.stderr.splitlines()) == 1
-    assert "apt-get install docker-compose" in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2
+    assert "apt-get install docker-compose" in lines[0]
+    assert "apt-get install chromium" in lines[1]
 
 
 def test_a_docker_compose_plugin_is_enough(sandbox: Sandbox) -> None:
     sandbox.script("docker", '[[ "$*" == "compose version" ]]\n')
     sandbox.script("kubectl", "")
     sandbox.script("promtool", "")
+    sandbox.script("chromium", "")
     assert sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}").returncode == 0
     assert sandbox.apt_calls() == []
 
@@ -161,6 +170,7 @@ def test_a_docker_compose_plugin_is_enough(sandbox: Sandbox) -> None:
 def test_make_test_tools_install_promtool_from_the_prometheus_package(sandbox: Sandbox) -> None:
     sandbox.script("kubectl", "")
     sandbox.script("docker-compose", "")
+    sandbox.script("chromium", "")
     # Debian's prometheus package is where promtool comes from: the stand-in installs the command by that name.
     sandbox.script(
         "apt-get",
@@ -177,6 +187,7 @@ def test_make_test_tools_name_the_prometheus_package_when_they_cannot_install_it
     sandbox.script("id", "echo 1000\n")
     sandbox.script("kubectl", "")
     sandbox.script("docker-compose", "")
+    sandbox.script("chromium", "")
     result = sandbox.run(f"{LOCAL / 'tools.sh'} test {sandbox.bin}")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [

@@ -11,6 +11,7 @@ from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import SecretStr
 
+from switchboard_ingress.adapters.agent_messages import AgentMessages
 from switchboard_ingress.adapters.replies import PendingReplies
 from switchboard_ingress.domain.ratelimit import LocalWindows
 from switchboard_ingress.main import Adapters, create_app
@@ -36,7 +37,14 @@ def unit_settings(**overrides: object) -> IngressSettings:
 async def start_harness(settings: IngressSettings) -> AsyncIterator[Harness]:
     dedup, limiter, replies = MemoryDedup(), LocalWindows(), PendingReplies()
     app = create_app(
-        settings, Adapters(dedup=dedup, limiter=limiter, replies=replies, publish_through_broker=True)
+        settings,
+        Adapters(
+            dedup=dedup,
+            limiter=limiter,
+            replies=replies,
+            agent_messages=AgentMessages(),
+            publish_through_broker=True,
+        ),
     )
     broker = app.state.runtime.broker
     async with TestKafkaBroker(broker) as test_broker:

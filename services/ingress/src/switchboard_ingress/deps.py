@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from switchboard_ingress.adapters.agent_messages import AgentMessages
 from switchboard_ingress.adapters.replies import ReplyChannel
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.metrics import IngressMetrics
@@ -44,12 +45,18 @@ async def _replies(request: Request) -> ReplyChannel:
     return replies
 
 
+async def _agent_messages(request: Request) -> AgentMessages:
+    messages: AgentMessages = request.app.state.agent_messages
+    return messages
+
+
 SettingsDep = Annotated[IngressSettings, Depends(_settings)]
 MetricsDep = Annotated[IngressMetrics, Depends(_metrics)]
 EventSinkDep = Annotated[EventSink, Depends(_event_sink)]
 DirectoryDep = Annotated[Directory, Depends(_directory)]
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
 RepliesDep = Annotated[ReplyChannel, Depends(_replies)]
+AgentMessagesDep = Annotated[AgentMessages, Depends(_agent_messages)]
 
 
 @dataclass(frozen=True)

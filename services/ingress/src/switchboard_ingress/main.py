@@ -16,6 +16,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from pymongo.errors import PyMongoError
 
+from switchboard_ingress.adapters.agent_messages import AgentMessages, KafkaAgentMessages
 from switchboard_ingress.adapters.dedup import DedupStore, MongoDedupStore
 from switchboard_ingress.adapters.ratelimit import MongoRateLimiter
 from switchboard_ingress.adapters.replies import KafkaReplies, ReplyChannel
@@ -47,6 +48,7 @@ class Adapters:
     dedup: DedupStore | None = None
     limiter: RateLimiter | None = None
     replies: ReplyChannel | None = None
+    agent_messages: AgentMessages | None = None
     #: Publish through the FastStream publisher (what ``TestKafkaBroker`` captures) instead of the batching
     #: producer that serves production.
     publish_through_broker: bool = False
@@ -99,6 +101,13 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     if replies is None:
         kafka_replies = KafkaReplies(bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.REPLIES))
         replies = kafka_replies
+    kafka_agent_messages: KafkaAgentMessages | None = None
+    agent_messages = adapters.agent_messages
+    if agent_messages is None:
+        kafka_agent_messages = KafkaAgentMessages(
+            bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.PLATFORM_EVENTS)
+        )
+        agent_messages = kafka_agent_messages
     batched_sink: BatchedKafkaEventSink | None = None
     sink: EventSink
     if adapters.publish_through_broker:
@@ -142,6 +151,8 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
         log.info("integrations view caught up", extra={"integrations": len(directory)})
         if kafka_replies is not None:
             await kafka_replies.start()
+        if kafka_agent_messages is not None:
+            await kafka_agent_messages.start()
         if unswept():
             await sweeper.start()
 
@@ -149,6 +160,8 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
         await sweeper.stop()
         if kafka_replies is not None:
             await kafka_replies.stop()
+        if kafka_agent_messages is not None:
+            await kafka_agent_messages.stop()
         await follower.stop()
         if mongo_dedup is not None:
             await mongo_dedup.flush()
@@ -175,5 +188,6 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     app.state.follower = follower
     app.state.gateway = gateway
     app.state.replies = replies
+    app.state.agent_messages = agent_messages
     app.state.services = Services(settings, metrics, directory, gateway, replies)
     return app

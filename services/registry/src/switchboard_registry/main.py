@@ -15,7 +15,7 @@ from switchboard_registry.features import Context, Feature
 from switchboard_registry.handlers import event_log as event_log_handlers
 from switchboard_registry.metrics import RegistryMetrics
 from switchboard_registry.settings import RegistrySettings
-from switchboard_registry.wiring import conversations, deliveries, integrations, webhooks
+from switchboard_registry.wiring import console, conversations, deliveries, integrations, webhooks
 from switchboard_shared.app import Runtime, build_service_app, mongo_client
 from switchboard_shared.config_records import ConfigChanged
 from switchboard_shared.kafka import event_publisher, make_broker
@@ -25,7 +25,7 @@ from switchboard_shared.topics import Topic
 SERVICE = "registry"
 
 #: Installed in this order; a later feature may use an earlier one's stores.
-FEATURES = (webhooks, integrations, conversations, deliveries)
+FEATURES = (webhooks, integrations, conversations, deliveries, console)
 
 OPENAPI_TAGS = [
     {"name": "admin", "description": "Operator endpoints (admin token): tenants and API keys."},

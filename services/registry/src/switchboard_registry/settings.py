@@ -14,6 +14,8 @@ class RegistrySettings(ServiceSettings):
     model_config = SettingsConfigDict(
         env_prefix="SB_REGISTRY_", extra="ignore", populate_by_name=True, frozen=True
     )
+    #: The console's key has a production fallback (derived from SB_SECRETS_KEY), so it may stay unset.
+    optional_secrets: ClassVar[frozenset[str]] = frozenset({"console_session_key"})
     development_only: ClassVar[dict[str, str]] = {
         "allow_loopback_urls": "tenants' URLs on loopback",
         "allow_private_urls": "tenants' URLs on private networks",
@@ -39,4 +41,26 @@ class RegistrySettings(ServiceSettings):
     )
     outbox_sweep_interval_s: float = Field(
         default=2.0, gt=0, description="How often pending config changes are re-published"
+    )
+    console_session_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Fernet key sealing the web console's session cookies. Unset: in production one derived "
+        "from SB_SECRETS_KEY (which production requires, so every replica agrees); elsewhere one generated at "
+        "start, so development sessions end when the registry restarts",
+    )
+    console_session_ttl_s: int = Field(
+        default=8 * 3600, ge=60, description="How long a console sign-in lasts"
+    )
+    console_secure_cookie: bool | None = Field(
+        default=None,
+        description="Mark the console's cookie Secure (HTTPS only); default: in production only",
+    )
+    ingress_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="The ingress's public base URL, shown in the console as the inbound URL of integrations",
+    )
+    ai_responder_url: str = Field(
+        default="http://127.0.0.1:8082",
+        description="Where the console calls the ai-responder's API (live chats, reviews) for the signed-in "
+        "tenant, with the admin token (the two services share it)",
     )

@@ -168,6 +168,35 @@ async def test_deliveries_filter_by_status_and_paginate_newest_first(registry: R
     assert [d["_id"] for d in page_2.json()["data"]] == [done.delivery_id]  # the oldest, last
 
 
+async def test_deliveries_filter_by_the_time_of_their_first_attempt(registry: Registry) -> None:
+    tenant = await registry.tenant()
+    webhook_id = await _webhook(tenant)
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    early, middle, late = (
+        attempt(tenant.id, webhook_id, attempted_at=t0 + timedelta(hours=h)) for h in (0, 1, 2)
+    )
+    # A retry of the early delivery within the window does not move it there: its first attempt places it.
+    early_retry = early.model_copy(update={"attempt": 2, "attempted_at": t0 + timedelta(hours=1, minutes=5)})
+    url = f"/api/webhooks/{webhook_id}/deliveries"
+    async with feed(registry.settings) as publish:
+        await publish.attempts(early, middle, late, early_retry)
+
+    async def all_three() -> bool:
+        response = await tenant.client.get(url, headers=tenant.headers)
+        return bool(response.json()["pagination"]["total"] == 3)
+
+    await eventually(all_three, timeout_s=20)
+    window = {
+        "since": (t0 + timedelta(minutes=30)).isoformat(),
+        "until": (t0 + timedelta(minutes=90)).isoformat(),
+    }
+    within = await tenant.client.get(url, headers=tenant.headers, params=window)
+    since = await tenant.client.get(url, headers=tenant.headers, params={"since": window["since"]})
+
+    assert [d["_id"] for d in within.json()["data"]] == [middle.delivery_id]
+    assert [d["_id"] for d in since.json()["data"]] == [late.delivery_id, middle.delivery_id]
+
+
 async def test_stats_over_a_known_set_of_attempts(registry: Registry) -> None:
     tenant = await registry.tenant()
     webhook_id = await _webhook(tenant)

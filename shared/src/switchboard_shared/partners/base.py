@@ -198,10 +198,13 @@ class Partner:
     #: Create-request examples for the registry's OpenAPI.
     examples: tuple[dict[str, Any], ...] = ()
 
-    def field_names(self, section: Literal["verification", "reply"]) -> tuple[str, ...]:
+    def fields(self, section: Literal["verification", "reply"]) -> tuple[CredentialField, ...]:
         """The fields this partner's integrations may set, ``bearer_token`` last when it takes one."""
-        names = tuple(spec.name for spec in getattr(self, section))
-        return (*names, BEARER_TOKEN.name) if section == "verification" and self.bearer else names
+        own: tuple[CredentialField, ...] = getattr(self, section)
+        return (*own, BEARER_TOKEN) if section == "verification" and self.bearer else own
+
+    def field_names(self, section: Literal["verification", "reply"]) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.fields(section))
 
 
 # -- helpers the reply builders share ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from aiokafka import ConsumerRecord
@@ -64,12 +65,23 @@ class PendingReplies:
         return correlation_id in self._waiting
 
 
-class KafkaReplies(PendingReplies):
-    def __init__(self, *, bootstrap: str, topic: str, client_id: str = "switchboard-ingress-replies") -> None:
-        super().__init__()
+class KafkaTail:
+    """Reads every partition of a topic from its end as of start-up, without a consumer group (every replica
+    sees every record), and hands each record to ``on_record``. Used for the replies topic (waiters) and for
+    platform.events (agent messages the chat widget polls for)."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topic: str,
+        client_id: str,
+        on_record: Callable[[ConsumerRecord[bytes, bytes]], None],
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.client_id = client_id
+        self.on_record = on_record
         self.ready = asyncio.Event()
         self._consumer: TopicConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -84,12 +96,12 @@ class KafkaReplies(PendingReplies):
             start_at="latest",
         )
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name="ingress-replies")
+        self._task = asyncio.create_task(self._run(), name=self.client_id)
         try:
             await asyncio.wait_for(self.ready.wait(), timeout_s)
         except TimeoutError:
             # Waiters then time out (202 / 504) until the topic shows up; nothing else depends on it.
-            log.warning("replies topic %s not assigned yet; synchronous answers will time out", self.topic)
+            log.warning("topic %s not assigned yet; records on it are missed until it is", self.topic)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -105,19 +117,31 @@ class KafkaReplies(PendingReplies):
         while True:
             try:
                 if not self.ready.is_set() and self._consumer.assignment():
-                    # Resolve "latest" to concrete positions now, so a reply published after this point is read
-                    # even if the first fetch happens later.
+                    # Resolve "latest" to concrete positions now, so a record published after this point is
+                    # read even if the first fetch happens later.
                     for partition in self._consumer.assignment():
                         await self._consumer.position(partition)
                     self.ready.set()
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             except KafkaError as exc:
-                log.warning("reading replies failed; retrying: %s", type(exc).__name__)
+                log.warning("reading %s failed; retrying: %s", self.topic, type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
             for records in batches.values():
                 for record in records:
-                    self._dispatch(record)
+                    self.on_record(record)
+
+
+class KafkaReplies(PendingReplies):
+    def __init__(self, *, bootstrap: str, topic: str, client_id: str = "switchboard-ingress-replies") -> None:
+        super().__init__()
+        self.tail = KafkaTail(bootstrap=bootstrap, topic=topic, client_id=client_id, on_record=self._dispatch)
+
+    async def start(self, timeout_s: float = 30.0) -> None:
+        await self.tail.start(timeout_s)
+
+    async def stop(self) -> None:
+        await self.tail.stop()
 
     def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
         correlation_id = next(

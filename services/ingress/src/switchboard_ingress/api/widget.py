@@ -9,6 +9,10 @@ The widget is configured with a URL only, so the integration (and through it the
   ``switchboard.replies`` (``SB_INGRESS_REPLY_TIMEOUT_S``); if none arrives, 504 with the seed's apology as
   ``output``. Validation is the seed's: 400 ``{"error": "Invalid prompt" | "Invalid session_id" | "Prompt too
   long"}`` (prompt ≤ 1000 characters).
+- ``GET /chat/messages?integration=<id>&session_id=<s>&after=<cursor>``: once the conversation was handed off
+  to a person, the agent's messages (``{"messages": [{"id", "text", "author", "at", "cursor"}], "cursor"}``);
+  the widget polls it every few seconds, sending back the ``cursor`` it got (start with -1, the default).
+  Not rate-limited (an in-memory read, see ``adapters.agent_messages``); same origin rules as ``/chat``.
 - ``POST /contact-form``: the seed's form validation (``name``, ``email``, ``message`` required; email format),
   then ``form.submitted``; ``{"success": true, "message": "Thank you! …"}``.
 - CORS: preflight ``OPTIONS`` and the response headers for origins on the tenant's allow-list (see
@@ -33,7 +37,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from switchboard_ingress.api.webhooks import origin_of
-from switchboard_ingress.deps import DirectoryDep, GatewayDep, MetricsDep, RepliesDep, SettingsDep
+from switchboard_ingress.deps import (
+    AgentMessagesDep,
+    DirectoryDep,
+    GatewayDep,
+    MetricsDep,
+    RepliesDep,
+    SettingsDep,
+)
 from switchboard_ingress.domain.directory import Directory, Integration, WidgetPolicy
 from switchboard_ingress.domain.generic import (
     WidgetInputError,
@@ -229,6 +240,29 @@ async def chat(
         return _error(exc, cors)
     finally:
         replies.forget(correlation_id)
+
+
+@router.get(
+    "/chat/messages",
+    summary="Agent messages of a handed-off widget conversation, for the widget to poll",
+    responses=REFUSED,
+)
+async def agent_messages(
+    request: Request,
+    settings: SettingsDep,
+    directory: DirectoryDep,
+    messages: AgentMessagesDep,
+    integration_id: IntegrationParam,
+    session_id: Annotated[str, Query(min_length=1, max_length=200, description="The widget's session_id")],
+    after: Annotated[int, Query(ge=-1, description="The cursor of the last message received (-1: all)")] = -1,
+) -> Response:
+    try:
+        caller = _caller(request, directory, settings, integration_id)
+    except WidgetError as exc:
+        return _error(exc, {})
+    found = messages.after(caller.integration.id, session_id, after)
+    cursor = found[-1]["cursor"] if found else after
+    return JSONResponse({"messages": found, "cursor": cursor}, 200, headers=caller.cors)
 
 
 @router.get(

@@ -121,8 +121,17 @@ class TenantStore:
         record = await self.keys.collection.find_one(
             OutboxCollection.live({"key_hash": digest(key), "revoked_at": None})
         )
-        if record is None:
-            return None
+        return None if record is None else await self._principal(record)
+
+    async def principal_of_key(self, tenant_id: str, key_id: str) -> Principal | None:
+        """The principal of a key known by id (a console session keeps the id, never the key); None once the
+        key is revoked or deleted."""
+        record = await self.keys.collection.find_one(
+            OutboxCollection.live({"_id": key_id, "tenant_id": tenant_id, "revoked_at": None})
+        )
+        return None if record is None else await self._principal(record)
+
+    async def _principal(self, record: dict[str, Any]) -> Principal | None:
         tenant = await self.get_tenant(record["tenant_id"])
         if tenant is None:
             return None

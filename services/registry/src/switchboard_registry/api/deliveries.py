@@ -163,6 +163,10 @@ async def list_deliveries(
     event_id: Annotated[str | None, Query(max_length=200, description="Only this event's delivery")] = None,
     page: PageNumber = 1,
     per_page: PerPage = 20,
+    since: Annotated[
+        ClientDatetime | None, Query(description="Only deliveries first attempted at or after this time")
+    ] = None,
+    until: Annotated[ClientDatetime | None, Query(description="… and before this time")] = None,
 ) -> dict[str, Any]:
     await _webhook(webhooks, principal, webhook_id)
     items, total = await deliveries.page(
@@ -174,6 +178,8 @@ async def list_deliveries(
         status=status,
         event_type=event_type,
         event_id=event_id,
+        since=None if since is None else since.astimezone(UTC),
+        until=None if until is None else until.astimezone(UTC),
     )
     return success_body(
         [rules.public(document) for document in items],

@@ -1,0 +1,141 @@
+"""Agent messages for the chat widget: once a widget conversation is handed off to a person, the agent's
+replies reach the widget through ``GET /chat/messages`` (polling), since ``POST /chat`` only answers the prompt
+it was sent.
+
+An agent's reply is a ``message.replied`` with author type ``agent`` on platform.events (the ai-responder
+publishes it when an agent answers through its API or the console). Every ingress replica reads every partition
+of platform.events from its end (``KafkaTail``, no consumer group) and keeps the agent replies per (integration,
+conversation) — a widget's conversation is its ``session_id`` — so any replica answers any poll.
+
+The cursor a poll sends back is the Kafka offset of the last message it got: a conversation's events share a
+partition (they are keyed by conversation id), so offsets order them and every replica numbers them the same.
+
+Kept in memory and bounded: the newest ``per_conversation`` messages of at most ``max_conversations``
+conversations, each forgotten ``ttl_s`` after its last message. A restart forgets them (the transcript itself
+lives in the ai-responder); a widget polling then sees the messages that arrive from then on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+
+from switchboard_ingress.adapters.replies import KafkaTail
+from switchboard_shared.cloudevents import CloudEvent, CloudEventError
+from switchboard_shared.events import EventType, Reply
+
+log = logging.getLogger(__name__)
+_TYPE_HEADER = "ce_type"
+
+
+@dataclass
+class _Conversation:
+    messages: deque[dict[str, Any]]
+    touched: float
+    ids: set[str] = field(default_factory=set)
+
+
+class AgentMessages:
+    """Agent replies per (integration, conversation), newest last."""
+
+    def __init__(
+        self,
+        *,
+        per_conversation: int = 100,
+        max_conversations: int = 10_000,
+        ttl_s: float = 3600,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_conversation = per_conversation
+        self.max_conversations = max_conversations
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._conversations: OrderedDict[tuple[str, str], _Conversation] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._conversations)
+
+    def add(self, integration_id: str, conversation_id: str, message: dict[str, Any]) -> None:
+        """Keep ``message`` (its ``id`` is the event id: a copy of a kept message is ignored; ``cursor``
+        orders it)."""
+        key = (integration_id, conversation_id)
+        now = self.clock()
+        conversation = self._conversations.get(key)
+        if conversation is None:
+            conversation = _Conversation(deque(maxlen=self.per_conversation), now)
+            self._conversations[key] = conversation
+        if message["id"] in conversation.ids:
+            return
+        if len(conversation.messages) == conversation.messages.maxlen:
+            conversation.ids.discard(conversation.messages[0]["id"])
+        conversation.messages.append(message)
+        conversation.ids.add(message["id"])
+        conversation.touched = now
+        self._conversations.move_to_end(key)
+        self._evict(now)
+
+    def after(self, integration_id: str, conversation_id: str, cursor: int) -> list[dict[str, Any]]:
+        """The conversation's messages past ``cursor`` (-1: all kept), oldest first."""
+        conversation = self._conversations.get((integration_id, conversation_id))
+        if conversation is None or self.clock() - conversation.touched > self.ttl_s:
+            return []
+        return [message for message in conversation.messages if message["cursor"] > cursor]
+
+    def _evict(self, now: float) -> None:
+        while self._conversations and (
+            len(self._conversations) > self.max_conversations
+            or now - next(iter(self._conversations.values())).touched > self.ttl_s
+        ):
+            self._conversations.popitem(last=False)
+
+    def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """A platform.events record: kept when it is an agent's reply in an integration's conversation."""
+        kind = next((value for name, value in record.headers if name == _TYPE_HEADER), None)
+        if kind != EventType.MESSAGE_REPLIED.value.encode():
+            return  # decided on a header, without parsing the body of every event
+        try:
+            reply = CloudEvent.from_kafka(record.value, record.headers).data_as(Reply)
+            event_id = next(value.decode() for name, value in record.headers if name == "ce_id")
+        except (CloudEventError, ValidationError, StopIteration, UnicodeDecodeError) as exc:
+            log.warning("unreadable message.replied skipped: %s", type(exc).__name__)
+            return
+        if reply.author.type != "agent" or reply.integration_id is None:
+            return
+        self.add(
+            reply.integration_id,
+            reply.conversation_id,
+            {
+                "id": event_id,
+                "cursor": record.offset,
+                "text": reply.text,
+                "author": reply.author.name,
+                "at": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
+            },
+        )
+
+
+class KafkaAgentMessages(AgentMessages):
+    """``AgentMessages`` fed from platform.events."""
+
+    def __init__(self, *, bootstrap: str, topic: str, **limits: Any) -> None:
+        super().__init__(**limits)
+        self.tail = KafkaTail(
+            bootstrap=bootstrap,
+            topic=topic,
+            client_id="switchboard-ingress-agent-messages",
+            on_record=self.take,
+        )
+
+    async def start(self) -> None:
+        await self.tail.start()
+
+    async def stop(self) -> None:
+        await self.tail.stop()
