@@ -15,6 +15,7 @@ from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_ingress.settings import IngressSettings
 from switchboard_registry.settings import RegistrySettings
+from switchboard_shared import telemetry
 from switchboard_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def deploy_local_kafka_version() -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# settings: the environment variable each field is read from
+# settings: the environment variable each field is read from, and what else a service reads
 
 
 def _env_name(settings: type[ServiceSettings], name: str, info: FieldInfo) -> str:
@@ -77,6 +78,12 @@ def _is_secret(info: FieldInfo) -> bool:
 def settings_env(settings: type[ServiceSettings]) -> set[str]:
     """Every variable the settings class reads, upper-cased (pydantic-settings matches case-insensitively)."""
     return {_env_name(settings, name, info) for name, info in settings.model_fields.items()}
+
+
+def accepted_env(settings: type[ServiceSettings]) -> set[str]:
+    """What a deployment may pass the service: its settings' variables and the ``OTEL_*`` variables tracing
+    honours (``telemetry.VARIABLES``, read by the OpenTelemetry set-up rather than by the settings)."""
+    return settings_env(settings) | telemetry.VARIABLES
 
 
 def secret_env(settings: type[ServiceSettings]) -> set[str]:

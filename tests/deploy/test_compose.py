@@ -26,13 +26,13 @@ from .apps import (
     APPS,
     ROOT,
     App,
+    accepted_env,
     deploy_local_kafka_version,
     final_stage,
     image_user,
     instructions,
     required_secret_env,
     secret_env,
-    settings_env,
 )
 
 pytestmark = pytest.mark.deploy
@@ -69,14 +69,16 @@ def _compose_command(env_file: Path) -> list[str]:
     pytest.fail(INSTALL_HINT)
 
 
-@pytest.fixture(scope="module")
-def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The compose file as the compose tool resolves it, with every ``${VAR:-default}`` at its default."""
-    # An empty env file and an environment without SB_* / SWITCHBOARD_* variables: the developer's shell
+def _resolve(directory: Path, env_file_text: str) -> dict[str, Any]:
+    """The compose file as the compose tool resolves it, with ``env_file_text`` as its env file and every other
+    ``${VAR:-default}`` at its default."""
+    # The env file and an environment without SB_* / SWITCHBOARD_* / OTEL_* variables: the developer's shell
     # (or a `make` recipe exporting SB_KAFKA_BOOTSTRAP) must not change what these tests see.
-    env_file = tmp_path_factory.mktemp("compose") / "empty.env"
-    env_file.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SB_", "SWITCHBOARD_", "COMPOSE_"))}
+    env_file = directory / "test.env"
+    env_file.write_text(env_file_text)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SB_", "SWITCHBOARD_", "COMPOSE_", "OTEL_"))
+    }
     # S603: argv built from shutil.which results and fixed options; no shell, no outside input.
     result = subprocess.run(  # noqa: S603
         _compose_command(env_file),
@@ -92,6 +94,18 @@ def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     config = yaml.safe_load(result.stdout)
     assert isinstance(config, dict)
     return config
+
+
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The compose file at its development defaults."""
+    return _resolve(tmp_path_factory.mktemp("compose"), "")
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The compose file as `OTEL_TRACES_EXPORTER=otlp docker compose --profile observe up` runs it."""
+    return _resolve(tmp_path_factory.mktemp("compose-traced"), "OTEL_TRACES_EXPORTER=otlp\n")
 
 
 def _service(compose: dict[str, Any], name: str) -> dict[str, Any]:
@@ -280,9 +294,10 @@ def test_app_runs_in_development_mode_by_default(compose: dict[str, Any], app: A
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_app_gets_only_variables_its_settings_read(compose: dict[str, Any], app: App) -> None:
-    # A misspelt or another service's variable would be ignored silently (extra="ignore").
-    assert set(_service(compose, app.name)["environment"]) - settings_env(app.settings) == set()
+def test_app_gets_only_variables_its_settings_or_tracing_read(compose: dict[str, Any], app: App) -> None:
+    # A misspelt or another service's variable would be ignored silently (extra="ignore"); the OTEL_* ones are
+    # those the telemetry module honours.
+    assert set(_service(compose, app.name)["environment"]) - accepted_env(app.settings) == set()
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
@@ -462,3 +477,28 @@ def test_grafana_provisions_the_dashboard_on_the_compose_prometheus(compose: dic
     assert (dashboards / "switchboard.json").is_file()
     assert datasource["url"] == "http://prometheus:9090"
     assert _dependencies(grafana) == {"prometheus": "service_healthy"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compose: tracing into the observe profile's Jaeger
+
+#: Jaeger's OTLP receivers: 4317 is gRPC, which the services refuse; 4318 is OTLP/HTTP.
+JAEGER_OTLP_HTTP = "http://jaeger:4318"
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_traces_nothing_by_default(compose: dict[str, Any], app: App) -> None:
+    assert _service(compose, app.name)["environment"]["OTEL_TRACES_EXPORTER"] == "none"
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_app_asked_to_trace_exports_to_jaegers_otlp_http_port(traced: dict[str, Any], app: App) -> None:
+    environment = _service(traced, app.name)["environment"]
+    assert "jaeger" in traced["services"]
+    assert (environment["OTEL_TRACES_EXPORTER"], environment["OTEL_EXPORTER_OTLP_ENDPOINT"]) == (
+        "otlp",
+        JAEGER_OTLP_HTTP,
+    )
+    # The services speak only OTLP/HTTP: a protocol set here must be that one (gRPC stops them at start).
+    assert environment.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") == "http/protobuf"
+    assert "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" not in environment

@@ -24,11 +24,11 @@ from .apps import (
     APPS,
     ROOT,
     App,
+    accepted_env,
     deploy_local_kafka_version,
     image_user,
     required_secret_env,
     secret_env,
-    settings_env,
 )
 from .crds import is_custom
 from .kustomize import K8S, Obj, Render, render_kustomization
@@ -353,9 +353,10 @@ def test_app_is_scraped_by_prometheus_on_its_port(render: Render, app: App) -> N
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_app_gets_only_variables_its_settings_read(render: Render, app: App) -> None:
-    # A misspelt or another service's variable would be ignored silently (extra="ignore").
-    unknown = set(_env_sources(render.container(app), render)) - settings_env(app.settings)
+def test_app_gets_only_variables_its_settings_or_tracing_read(render: Render, app: App) -> None:
+    # A misspelt or another service's variable would be ignored silently (extra="ignore"); the OTEL_* ones are
+    # those the telemetry module honours.
+    unknown = set(_env_sources(render.container(app), render)) - accepted_env(app.settings)
     assert unknown == set()
 
 

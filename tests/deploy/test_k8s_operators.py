@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type hints
 import pytest
@@ -454,3 +455,50 @@ def test_public_egress_is_for_the_services_with_an_http_client_and_excludes_priv
             and not any(ip in ipaddress.ip_network(cidr) for cidr in block.get("except", []))
         ]
         assert reachable == [], address
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tracing: every service exports over OTLP/HTTP, and the network policies let it reach the collector
+
+OTLP_HTTP_PORT = 4318
+
+
+def _config(render: Render, app: App) -> dict[str, str]:
+    """What the service reads from the ConfigMaps its container takes whole (envFrom)."""
+    config: dict[str, str] = {}
+    for entry in render.container(app).get("envFrom", []):
+        if "configMapRef" in entry:
+            config.update(render.config_maps[entry["configMapRef"]["name"]])
+    return config
+
+
+@pytest.mark.parametrize("render_name", ["tracing", "platform"])
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_tracing_exports_every_service_to_a_collectors_otlp_http_port(
+    components: dict[str, Render], platform: Render, render_name: str, app: App
+) -> None:
+    config = _config({**components, "platform": platform}[render_name], app)
+    endpoint = urlsplit(config.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))
+    assert config.get("OTEL_TRACES_EXPORTER") == "otlp"
+    # The services speak only OTLP/HTTP: gRPC (4317) would stop them at start-up.
+    assert config.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") == "http/protobuf"
+    assert (endpoint.scheme, endpoint.port) == ("http", OTLP_HTTP_PORT)
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_without_the_tracing_component_nothing_is_traced(components: dict[str, Render], app: App) -> None:
+    # Off by default: the dev overlay alone, rendered with another component.
+    assert "OTEL_TRACES_EXPORTER" not in _config(components["monitoring"], app)
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_every_service_may_send_traces_to_a_labelled_collector_namespace(policed: Render, app: App) -> None:
+    pod = _pod_labels(policed, app.name)
+    allowed = [
+        port["port"]
+        for peer, ports in _egress_peers(policed, pod)
+        if peer.get("namespaceSelector") == {"matchLabels": {"switchboard.io/traces": "true"}}
+        and "podSelector" not in peer
+        for port in ports
+    ]
+    assert allowed == [OTLP_HTTP_PORT]

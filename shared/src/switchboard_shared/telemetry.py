@@ -51,6 +51,38 @@ TRACESTATE: Final = "tracestate"
 _PROPAGATOR: Final = TraceContextTextMapPropagator()
 _EXPORTERS: Final = ("otlp", "console", "none")
 
+#: Every ``OTEL_*`` variable tracing honours: read here or by the SDK parts ``configure_tracing`` loads (the
+#: trace provider, its batch processor and sampler, the OTLP/HTTP span exporter). What a deployment may set
+#: besides a service's settings; the deployment tests hold compose and Kubernetes to it.
+VARIABLES: Final = frozenset(
+    {
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "OTEL_BSP_EXPORT_TIMEOUT",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        *(
+            f"OTEL_EXPORTER_OTLP_{signal}{setting}"
+            for signal in ("", "TRACES_")
+            for setting in (
+                "PROTOCOL",
+                "ENDPOINT",
+                "HEADERS",
+                "TIMEOUT",
+                "COMPRESSION",
+                "CERTIFICATE",
+                "CLIENT_KEY",
+                "CLIENT_CERTIFICATE",
+            )
+        ),
+    }
+)
+
 log = logging.getLogger(__name__)
 
 _tracer: Tracer | None = None

@@ -3,13 +3,17 @@ tasks, spans without URL paths, and the correlation fields on every JSON log lin
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from opentelemetry import environment_variables as otel_api_variables
+from opentelemetry.sdk import environment_variables as otel_sdk_variables
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -78,6 +82,24 @@ def test_otlp_over_grpc_is_refused_naming_the_variable() -> None:
             "tests", {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
         )
     assert not telemetry.enabled()
+
+
+def test_every_variable_tracing_honours_is_one_opentelemetry_defines() -> None:
+    # VARIABLES is what the deployment tests let compose and Kubernetes pass to a service: a misspelt name
+    # there would be accepted and silently ignored.
+    defined = {
+        name
+        for module in (otel_api_variables, otel_sdk_variables)
+        for name in vars(module)
+        if name.startswith("OTEL_")
+    }
+    assert telemetry.VARIABLES - defined == set()
+
+
+def test_every_variable_the_module_reads_is_one_it_declares() -> None:
+    read = set(re.findall(r'env\.get\("(OTEL_\w+)"', inspect.getsource(telemetry)))
+    assert read, "the pattern no longer finds the variables configure_tracing reads"
+    assert read - telemetry.VARIABLES == set()
 
 
 # -- off: nothing allocated, nothing added -----------------------------------------------------------------------
