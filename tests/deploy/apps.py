@@ -1,9 +1,10 @@
 """What the deployment tests share: the four services as every deployment names them, the variables each one's
-settings read, its Dockerfile's instructions, and the Kafka version deploy/local pins."""
+settings read, the one Dockerfile's instructions, and the Kafka version deploy/local pins."""
 
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
@@ -19,6 +20,8 @@ from switchboard_shared import telemetry
 from switchboard_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Every service's image is built from this one file, chosen by the build args (``App.build_args``).
+DOCKERFILE = ROOT / "Dockerfile"
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,9 @@ class App:
         return "switchboard_" + self.name.replace("-", "_")
 
     @property
-    def dockerfile(self) -> Path:
-        return ROOT / "services" / self.name / "Dockerfile"
+    def build_args(self) -> dict[str, str]:
+        """The build args that make the one Dockerfile this service's image."""
+        return {"SERVICE": self.name, "MODULE": self.module, "PORT": str(self.port)}
 
 
 APPS = (
@@ -102,7 +106,7 @@ def required_secret_env(settings: type[ServiceSettings]) -> set[str]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Dockerfiles, read as text: their instructions are simple enough that a line parser states the checks more
+# The Dockerfile, read as text: its instructions are simple enough that a line parser states the checks more
 # plainly than a full Dockerfile parser would.
 
 
@@ -127,6 +131,39 @@ def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
     parsed = instructions(dockerfile)
     last_from = max(i for i, (keyword, _) in enumerate(parsed) if keyword == "FROM")
     return parsed[last_from:]
+
+
+def final_stage_args(dockerfile: Path) -> set[str]:
+    """The build args the shipped image declares (an ARG is in scope only in the stage that declares it)."""
+    return {args.partition("=")[0] for keyword, args in final_stage(dockerfile) if keyword == "ARG"}
+
+
+def _expand(value: str, variables: dict[str, str]) -> str:
+    """Docker's ``$NAME`` / ``${NAME}`` substitution; names it does not know are left as written."""
+    return re.sub(
+        r"\$(?:\{(\w+)\}|(\w+))",
+        lambda m: variables.get(m.group(1) or m.group(2), m.group(0)),
+        value,
+    )
+
+
+def image_env(dockerfile: Path, build_args: dict[str, str]) -> dict[str, str]:
+    """The environment the shipped image sets, its ENV values expanded with the build args its stage declares."""
+    declared = {name: build_args.get(name, "") for name in final_stage_args(dockerfile)}
+    env: dict[str, str] = {}
+    for keyword, args in final_stage(dockerfile):
+        if keyword == "ENV":
+            for pair in shlex.split(args):
+                name, _, value = pair.partition("=")
+                env[name] = _expand(value, {**declared, **env})
+    return env
+
+
+def image_instruction(dockerfile: Path, keyword: str, build_args: dict[str, str]) -> str:
+    """One instruction of the shipped image as Docker expands it with the build args (CMD: not at all)."""
+    declared = {name: build_args.get(name, "") for name in final_stage_args(dockerfile)}
+    value = dict(final_stage(dockerfile))[keyword]
+    return value if keyword in {"CMD", "HEALTHCHECK"} else _expand(value, declared)
 
 
 def image_user(dockerfile: Path) -> str | None:

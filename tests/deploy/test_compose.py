@@ -1,16 +1,24 @@
-"""The container deployment files: docker-compose.yml and services/*/Dockerfile, checked without an engine.
+"""The container deployment files: docker-compose.yml and the one Dockerfile, checked without an engine.
 
 ``docker-compose config`` (Debian's v1.29 package) or the ``docker compose`` v2 plugin validates the compose
 file against its schema, resolves anchors and ``${VAR:-default}`` interpolation exactly as ``up`` would, and
 prints the result; the compose tests assert on that output rather than on our own reading of the YAML.
-Dockerfiles are read as text (``apps.instructions``).
+The Dockerfile is read as text (``apps.instructions``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import importlib
+import json
 import os
 import shutil
 import subprocess
+import sys
+import threading
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +26,22 @@ import pytest
 import yaml
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
+from uvicorn.main import main as uvicorn_cli
 
 from switchboard_shared.settings import Environment, ServiceSettings
 
 from .apps import (
     APP_IDS,
     APPS,
+    DOCKERFILE,
     ROOT,
     App,
     accepted_env,
     deploy_local_kafka_version,
     final_stage,
+    final_stage_args,
+    image_env,
+    image_instruction,
     image_user,
     instructions,
     required_secret_env,
@@ -217,13 +230,18 @@ def test_topics_job_is_never_restarted(compose: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_app_is_built_from_its_dockerfile_with_the_workspace_as_context(
+def test_app_is_built_from_the_one_dockerfile_with_the_workspace_as_context(
     compose: dict[str, Any], app: App
 ) -> None:
     build = _service(compose, app.name)["build"]
-    assert (Path(build["context"]).resolve(), (ROOT / build["dockerfile"]).resolve()) == (
-        ROOT.resolve(),
-        app.dockerfile.resolve(),
+    assert (
+        Path(build["context"]).resolve(),
+        (ROOT / build["dockerfile"]).resolve(),
+        _build_args(_service(compose, app.name)),
+    ) == (
+        ROOT,
+        DOCKERFILE,
+        app.build_args,
     )
 
 
@@ -341,63 +359,114 @@ def test_app_secret_defaults_are_refused_in_production(compose: dict[str, Any], 
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Dockerfiles
+# The Dockerfile
 
 
-@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_dockerfile_is_a_multi_stage_build(app: App) -> None:
-    stages = [args for keyword, args in instructions(app.dockerfile) if keyword == "FROM"]
+def test_dockerfile_is_a_multi_stage_build() -> None:
+    stages = [args for keyword, args in instructions(DOCKERFILE) if keyword == "FROM"]
     assert len(stages) >= 2, stages
 
 
-@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_dockerfile_runs_as_the_non_root_uid_10001(app: App) -> None:
-    assert image_user(app.dockerfile) == "10001"
+def test_dockerfile_runs_as_the_non_root_uid_10001() -> None:
+    assert image_user(DOCKERFILE) == "10001"
 
 
-@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_dockerfile_installs_only_from_the_lock_file(app: App) -> None:
-    syncs = [args for keyword, args in instructions(app.dockerfile) if keyword == "RUN" and "uv sync" in args]
+def test_dockerfile_installs_only_the_chosen_service_from_the_lock_file() -> None:
+    syncs = [args for keyword, args in instructions(DOCKERFILE) if keyword == "RUN" and "uv sync" in args]
     assert syncs, "no uv sync"
-    assert all("--locked" in args and f"--package {app.package}" in args for args in syncs), syncs
+    assert all("--locked" in args and "--package switchboard-${SERVICE}" in args for args in syncs), syncs
 
 
-@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_dockerfile_runtime_stage_copies_only_the_venv(app: App) -> None:
-    copies = [args for keyword, args in final_stage(app.dockerfile) if keyword in {"COPY", "ADD"}]
+def test_dockerfile_runtime_stage_copies_only_the_venv() -> None:
+    copies = [args for keyword, args in final_stage(DOCKERFILE) if keyword in {"COPY", "ADD"}]
     assert copies == ["--from=builder /app/.venv /app/.venv"]
 
 
+def test_dockerfile_build_args_are_the_ones_compose_passes(compose: dict[str, Any]) -> None:
+    declared = {args.partition("=")[0] for keyword, args in instructions(DOCKERFILE) if keyword == "ARG"}
+    passed = {name for app in APPS for name in _build_args(_service(compose, app.name))}
+    assert declared == passed == final_stage_args(DOCKERFILE)
+
+
+def test_every_service_of_the_workspace_is_built_by_compose(compose: dict[str, Any]) -> None:
+    workspace = {path.parent.name for path in (ROOT / "services").glob("*/pyproject.toml")}
+    built = {_build_args(_service(compose, app.name))["SERVICE"] for app in APPS}
+    assert built == workspace
+
+
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_dockerfile_serves_the_app_factory_on_the_compose_port(app: App) -> None:
-    final = dict(final_stage(app.dockerfile))
-    assert (final["EXPOSE"], final["CMD"]) == (
-        str(app.port),
-        f'["uvicorn", "--factory", "{app.module}.main:create_app", "--host", "0.0.0.0", "--port", "{app.port}"]',
+def test_build_args_name_the_services_workspace_package_and_module(compose: dict[str, Any], app: App) -> None:
+    args = _build_args(_service(compose, app.name))
+    pyproject = tomllib.loads((ROOT / "services" / args["SERVICE"] / "pyproject.toml").read_text())
+    main = importlib.import_module(f"{args['MODULE']}.main")
+    assert (pyproject["project"]["name"], args["PORT"]) == (f"switchboard-{args['SERVICE']}", str(app.port))
+    assert Path(str(main.__file__)).is_relative_to(ROOT / "services" / args["SERVICE"] / "src")
+    assert callable(main.create_app)
+
+
+@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
+def test_image_serves_the_app_factory_on_the_compose_port(monkeypatch: pytest.MonkeyPatch, app: App) -> None:
+    # The exec-form CMD expands nothing: uvicorn's own CLI reads the app, host and port from the image's
+    # UVICORN_* variables, parsed here by that CLI exactly as `uvicorn` in the container would.
+    assert json.loads(dict(final_stage(DOCKERFILE))["CMD"]) == ["uvicorn"]
+    for name in [name for name in os.environ if name.startswith("UVICORN_")]:
+        monkeypatch.delenv(name)
+    for name, value in image_env(DOCKERFILE, app.build_args).items():
+        if name.startswith("UVICORN_"):
+            monkeypatch.setenv(name, value)
+    params = uvicorn_cli.make_context("uvicorn", []).params
+    assert (params["app"], params["factory"], params["host"], params["port"]) == (
+        f"{app.module}.main:create_app",
+        True,
+        "0.0.0.0",  # the container's address; compose and k8s publish it
+        app.port,
     )
+    assert image_instruction(DOCKERFILE, "EXPOSE", app.build_args) == str(app.port)
+    assert image_instruction(DOCKERFILE, "LABEL", app.build_args).endswith(f'"{app.package}"')
 
 
-@pytest.mark.parametrize("app", APPS, ids=APP_IDS)
-def test_dockerfile_healthcheck_probes_healthz(app: App) -> None:
-    healthcheck = dict(final_stage(app.dockerfile))["HEALTHCHECK"]
-    assert f"http://127.0.0.1:{app.port}/healthz" in healthcheck
+def test_image_healthcheck_probes_healthz_on_the_images_port() -> None:
+    healthcheck = dict(final_stage(DOCKERFILE))["HEALTHCHECK"]
+    argv = json.loads(healthcheck.partition(" CMD ")[2])
+    # Run the probe as the container would, against a loopback server answering /healthz only.
+    with _healthz_server() as port:
+        env = {**os.environ, "UVICORN_PORT": str(port)}
+        # S603: the Dockerfile's own probe argv with this interpreter; no shell.
+        ok = subprocess.run([sys.executable, *argv[1:]], env=env, check=False, timeout=30)  # noqa: S603
+    with _healthz_server(status=503) as port:
+        env = {**os.environ, "UVICORN_PORT": str(port)}
+        failing = subprocess.run(  # noqa: S603
+            [sys.executable, *argv[1:]], env=env, capture_output=True, check=False, timeout=30
+        )
+    assert (argv[0], ok.returncode, failing.returncode) == ("python", 0, 1)
 
 
-def test_the_four_dockerfiles_differ_only_in_service_name_and_port() -> None:
-    def generic(app: App) -> str:
-        text = app.dockerfile.read_text()
-        for specific, placeholder in [
-            (f"services/{app.name}/Dockerfile", "services/<name>/Dockerfile"),
-            (f"switchboard/{app.name}", "switchboard/<name>"),
-            (app.package, "<package>"),
-            (app.module, "<module>"),
-            (str(app.port), "<port>"),
-        ]:
-            text = text.replace(specific, placeholder)
-        return text
+def _build_args(service: dict[str, Any]) -> dict[str, str]:
+    """A compose service's build args (v1 prints a mapping; the long syntax may be a KEY=VALUE list)."""
+    args = service["build"].get("args") or {}
+    if isinstance(args, list):
+        return dict(str(item).partition("=")[::2] for item in args)
+    return {str(name): str(value) for name, value in args.items()}
 
-    bodies = {app.name: generic(app) for app in APPS}
-    assert len(set(bodies.values())) == 1, "Dockerfiles drifted apart; diff them against services/registry"
+
+@contextlib.contextmanager
+def _healthz_server(status: int = 200) -> Iterator[int]:
+    class Healthz(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # the base's signature
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Healthz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_dockerignore_keeps_local_environments_and_git_out_of_the_context() -> None:

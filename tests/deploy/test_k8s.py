@@ -22,6 +22,7 @@ from switchboard_shared.settings import Environment, is_placeholder
 from .apps import (
     APP_IDS,
     APPS,
+    DOCKERFILE,
     ROOT,
     App,
     accepted_env,
@@ -323,7 +324,7 @@ def test_app_startup_probe_outlasts_the_config_catch_up(render: Render, app: App
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
 def test_app_runs_as_its_images_non_root_uid(render: Render, app: App) -> None:
     context = render.pod(app)["securityContext"]
-    assert (context["runAsNonRoot"], str(context["runAsUser"])) == (True, image_user(app.dockerfile))
+    assert (context["runAsNonRoot"], str(context["runAsUser"])) == (True, image_user(DOCKERFILE))
 
 
 @pytest.mark.parametrize("app", APPS, ids=APP_IDS)
