@@ -31,7 +31,9 @@ RUN test -n "$SERVICE" && test -n "$MODULE" && test -n "$PORT" \
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
-    --mount=type=bind,source=shared/pyproject.toml,target=shared/pyproject.toml \
+    --mount=type=bind,source=shared/contracts/pyproject.toml,target=shared/contracts/pyproject.toml \
+    --mount=type=bind,source=shared/platform/pyproject.toml,target=shared/platform/pyproject.toml \
+    --mount=type=bind,source=shared/testing/pyproject.toml,target=shared/testing/pyproject.toml \
     --mount=type=bind,source=services/registry/pyproject.toml,target=services/registry/pyproject.toml \
     --mount=type=bind,source=services/ingress/pyproject.toml,target=services/ingress/pyproject.toml \
     --mount=type=bind,source=services/dispatcher/pyproject.toml,target=services/dispatcher/pyproject.toml \
@@ -40,11 +42,15 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-workspace --package switchboard-${SERVICE}
 
 # Project layer: the workspace sources (tests and caches are excluded by .dockerignore). --no-editable
-# installs switchboard-shared and the service as wheels, so the venv does not point back at /app/shared.
+# installs switchboard-contracts, switchboard-platform and the service as wheels, so the venv does not point
+# back at /app/shared.
 COPY pyproject.toml uv.lock /app/
-COPY shared /app/shared
+COPY shared/contracts /app/shared/contracts
+COPY shared/platform /app/shared/platform
 COPY services /app/services
-# The CLI is a workspace member too: uv needs its pyproject.toml, never its code, to build a service.
+# The CLI and the test support are workspace members too: uv needs their pyproject.toml, never their code, to
+# build a service.
+COPY shared/testing/pyproject.toml /app/shared/testing/pyproject.toml
 COPY cli/pyproject.toml /app/cli/pyproject.toml
 # Browser assets a service serves itself (the registry's console: htmx) from the npm registry, pinned by SHA-256
 # in the script; never from a CDN at run time. Fetched before the install below so they are part of the wheel.

@@ -61,7 +61,7 @@ lint: sync ## ruff lint + format check
 	$(UV) run ruff format --check .
 
 typecheck: sync ## mypy strict over every package and its tests
-	$(UV) run mypy shared/src services/*/src cli/src conftest.py shared/tests services/*/tests cli/tests tests \
+	$(UV) run mypy shared/contracts/src shared/platform/src shared/testing/src services/*/src cli/src conftest.py shared/tests services/*/tests cli/tests tests \
 		docs/generate_asyncapi.py bench deploy/local/readme_walkthrough.py deploy/observability/generate.py \
 		deploy/local/vendor_assets.py
 

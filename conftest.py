@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["switchboard_shared.testing.fixtures"]
+pytest_plugins = ["switchboard_testing.fixtures"]
 
 _LAYERS = ("unit", "integration", "e2e", "fuzz", "deploy")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.kafka_admin import delete_topics
+from switchboard_platform.kafka_admin import delete_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 

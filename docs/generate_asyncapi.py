@@ -19,9 +19,9 @@ from switchboard_dispatcher.main import create_app as create_dispatcher
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_ingress.main import create_app as create_ingress
 from switchboard_ingress.settings import IngressSettings
+from switchboard_platform.settings import Environment
 from switchboard_registry.main import create_app as create_registry
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.settings import Environment
 
 DOCUMENT = Path(__file__).with_name("asyncapi.json")
 DESCRIPTION = """\

@@ -43,11 +43,11 @@ from httpx_aiohttp import AiohttpTransport
 from bench.common import BENCH_HOST, percentiles, require_loopback
 from bench.dispatch.common import EVENT_TYPE, event_data
 from bench.dispatch.reqwest_sender import ReqwestSender
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_dispatcher.adapters.http import RESPONSE_BODY_LIMIT, HttpSender, policy_from
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.targets import Target
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.netsafety import overriding_resolver
+from switchboard_platform.netsafety import overriding_resolver
 
 CLIENTS = (
     "aiohttp",

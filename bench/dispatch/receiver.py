@@ -22,7 +22,7 @@ from typing import Any
 import uvloop
 from aiohttp import web
 
-from switchboard_shared.signing import SignatureError, verify_standard
+from switchboard_contracts.signing import SignatureError, verify_standard
 
 #: Bounds the receiver's memory whatever a run sends; past it requests are still verified and counted.
 MAX_RECORDS = 2_000_000

@@ -21,6 +21,7 @@ from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.exceptions import ConnectError, DecodeError, ReadError, WriteError
 from pyreqwest.response import ResponseBodyReader
 
+from switchboard_contracts.events import ErrorKind
 from switchboard_dispatcher import main
 from switchboard_dispatcher.adapters.http import (
     RESPONSE_BODY_LIMIT,
@@ -29,8 +30,13 @@ from switchboard_dispatcher.adapters.http import (
     _ip_literal_host,
     classify_error,
 )
-from switchboard_shared.events import ErrorKind
-from switchboard_shared.netsafety import AddressPolicy, IPAddress, Resolver, resolve_checked, system_resolver
+from switchboard_platform.netsafety import (
+    AddressPolicy,
+    IPAddress,
+    Resolver,
+    resolve_checked,
+    system_resolver,
+)
 
 
 def classify_reqwest_error(exc: BaseException) -> tuple[ErrorKind, str]:

@@ -62,14 +62,14 @@ from bench.common import (
 from bench.dispatch import stages
 from bench.dispatch.baselines import CLIENTS
 from bench.dispatch.common import EVENT_TYPE, cpu_seconds, event_data, machine_busy_seconds
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.signing import generate_secret
+from switchboard_contracts.topics import Topic
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka_admin import ensure_topics
-from switchboard_shared.settings import Environment
-from switchboard_shared.signing import generate_secret
-from switchboard_shared.testing.processes import dispatcher_env, free_port
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import Topic
+from switchboard_platform.kafka_admin import ensure_topics
+from switchboard_platform.settings import Environment
+from switchboard_testing.processes import dispatcher_env, free_port
+from switchboard_testing.webhooks import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"

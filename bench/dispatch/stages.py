@@ -19,6 +19,9 @@ from typing import Any
 
 from bench.common import BENCH_HOST
 from bench.dispatch.common import EVENT_TYPE, event_data
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import DeliveryAttempt
+from switchboard_contracts.signing import generate_secret
 from switchboard_dispatcher.domain.decisions import AttemptResult, History, decide
 from switchboard_dispatcher.domain.payloads import build_request
 from switchboard_dispatcher.domain.policy import judge_status
@@ -27,11 +30,8 @@ from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
 from switchboard_dispatcher.fanout import tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.view import ConfigView
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.settings import Environment, ServiceSettings
-from switchboard_shared.signing import generate_secret
-from switchboard_shared.testing.builders import config_record
+from switchboard_platform.settings import Environment, ServiceSettings
+from switchboard_testing.builders import config_record
 
 
 def microseconds(fn: Callable[[], object], repeat: int) -> float:

@@ -55,13 +55,13 @@ from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from bench.common import infrastructure, log, replace_between_markers
+from switchboard_contracts.topics import Topic
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.settings import Environment
-from switchboard_shared.testing.processes import free_port
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import Topic
+from switchboard_platform.kafka_admin import delete_topics, ensure_topics
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_platform.settings import Environment
+from switchboard_testing.processes import free_port
+from switchboard_testing.webhooks import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"

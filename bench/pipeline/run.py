@@ -60,8 +60,8 @@ from bench.common import (
 )
 from bench.dispatch.common import cpu_seconds, event_data
 from bench.dispatch.run import CpuProbe, ReceiverClient, analyse, git_state, machine, run_baselines
-from switchboard_shared.kafka_admin import ensure_topics
-from switchboard_shared.signing import generate_secret
+from switchboard_contracts.signing import generate_secret
+from switchboard_platform.kafka_admin import ensure_topics
 from tests.e2e.stack import Stack, started_stack
 
 ROOT = Path(__file__).resolve().parents[2]

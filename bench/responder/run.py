@@ -115,8 +115,8 @@ async def service(namespace: str) -> AsyncIterator[Any]:
 
     from switchboard_ai_responder.main import create_app
     from switchboard_ai_responder.settings import AiResponderSettings
-    from switchboard_shared.kafka_admin import delete_topics, ensure_topics
-    from switchboard_shared.settings import Environment
+    from switchboard_platform.kafka_admin import delete_topics, ensure_topics
+    from switchboard_platform.settings import Environment
 
     settings = AiResponderSettings(
         environment=Environment.TEST,
@@ -139,9 +139,14 @@ async def end_to_end(articles: list[dict[str, Any]], questions: list[dict[str, A
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from switchboard_ai_responder.domain.knowledge import ArticleIn
-    from switchboard_shared.cloudevents import CloudEvent
-    from switchboard_shared.events import CORRELATION_EXTENSION, REPLY_TO_EXTENSION, Author, MessageReceived
-    from switchboard_shared.topics import Topic
+    from switchboard_contracts.cloudevents import CloudEvent
+    from switchboard_contracts.events import (
+        CORRELATION_EXTENSION,
+        REPLY_TO_EXTENSION,
+        Author,
+        MessageReceived,
+    )
+    from switchboard_contracts.topics import Topic
 
     namespace = f"bench{uuid.uuid4().hex[:8]}."
     async with service(namespace) as app:

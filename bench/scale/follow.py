@@ -18,10 +18,10 @@ from pathlib import Path
 
 import uvloop
 
+from switchboard_contracts.config_records import ConfigRecord, Entity
 from switchboard_dispatcher.view import ConfigView
-from switchboard_shared.config_follower import ConfigFollower
-from switchboard_shared.config_records import ConfigRecord, Entity
-from switchboard_shared.settings import Environment, ServiceSettings
+from switchboard_platform.config_follower import ConfigFollower
+from switchboard_platform.settings import Environment, ServiceSettings
 
 
 def rss_mib() -> float:

@@ -89,6 +89,11 @@ from bench.dispatch.run import (
     machine,
     wait_ready,
 )
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.config_records import ConfigChanged, WebhookConfig
+from switchboard_contracts.events import DeliveryAttempt, EventType
+from switchboard_contracts.signing import generate_secret
+from switchboard_contracts.topics import TOPIC_SPECS, Topic
 from switchboard_dispatcher.adapters.producer import HotPathProducer
 from switchboard_dispatcher.domain.decisions import AttemptResult, Succeeded
 from switchboard_dispatcher.domain.policy import Outcome, Verdict
@@ -100,21 +105,16 @@ from switchboard_dispatcher.main import stage_consumer
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_dispatcher.view import ConfigView
+from switchboard_platform.consumers import reached_end
+from switchboard_platform.kafka_admin import ensure_topics
+from switchboard_platform.kafka_batching import key_hash
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_platform.settings import Environment, ServiceSettings
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.domain.deliveries import parse_attempt
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_records import ConfigChanged, WebhookConfig
-from switchboard_shared.consumers import reached_end
-from switchboard_shared.events import DeliveryAttempt, EventType
-from switchboard_shared.kafka_admin import ensure_topics
-from switchboard_shared.kafka_batching import key_hash
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.settings import Environment, ServiceSettings
-from switchboard_shared.signing import generate_secret
-from switchboard_shared.testing.processes import free_port
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import TOPIC_SPECS, Topic
+from switchboard_testing.processes import free_port
+from switchboard_testing.webhooks import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"

@@ -28,7 +28,7 @@ import uvloop
 from aiohttp import web
 
 from bench.dispatch.receiver import serve_app
-from switchboard_shared.signing import SignatureError, verify_standard
+from switchboard_contracts.signing import SignatureError, verify_standard
 
 
 class Endpoints:

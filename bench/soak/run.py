@@ -85,12 +85,12 @@ from bench.common import (
 from bench.dispatch.common import cpu_seconds, machine_busy_seconds
 from bench.dispatch.run import git_state, machine
 from bench.soak import report
+from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
+from switchboard_contracts.events import INTEGRATION_DEFAULT_EVENTS, matches
+from switchboard_contracts.signing import generate_secret
+from switchboard_contracts.topics import TOPIC_SPECS, Topic, topic_name
 from switchboard_dispatcher.domain.tasks import delivery_id
-from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, matches
-from switchboard_shared.kafka_admin import ensure_topics
-from switchboard_shared.signing import generate_secret
-from switchboard_shared.topics import TOPIC_SPECS, Topic, topic_name
+from switchboard_platform.kafka_admin import ensure_topics
 from tests.e2e.stack import SERVICES, started_stack
 
 RESULTS = ROOT / "bench" / "results"

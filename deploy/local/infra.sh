@@ -224,7 +224,7 @@ render_kafka_config() {
 format_kafka_storage() {
 	[[ -f $K_DATA/meta.properties ]] && return 0
 	local cluster_id
-	cluster_id="$("${PY[@]}" -m switchboard_shared.kafka_admin cluster-id "$K_CLUSTER_ID_FILE")" ||
+	cluster_id="$("${PY[@]}" -m switchboard_platform.kafka_admin cluster-id "$K_CLUSTER_ID_FILE")" ||
 		die "could not read or create the Kafka cluster id in $(rel "$K_CLUSTER_ID_FILE")"
 	run_logged "$K_RUN/format.log" "$JAVA" -cp "$KAFKA_LIBS/*" "-Dlog4j.configuration=file:$K_LOG4J" \
 		kafka.tools.StorageTool format -t "$cluster_id" -c "$K_CONFIG" || exit 1
@@ -241,7 +241,7 @@ start_kafka() {
 
 ensure_topics() {
 	mkdir -p "$K_RUN"
-	run_logged "$K_RUN/ensure-topics.log" "${PY[@]}" -m switchboard_shared.kafka_admin ensure-topics \
+	run_logged "$K_RUN/ensure-topics.log" "${PY[@]}" -m switchboard_platform.kafka_admin ensure-topics \
 		--bootstrap "$KAFKA_BOOTSTRAP" || die "kafka is up on $KAFKA_BOOTSTRAP but creating the contract's topics failed"
 }
 

@@ -4,7 +4,7 @@
     uv run python deploy/observability/generate.py --check   # exit 1 naming each file that is out of date
 
 - ``deploy/k8s/components/strimzi/topics.yaml``: a Strimzi ``KafkaTopic`` per topic of the contract
-  (``switchboard_shared.topics.TOPIC_SPECS``: partitions, retention, compaction);
+  (``switchboard_contracts.topics.TOPIC_SPECS``: partitions, retention, compaction);
 - ``deploy/k8s/components/monitoring/prometheusrule.yaml``: ``deploy/observability/prometheus/rules.yml``'s
   groups as a Prometheus Operator ``PrometheusRule``;
 - ``deploy/observability/grafana/dashboards/switchboard.json``: the Grafana dashboard, built with the
@@ -29,7 +29,7 @@ from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from switchboard_shared.topics import TOPIC_SPECS
+from switchboard_contracts.topics import TOPIC_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 OBSERVABILITY = ROOT / "deploy" / "observability"
@@ -73,7 +73,9 @@ def kafka_topics() -> str:
         }
         for spec in TOPIC_SPECS
     ]
-    return GENERATED.format(source="shared/src/switchboard_shared/topics.py (TOPIC_SPECS)") + _yaml(documents)
+    return GENERATED.format(
+        source="shared/contracts/src/switchboard_contracts/topics.py (TOPIC_SPECS)"
+    ) + _yaml(documents)
 
 
 # ---------------------------------------------------------------------------------------------------------

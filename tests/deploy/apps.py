@@ -15,9 +15,9 @@ from pydantic.fields import FieldInfo
 from switchboard_ai_responder.settings import AiResponderSettings
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_ingress.settings import IngressSettings
+from switchboard_platform import telemetry
+from switchboard_platform.settings import ServiceSettings
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared import telemetry
-from switchboard_shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Every service's image is built from this one file, chosen by the build args (``App.build_args``).

@@ -28,7 +28,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 from uvicorn.main import main as uvicorn_cli
 
-from switchboard_shared.settings import Environment, ServiceSettings
+from switchboard_platform.settings import Environment, ServiceSettings
 
 from .apps import (
     APP_IDS,
@@ -217,7 +217,7 @@ def test_topics_job_ensures_topics_on_the_internal_listener(compose: dict[str, A
     assert command == [
         "python",
         "-m",
-        "switchboard_shared.kafka_admin",
+        "switchboard_platform.kafka_admin",
         "ensure-topics",
         "--bootstrap",
         "kafka:19092",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import kubernetes_validate  # type: ignore[import-untyped]  # ships no type hints
 import pytest
 
-from switchboard_shared.settings import Environment, is_placeholder
+from switchboard_platform.settings import Environment, is_placeholder
 
 from .apps import (
     APP_IDS,
@@ -47,7 +47,7 @@ KUBERNETES_VERSION = "1.32"
 TOPICS_COMMAND = [
     "python",
     "-m",
-    "switchboard_shared.kafka_admin",
+    "switchboard_platform.kafka_admin",
     "ensure-topics",
     "--bootstrap",
     "$(SB_KAFKA_BOOTSTRAP)",

@@ -22,9 +22,9 @@ import kubernetes_validate  # type: ignore[import-untyped]  # ships no type hint
 import pytest
 import yaml
 
-from switchboard_shared.netsafety import AddressKind, classify
-from switchboard_shared.settings import ServiceSettings
-from switchboard_shared.topics import TOPIC_SPECS, Topic
+from switchboard_contracts.topics import TOPIC_SPECS, Topic
+from switchboard_platform.netsafety import AddressKind, classify
+from switchboard_platform.settings import ServiceSettings
 
 from .apps import APP_IDS, APPS, ROOT, App
 from .crds import KUBERNETES_VERSION, CustomResourceSchemas, custom_resource_schemas, is_custom

@@ -1,5 +1,5 @@
 """Fixtures every e2e test may ask for: services run as their own processes (the loopback webhook ``receiver``
-comes from switchboard_shared.testing.fixtures, like every real-infrastructure fixture)."""
+comes from switchboard_testing.fixtures, like every real-infrastructure fixture)."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from switchboard_shared.events import Author, MessageReceived
-from switchboard_shared.partners.base import (
+from switchboard_contracts.events import Author, MessageReceived
+from switchboard_contracts.partners.base import (
     CredentialField,
     Inbound,
     InboundRequest,
@@ -26,7 +26,7 @@ from switchboard_shared.partners.base import (
     need,
     text_of,
 )
-from switchboard_shared.partners.inbound import (
+from switchboard_contracts.partners.inbound import (
     Dropped,
     Origin,
     Outcome,
@@ -36,7 +36,7 @@ from switchboard_shared.partners.inbound import (
     parse_time,
     text_id,
 )
-from switchboard_shared.signing import SignatureError, constant_time_equal
+from switchboard_contracts.signing import SignatureError, constant_time_equal
 
 NAME = "fakechat"
 

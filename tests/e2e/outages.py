@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from switchboard_dispatcher.domain.tasks import delivery_id
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Receiver
 
 from .stack import SERVICES, Stack
 

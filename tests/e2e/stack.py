@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.processes import free_port
-from switchboard_shared.testing.waiting import eventually
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.processes import free_port
+from switchboard_testing.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("ingress", "registry", "ai-responder", "dispatcher")

@@ -27,11 +27,11 @@ from typer.testing import CliRunner, Result
 
 from switchboard_cli.inbox import signature_problem
 from switchboard_cli.main import app
-from switchboard_shared import signing
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.processes import free_port
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_contracts import signing
+from switchboard_platform.kafka_admin import delete_topics, ensure_topics
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.processes import free_port
+from switchboard_testing.webhooks import Receiver
 
 from .stack import Processes, Stack, infra_env, started_stack, wait_ready
 

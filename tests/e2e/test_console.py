@@ -27,10 +27,10 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright, expect
 from pymongo import MongoClient
 
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_platform.kafka_admin import delete_topics, ensure_topics
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Receiver
 
 from .stack import Stack, infra_env, started_stack
 

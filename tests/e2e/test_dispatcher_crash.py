@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.processes import dispatcher_env, free_port
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.processes import dispatcher_env, free_port
+from switchboard_testing.webhooks import Platform, Receiver
 
 from .stack import ROOT, Processes, kill_group, until, wait_ready
 from .zero_loss import check, complete, expected_ids, received, subscribe

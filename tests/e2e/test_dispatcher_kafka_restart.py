@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.kafka_admin import ensure_topics
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.private_kafka import PrivateKafka
-from switchboard_shared.testing.processes import dispatcher_env, free_port
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_platform.kafka_admin import ensure_topics
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.private_kafka import PrivateKafka
+from switchboard_testing.processes import dispatcher_env, free_port
+from switchboard_testing.webhooks import Platform, Receiver
 
 from .stack import Processes, until, wait_ready
 from .zero_loss import check, complete, expected_ids, received, subscribe

@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from switchboard_contracts.topics import TOPIC_SPECS, Topic
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.kafka_batching import key_hash
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.processes import dispatcher_env, free_port
-from switchboard_shared.testing.webhooks import Platform, Receiver
-from switchboard_shared.topics import TOPIC_SPECS, Topic
+from switchboard_platform.kafka_batching import key_hash
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.processes import dispatcher_env, free_port
+from switchboard_testing.webhooks import Platform, Receiver
 
 from .stack import Processes, until, wait_ready
 from .zero_loss import check, complete, expected_ids, subscribe

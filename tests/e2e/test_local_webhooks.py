@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.webhooks import Receiver
 
 from .stack import Stack, infra_env, started_stack
 

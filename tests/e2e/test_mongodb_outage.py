@@ -30,11 +30,11 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.private_ferretdb import PrivateFerretDB
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.private_ferretdb import PrivateFerretDB
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Receiver
 
 from .outages import (
     STACK_ENV,

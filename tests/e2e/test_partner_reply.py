@@ -9,11 +9,11 @@ import httpx
 
 from switchboard_ai_responder.main import create_app as create_responder
 from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_contracts.events import Author, MessageReceived
 from switchboard_dispatcher.main import create_app as create_dispatcher
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.events import Author, MessageReceived
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.webhooks import Platform, Receiver
 
 from .servers import serve
 

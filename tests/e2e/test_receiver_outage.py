@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Receiver
 
 from .outages import STACK_ENV, Clients, expected_deliveries, since, tenant_with_webhooks
 from .stack import Stack, infra_env, started_stack, until

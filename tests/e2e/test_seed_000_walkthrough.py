@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.waiting import eventually
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.waiting import eventually
 
 from .stack import Stack, infra_env, started_stack
 

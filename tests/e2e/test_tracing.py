@@ -17,10 +17,10 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Receiver
 
 from .otlp import ExportedSpan, OtlpReceiver
 from .stack import Stack, infra_env, started_stack

@@ -17,16 +17,16 @@ from pymongo import AsyncMongoClient
 
 from switchboard_ai_responder.main import create_app as create_ai_responder
 from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_contracts.topics import Topic
 from switchboard_dispatcher.main import create_app as create_dispatcher
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_ingress.main import create_app as create_ingress
 from switchboard_ingress.settings import IngressSettings
 from switchboard_registry.main import create_app as create_registry
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import Topic
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.waiting import eventually
 
 from .servers import serve
 

@@ -19,9 +19,9 @@ from switchboard_ingress.main import create_app as create_ingress
 from switchboard_ingress.settings import IngressSettings
 from switchboard_registry.main import create_app as create_registry
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Receiver
 
 from .servers import serve
 

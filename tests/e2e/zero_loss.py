@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_dispatcher.domain.tasks import delivery_id
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.webhooks import Platform, Receiver
 
 
 async def subscribe(

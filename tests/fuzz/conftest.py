@@ -23,8 +23,8 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
-from switchboard_shared.testing.infra import Infrastructure
+from switchboard_platform.kafka_admin import delete_topics, ensure_topics
+from switchboard_testing.infra import Infrastructure
 
 from ..e2e.stack import Stack, infra_env, started_stack
 

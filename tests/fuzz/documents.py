@@ -18,9 +18,9 @@ from switchboard_dispatcher.main import create_app as dispatcher_app
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_ingress.main import create_app as ingress_app
 from switchboard_ingress.settings import IngressSettings
+from switchboard_platform.settings import Environment
 from switchboard_registry.main import create_app as registry_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.settings import Environment
 
 _FACTORIES: dict[str, Callable[[], FastAPI]] = {
     "registry": lambda: registry_app(RegistrySettings(environment=Environment.DEVELOPMENT)),

@@ -8,8 +8,8 @@ from typing import Any
 from bench.soak.receiver import Endpoints
 from bench.soak.report import growth, slope, verdicts
 from bench.soak.run import Ledger
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_dispatcher.domain.tasks import delivery_id
-from switchboard_shared.cloudevents import CloudEvent
 
 
 def _rows(rss: list[float], phase: str = "load") -> list[dict[str, Any]]:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from switchboard_shared import signing
-from switchboard_shared.timestamps import utc_z
+from switchboard_contracts import signing
+from switchboard_contracts.timestamps import utc_z
 
 ATTEMPT_HEADER = "X-Switchboard-Attempt"
 

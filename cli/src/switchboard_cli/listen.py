@@ -32,7 +32,7 @@ from aiohttp import web
 from switchboard_cli.client import Api, ApiError, CliError
 from switchboard_cli.inbox import Delivery, Forwarded, request_fields, signature_problem
 from switchboard_cli.output import note
-from switchboard_shared.events import EventType
+from switchboard_contracts.events import EventType
 
 LOOPBACK = "127.0.0.1"
 #: Headers that describe one HTTP hop, not the delivery: never forwarded or relayed.

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from switchboard_cli.inbox import Delivery, Forwarded, request_fields, signature_problem
-from switchboard_shared import signing
+from switchboard_contracts import signing
 
 SECRET = signing.generate_secret()
 BODY = json.dumps(

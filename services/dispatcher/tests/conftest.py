@@ -11,9 +11,9 @@ from fastapi import FastAPI
 
 from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Platform
 
 DISPATCHER_OVERRIDES: dict[str, Any] = {
     "allow_loopback_urls": True,

@@ -10,16 +10,16 @@ from datetime import datetime
 
 from pymongo.errors import ServerSelectionTimeoutError
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import EndpointKind
+from switchboard_contracts.signing import generate_secret
 from switchboard_dispatcher.adapters.http import Response, SendError
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
 from switchboard_dispatcher.engine import DeliveryEngine
 from switchboard_dispatcher.fanout import FanOut, PublishTasks
 from switchboard_dispatcher.metrics import DispatcherMetrics
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EndpointKind
-from switchboard_shared.signing import generate_secret
-from switchboard_shared.testing.memory_kafka import MemoryConsumer, MemoryTopic
+from switchboard_testing.memory_kafka import MemoryConsumer, MemoryTopic
 
 
 def webhook(endpoint_id: str = "w1", **fields: object) -> Target:

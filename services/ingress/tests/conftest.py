@@ -11,14 +11,14 @@ from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import SecretStr
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
 from switchboard_ingress.adapters.agent_messages import AgentMessages
 from switchboard_ingress.adapters.replies import PendingReplies
 from switchboard_ingress.domain.ratelimit import LocalWindows
 from switchboard_ingress.main import Adapters, create_app
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.settings import Environment
-from switchboard_shared.topics import Topic
+from switchboard_platform.settings import Environment
 
 from .harness import Harness, MemoryDedup
 

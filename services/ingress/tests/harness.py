@@ -14,22 +14,22 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from switchboard_ingress.adapters.dedup import DedupUnavailable
-from switchboard_ingress.adapters.replies import PendingReplies
-from switchboard_ingress.domain.directory import Directory
-from switchboard_ingress.domain.ratelimit import LocalWindows
-from switchboard_ingress.settings import IngressSettings
-from switchboard_shared import partners
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import (
+from switchboard_contracts import partners
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import (
     CORRELATION_EXTENSION,
     REPLY_STATUS_EXTENSION,
     REPLY_TO_EXTENSION,
     Author,
     Reply,
 )
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.testing.builders import config_record
+from switchboard_ingress.adapters.dedup import DedupUnavailable
+from switchboard_ingress.adapters.replies import PendingReplies
+from switchboard_ingress.domain.directory import Directory
+from switchboard_ingress.domain.ratelimit import LocalWindows
+from switchboard_ingress.settings import IngressSettings
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_testing.builders import config_record
 
 
 def integration_state(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.testing.fixtures import SettingsFactory
+from switchboard_testing.fixtures import SettingsFactory
 
 from .harness import ADMIN_TOKEN, Registry, running
 

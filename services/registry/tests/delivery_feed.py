@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher import DefaultPublisher
 
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.kafka import event_publisher, publish_event
-from switchboard_shared.settings import ServiceSettings
-from switchboard_shared.testing.builders import attempt_event
-from switchboard_shared.topics import Topic
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import DeliveryAttempt
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import event_publisher, publish_event
+from switchboard_platform.settings import ServiceSettings
+from switchboard_testing.builders import attempt_event
 
 HOOK_BODY = {"name": "x", "url": "https://hooks.example.com/h", "events": ["*"]}
 

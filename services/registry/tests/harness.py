@@ -16,9 +16,9 @@ import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from switchboard_platform.netsafety import IPAddress
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.netsafety import IPAddress
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 

@@ -11,10 +11,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 
-from switchboard_shared.kafka_batching import BatchingProducer
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.kafka import read_until
-from switchboard_shared.topics import Topic
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka_batching import BatchingProducer
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.kafka import read_until
 
 pytestmark = pytest.mark.usefixtures("kafka_topics")
 

@@ -16,8 +16,8 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 
-from switchboard_shared.http import BodySizeLimit, BoundedJsonRoute, Metrics, install_error_handlers
-from switchboard_shared.testing.waiting import eventually
+from switchboard_platform.http import BodySizeLimit, BoundedJsonRoute, Metrics, install_error_handlers
+from switchboard_testing.waiting import eventually
 
 LIMIT = 1_000
 

@@ -10,12 +10,18 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from switchboard_shared.config_follower import ConfigFollower
-from switchboard_shared.config_records import ApiKeyConfig, ConfigChanged, ConfigRecord, Entity, WebhookConfig
-from switchboard_shared.testing.builders import config_record
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import Topic, topic_name
+from switchboard_contracts.config_records import (
+    ApiKeyConfig,
+    ConfigChanged,
+    ConfigRecord,
+    Entity,
+    WebhookConfig,
+)
+from switchboard_contracts.topics import Topic, topic_name
+from switchboard_platform.config_follower import ConfigFollower
+from switchboard_testing.builders import config_record
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.waiting import eventually
 
 Applied = tuple[str, str, int | None, ConfigRecord | None]
 

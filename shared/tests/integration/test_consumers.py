@@ -9,11 +9,18 @@ from dataclasses import dataclass
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from switchboard_shared.consumers import KafkaTopicConsumer, Records, StartAt, TopicConsumer, lag, reached_end
-from switchboard_shared.testing.infra import Infrastructure
-from switchboard_shared.testing.memory_kafka import MemoryConsumer, MemoryTopic
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import TOPIC_SPECS, Topic, topic_name
+from switchboard_contracts.topics import TOPIC_SPECS, Topic, topic_name
+from switchboard_platform.consumers import (
+    KafkaTopicConsumer,
+    Records,
+    StartAt,
+    TopicConsumer,
+    lag,
+    reached_end,
+)
+from switchboard_testing.infra import Infrastructure
+from switchboard_testing.memory_kafka import MemoryConsumer, MemoryTopic
+from switchboard_testing.waiting import eventually
 
 #: A topic of the contract that no stage reads in these tests (each test has its own namespace anyway).
 TOPIC = Topic.DELIVERY_DEAD_LETTER

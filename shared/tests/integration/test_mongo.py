@@ -10,7 +10,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import BulkWriteError
 
-from switchboard_shared.mongo import DUPLICATE_KEY, ensure_expiry_index, insert_new, sweep_expired
+from switchboard_platform.mongo import DUPLICATE_KEY, ensure_expiry_index, insert_new, sweep_expired
 
 
 async def test_the_expiry_index_is_a_ttl_index_or_else_a_plain_one(

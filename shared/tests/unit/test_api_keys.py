@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from switchboard_shared.api_keys import ApiKeyView, Scope, digest, generate_key, grants
-from switchboard_shared.config_records import ApiKeyConfig
-from switchboard_shared.testing.builders import config_record
+from switchboard_contracts.config_records import ApiKeyConfig
+from switchboard_platform.api_keys import ApiKeyView, Scope, digest, generate_key, grants
+from switchboard_testing.builders import config_record
 
 
 def state(

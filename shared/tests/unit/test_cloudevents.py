@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.strict_json import MAX_DEPTH
-from switchboard_shared.testing.builders import cloud_event
+from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
+from switchboard_contracts.strict_json import MAX_DEPTH
+from switchboard_testing.builders import cloud_event
 
 
 def test_binary_mode_headers_carry_every_attribute() -> None:

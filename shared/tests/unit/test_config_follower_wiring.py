@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic_settings import SettingsConfigDict
 
-from switchboard_shared.api_keys import ApiKeyView
-from switchboard_shared.config_follower import ConfigFollower
-from switchboard_shared.settings import ConfigFollowerSettings, Environment
+from switchboard_platform.api_keys import ApiKeyView
+from switchboard_platform.config_follower import ConfigFollower
+from switchboard_platform.settings import ConfigFollowerSettings, Environment
 
 
 class ExampleSettings(ConfigFollowerSettings):

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from switchboard_shared.config_records import (
+from switchboard_contracts.config_records import (
     ConfigChanged,
     ConversationConfig,
     TenantConfig,
     WebhookConfig,
 )
-from switchboard_shared.config_view import ConfigView, Table
-from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
-from switchboard_shared.testing.builders import config_record
+from switchboard_platform.config_view import ConfigView, Table
+from switchboard_platform.secrets_box import SecretsBox, SecretsBoxError
+from switchboard_testing.builders import config_record
 
 
 def tenant(version: int, name: str) -> TenantConfig:

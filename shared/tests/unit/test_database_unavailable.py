@@ -6,8 +6,8 @@ import httpx
 from fastapi import FastAPI
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
-from switchboard_shared.app import DATABASE_RETRY_AFTER_S, install_database_unavailable_handler
-from switchboard_shared.http import install_error_handlers
+from switchboard_platform.app import DATABASE_RETRY_AFTER_S, install_database_unavailable_handler
+from switchboard_platform.http import install_error_handlers
 
 
 def _app() -> FastAPI:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard_shared.delivery_defaults import RETRY_SCHEDULE, retry_schedule
+from switchboard_contracts.delivery_defaults import RETRY_SCHEDULE, retry_schedule
 
 
 @pytest.mark.parametrize(

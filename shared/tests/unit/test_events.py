@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard_shared.events import EVENT_CATALOG, EventType, is_valid_filter, matches
+from switchboard_contracts.events import EVENT_CATALOG, EventType, is_valid_filter, matches
 
 
 @pytest.mark.parametrize(

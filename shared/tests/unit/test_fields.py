@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from switchboard_shared.fields import STORED, ClientDatetime, DisplayName
+from switchboard_contracts.fields import STORED, ClientDatetime, DisplayName
 
 
 class Named(BaseModel):

@@ -11,8 +11,8 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel
 
-from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.http import (
+from switchboard_platform.app import Runtime, build_service_app, mongo_client
+from switchboard_platform.http import (
     ApiError,
     BodySizeLimit,
     BoundedJsonRoute,
@@ -20,8 +20,8 @@ from switchboard_shared.http import (
     health_router,
     install_error_handlers,
 )
-from switchboard_shared.loop_lag import EventLoopLag
-from switchboard_shared.settings import Environment, ServiceSettings
+from switchboard_platform.loop_lag import EventLoopLag
+from switchboard_platform.settings import Environment, ServiceSettings
 
 
 class Thing(BaseModel):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from switchboard_shared import partners
-from switchboard_shared.integrations import token_digest
+from switchboard_contracts import partners
+from switchboard_contracts.integrations import token_digest
 
 
 def test_the_built_in_verification_secrets_are_these_and_not_the_public_key() -> None:

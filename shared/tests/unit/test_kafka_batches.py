@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from switchboard_shared import kafka
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import Consumed, batch_decoder_for, in_key_order
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_platform import kafka
+from switchboard_platform.kafka import Consumed, batch_decoder_for, in_key_order
 
 
 def _event(type_: str, key: str | None = None, id_: str = "e1") -> CloudEvent:

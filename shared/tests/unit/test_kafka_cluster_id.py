@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard_shared.kafka_admin import main, new_cluster_id, stored_cluster_id, valid_cluster_id
+from switchboard_platform.kafka_admin import main, new_cluster_id, stored_cluster_id, valid_cluster_id
 
 # 0xf8 = 0b111110_00: the first base64 character encodes 62, which is '-' in the url-safe alphabet.
 DASH_FIRST = b"\xf8" + bytes(range(1, 16))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from switchboard_shared.logs import JsonFormatter, RepeatFilter, redact
+from switchboard_platform.logs import JsonFormatter, RepeatFilter, redact
 
 
 def record(message: str, level: int = logging.ERROR, name: str = "aiokafka") -> logging.LogRecord:

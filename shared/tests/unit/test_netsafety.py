@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from switchboard_shared.http import ApiError
-from switchboard_shared.netsafety import (
+from switchboard_platform.http import ApiError
+from switchboard_platform.netsafety import (
     AddressKind,
     AddressPolicy,
     BlockedAddress,

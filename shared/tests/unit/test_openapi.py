@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from switchboard_shared.openapi import document_errors, error_responses
+from switchboard_platform.openapi import document_errors, error_responses
 
 ERROR_SHAPE = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from switchboard_shared import partners
-from switchboard_shared.events import Author, MessageReceived
-from switchboard_shared.partners.base import CredentialField, Partner
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.settings import ServiceSettings
+from switchboard_contracts import partners
+from switchboard_contracts.events import Author, MessageReceived
+from switchboard_contracts.partners.base import CredentialField, Partner
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_platform.settings import ServiceSettings
 
 TOY = Partner(
     name="toychat",

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from switchboard_shared.periodic import Periodic
+from switchboard_platform.periodic import Periodic
 
 
 async def test_runs_every_interval_from_one_interval_after_start() -> None:

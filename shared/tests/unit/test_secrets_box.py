@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError, mask
+from switchboard_platform.secrets_box import SecretsBox, SecretsBoxError, mask
 
 
 def test_round_trip() -> None:

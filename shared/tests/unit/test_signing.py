@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from switchboard_shared import signing
+from switchboard_contracts import signing
 
 BODY = b'{"event":"message.created","timestamp":"2026-11-23T12:00:00Z","data":{"id":"m-1"}}'
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from switchboard_shared.strict_json import MAX_DEPTH, InvalidJson, loads, loads_object, nesting_exceeds
+from switchboard_contracts.strict_json import MAX_DEPTH, InvalidJson, loads, loads_object, nesting_exceeds
 
 
 def nested(depth: int, open_: bytes = b"[", close: bytes = b"]") -> bytes:

@@ -19,10 +19,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.logs import JsonFormatter
-from switchboard_shared.testing.builders import cloud_event
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_platform import telemetry
+from switchboard_platform.logs import JsonFormatter
+from switchboard_testing.builders import cloud_event
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"

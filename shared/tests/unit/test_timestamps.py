@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from switchboard_shared.timestamps import utc_z
+from switchboard_contracts.timestamps import utc_z
 
 
 def test_times_are_written_in_utc_with_a_z_to_the_asked_precision() -> None:

@@ -6,9 +6,9 @@ import pytest
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.settings import DEVELOPMENT_SECRETS_KEY, Environment, ServiceSettings
-from switchboard_shared.topics import TOPIC_SPECS, Topic
+from switchboard_contracts.topics import TOPIC_SPECS, Topic
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_platform.settings import DEVELOPMENT_SECRETS_KEY, Environment, ServiceSettings
 
 
 def test_every_topic_has_a_spec() -> None:

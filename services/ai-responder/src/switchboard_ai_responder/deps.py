@@ -1,7 +1,7 @@
 """FastAPI dependencies: the composition root's objects, typed, and authentication.
 
 The management API names the tenant in its path. A tenant calls it with one of its registry API keys (checked
-against the registry's published digests, ``switchboard_shared.api_keys``) carrying ``responder:read`` or
+against the registry's published digests, ``switchboard_platform.api_keys``) carrying ``responder:read`` or
 ``responder:write`` (or ``*``); an operator may use ``SB_AI_RESPONDER_ADMIN_TOKEN`` for any tenant.
 """
 
@@ -18,11 +18,11 @@ from switchboard_ai_responder.adapters.articles import ArticleStore
 from switchboard_ai_responder.retrieval import Retrieval
 from switchboard_ai_responder.service import Operations, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.api_keys import ApiKeyView, Scope, grants
-from switchboard_shared.http import ApiError, ApiWarning, success_body
-from switchboard_shared.netsafety import Resolver
-from switchboard_shared.openapi import error_responses
-from switchboard_shared.signing import constant_time_equal
+from switchboard_contracts.signing import constant_time_equal
+from switchboard_platform.api_keys import ApiKeyView, Scope, grants
+from switchboard_platform.http import ApiError, ApiWarning, success_body
+from switchboard_platform.netsafety import Resolver
+from switchboard_platform.openapi import error_responses
 
 
 @dataclass

@@ -18,10 +18,10 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from switchboard_ai_responder.service import Responder
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import SUBSCRIBER_HEARTBEAT_MS, batch_decoder_for, in_key_order, positioned
-from switchboard_shared.settings import ServiceSettings
-from switchboard_shared.topics import Topic
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import SUBSCRIBER_HEARTBEAT_MS, batch_decoder_for, in_key_order, positioned
+from switchboard_platform.settings import ServiceSettings
 
 SERVICE = "ai-responder"
 

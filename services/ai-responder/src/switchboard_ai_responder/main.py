@@ -29,13 +29,13 @@ from switchboard_ai_responder.providers.embeddings import EmbedderFactory
 from switchboard_ai_responder.retrieval import Retrieval
 from switchboard_ai_responder.service import Operations, ProviderFactory, Responder, Stores
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.api_keys import ApiKeyView
-from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.config_follower import ConfigFollower
-from switchboard_shared.kafka import event_publisher, make_broker
-from switchboard_shared.netsafety import overriding_resolver
-from switchboard_shared.periodic import Periodic
-from switchboard_shared.topics import Topic
+from switchboard_contracts.topics import Topic
+from switchboard_platform.api_keys import ApiKeyView
+from switchboard_platform.app import Runtime, build_service_app, mongo_client
+from switchboard_platform.config_follower import ConfigFollower
+from switchboard_platform.kafka import event_publisher, make_broker
+from switchboard_platform.netsafety import overriding_resolver
+from switchboard_platform.periodic import Periodic
 
 SERVICE = handlers.SERVICE
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import Counter, Gauge, Histogram
 
-from switchboard_shared.http import Metrics
+from switchboard_platform.http import Metrics
 
 
 class ResponderMetrics(Metrics):

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 
 from switchboard_ai_responder.main import create_app
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.webhooks import Platform
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.webhooks import Platform
 
 from .fakes import FakeApi
 from .helpers import ADMIN, TENANT

@@ -8,9 +8,9 @@ from typing import Any
 from aiokafka import ConsumerRecord
 
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.testing.kafka import read_until
-from switchboard_shared.topics import Topic
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
+from switchboard_testing.kafka import read_until
 
 ADMIN = "test-admin-token-0123456789"
 TENANT = "acme"

@@ -11,17 +11,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from switchboard_ai_responder.domain.tenants import TenantSettings
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.events import (
+from switchboard_contracts.events import (
     CORRELATION_EXTENSION,
     REPLY_STATUS_EXTENSION,
     REPLY_TO_EXTENSION,
     Reply,
     WidgetResponse,
 )
-from switchboard_shared.testing.builders import message_received
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import Topic
+from switchboard_contracts.topics import Topic
+from switchboard_testing.builders import message_received
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Platform
 
 from .helpers import TENANT, of_type, platform_events
 from .knowledge import seed

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from switchboard_shared.api_keys import digest, generate_key
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform
+from switchboard_platform.api_keys import digest, generate_key
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Platform
 
 from .helpers import ADMIN, TENANT
 

@@ -9,13 +9,13 @@ import httpx
 from fastapi import FastAPI
 
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import event_publisher, publish_event
-from switchboard_shared.testing.builders import message_received
-from switchboard_shared.testing.kafka import read_for
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import Topic
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import event_publisher, publish_event
+from switchboard_testing.builders import message_received
+from switchboard_testing.kafka import read_for
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Platform
 
 from .helpers import TENANT, events_of, of_type, platform_events
 from .knowledge import seed

@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.events import CORRELATION_EXTENSION, REPLY_STATUS_EXTENSION, REPLY_TO_EXTENSION
-from switchboard_shared.testing.builders import message_received
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import Topic
+from switchboard_contracts.events import CORRELATION_EXTENSION, REPLY_STATUS_EXTENSION, REPLY_TO_EXTENSION
+from switchboard_contracts.topics import Topic
+from switchboard_testing.builders import message_received
+from switchboard_testing.webhooks import Platform
 
 from .helpers import TENANT, of_type, platform_events
 from .knowledge import seed

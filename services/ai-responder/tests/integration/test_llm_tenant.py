@@ -9,9 +9,9 @@ import httpx
 from fastapi import FastAPI
 
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.netsafety import IPAddress
-from switchboard_shared.testing.builders import message_received
-from switchboard_shared.testing.webhooks import Platform
+from switchboard_platform.netsafety import IPAddress
+from switchboard_testing.builders import message_received
+from switchboard_testing.webhooks import Platform
 
 from .fakes import FakeApi, Seen
 from .helpers import TENANT, of_type, platform_events

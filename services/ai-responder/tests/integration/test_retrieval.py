@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from switchboard_ai_responder.providers import embeddings as embedders
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.testing.builders import message_received
-from switchboard_shared.testing.webhooks import Platform
+from switchboard_testing.builders import message_received
+from switchboard_testing.webhooks import Platform
 
 from .fakes import FakeApi, Seen
 from .helpers import TENANT, of_type, platform_events

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.testing.builders import message_received
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform
+from switchboard_testing.builders import message_received
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Platform
 
 from .helpers import TENANT, of_type, platform_events
 from .knowledge import seed

@@ -13,8 +13,8 @@ from switchboard_ai_responder.providers import anthropic, openai_compatible
 from switchboard_ai_responder.providers.base import AnswerRequest
 from switchboard_ai_responder.providers.llm import chat_turns
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.settings import Environment
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_platform.settings import Environment
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

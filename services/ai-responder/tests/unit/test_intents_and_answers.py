@@ -10,7 +10,7 @@ from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.intents import Intent, detect
 from switchboard_ai_responder.domain.knowledge import Article, KnowledgeIndex
 from switchboard_ai_responder.domain.tenants import Card, CardSet, Form, TenantSettings
-from switchboard_shared.events import Author, Reply, WidgetResponse
+from switchboard_contracts.events import Author, Reply, WidgetResponse
 
 PHRASES = TenantSettings(handoff_phrases=["speak with billing"]).all_handoff_phrases()
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from switchboard_ai_responder.settings import AiResponderSettings
-from switchboard_shared.secrets_box import SecretsBox
+from switchboard_platform.secrets_box import SecretsBox
 
 
 @pytest.fixture

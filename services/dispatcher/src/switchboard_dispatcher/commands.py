@@ -17,11 +17,11 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import CommandType, EndpointKind, EventType
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.consumers import KafkaTopicConsumer, TopicConsumer, reached_end
-from switchboard_shared.events import CommandType, EndpointKind, EventType
+from switchboard_platform import telemetry
+from switchboard_platform.consumers import KafkaTopicConsumer, TopicConsumer, reached_end
 
 log = logging.getLogger(__name__)
 

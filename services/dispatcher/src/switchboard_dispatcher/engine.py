@@ -36,6 +36,8 @@ from typing import Any
 from aiokafka import ConsumerRecord, TopicPartition
 from pymongo.errors import PyMongoError
 
+from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
+from switchboard_contracts.events import DeliveryAttempt
 from switchboard_dispatcher.domain.decisions import DeadLetter, Disable, History, Succeeded, decide
 from switchboard_dispatcher.domain.lanes import Entry, Lane, PartitionWatermark
 from switchboard_dispatcher.domain.records import attempt_event, attempt_record, disabled_event
@@ -44,10 +46,8 @@ from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.ports import Deferrals, Health, Sender, Targets
 from switchboard_dispatcher.sending import send_attempt
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.consumers import TopicConsumer
-from switchboard_shared.events import DeliveryAttempt
+from switchboard_platform import telemetry
+from switchboard_platform.consumers import TopicConsumer
 
 log = logging.getLogger(__name__)
 

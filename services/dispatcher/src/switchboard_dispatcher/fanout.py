@@ -16,12 +16,12 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.ports import Targets
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.consumers import TopicConsumer
+from switchboard_platform import telemetry
+from switchboard_platform.consumers import TopicConsumer
 
 log = logging.getLogger(__name__)
 

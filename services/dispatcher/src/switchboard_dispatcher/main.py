@@ -12,6 +12,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 from faststream import AckPolicy
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
 from switchboard_dispatcher import commands
 from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.adapters.http import HttpSender, policy_from
@@ -22,13 +24,11 @@ from switchboard_dispatcher.fanout import FanOut, tasks_for
 from switchboard_dispatcher.metrics import DispatcherMetrics
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_dispatcher.view import ConfigView
-from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_follower import ConfigFollower
-from switchboard_shared.consumers import KafkaTopicConsumer
-from switchboard_shared.kafka import decode_or_skip, event_publisher, make_broker, publish_event
-from switchboard_shared.netsafety import overriding_resolver
-from switchboard_shared.topics import Topic
+from switchboard_platform.app import Runtime, build_service_app, mongo_client
+from switchboard_platform.config_follower import ConfigFollower
+from switchboard_platform.consumers import KafkaTopicConsumer
+from switchboard_platform.kafka import decode_or_skip, event_publisher, make_broker, publish_event
+from switchboard_platform.netsafety import overriding_resolver
 
 SERVICE = "dispatcher"
 

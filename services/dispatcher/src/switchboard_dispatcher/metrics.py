@@ -9,8 +9,8 @@ from aiokafka import TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from switchboard_shared.consumers import TopicConsumer, lag
-from switchboard_shared.http import Metrics
+from switchboard_platform.consumers import TopicConsumer, lag
+from switchboard_platform.http import Metrics
 
 M = TypeVar("M", bound=MetricWrapperBase)
 

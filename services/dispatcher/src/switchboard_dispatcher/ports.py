@@ -1,7 +1,7 @@
 """What the fan-out and the delivery engine need from the outside world, as small protocols.
 
 Each has one real adapter (``ConfigView``, ``HttpSender``, ``Schedule``, ``EndpointHealth``) and fakes in the
-tests, so the stages' logic runs in memory (with ``switchboard_shared.testing.memory_kafka``) as well as over
+tests, so the stages' logic runs in memory (with ``switchboard_testing.memory_kafka``) as well as over
 real Kafka, MongoDB and HTTP.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import EndpointKind
 from switchboard_dispatcher.adapters.http import Response
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EndpointKind
 
 
 class Targets(Protocol):

@@ -7,6 +7,7 @@ import json
 from collections.abc import Awaitable
 from datetime import datetime
 
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_dispatcher.adapters.http import SendError
 from switchboard_dispatcher.domain.decisions import AttemptResult
 from switchboard_dispatcher.domain.partners import USER_AGENT as PARTNER_USER_AGENT
@@ -16,7 +17,6 @@ from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status,
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
 from switchboard_dispatcher.ports import Sender
-from switchboard_shared.cloudevents import CloudEvent
 
 
 def send_attempt(

@@ -1,7 +1,7 @@
 """The dispatcher's materialized view of the registry's configuration (the compacted config topic).
 
 Every replica reads the whole config topic from the beginning at start-up (no consumer group: each needs
-all of it), keeps the highest ``version`` per entity and then follows new changes (``switchboard_shared.config_view``).
+all of it), keeps the highest ``version`` per entity and then follows new changes (``switchboard_platform.config_view``).
 Fan-out and every attempt read this in-memory view: no MongoDB query per event, and no parsing either — the
 follower parsed each record once into its model. Secrets arrive encrypted and are revealed here.
 """
@@ -13,11 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from switchboard_dispatcher.domain.partners import has_reply_api
-from switchboard_dispatcher.domain.targets import Target
-from switchboard_shared import config_view
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_records import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.config_records import (
     ConfigRecord,
     ConversationConfig,
     Entity,
@@ -25,10 +22,18 @@ from switchboard_shared.config_records import (
     WebhookConfig,
     config_key,
 )
-from switchboard_shared.config_view import Table
-from switchboard_shared.delivery_defaults import retry_schedule
-from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS, EndpointKind, matches
-from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
+from switchboard_contracts.delivery_defaults import retry_schedule
+from switchboard_contracts.events import (
+    INTEGRATION_DEFAULT_EVENTS,
+    SLACK_DEFAULT_EVENTS,
+    EndpointKind,
+    matches,
+)
+from switchboard_dispatcher.domain.partners import has_reply_api
+from switchboard_dispatcher.domain.targets import Target
+from switchboard_platform import config_view
+from switchboard_platform.config_view import Table
+from switchboard_platform.secrets_box import SecretsBox, SecretsBoxError
 
 log = logging.getLogger(__name__)
 

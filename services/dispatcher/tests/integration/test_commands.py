@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import CommandType, RecoverEndpoint
+from switchboard_contracts.topics import Topic
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import CommandType, RecoverEndpoint
-from switchboard_shared.kafka import event_publisher, publish_event
-from switchboard_shared.testing.kafka import read_until
-from switchboard_shared.testing.webhooks import Platform, Receiver, now
-from switchboard_shared.topics import Topic
+from switchboard_platform.kafka import event_publisher, publish_event
+from switchboard_testing.kafka import read_until
+from switchboard_testing.webhooks import Platform, Receiver, now
 
 from ..conftest import wait_for_target
 

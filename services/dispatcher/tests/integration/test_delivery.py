@@ -9,7 +9,7 @@ import json
 from fastapi import FastAPI
 from standardwebhooks import Webhook
 
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.webhooks import Platform, Receiver
 
 from ..conftest import wait_for_target
 

@@ -7,7 +7,7 @@ import asyncio
 
 from fastapi import FastAPI
 
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.webhooks import Platform, Receiver
 
 from ..conftest import wait_for_target
 

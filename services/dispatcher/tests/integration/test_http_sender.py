@@ -20,7 +20,7 @@ from switchboard_dispatcher.adapters.http import (
     classify_error,
     policy_from,
 )
-from switchboard_shared.netsafety import BlockedAddress, IPAddress, overriding_resolver
+from switchboard_platform.netsafety import BlockedAddress, IPAddress, overriding_resolver
 
 
 async def hang(request: web.Request) -> web.Response:

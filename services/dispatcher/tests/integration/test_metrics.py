@@ -7,8 +7,8 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Platform, Receiver
 
 from ..conftest import wait_for_target
 

@@ -17,9 +17,9 @@ from pymongo import AsyncMongoClient
 from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.private_ferretdb import PrivateFerretDB
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.private_ferretdb import PrivateFerretDB
+from switchboard_testing.webhooks import Platform, Receiver
 
 from ..conftest import DISPATCHER_OVERRIDES, wait_for_target
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from switchboard_shared.testing.webhooks import Platform, Receiver
+from switchboard_testing.webhooks import Platform, Receiver
 
 from ..conftest import wait_for_target
 

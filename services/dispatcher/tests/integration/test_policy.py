@@ -11,13 +11,13 @@ from typing import Any
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from switchboard_contracts.events import DeliveryAttempt
+from switchboard_contracts.topics import Topic
 from switchboard_dispatcher.adapters.health import EndpointHealth
 from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.testing.kafka import headers_of, read_until
-from switchboard_shared.testing.webhooks import Platform, Receiver
-from switchboard_shared.topics import Topic
+from switchboard_testing.kafka import headers_of, read_until
+from switchboard_testing.webhooks import Platform, Receiver
 
 from ..conftest import wait_for_target
 

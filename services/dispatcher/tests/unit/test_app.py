@@ -4,7 +4,7 @@ import httpx
 
 from switchboard_dispatcher.main import create_app
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.settings import Environment
+from switchboard_platform.settings import Environment
 
 
 async def test_factory_builds_an_app_that_answers_liveness_without_connecting() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from switchboard_contracts.events import EndpointKind
 from switchboard_dispatcher.domain.decisions import (
     FAILING_TOO_LONG,
     AttemptResult,
@@ -20,7 +21,6 @@ from switchboard_dispatcher.domain.decisions import (
 )
 from switchboard_dispatcher.domain.policy import Outcome, Verdict, judge_status
 from switchboard_dispatcher.domain.targets import Target
-from switchboard_shared.events import EndpointKind
 
 AT = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 

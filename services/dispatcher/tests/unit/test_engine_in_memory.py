@@ -10,11 +10,11 @@ import asyncio
 
 from aiokafka import TopicPartition
 
+from switchboard_contracts.events import DeliveryAttempt
 from switchboard_dispatcher.adapters.http import SendError
 from switchboard_dispatcher.domain.decisions import FAILING_TOO_LONG
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.testing.memory_kafka import MemoryConsumer, MemoryTopic
-from switchboard_shared.testing.waiting import eventually
+from switchboard_testing.memory_kafka import MemoryConsumer, MemoryTopic
+from switchboard_testing.waiting import eventually
 
 from ..stages import FakeHealth, FakeSchedule, ScriptedSender, engine_run, holds, task_for, webhook
 

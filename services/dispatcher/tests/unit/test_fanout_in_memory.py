@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_dispatcher.domain.tasks import DeliveryTask, delivery_id
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.testing.memory_kafka import MemoryConsumer, MemoryTopic
-from switchboard_shared.testing.waiting import eventually
+from switchboard_testing.memory_kafka import MemoryConsumer, MemoryTopic
+from switchboard_testing.waiting import eventually
 
 from ..stages import fanout_run, holds, webhook
 

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_dispatcher.domain.partners import PartnerRequest, requests_for
-from switchboard_shared.cloudevents import CloudEvent
 
 BASE = "http://partner.test"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.partners.base import text_of
 from switchboard_dispatcher.domain.partners import MissingCredential, requests_for
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.partners.base import text_of
 
 
 def _reply(**data: object) -> CloudEvent:

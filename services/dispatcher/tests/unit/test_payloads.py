@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_dispatcher.domain.payloads import build_request, callback_body, integration_body, slack_body
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import delivery_id
-from switchboard_shared.cloudevents import CloudEvent
 
 TIME = datetime(2024, 3, 21, 10, 0, tzinfo=UTC)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import CommandType
 from switchboard_dispatcher.commands import recover_tasks
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import CommandType
-from switchboard_shared.testing.memory_kafka import MemoryConsumer, MemoryTopic
+from switchboard_testing.memory_kafka import MemoryConsumer, MemoryTopic
 
 from ..stages import task_for, webhook
 

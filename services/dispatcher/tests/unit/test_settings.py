@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.secrets_box import SecretsBox
+from switchboard_platform.secrets_box import SecretsBox
 
 
 @pytest.mark.parametrize(

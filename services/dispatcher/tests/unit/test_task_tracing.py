@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import CommandType
 from switchboard_dispatcher import commands
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.consumers import TopicConsumer
-from switchboard_shared.events import CommandType
+from switchboard_platform import telemetry
+from switchboard_platform.consumers import TopicConsumer
 
 FAN_OUT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 FIRST_ATTEMPT = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"

@@ -7,19 +7,19 @@ from typing import Any
 
 import pytest
 
-from switchboard_dispatcher import view as view_module
-from switchboard_dispatcher.view import ConfigView
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_records import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.config_records import (
     AnyConfig,
     ConfigRecord,
     ConversationConfig,
     IntegrationConfig,
     WebhookConfig,
 )
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.testing.builders import config_record, undecided_fields
+from switchboard_contracts.events import DeliveryAttempt
+from switchboard_dispatcher import view as view_module
+from switchboard_dispatcher.view import ConfigView
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_testing.builders import config_record, undecided_fields
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

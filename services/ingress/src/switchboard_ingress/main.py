@@ -16,6 +16,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from pymongo.errors import PyMongoError
 
+from switchboard_contracts.topics import Topic
 from switchboard_ingress.adapters.agent_messages import AgentMessages, KafkaAgentMessages
 from switchboard_ingress.adapters.dedup import DedupStore, MongoDedupStore
 from switchboard_ingress.adapters.ratelimit import MongoRateLimiter
@@ -31,11 +32,10 @@ from switchboard_ingress.domain.ratelimit import RateLimiter
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_ingress.service import BatchedKafkaEventSink, EventSink, Gateway, KafkaEventSink
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.config_follower import ConfigFollower
-from switchboard_shared.kafka import event_publisher, make_broker
-from switchboard_shared.periodic import Periodic
-from switchboard_shared.topics import Topic
+from switchboard_platform.app import Runtime, build_service_app, mongo_client
+from switchboard_platform.config_follower import ConfigFollower
+from switchboard_platform.kafka import event_publisher, make_broker
+from switchboard_platform.periodic import Periodic
 
 SERVICE = "ingress"
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from switchboard_shared.http import Metrics
+from switchboard_platform.http import Metrics
 
 
 class IngressMetrics(Metrics):

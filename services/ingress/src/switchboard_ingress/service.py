@@ -28,15 +28,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka.publisher import DefaultPublisher
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.partners.inbound import Accepted, Dropped, Origin, Outcome
 from switchboard_ingress.adapters.dedup import DedupStore, DedupUnavailable, store_key
 from switchboard_ingress.domain.ratelimit import RateLimiter, Window
 from switchboard_ingress.metrics import IngressMetrics
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import publish_event
-from switchboard_shared.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
-from switchboard_shared.partners.inbound import Accepted, Dropped, Origin, Outcome
-from switchboard_shared.settings import ServiceSettings
+from switchboard_platform import telemetry
+from switchboard_platform.kafka import publish_event
+from switchboard_platform.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
+from switchboard_platform.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import REPLY_TO_EXTENSION
+from switchboard_contracts.topics import Topic
 from switchboard_ingress.main import create_app
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import REPLY_TO_EXTENSION
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.kafka import read_until
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import Topic
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.kafka import read_until
+from switchboard_testing.waiting import eventually
+from switchboard_testing.webhooks import Platform
 
 from ..harness import integration_state, reply_to
 

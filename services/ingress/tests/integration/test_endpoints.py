@@ -7,11 +7,11 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from switchboard_contracts.events import MessageReceived
+from switchboard_contracts.topics import Topic
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.events import MessageReceived
-from switchboard_shared.testing.kafka import read_for
-from switchboard_shared.testing.webhooks import Platform
-from switchboard_shared.topics import Topic
+from switchboard_testing.kafka import read_for
+from switchboard_testing.webhooks import Platform
 
 from ..partners import (
     BEARER,

@@ -11,10 +11,10 @@ import asyncio
 import pytest
 
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.kafka_admin import ensure_topics
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.private_kafka import PrivateKafka
-from switchboard_shared.testing.webhooks import Platform
+from switchboard_platform.kafka_admin import ensure_topics
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.private_kafka import PrivateKafka
+from switchboard_testing.webhooks import Platform
 
 from ..partners import (
     BEARER,

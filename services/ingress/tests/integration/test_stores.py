@@ -1,6 +1,6 @@
 """The MongoDB adapters when there is no server: dedup fails closed (the request is refused, the sender retries)
 and limits fail open (counted per replica). The expiry index and sweep they use are tested in shared
-(``switchboard_shared.mongo``)."""
+(``switchboard_platform.mongo``)."""
 
 from __future__ import annotations
 

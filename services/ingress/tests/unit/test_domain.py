@@ -8,23 +8,23 @@ from typing import Any
 
 import pytest
 
+from switchboard_contracts.config_records import AnyConfig, IntegrationConfig, TenantConfig
+from switchboard_contracts.partners.base import StaleTimestamp
+from switchboard_contracts.partners.chatwoot import verify_signature as verify_chatwoot
+from switchboard_contracts.partners.freshchat import load_public_key as load_rsa_public_key
+from switchboard_contracts.partners.freshchat import verify_signature as verify_freshchat
+from switchboard_contracts.partners.inbound import Origin, event_id, parse_time, strip_html
+from switchboard_contracts.partners.intercom import verify_signature as verify_intercom
+from switchboard_contracts.partners.zendesk import verify_signature as verify_zendesk
+from switchboard_contracts.signing import SignatureError
 from switchboard_ingress.adapters.dedup import store_key
 from switchboard_ingress.adapters.ratelimit import slice_size
 from switchboard_ingress.domain import directory as directory_module
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.domain.ratelimit import LocalWindows, window_of
 from switchboard_ingress.domain.widget_policy import csrf_token_valid, issue_csrf_token, origin_allowed
-from switchboard_shared.config_records import AnyConfig, IntegrationConfig, TenantConfig
-from switchboard_shared.partners.base import StaleTimestamp
-from switchboard_shared.partners.chatwoot import verify_signature as verify_chatwoot
-from switchboard_shared.partners.freshchat import load_public_key as load_rsa_public_key
-from switchboard_shared.partners.freshchat import verify_signature as verify_freshchat
-from switchboard_shared.partners.inbound import Origin, event_id, parse_time, strip_html
-from switchboard_shared.partners.intercom import verify_signature as verify_intercom
-from switchboard_shared.partners.zendesk import verify_signature as verify_zendesk
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.signing import SignatureError
-from switchboard_shared.testing.builders import config_record, undecided_fields
+from switchboard_platform.secrets_box import SecretsBox
+from switchboard_testing.builders import config_record, undecided_fields
 
 from ..harness import integration_state
 from ..partners import (

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from switchboard_ingress.main import Adapters, create_app
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.settings import Environment
+from switchboard_platform.settings import Environment
 
 TOKEN = "test-events-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from switchboard_shared.strict_json import MAX_DEPTH
+from switchboard_contracts.strict_json import MAX_DEPTH
 
 from ..harness import Harness
 from ..partners import (

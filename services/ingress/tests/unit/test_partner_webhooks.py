@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard_shared.events import MessageReceived
+from switchboard_contracts.events import MessageReceived
 
 from ..harness import Harness
 from ..partners import (

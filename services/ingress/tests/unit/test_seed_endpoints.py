@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from switchboard_contracts.events import MessageReceived
 from switchboard_ingress.domain.widget_policy import issue_csrf_token
 from switchboard_ingress.settings import WidgetSettings
-from switchboard_shared.events import MessageReceived
 
 from ..conftest import start_harness, unit_settings
 from ..harness import Harness, reply_to

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import Author, EventType, Reply
 from switchboard_ingress.adapters.agent_messages import AgentMessages
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import Author, EventType, Reply
 
 from ..conftest import start_harness, unit_settings
 from ..harness import Harness

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from switchboard_shared.events import MessageReceived
+from switchboard_contracts.events import MessageReceived
 
 from ..harness import Harness
 from ..partners import ZENDESK_SECRET, body_of, zendesk_headers

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from faststream.kafka.publisher import DefaultPublisher
 
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import CommandType, Payload
-from switchboard_shared.kafka import publish_event
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import CommandType, Payload
+from switchboard_platform.kafka import publish_event
 
 SOURCE = "/switchboard/registry"
 

@@ -14,14 +14,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from faststream.kafka.publisher import DefaultPublisher
 
+from switchboard_contracts.signing import constant_time_equal
+from switchboard_platform.http import ApiError
+from switchboard_platform.netsafety import AddressPolicy, Resolver
+from switchboard_platform.secrets_box import SecretsBox
 from switchboard_registry.adapters.tenants import Principal, TenantStore
 from switchboard_registry.adapters.webhooks import WebhookStore
 from switchboard_registry.domain.keys import Scope, grants
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.http import ApiError
-from switchboard_shared.netsafety import AddressPolicy, Resolver
-from switchboard_shared.secrets_box import SecretsBox
-from switchboard_shared.signing import constant_time_equal
 
 
 @dataclass

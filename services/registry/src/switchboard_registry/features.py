@@ -16,11 +16,11 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.publisher import DefaultPublisher
 from pymongo.asynchronous.database import AsyncDatabase
 
+from switchboard_platform.app import Hook
+from switchboard_platform.secrets_box import SecretsBox
 from switchboard_registry.adapters.outbox import ChangeRelay
 from switchboard_registry.metrics import RegistryMetrics
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.app import Hook
-from switchboard_shared.secrets_box import SecretsBox
 
 
 @dataclass

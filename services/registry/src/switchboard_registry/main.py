@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from switchboard_contracts.config_records import ConfigChanged
+from switchboard_contracts.topics import Topic
+from switchboard_platform.app import Runtime, build_service_app, mongo_client
+from switchboard_platform.kafka import event_publisher, make_broker
+from switchboard_platform.netsafety import overriding_resolver
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.adapters.outbox import ChangeRelay
 from switchboard_registry.adapters.tenants import TenantStore
@@ -16,11 +21,6 @@ from switchboard_registry.handlers import event_log as event_log_handlers
 from switchboard_registry.metrics import RegistryMetrics
 from switchboard_registry.settings import RegistrySettings
 from switchboard_registry.wiring import console, conversations, deliveries, integrations, webhooks
-from switchboard_shared.app import Runtime, build_service_app, mongo_client
-from switchboard_shared.config_records import ConfigChanged
-from switchboard_shared.kafka import event_publisher, make_broker
-from switchboard_shared.netsafety import overriding_resolver
-from switchboard_shared.topics import Topic
 
 SERVICE = "registry"
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from switchboard_shared.settings import ServiceSettings
+from switchboard_platform.settings import ServiceSettings
 
 
 class RegistrySettings(ServiceSettings):

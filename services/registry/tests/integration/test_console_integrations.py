@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
+from switchboard_contracts import partners
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared import partners
-from switchboard_shared.testing.fixtures import SettingsFactory
+from switchboard_testing.fixtures import SettingsFactory
 from tests.e2e import fake_partner
 
 from ..harness import ADMIN_TOKEN, Registry, running

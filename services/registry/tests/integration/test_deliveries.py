@@ -11,12 +11,12 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.events import CommandType, RecoverEndpoint, RedeliverDelivery
-from switchboard_shared.testing.builders import attempt_event, cloud_event
-from switchboard_shared.testing.builders import delivery_attempt as attempt
-from switchboard_shared.testing.kafka import headers_of, read_until
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import Topic
+from switchboard_contracts.events import CommandType, RecoverEndpoint, RedeliverDelivery
+from switchboard_contracts.topics import Topic
+from switchboard_testing.builders import attempt_event, cloud_event
+from switchboard_testing.builders import delivery_attempt as attempt
+from switchboard_testing.kafka import headers_of, read_until
+from switchboard_testing.waiting import eventually
 
 from ..delivery_feed import HOOK_BODY, feed
 from ..harness import Registry, Tenant

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from switchboard_contracts.events import DeliveryAttempt
+from switchboard_platform.kafka import Consumed
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.kafka import Consumed
-from switchboard_shared.testing.builders import delivery_attempt as attempt
-from switchboard_shared.testing.waiting import eventually
+from switchboard_testing.builders import delivery_attempt as attempt
+from switchboard_testing.waiting import eventually
 
 from ..delivery_feed import HOOK_BODY, feed
 from ..harness import Registry

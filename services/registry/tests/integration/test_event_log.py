@@ -9,13 +9,13 @@ from asgi_lifespan import LifespanManager
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import event_publisher, publish_event
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.kafka import event_publisher, publish_event
-from switchboard_shared.testing.builders import cloud_event
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import Topic
+from switchboard_testing.builders import cloud_event
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.waiting import eventually
 
 
 async def _at_least(collection: Any, count: int) -> bool:

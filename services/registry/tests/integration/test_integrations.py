@@ -9,10 +9,10 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from switchboard_shared.config_records import ConfigChanged, IntegrationConfig
-from switchboard_shared.partners.freshchat import EXAMPLE_PUBLIC_KEY as EXAMPLE_FRESHCHAT_KEY
-from switchboard_shared.testing.kafka import headers_of, read_until
-from switchboard_shared.topics import Topic
+from switchboard_contracts.config_records import ConfigChanged, IntegrationConfig
+from switchboard_contracts.partners.freshchat import EXAMPLE_PUBLIC_KEY as EXAMPLE_FRESHCHAT_KEY
+from switchboard_contracts.topics import Topic
+from switchboard_testing.kafka import headers_of, read_until
 
 from ..harness import Registry, Tenant
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import Author, AuthorType, Provider, Reply
-from switchboard_shared.testing.builders import delivery_attempt as attempt
-from switchboard_shared.testing.builders import message_received
-from switchboard_shared.testing.waiting import eventually
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import Author, AuthorType, Provider, Reply
+from switchboard_testing.builders import delivery_attempt as attempt
+from switchboard_testing.builders import message_received
+from switchboard_testing.waiting import eventually
 
 from ..delivery_feed import feed
 from ..harness import Registry, Tenant

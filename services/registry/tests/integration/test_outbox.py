@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from switchboard_contracts.config_records import ConfigChanged, WebhookConfig
+from switchboard_contracts.topics import Topic
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.config_records import ConfigChanged, WebhookConfig
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.kafka import read_for, read_until
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import Topic
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.kafka import read_for, read_until
+from switchboard_testing.waiting import eventually
 
 from ..harness import ADMIN_TOKEN, Registry, running
 

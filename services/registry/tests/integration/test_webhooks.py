@@ -13,15 +13,15 @@ import pytest
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.config_records import ConfigChanged, WebhookConfig
+from switchboard_contracts.events import CommandType
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import event_publisher, publish_event
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_records import ConfigChanged, WebhookConfig
-from switchboard_shared.events import CommandType
-from switchboard_shared.kafka import event_publisher, publish_event
-from switchboard_shared.testing.fixtures import SettingsFactory
-from switchboard_shared.testing.kafka import headers_of, read_until
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import Topic
+from switchboard_testing.fixtures import SettingsFactory
+from switchboard_testing.kafka import headers_of, read_until
+from switchboard_testing.waiting import eventually
 
 from ..harness import ADMIN_TOKEN, Registry, Tenant, running
 

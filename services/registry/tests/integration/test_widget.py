@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from switchboard_shared.config_records import ConfigChanged, TenantConfig
-from switchboard_shared.testing.kafka import read_until
-from switchboard_shared.topics import Topic
+from switchboard_contracts.config_records import ConfigChanged, TenantConfig
+from switchboard_contracts.topics import Topic
+from switchboard_testing.kafka import read_until
 
 from ..harness import Registry
 

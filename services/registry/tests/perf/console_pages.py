@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from pydantic import SecretStr
 
+from switchboard_platform.kafka import Consumed
+from switchboard_platform.settings import Environment
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.kafka import Consumed
-from switchboard_shared.settings import Environment
-from switchboard_shared.testing.builders import delivery_attempt
+from switchboard_testing.builders import delivery_attempt
 
 ROUNDS = 3
 BATCH = 500

@@ -22,15 +22,15 @@ from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import event_publisher, make_broker, publish_event
+from switchboard_platform.kafka_admin import delete_topics, ensure_topics
+from switchboard_platform.settings import Environment
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import event_publisher, make_broker, publish_event
-from switchboard_shared.kafka_admin import delete_topics, ensure_topics
-from switchboard_shared.settings import Environment
-from switchboard_shared.testing.builders import attempt_event, cloud_event, delivery_attempt
-from switchboard_shared.testing.waiting import eventually
-from switchboard_shared.topics import Topic
+from switchboard_testing.builders import attempt_event, cloud_event, delivery_attempt
+from switchboard_testing.waiting import eventually
 
 ENDPOINTS = 4
 #: Publishes in flight at once (more overflows the producer's buffer).

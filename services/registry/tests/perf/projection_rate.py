@@ -21,12 +21,12 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from switchboard_contracts.events import DeliveryAttempt
+from switchboard_platform.kafka import Consumed
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.domain import deliveries as rules
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.kafka import Consumed
-from switchboard_shared.testing.builders import cloud_event, delivery_attempt
+from switchboard_testing.builders import cloud_event, delivery_attempt
 
 RECORDS = 2000
 BATCH = 500

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import httpx
 
+from switchboard_platform.settings import Environment
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.settings import Environment
 
 
 async def test_event_types_lists_the_catalog_with_wildcards() -> None:

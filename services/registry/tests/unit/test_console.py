@@ -11,6 +11,11 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from switchboard_contracts import partners
+from switchboard_contracts.partners.base import CredentialField, Inbound, InboundRequest, Partner
+from switchboard_contracts.partners.inbound import Dropped, Origin, Outcome
+from switchboard_contracts.signing import SignatureError
+from switchboard_platform.settings import Environment
 from switchboard_registry.console.charts import Point, line_chart
 from switchboard_registry.console.session import Session, SessionCodec, derived_key
 from switchboard_registry.console.views import (
@@ -27,11 +32,6 @@ from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.webhooks import WebhookCreate
 from switchboard_registry.settings import RegistrySettings
 from switchboard_registry.wiring.console import session_key
-from switchboard_shared import partners
-from switchboard_shared.partners.base import CredentialField, Inbound, InboundRequest, Partner
-from switchboard_shared.partners.inbound import Dropped, Origin, Outcome
-from switchboard_shared.settings import Environment
-from switchboard_shared.signing import SignatureError
 
 KEY = "sbk_the-tenants-api-key"
 

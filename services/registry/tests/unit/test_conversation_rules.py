@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from switchboard_platform.secrets_box import SecretsBox
 from switchboard_registry.domain import conversations as rules
 from switchboard_registry.domain.patch import InvalidConfig, validated
-from switchboard_shared.secrets_box import SecretsBox
 
 BOX = SecretsBox([SecretsBox.generate_key()])
 NOW = datetime(2024, 3, 21, 10, 0, tzinfo=UTC)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from switchboard_platform.settings import Environment
 from switchboard_registry.main import create_app
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.settings import Environment
 
 
 def test_the_delivery_log_routes_are_documented_with_their_errors() -> None:

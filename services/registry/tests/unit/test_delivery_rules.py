@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import DeliveryAttempt
 from switchboard_registry.domain import deliveries as rules
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

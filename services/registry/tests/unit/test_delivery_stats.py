@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from switchboard_contracts.events import DeliveryAttempt
 from switchboard_registry.domain import delivery_stats as stats
-from switchboard_shared.events import DeliveryAttempt
 
 NOW = datetime(2026, 11, 23, 12, 34, 56, tzinfo=UTC)
 

@@ -10,14 +10,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from switchboard_contracts import partners
+from switchboard_contracts.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
+from switchboard_contracts.integrations import token_digest
+from switchboard_contracts.partners.base import CredentialField, Partner
+from switchboard_contracts.partners.freshchat import EXAMPLE_PUBLIC_KEY, normalize_public_key
+from switchboard_platform.secrets_box import SecretsBox
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import InvalidConfig
-from switchboard_shared import partners
-from switchboard_shared.events import INTEGRATION_DEFAULT_EVENTS, SLACK_DEFAULT_EVENTS
-from switchboard_shared.integrations import token_digest
-from switchboard_shared.partners.base import CredentialField, Partner
-from switchboard_shared.partners.freshchat import EXAMPLE_PUBLIC_KEY, normalize_public_key
-from switchboard_shared.secrets_box import SecretsBox
 
 BOX = SecretsBox([SecretsBox.generate_key()])
 NOW = datetime(2025, 1, 19, 12, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import Author, AuthorType, DeliveryAttempt, EndpointKind, Reply
 from switchboard_registry.domain import messages as rules
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import Author, AuthorType, DeliveryAttempt, EndpointKind, Reply
-from switchboard_shared.testing.builders import message_received
+from switchboard_testing.builders import message_received
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from switchboard_platform.secrets_box import SecretsBox
 from switchboard_registry.settings import RegistrySettings
-from switchboard_shared.secrets_box import SecretsBox
 
 
 @pytest.mark.parametrize("variable", ["SB_REGISTRY_ALLOW_LOOPBACK_URLS", "SB_REGISTRY_ALLOW_PRIVATE_URLS"])

@@ -19,7 +19,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from switchboard_ai_responder.domain.knowledge import Article, ArticleEmbedding, ArticleIn
-from switchboard_shared.fields import STORED
+from switchboard_contracts.fields import STORED
 
 #: Articles with their embeddings (None: not embedded).
 StoredArticles = list[tuple[Article, ArticleEmbedding | None]]

@@ -17,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from switchboard_ai_responder.domain.conversation import Conversation, Turn, conversation_key
-from switchboard_shared.mongo import ensure_expiry_index, sweep_expired
+from switchboard_platform.mongo import ensure_expiry_index, sweep_expired
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from switchboard_shared.cloudevents import CloudEvent
+from switchboard_contracts.cloudevents import CloudEvent
 
 Destination = Literal["platform", "replies"]
 

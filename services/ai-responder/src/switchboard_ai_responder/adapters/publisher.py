@@ -5,8 +5,8 @@ from __future__ import annotations
 from faststream.kafka.publisher import DefaultPublisher
 
 from switchboard_ai_responder.adapters.outcomes import Destination
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import publish_event
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_platform.kafka import publish_event
 
 
 class KafkaPublisher:

@@ -13,8 +13,8 @@ from pydantic import SecretStr
 from pymongo.asynchronous.collection import AsyncCollection
 
 from switchboard_ai_responder.domain.tenants import TenantSettings
-from switchboard_shared.fields import STORED
-from switchboard_shared.secrets_box import SecretsBox, mask
+from switchboard_contracts.fields import STORED
+from switchboard_platform.secrets_box import SecretsBox, mask
 
 
 class TenantSettingsStore:

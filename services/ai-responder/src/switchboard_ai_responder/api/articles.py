@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.answers import citation
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
-from switchboard_shared.http import ApiError, BoundedJsonRoute
+from switchboard_platform.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
     prefix="/api/tenants/{tenant_id}/articles",

@@ -17,9 +17,9 @@ from switchboard_ai_responder.deps import (
 )
 from switchboard_ai_responder.domain.conversation import Conversation
 from switchboard_ai_responder.service import Conflict, NotFound
-from switchboard_shared.events import Author
-from switchboard_shared.fields import DisplayName
-from switchboard_shared.http import ApiError, BoundedJsonRoute
+from switchboard_contracts.events import Author
+from switchboard_contracts.fields import DisplayName
+from switchboard_platform.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
     prefix="/api/tenants/{tenant_id}/conversations",

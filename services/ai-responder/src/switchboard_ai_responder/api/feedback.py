@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.service import feedback_event
-from switchboard_shared.events import Feedback
-from switchboard_shared.http import ApiError, BoundedJsonRoute
+from switchboard_contracts.events import Feedback
+from switchboard_platform.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
     prefix="/api/tenants/{tenant_id}/feedback",

@@ -16,7 +16,7 @@ from switchboard_ai_responder.deps import (
     envelope,
 )
 from switchboard_ai_responder.service import Conflict, NotFound
-from switchboard_shared.http import ApiError, BoundedJsonRoute
+from switchboard_platform.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(
     prefix="/api/tenants/{tenant_id}/reviews",

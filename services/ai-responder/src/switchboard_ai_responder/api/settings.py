@@ -10,8 +10,8 @@ from switchboard_ai_responder.adapters.tenants import SEALED, api_key, masked_ke
 from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
 from switchboard_ai_responder.domain.tenants import TenantSettings, public_settings
 from switchboard_ai_responder.providers import embeddings
-from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute
-from switchboard_shared.netsafety import AddressPolicy, check_endpoint_url
+from switchboard_platform.http import ApiError, ApiWarning, BoundedJsonRoute
+from switchboard_platform.netsafety import AddressPolicy, check_endpoint_url
 
 router = APIRouter(
     prefix="/api/tenants/{tenant_id}/settings",

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from switchboard_ai_responder.domain.knowledge import Article, Passage
 from switchboard_ai_responder.domain.tenants import CardSet, Form
 from switchboard_ai_responder.domain.text import sentences, tokens
-from switchboard_shared.events import Citation, ContentType
+from switchboard_contracts.events import Citation, ContentType
 
 #: answer: drawn from the knowledge base or an LLM; fallback: nothing matched (counts toward handing over);
 #: smalltalk: greeting, thanks, contact form, product cards (never held for review).

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from switchboard_ai_responder.domain.answers import Answer
 from switchboard_ai_responder.domain.intents import Intent
 from switchboard_ai_responder.domain.tenants import TenantSettings
-from switchboard_shared.events import Provider
+from switchboard_contracts.events import Provider
 
 Role = Literal["user", "assistant", "agent", "system"]
 Mode = Literal["bot", "live"]

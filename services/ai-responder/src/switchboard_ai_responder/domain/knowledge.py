@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard_ai_responder.domain.bm25 import BM25, Hit
 from switchboard_ai_responder.domain.text import BUILT_IN, Synonyms, sentences, tokens
-from switchboard_shared.fields import DisplayName
+from switchboard_contracts.fields import DisplayName
 
 #: Target chunk size in words: long enough to carry an answer, short enough to quote.
 CHUNK_WORDS = 90

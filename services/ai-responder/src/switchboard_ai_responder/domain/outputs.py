@@ -13,8 +13,8 @@ from typing import Any
 
 from switchboard_ai_responder.domain.answers import Answer
 from switchboard_ai_responder.domain.conversation import derived_id
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import (
     CORRELATION_EXTENSION,
     REPLY_STATUS_EXTENSION,
     AiResponse,

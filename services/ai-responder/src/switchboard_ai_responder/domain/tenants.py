@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from switchboard_shared.fields import DisplayName
+from switchboard_contracts.fields import DisplayName
 
 ProviderName = Literal["knowledge-base", "openai-compatible", "anthropic"]
 

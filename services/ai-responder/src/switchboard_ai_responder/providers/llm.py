@@ -17,7 +17,7 @@ import httpx
 from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.answers import Answer
 from switchboard_ai_responder.providers.base import AnswerRequest, ProviderError
-from switchboard_shared import strict_json
+from switchboard_contracts import strict_json
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_BACKOFF_S = 8.0

@@ -15,7 +15,7 @@ from switchboard_ai_responder.metrics import ResponderMetrics
 from switchboard_ai_responder.providers.base import AnswerProvider, AnswerRequest, ProviderError
 from switchboard_ai_responder.providers.factory import ProviderFactory
 from switchboard_ai_responder.retrieval import Retrieval
-from switchboard_shared.events import MessageReceived
+from switchboard_contracts.events import MessageReceived
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from switchboard_ai_responder.adapters.outcomes import Destination, stored_event
 from switchboard_ai_responder.domain.conversation import Action
 from switchboard_ai_responder.service.memory import Memory
 from switchboard_ai_responder.service.ports import Publisher, Stores
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EventType
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import EventType
 
 log = logging.getLogger(__name__)
 

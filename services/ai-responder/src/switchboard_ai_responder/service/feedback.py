@@ -7,8 +7,8 @@ from typing import Any
 from switchboard_ai_responder.domain import outputs
 from switchboard_ai_responder.domain.conversation import derived_id, event_key
 from switchboard_ai_responder.service.ports import Stores
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EventType, Feedback, FeedbackReceived
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import EventType, Feedback, FeedbackReceived
 
 
 async def record_feedback(stores: Stores, event: CloudEvent) -> str:

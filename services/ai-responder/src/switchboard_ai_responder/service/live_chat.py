@@ -12,8 +12,8 @@ from switchboard_ai_responder.domain.conversation import Conversation, closed, o
 from switchboard_ai_responder.service.decisions import Decisions
 from switchboard_ai_responder.service.memory import Memory
 from switchboard_ai_responder.service.ports import Stores, valid
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import Author, HandoffClosed, LiveChatHandoff, MessageReceived, Reply
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import Author, HandoffClosed, LiveChatHandoff, MessageReceived, Reply
 
 
 class LiveChat:

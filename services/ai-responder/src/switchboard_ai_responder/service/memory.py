@@ -10,8 +10,8 @@ from typing import Any
 from switchboard_ai_responder.domain.conversation import Conversation, Turn, event_key, expiry
 from switchboard_ai_responder.domain.tenants import TenantSettings
 from switchboard_ai_responder.service.ports import ROLES, Stores, valid
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import Reply
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import Reply
 
 
 class Memory:

@@ -11,8 +11,8 @@ from typing import Any
 from switchboard_ai_responder.domain import outputs
 from switchboard_ai_responder.domain.conversation import Conversation, closed, derived_id, session_fields
 from switchboard_ai_responder.service.ports import Conflict, NotFound, Publisher, Stores
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import AiResponse, AiResponseEvent, Author, EventType, HandoffClosed, Reply
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import AiResponse, AiResponseEvent, Author, EventType, HandoffClosed, Reply
 
 
 class Operations:

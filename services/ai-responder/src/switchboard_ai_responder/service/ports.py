@@ -15,7 +15,7 @@ from switchboard_ai_responder.adapters.outcomes import Destination, OutcomeStore
 from switchboard_ai_responder.adapters.reviews import ReviewStore
 from switchboard_ai_responder.adapters.tenants import TenantSettingsStore
 from switchboard_ai_responder.domain.conversation import Role
-from switchboard_shared.cloudevents import CloudEvent
+from switchboard_contracts.cloudevents import CloudEvent
 
 log = logging.getLogger(__name__)
 

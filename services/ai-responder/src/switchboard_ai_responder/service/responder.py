@@ -46,9 +46,8 @@ from switchboard_ai_responder.service.feedback import record_feedback
 from switchboard_ai_responder.service.live_chat import LiveChat
 from switchboard_ai_responder.service.memory import Memory
 from switchboard_ai_responder.service.ports import ROLES, Publisher, Stores, valid
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import (
     REPLY_TO_EXTENSION,
     EventType,
     LiveChatHandoff,
@@ -56,6 +55,7 @@ from switchboard_shared.events import (
     Reply,
     ReplyStatus,
 )
+from switchboard_platform import telemetry
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from switchboard_shared import telemetry
-from switchboard_shared.events import ErrorKind
-from switchboard_shared.netsafety import (
+from switchboard_contracts.events import ErrorKind
+from switchboard_platform import telemetry
+from switchboard_platform.netsafety import (
     AddressPolicy,
     BlockedAddress,
     Resolver,

@@ -1,6 +1,6 @@
 """The dispatcher's Kafka records on the hot path, written in batches.
 
-Every delivery writes two records (its task, its attempt event), through ``switchboard_shared.kafka_batching``'s
+Every delivery writes two records (its task, its attempt event), through ``switchboard_platform.kafka_batching``'s
 ``BatchingProducer`` with a 2 ms linger.
 """
 
@@ -10,11 +10,11 @@ import contextlib
 
 from aiokafka import AIOKafkaProducer
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
-from switchboard_shared.topics import Topic
+from switchboard_platform.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
 
 
 class HotPathProducer:

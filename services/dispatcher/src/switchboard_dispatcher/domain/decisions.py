@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal, Protocol
 
+from switchboard_contracts.events import AttemptOutcome, EndpointKind
 from switchboard_dispatcher.domain.policy import Outcome, Verdict, next_delay
-from switchboard_shared.events import AttemptOutcome, EndpointKind
 
 FAILING_TOO_LONG = "failing continuously for longer than the disable period"
 

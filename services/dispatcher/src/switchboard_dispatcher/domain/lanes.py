@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
 
+from switchboard_contracts import delivery_defaults as defaults
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
-from switchboard_shared import delivery_defaults as defaults
 
 
 class PartitionWatermark:

@@ -1,6 +1,6 @@
 """Partner reply APIs: the HTTP requests that put a reply or a handoff into a partner's conversation.
 
-Each partner's module (``switchboard_shared.partners``) builds its own requests; this module picks the builder
+Each partner's module (``switchboard_contracts.partners``) builds its own requests; this module picks the builder
 for an event. ``requests_for(provider, credentials, event)`` turns a ``message.replied`` or ``handoff.requested``
 CloudEvent and an integration's decrypted ``reply`` credentials into ``PartnerRequest`` values. The delivery
 engine sends them in order with its SSRF-checked client, one attempt record per request, and resumes a retried
@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from switchboard_shared import partners
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EventType
-from switchboard_shared.partners.base import DEFAULT_HANDOFF_TEXT, MissingCredential, PartnerRequest
+from switchboard_contracts import partners
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import EventType
+from switchboard_contracts.partners.base import DEFAULT_HANDOFF_TEXT, MissingCredential, PartnerRequest
 
 __all__ = ["USER_AGENT", "MissingCredential", "PartnerRequest", "has_reply_api", "requests_for"]
 

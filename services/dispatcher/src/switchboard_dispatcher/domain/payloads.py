@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic_core import to_json
 
+from switchboard_contracts import signing
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.timestamps import utc_z
 from switchboard_dispatcher.domain.targets import Target
-from switchboard_shared import signing
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.timestamps import utc_z
 
 USER_AGENT = "Switchboard-Webhooks/1.0"
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
-from switchboard_shared.events import EndpointKind, ErrorKind
+from switchboard_contracts.events import EndpointKind, ErrorKind
 
 JITTER = 0.2
 MAX_RETRY_AFTER = timedelta(hours=1)

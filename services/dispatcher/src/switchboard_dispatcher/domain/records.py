@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import DeliveryAttempt, EventType
 from switchboard_dispatcher.domain.decisions import AttemptResult, DeliveryDecision, Retry
 from switchboard_dispatcher.domain.targets import Target
 from switchboard_dispatcher.domain.tasks import DeliveryTask
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt, EventType
 
 SOURCE = "/switchboard/dispatcher"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from switchboard_shared import delivery_defaults as defaults
-from switchboard_shared.events import EndpointKind
+from switchboard_contracts import delivery_defaults as defaults
+from switchboard_contracts.events import EndpointKind
 
-#: seed 001: three retries after 4, 8 and 10 seconds (``switchboard_shared.delivery_defaults``).
+#: seed 001: three retries after 4, 8 and 10 seconds (``switchboard_contracts.delivery_defaults``).
 DEFAULT_SCHEDULE = defaults.RETRY_SCHEDULE
 
 

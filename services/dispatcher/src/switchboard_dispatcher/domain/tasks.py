@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from switchboard_shared import telemetry
-from switchboard_shared.events import EndpointKind
+from switchboard_contracts.events import EndpointKind
+from switchboard_platform import telemetry
 
 _NAMESPACE = uuid.UUID("5b0f8a3e-8d1c-4f0e-9d53-3c5a7f2b9e61")
 _NAMESPACE_BYTES = _NAMESPACE.bytes

@@ -28,9 +28,9 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
+from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
+from switchboard_contracts.events import EventType, Reply
 from switchboard_ingress.adapters.replies import KafkaTail
-from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.events import EventType, Reply
 
 log = logging.getLogger(__name__)
 _TYPE_HEADER = "ce_type"

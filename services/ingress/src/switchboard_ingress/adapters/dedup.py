@@ -38,7 +38,7 @@ import pymongo
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from switchboard_shared.mongo import ensure_expiry_index, sweep_expired
+from switchboard_platform.mongo import ensure_expiry_index, sweep_expired
 
 log = logging.getLogger(__name__)
 

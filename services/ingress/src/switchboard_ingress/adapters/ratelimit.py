@@ -29,7 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from switchboard_ingress.domain.ratelimit import LocalWindows, window_of
-from switchboard_shared.mongo import ensure_expiry_index, sweep_expired
+from switchboard_platform.mongo import ensure_expiry_index, sweep_expired
 
 log = logging.getLogger(__name__)
 

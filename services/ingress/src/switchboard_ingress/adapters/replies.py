@@ -1,6 +1,6 @@
 """Synchronous answers over Kafka: the waiting side of the request/reply contract.
 
-Contract (``switchboard_shared.events``, defined with the AI responder): a request is a ``message.received`` whose
+Contract (``switchboard_contracts.events``, defined with the AI responder): a request is a ``message.received`` whose
 CloudEvent carries the extension ``replyto`` = a correlation id the waiter chose (a UUID). The responder then
 publishes exactly one ``message.replied`` to ``switchboard.replies`` with ``correlationid`` = that id and
 ``replystatus`` = answered | handoff | held | silent; its data is a ``Reply``.
@@ -22,9 +22,9 @@ from typing import Protocol
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 
-from switchboard_shared.cloudevents import CloudEvent, CloudEventError
-from switchboard_shared.consumers import KafkaTopicConsumer, TopicConsumer
-from switchboard_shared.events import CORRELATION_EXTENSION
+from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
+from switchboard_contracts.events import CORRELATION_EXTENSION
+from switchboard_platform.consumers import KafkaTopicConsumer, TopicConsumer
 
 log = logging.getLogger(__name__)
 _CORRELATION_HEADER = "ce_" + CORRELATION_EXTENSION

@@ -1,13 +1,13 @@
 """What every ingress route shares: bounded body reading, bearer tokens, and the integration lookup.
 
-Bodies are decoded by ``switchboard_shared.http.parse_json_body`` (the shared bounded decoder)."""
+Bodies are decoded by ``switchboard_platform.http.parse_json_body`` (the shared bounded decoder)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from switchboard_ingress.domain.directory import Directory, Integration
-from switchboard_shared.http import ApiError
+from switchboard_platform.http import ApiError
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
 
+from switchboard_contracts.cloudevents import CloudEventError
+from switchboard_contracts.signing import constant_time_equal
 from switchboard_ingress.deps import EventSinkDep, MetricsDep, SettingsDep
 from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
 from switchboard_ingress.service import Unavailable
-from switchboard_shared.cloudevents import CloudEventError
-from switchboard_shared.http import ApiError, BoundedJsonRoute
-from switchboard_shared.signing import constant_time_equal
+from switchboard_platform.http import ApiError, BoundedJsonRoute
 
 router = APIRouter(tags=["events"], route_class=BoundedJsonRoute)
 

@@ -26,14 +26,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import REPLY_STATUS_EXTENSION, REPLY_TO_EXTENSION, Reply
+from switchboard_contracts.partners.inbound import Accepted, InvalidPayload
 from switchboard_ingress.api.common import bearer_token, read_limited_body
 from switchboard_ingress.api.webhooks import admit, integration_limit, origin_of
 from switchboard_ingress.deps import ServicesDep
 from switchboard_ingress.domain.generic import incoming_event, incoming_key, parse_incoming
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import REPLY_STATUS_EXTENSION, REPLY_TO_EXTENSION, Reply
-from switchboard_shared.http import ApiError, BoundedJsonRoute, error_body, parse_json_body
-from switchboard_shared.partners.inbound import Accepted, InvalidPayload
+from switchboard_platform.http import ApiError, BoundedJsonRoute, error_body, parse_json_body
 
 router = APIRouter(tags=["seed 002: incoming messages"], route_class=BoundedJsonRoute)
 

@@ -21,14 +21,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
+from switchboard_contracts.events import EventType
+from switchboard_contracts.partners.inbound import Accepted, InvalidPayload
+from switchboard_contracts.signing import WEBHOOK_SIGNATURE_HEADER, SignatureError, verify_hex_signature
 from switchboard_ingress.api.common import active_integration, bearer_token
 from switchboard_ingress.api.webhooks import admit, integration_limit, origin_of
 from switchboard_ingress.deps import DirectoryDep, GatewayDep, MetricsDep, SettingsDep
 from switchboard_ingress.domain.generic import parse_ticket, ticket_event, ticket_key
-from switchboard_shared.events import EventType
-from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
-from switchboard_shared.partners.inbound import Accepted, InvalidPayload
-from switchboard_shared.signing import WEBHOOK_SIGNATURE_HEADER, SignatureError, verify_hex_signature
+from switchboard_platform.http import ApiError, BoundedJsonRoute, parse_json_body
 
 router = APIRouter(tags=["seed 003: tickets"], route_class=BoundedJsonRoute)
 

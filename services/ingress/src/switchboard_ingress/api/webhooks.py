@@ -21,16 +21,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from switchboard_contracts.partners.base import (
+    Inbound,
+    InboundRequest,
+    NotConfigured,
+    Partner,
+    StaleTimestamp,
+)
+from switchboard_contracts.partners.inbound import InvalidPayload, Origin, Outcome
+from switchboard_contracts.signing import SignatureError, constant_time_equal
 from switchboard_ingress.api.common import active_integration
 from switchboard_ingress.deps import DirectoryDep, ServicesDep
 from switchboard_ingress.domain.directory import Integration
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_ingress.service import Admission, Gateway, Limit, RateLimited, Unavailable
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
-from switchboard_shared.partners.base import Inbound, InboundRequest, NotConfigured, Partner, StaleTimestamp
-from switchboard_shared.partners.inbound import InvalidPayload, Origin, Outcome
-from switchboard_shared.signing import SignatureError, constant_time_equal
+from switchboard_platform.http import ApiError, BoundedJsonRoute, parse_json_body
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "Signature missing, wrong or stale"},

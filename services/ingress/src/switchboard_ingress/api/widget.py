@@ -36,6 +36,8 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from switchboard_contracts.events import REPLY_TO_EXTENSION, Reply, WidgetResponse
+from switchboard_contracts.partners.inbound import Accepted
 from switchboard_ingress.api.webhooks import origin_of
 from switchboard_ingress.deps import (
     AgentMessagesDep,
@@ -61,10 +63,8 @@ from switchboard_ingress.domain.widget_policy import (
 )
 from switchboard_ingress.service import Gateway, Limit, RateLimited, Unavailable
 from switchboard_ingress.settings import IngressSettings
-from switchboard_shared.events import REPLY_TO_EXTENSION, Reply, WidgetResponse
-from switchboard_shared.http import ApiError, BoundedJsonRoute, parse_json_body
-from switchboard_shared.partners.inbound import Accepted
-from switchboard_shared.settings import Environment
+from switchboard_platform.http import ApiError, BoundedJsonRoute, parse_json_body
+from switchboard_platform.settings import Environment
 
 router = APIRouter(tags=["seed 004: chat widget"], route_class=BoundedJsonRoute)
 

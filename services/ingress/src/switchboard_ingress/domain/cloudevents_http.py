@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from switchboard_shared import strict_json
-from switchboard_shared.cloudevents import STRUCTURED_JSON, CloudEvent
-from switchboard_shared.strict_json import InvalidJson
+from switchboard_contracts import strict_json
+from switchboard_contracts.cloudevents import STRUCTURED_JSON, CloudEvent
+from switchboard_contracts.strict_json import InvalidJson
 
 __all__ = ["InvalidJson", "parse_http_event"]
 

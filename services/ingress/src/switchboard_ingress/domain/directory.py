@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from switchboard_shared import partners
-from switchboard_shared.config_records import IntegrationConfig, TenantConfig
-from switchboard_shared.config_view import ConfigView, Table
-from switchboard_shared.integrations import token_digest
-from switchboard_shared.secrets_box import SecretsBox, SecretsBoxError
+from switchboard_contracts import partners
+from switchboard_contracts.config_records import IntegrationConfig, TenantConfig
+from switchboard_contracts.integrations import token_digest
+from switchboard_platform.config_view import ConfigView, Table
+from switchboard_platform.secrets_box import SecretsBox, SecretsBoxError
 
 log = logging.getLogger(__name__)
 

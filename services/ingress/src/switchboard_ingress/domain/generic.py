@@ -21,8 +21,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import (
     Author,
     EventType,
     FormSubmitted,
@@ -31,7 +31,7 @@ from switchboard_shared.events import (
     TicketCreated,
     provider_names,
 )
-from switchboard_shared.partners.inbound import (
+from switchboard_contracts.partners.inbound import (
     InvalidPayload,
     Origin,
     build_event,

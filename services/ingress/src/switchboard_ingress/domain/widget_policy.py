@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from switchboard_shared.signing import constant_time_equal
+from switchboard_contracts.signing import constant_time_equal
 
 ALLOW_METHODS = "POST, OPTIONS"
 ALLOW_HEADERS = "Content-Type, X-CSRFToken"

@@ -12,10 +12,10 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from switchboard_contracts.config_records import CallbackConfig, ConversationConfig, DeliveryConfig
 from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.conversations import is_conversation_id, new_conversation_id
-from switchboard_shared.config_records import CallbackConfig, ConversationConfig, DeliveryConfig
 
 
 def conversation_record(document: Mapping[str, Any]) -> ConversationConfig:

@@ -39,12 +39,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from switchboard_contracts.events import DeliveryAttempt, EndpointKind
+from switchboard_platform.mongo import ensure_expiry_index, insert_new
 from switchboard_registry.adapters.event_log import KafkaPosition
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
-from switchboard_shared.events import DeliveryAttempt, EndpointKind
-from switchboard_shared.mongo import ensure_expiry_index, insert_new
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.mongo import insert_new
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_platform import telemetry
+from switchboard_platform.mongo import insert_new
 
 
 class KafkaPosition(Protocol):

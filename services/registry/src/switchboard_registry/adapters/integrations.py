@@ -15,11 +15,11 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from switchboard_contracts.config_records import IntegrationConfig
 from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.ids import is_id, new_id
 from switchboard_registry.domain.integrations import DIGEST_FIELDS
-from switchboard_shared.config_records import IntegrationConfig
 
 
 class TokenInUse(Exception):

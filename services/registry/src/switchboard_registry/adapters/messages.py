@@ -15,9 +15,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from switchboard_contracts.events import DeliveryAttempt
 from switchboard_registry.adapters.versioned import compare_and_set
 from switchboard_registry.domain import messages as rules
-from switchboard_shared.events import DeliveryAttempt
 
 
 class MessageHistory:

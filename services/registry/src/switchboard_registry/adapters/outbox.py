@@ -23,10 +23,10 @@ from faststream.kafka.publisher import DefaultPublisher
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.config_records import AnyConfig, ConfigChanged, Entity, config_key
-from switchboard_shared.events import EventType
-from switchboard_shared.periodic import Periodic
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.config_records import AnyConfig, ConfigChanged, Entity, config_key
+from switchboard_contracts.events import EventType
+from switchboard_platform.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def identity(document: Mapping[str, Any]) -> RecordIdentity:
     return {"id": document["_id"], "tenant_id": document["tenant_id"], "version": document["version"]}
 
 
-#: A stored document as its config record (``switchboard_shared.config_records``): what the topic carries.
+#: A stored document as its config record (``switchboard_contracts.config_records``): what the topic carries.
 StateView = Callable[[Mapping[str, Any]], AnyConfig]
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from switchboard_contracts.config_records import ApiKeyConfig, TenantConfig, WidgetConfig
 from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.domain.ids import new_id
 from switchboard_registry.domain.keys import digest, generate_key
-from switchboard_shared.config_records import ApiKeyConfig, TenantConfig, WidgetConfig
 
 
 def tenant_record(document: Mapping[str, Any]) -> TenantConfig:
@@ -57,7 +57,7 @@ class TenantStore:
     def __init__(self, database: AsyncDatabase[dict[str, Any]], relay: ChangeRelay) -> None:
         self.tenants = OutboxCollection("tenant", database["tenants"], relay, tenant_record)
         # Keys are published whole (digest, tenant, scopes, revocation) so other services check them themselves
-        # (switchboard_shared.api_keys); the SHA-256 of a 256-bit random key is useless without the key.
+        # (switchboard_platform.api_keys); the SHA-256 of a 256-bit random key is useless without the key.
         self.keys = OutboxCollection("api_key", database["api_keys"], relay, api_key_record)
 
     async def ensure_indexes(self) -> None:

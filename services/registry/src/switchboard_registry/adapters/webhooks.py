@@ -8,10 +8,10 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from switchboard_contracts.config_records import DeliveryConfig, PreviousSecret, WebhookConfig
 from switchboard_registry.adapters.outbox import ChangeRelay, OutboxCollection, identity
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.domain.ids import is_id, new_id
-from switchboard_shared.config_records import DeliveryConfig, PreviousSecret, WebhookConfig
 
 
 def webhook_record(document: Mapping[str, Any]) -> WebhookConfig:

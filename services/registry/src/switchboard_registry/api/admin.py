@@ -8,12 +8,12 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from switchboard_contracts.fields import DisplayName
+from switchboard_platform.http import ApiError, BoundedJsonRoute, success_body
 from switchboard_registry.api.envelopes import errors
 from switchboard_registry.deps import AdminDep, ServicesDep
 from switchboard_registry.domain.keys import Scope
 from switchboard_registry.domain.widget import WidgetPolicy
-from switchboard_shared.fields import DisplayName
-from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=BoundedJsonRoute)
 

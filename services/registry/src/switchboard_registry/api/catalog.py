@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from switchboard_shared.events import EVENT_CATALOG
-from switchboard_shared.http import BoundedJsonRoute, success_body
+from switchboard_contracts.events import EVENT_CATALOG
+from switchboard_platform.http import BoundedJsonRoute, success_body
 
 router = APIRouter(tags=["event types"], route_class=BoundedJsonRoute)
 

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
+from switchboard_platform.http import ApiWarning, BoundedJsonRoute
+from switchboard_platform.netsafety import CheckedUrl
 from switchboard_registry.adapters.conversations import ConversationStore
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import crud
@@ -14,8 +16,6 @@ from switchboard_registry.deps import ConversationsRead, ConversationsWrite, Ser
 from switchboard_registry.domain import conversations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
-from switchboard_shared.http import ApiWarning, BoundedJsonRoute
-from switchboard_shared.netsafety import CheckedUrl
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"], route_class=BoundedJsonRoute)
 

@@ -17,11 +17,11 @@ from typing import Any, Generic, TypeVar
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from switchboard_platform.http import ApiError, ApiWarning
+from switchboard_platform.secrets_box import SecretsBox
 from switchboard_registry.adapters.tenant_documents import TenantDocuments
 from switchboard_registry.api.envelopes import Deleted, Envelope, Page, Pagination
 from switchboard_registry.domain.patch import InvalidConfig
-from switchboard_shared.http import ApiError, ApiWarning
-from switchboard_shared.secrets_box import SecretsBox
 
 P = TypeVar("P", bound=BaseModel)
 E = TypeVar("E", bound=Callable[..., Awaitable[BaseModel]])

@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from switchboard_contracts.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
+from switchboard_contracts.fields import ClientDatetime
+from switchboard_platform.http import ApiError, BoundedJsonRoute, success_body
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.adapters.event_log import EventLog
 from switchboard_registry.adapters.tenants import Principal
@@ -23,9 +26,6 @@ from switchboard_registry.deps import CommandsDep, DeliveriesRead, DeliveriesWri
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_registry.domain.timestamps import iso
-from switchboard_shared.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
-from switchboard_shared.fields import ClientDatetime
-from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
 router = APIRouter(prefix="/api/webhooks", tags=["deliveries"], route_class=BoundedJsonRoute)
 KIND: EndpointKind = "webhook"

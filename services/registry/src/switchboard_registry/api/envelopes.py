@@ -1,7 +1,7 @@
 """Response envelopes for the OpenAPI document: ``{"status": "success", "data": …, "warnings"?: […]}`` and the
 shared error shape.
 
-The error shape itself is rendered by ``switchboard_shared.http`` and described by ``switchboard_shared.openapi``;
+The error shape itself is rendered by ``switchboard_platform.http`` and described by ``switchboard_platform.openapi``;
 ``errors`` lets a route say which errors its own logic answers with.
 """
 
@@ -13,8 +13,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from switchboard_shared.http import ApiWarning
-from switchboard_shared.openapi import error_responses
+from switchboard_platform.http import ApiWarning
+from switchboard_platform.openapi import error_responses
 
 T = TypeVar("T")
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
+from switchboard_platform.http import ApiError, ApiWarning, BoundedJsonRoute
 from switchboard_registry.adapters.integrations import IntegrationStore, TokenInUse
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import crud
@@ -21,7 +22,6 @@ from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, Servi
 from switchboard_registry.domain import integrations as rules
 from switchboard_registry.domain.patch import sent_fields
 from switchboard_registry.domain.urls import check_endpoint_url
-from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute
 
 
 def _store(request: Request) -> IntegrationStore:

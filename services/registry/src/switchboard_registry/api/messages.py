@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from switchboard_contracts.events import AuthorType, Provider
+from switchboard_platform.http import BoundedJsonRoute, success_body
 from switchboard_registry.adapters.messages import MessageHistory
 from switchboard_registry.api.envelopes import Page, PageNumber, Pagination, PerPage, errors
 from switchboard_registry.deps import ConversationsRead
 from switchboard_registry.domain import messages as rules
-from switchboard_shared.events import AuthorType, Provider
-from switchboard_shared.http import BoundedJsonRoute, success_body
 
 router = APIRouter(prefix="/api/webhook", tags=["message history"], route_class=BoundedJsonRoute)
 

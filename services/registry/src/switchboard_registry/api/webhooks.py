@@ -8,6 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
+from switchboard_contracts.events import CommandType, EventType, SendTestEvent
+from switchboard_platform.http import ApiError, ApiWarning, BoundedJsonRoute, success_body
+from switchboard_platform.netsafety import CheckedUrl
+from switchboard_platform.openapi import error_responses
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.adapters.webhooks import WebhookStore
 from switchboard_registry.api.envelopes import PageNumber, Pagination, PerPage, errors
@@ -16,10 +20,6 @@ from switchboard_registry.deps import CommandsDep, ServicesDep, WebhooksDep, Web
 from switchboard_registry.domain import webhooks as rules
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.urls import check_endpoint_url
-from switchboard_shared.events import CommandType, EventType, SendTestEvent
-from switchboard_shared.http import ApiError, ApiWarning, BoundedJsonRoute, success_body
-from switchboard_shared.netsafety import CheckedUrl
-from switchboard_shared.openapi import error_responses
 
 #: An API key without the webhooks scope gets 403 on every route.
 router = APIRouter(

@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from switchboard_platform.http import ApiError, BoundedJsonRoute, success_body
 from switchboard_registry.api.envelopes import errors
 from switchboard_registry.deps import IntegrationsRead, IntegrationsWrite, ServicesDep
 from switchboard_registry.domain.widget import WidgetPolicy
-from switchboard_shared.http import ApiError, BoundedJsonRoute, success_body
 
 #: 403 for an API key without the integrations scope, 404 if the key's tenant is gone.
 router = APIRouter(

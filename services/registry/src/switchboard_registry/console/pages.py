@@ -12,6 +12,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from switchboard_contracts import partners
+from switchboard_contracts.events import EVENT_CATALOG
+from switchboard_contracts.partners.base import Partner
+from switchboard_contracts.signing import constant_time_equal
+from switchboard_platform.http import ApiError
+from switchboard_platform.secrets_box import mask
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.api import deliveries as deliveries_api
 from switchboard_registry.api import integrations as integrations_api
@@ -35,12 +41,6 @@ from switchboard_registry.console.web import (
 from switchboard_registry.domain import integrations as integration_rules
 from switchboard_registry.domain import webhooks as webhook_rules
 from switchboard_registry.domain.keys import KEY_PREFIX, Scope
-from switchboard_shared import partners
-from switchboard_shared.events import EVENT_CATALOG
-from switchboard_shared.http import ApiError
-from switchboard_shared.partners.base import Partner
-from switchboard_shared.secrets_box import mask
-from switchboard_shared.signing import constant_time_equal
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=ConsoleRoute)
 

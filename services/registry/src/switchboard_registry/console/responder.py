@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from switchboard_shared.http import ApiError
+from switchboard_platform.http import ApiError
 
 
 class ResponderClient:

@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from switchboard_shared.signing import constant_time_equal
+from switchboard_contracts.signing import constant_time_equal
 
 COOKIE = "sb_console"
 CSRF_FIELD = "csrf_token"

@@ -11,14 +11,14 @@ from typing import Any, Literal
 
 from markupsafe import Markup
 
+from switchboard_contracts import signing
+from switchboard_contracts.events import EndpointKind
+from switchboard_contracts.partners.base import CredentialField, Partner
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.console.charts import Point, line_chart
 from switchboard_registry.console.web import Form, Viewer
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_registry.domain import integrations as rules
-from switchboard_shared import signing
-from switchboard_shared.events import EndpointKind
-from switchboard_shared.partners.base import CredentialField, Partner
 
 #: The charts' window and resolution: a day in hourly slices, each read from the hourly rollups.
 SERIES_WINDOW = timedelta(hours=24)

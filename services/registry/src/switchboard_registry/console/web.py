@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 from pydantic import ValidationError
 
+from switchboard_platform.http import ApiError, BoundedJsonRoute
 from switchboard_registry.adapters.tenants import Principal
 from switchboard_registry.console.responder import ResponderClient
 from switchboard_registry.console.session import (
@@ -31,7 +32,6 @@ from switchboard_registry.console.session import (
 )
 from switchboard_registry.deps import Services
 from switchboard_registry.domain.keys import Scope, grants
-from switchboard_shared.http import ApiError, BoundedJsonRoute
 
 PREFIX = "/admin"
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
+from switchboard_platform.secrets_box import SecretsBox, mask
 from switchboard_registry.domain.patch import MASK, InvalidConfig, is_masked, merge_patch, revealed, validated
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import DeliverySettings
-from switchboard_shared.secrets_box import SecretsBox, mask
 
 #: seed 001's delivery system (``DeliverySettings``' defaults), published with every conversation.
 CALLBACK_DELIVERY = DeliverySettings()

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import DeliveryAttempt, EventType
 from switchboard_registry.domain.delivery_stats import MAX_WINDOW
 from switchboard_registry.domain.timestamps import iso
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt, EventType
 
 #: Stored and shown response bodies and error texts are cut to these lengths (the dispatcher truncates too).
 RESPONSE_BODY_LIMIT = 4096

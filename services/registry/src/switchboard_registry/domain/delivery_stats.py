@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from switchboard_shared.events import DeliveryAttempt
+from switchboard_contracts.events import DeliveryAttempt
 
 #: Relative accuracy of the latency percentiles.
 ALPHA = 0.01

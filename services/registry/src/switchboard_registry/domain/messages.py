@@ -25,10 +25,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import DeliveryAttempt, EventType, MessageReceived, Reply
 from switchboard_registry.domain.deliveries import STATUS_OF_OUTCOME, field_key, utc
 from switchboard_registry.domain.timestamps import iso
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt, EventType, MessageReceived, Reply
 
 MessageType = Literal["incoming", "outgoing", "agent_outgoing"]
 MessageStatus = Literal["pending", "sent", "failed", "received"]

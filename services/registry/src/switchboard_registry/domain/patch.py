@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-#: What every masked secret starts with (``switchboard_shared.secrets_box.mask``).
+#: What every masked secret starts with (``switchboard_platform.secrets_box.mask``).
 MASK = "••••"
 
 M = TypeVar("M", bound=BaseModel)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from switchboard_shared.timestamps import utc_z
+from switchboard_contracts.timestamps import utc_z
 
 
 def iso_seconds(value: datetime) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from switchboard_shared import netsafety
-from switchboard_shared.netsafety import AddressPolicy, CheckedUrl, Resolver
+from switchboard_platform import netsafety
+from switchboard_platform.netsafety import AddressPolicy, CheckedUrl, Resolver
 
 
 async def check_endpoint_url(

@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from switchboard_contracts import delivery_defaults as defaults
+from switchboard_contracts.events import is_valid_filter
+from switchboard_contracts.fields import DisplayName
+from switchboard_contracts.signing import generate_secret
+from switchboard_platform.secrets_box import SecretsBox, mask
 from switchboard_registry.domain.timestamps import iso_seconds
-from switchboard_shared import delivery_defaults as defaults
-from switchboard_shared.events import is_valid_filter
-from switchboard_shared.fields import DisplayName
-from switchboard_shared.secrets_box import SecretsBox, mask
-from switchboard_shared.signing import generate_secret
 
 SEED_EXAMPLE: dict[str, Any] = {
     "name": "My Application Webhook",

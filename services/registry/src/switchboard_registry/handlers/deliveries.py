@@ -20,14 +20,11 @@ from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 
-from switchboard_registry.adapters.deliveries import DeliveryLog
-from switchboard_registry.adapters.messages import MessageHistory
-from switchboard_registry.domain import deliveries as delivery_rules
-from switchboard_registry.domain import messages as message_rules
-from switchboard_shared import telemetry
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import DeliveryAttempt
-from switchboard_shared.kafka import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import DeliveryAttempt
+from switchboard_contracts.topics import Topic
+from switchboard_platform import telemetry
+from switchboard_platform.kafka import (
     BATCH_MAX_RECORDS,
     PROJECTION_FETCH_MAX_WAIT_MS,
     PROJECTION_FETCH_MIN_BYTES,
@@ -37,8 +34,11 @@ from switchboard_shared.kafka import (
     decode_batch_or_skip,
     positioned,
 )
-from switchboard_shared.settings import ServiceSettings
-from switchboard_shared.topics import Topic
+from switchboard_platform.settings import ServiceSettings
+from switchboard_registry.adapters.deliveries import DeliveryLog
+from switchboard_registry.adapters.messages import MessageHistory
+from switchboard_registry.domain import deliveries as delivery_rules
+from switchboard_registry.domain import messages as message_rules
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,9 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from switchboard_registry.adapters.event_log import EventLog
-from switchboard_registry.metrics import RegistryMetrics
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.kafka import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import (
     BATCH_MAX_RECORDS,
     PROJECTION_FETCH_MAX_WAIT_MS,
     PROJECTION_FETCH_MIN_BYTES,
@@ -24,8 +23,9 @@ from switchboard_shared.kafka import (
     decode_batch_or_skip,
     positioned,
 )
-from switchboard_shared.settings import ServiceSettings
-from switchboard_shared.topics import Topic
+from switchboard_platform.settings import ServiceSettings
+from switchboard_registry.adapters.event_log import EventLog
+from switchboard_registry.metrics import RegistryMetrics
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,18 @@ from datetime import UTC, datetime
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
-from switchboard_registry.adapters.webhooks import WebhookStore
-from switchboard_shared.cloudevents import CloudEvent
-from switchboard_shared.events import EventType
-from switchboard_shared.kafka import (
+from switchboard_contracts.cloudevents import CloudEvent
+from switchboard_contracts.events import EventType
+from switchboard_contracts.topics import Topic
+from switchboard_platform.kafka import (
     BATCH_MAX_RECORDS,
     PROJECTION_FETCH_MAX_WAIT_MS,
     PROJECTION_FETCH_MIN_BYTES,
     SUBSCRIBER_HEARTBEAT_MS,
     batch_decoder_for,
 )
-from switchboard_shared.settings import ServiceSettings
-from switchboard_shared.topics import Topic
+from switchboard_platform.settings import ServiceSettings
+from switchboard_registry.adapters.webhooks import WebhookStore
 
 log = logging.getLogger(__name__)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from switchboard_contracts import partners
 from switchboard_registry.adapters.integrations import IntegrationStore
 from switchboard_registry.api.integrations import build_router
 from switchboard_registry.domain.integrations import integration_models
 from switchboard_registry.features import Context, Feature
-from switchboard_shared import partners
 
 
 def _titles() -> str:

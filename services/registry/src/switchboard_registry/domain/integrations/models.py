@@ -19,11 +19,11 @@ from pydantic import (
     field_validator,
 )
 
+from switchboard_contracts import partners
+from switchboard_contracts.fields import DisplayName
+from switchboard_contracts.partners.base import BEARER_TOKEN, CredentialField, Partner
 from switchboard_registry.domain.timestamps import iso_seconds
 from switchboard_registry.domain.webhooks import check_events
-from switchboard_shared import partners
-from switchboard_shared.fields import DisplayName
-from switchboard_shared.partners.base import BEARER_TOKEN, CredentialField, Partner
 
 MAX_HEADERS = 20
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from switchboard_contracts import partners
+from switchboard_contracts.partners.base import Partner
+from switchboard_platform.secrets_box import SecretsBox
 from switchboard_registry.domain.integrations.models import MAX_HEADERS, IntegrationCreate
 from switchboard_registry.domain.patch import MASK, InvalidConfig, is_masked, revealed
-from switchboard_shared import partners
-from switchboard_shared.partners.base import Partner
-from switchboard_shared.secrets_box import SecretsBox
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

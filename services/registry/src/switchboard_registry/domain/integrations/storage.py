@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from switchboard_contracts import partners
+from switchboard_contracts.integrations import token_digest
+from switchboard_platform.secrets_box import PREFIX as ENCRYPTED_PREFIX
+from switchboard_platform.secrets_box import SecretsBox, mask
 from switchboard_registry.domain.integrations.models import (
     IntegrationCreate,
     IntegrationPublic,
@@ -13,10 +17,6 @@ from switchboard_registry.domain.integrations.models import (
 )
 from switchboard_registry.domain.integrations.rules import check, events_of, is_sensitive_header
 from switchboard_registry.domain.patch import MASK, InvalidConfig, is_masked, merge_patch, revealed, validated
-from switchboard_shared import partners
-from switchboard_shared.integrations import token_digest
-from switchboard_shared.secrets_box import PREFIX as ENCRYPTED_PREFIX
-from switchboard_shared.secrets_box import SecretsBox, mask
 
 #: Internal lookup fields (registry only): SHA-256 of the tokens that identify an integration by themselves, under
 #: unique indexes so two integrations can never answer to the same token.

@@ -1,0 +1,35 @@
+"""For services and servers started as their own processes (e2e tests, benchmarks, a private Kafka): a free
+loopback port, and environments naming the same Kafka, topic namespace and database as a test's settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+from switchboard_platform.settings import ServiceSettings
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def dispatcher_env(settings: ServiceSettings, resolve: dict[str, str]) -> dict[str, str]:
+    """A dispatcher process on ``settings``' Kafka, namespace and database, allowed to deliver to the loopback
+    names in ``resolve`` (host → address)."""
+    return {
+        **os.environ,
+        "SB_ENVIRONMENT": "test",
+        "SB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SB_MONGODB_URL": settings.mongodb_url.get_secret_value(),
+        "SB_TOPIC_NAMESPACE": settings.topic_namespace,
+        "SB_DISPATCHER_MONGODB_DATABASE": str(
+            getattr(settings, "mongodb_database", "switchboard_dispatcher")
+        ),
+        "SB_DISPATCHER_ALLOW_LOOPBACK_URLS": "true",
+        "SB_RESOLVE_OVERRIDES": json.dumps(resolve),
+    }
