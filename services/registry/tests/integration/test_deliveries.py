@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -315,6 +316,33 @@ async def test_redeliver_publishes_a_command_carrying_the_event(
         event.type,
         event.data,
     )
+
+
+async def test_redeliver_waits_for_an_event_the_event_log_has_not_projected_yet(registry: Registry) -> None:
+    # The event log and the delivery log are separate projections: a delivery can be listed a moment before its
+    # event is logged. A redelivery asked for then waits for the event instead of failing with 409.
+    tenant = await registry.tenant()
+    webhook_id = await _webhook(tenant)
+    event = cloud_event(tenant=tenant.id)
+    failed = attempt(
+        tenant.id, webhook_id, event_id=event.id, event_type=event.type, outcome="exhausted", status_code=500
+    )
+    async with feed(registry.settings) as publish:
+        await publish.attempts(failed)
+        await _delivery_with(tenant, webhook_id, failed.delivery_id, 1)
+
+        async def event_arrives_later() -> None:
+            await asyncio.sleep(1.0)
+            await publish.platform(event)
+
+        later = asyncio.create_task(event_arrives_later())
+        response = await tenant.client.post(
+            f"/api/webhooks/{webhook_id}/deliveries/{failed.delivery_id}/redeliver", headers=tenant.headers
+        )
+        await later
+
+    assert response.status_code == 202, response.text
+    assert response.json()["data"]["attempt"] == 2
 
 
 async def test_redeliver_is_409_when_the_event_is_not_in_the_event_log(registry: Registry) -> None:

@@ -7,12 +7,15 @@ dispatcher obeys (202: queued, not yet done — the attempts they cause appear i
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_contracts.events import CommandType, EndpointKind, RecoverEndpoint, RedeliverDelivery
 from switchboard_contracts.fields import ClientDatetime
 from switchboard_platform.http import ApiError, BoundedJsonRoute, success_body
@@ -230,7 +233,7 @@ async def redeliver(
     delivery = await deliveries.get(principal.tenant_id, KIND, webhook_id, delivery_id)
     if delivery is None:
         raise _missing("delivery")
-    event = await event_log.find(principal.tenant_id, delivery["event_id"])
+    event = await _logged_event(event_log, principal.tenant_id, delivery["event_id"])
     if event is None:
         raise ApiError(
             409,
@@ -263,6 +266,24 @@ async def redeliver(
             "message": "redelivery queued",
         },
     )
+
+
+#: How long a redelivery waits for its event to reach the event log. The event log and the delivery log are
+#: separate projections, each waiting at the broker for a batch (up to 250 ms, ADR 0008): a delivery can be
+#: listed a moment before its event is logged, and "redeliver" clicked right then should not fail for it.
+EVENT_LOG_WAIT_S = 3.0
+EVENT_LOG_POLL_S = 0.25
+
+
+async def _logged_event(event_log: EventLog, tenant_id: str, event_id: str) -> CloudEvent | None:
+    """The delivery's event from the event log, waiting up to ``EVENT_LOG_WAIT_S`` for the projection to catch
+    up; None when it is not there by then (expired from the log, or never projected)."""
+    deadline = time.monotonic() + EVENT_LOG_WAIT_S
+    while True:
+        event = await event_log.find(tenant_id, event_id)
+        if event is not None or time.monotonic() >= deadline:
+            return event
+        await asyncio.sleep(EVENT_LOG_POLL_S)
 
 
 @router.get(
