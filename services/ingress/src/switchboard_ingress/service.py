@@ -18,13 +18,11 @@ Routes only parse, verify and map these outcomes to status codes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka.publisher import DefaultPublisher
 
@@ -35,7 +33,11 @@ from switchboard_ingress.domain.ratelimit import RateLimiter, Window
 from switchboard_ingress.metrics import IngressMetrics
 from switchboard_platform import telemetry
 from switchboard_platform.kafka import publish_event
-from switchboard_platform.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
+from switchboard_platform.kafka_batching import (
+    BatchingProducer,
+    start_batching_producer,
+    stop_batching_producer,
+)
 from switchboard_platform.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -75,24 +77,16 @@ class BatchedKafkaEventSink:
         self._batching: BatchingProducer | None = None
 
     async def start(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            max_batch_size=256 * 1024,
-            max_request_size=MAX_REQUEST_SIZE,
+        self._batching = await start_batching_producer(
+            self.settings.kafka_bootstrap,
+            "switchboard-ingress-events",
+            linger_s=self.linger_s,
             request_timeout_ms=int(self.timeout_s * 1000),
-            client_id="switchboard-ingress-events",
         )
-        await producer.start()
-        self._batching = BatchingProducer(producer, linger_s=self.linger_s, max_request_size=MAX_REQUEST_SIZE)
 
     async def stop(self) -> None:
         batching, self._batching = self._batching, None
-        if batching is not None:
-            with contextlib.suppress(Exception):
-                await batching.flush()
-            await batching.producer.stop()
+        await stop_batching_producer(batching)
 
     async def publish(self, events: Sequence[CloudEvent]) -> None:
         batching = self._batching

@@ -83,17 +83,18 @@ class Consumed:
 async def decode_batch_or_skip(msg: StreamMessage[Any]) -> list[CloudEvent | None]:
     """FastStream decoder of batch subscribers: each record of the batch as a ``CloudEvent``, or None (logged)
     for a record that is not one — so one bad record neither fails the batch nor stops its offsets moving."""
-    batch: list[CloudEvent | None] = []
-    for record in _records(msg):
-        try:
-            batch.append(CloudEvent.from_kafka(record.value, record.headers))
-        except CloudEventError as exc:
-            log.warning(
-                "record is not a CloudEvent; skipped",
-                extra={"reason": str(exc), "partition": record.partition, "offset": record.offset},
-            )
-            batch.append(None)
-    return batch
+    return [_decoded(record) for record in _records(msg)]
+
+
+def _decoded(record: Any) -> CloudEvent | None:
+    try:
+        return CloudEvent.from_kafka(record.value, record.headers)
+    except CloudEventError as exc:
+        log.warning(
+            "record is not a CloudEvent; skipped",
+            extra={"reason": str(exc), "partition": record.partition, "offset": record.offset},
+        )
+        return None
 
 
 def batch_decoder_for(
@@ -107,21 +108,12 @@ def batch_decoder_for(
     wanted = frozenset(types)
 
     async def decode(msg: StreamMessage[Any]) -> list[CloudEvent | None]:
-        batch: list[CloudEvent | None] = []
-        for record in _records(msg):
-            kind = header(record.headers, "ce_type")
-            if kind is not None and kind not in wanted:
-                batch.append(None)
-                continue
-            try:
-                batch.append(CloudEvent.from_kafka(record.value, record.headers))
-            except CloudEventError as exc:
-                log.warning(
-                    "record is not a CloudEvent; skipped",
-                    extra={"reason": str(exc), "partition": record.partition, "offset": record.offset},
-                )
-                batch.append(None)
-        return batch
+        return [
+            None
+            if (kind := header(record.headers, "ce_type")) is not None and kind not in wanted
+            else _decoded(record)
+            for record in _records(msg)
+        ]
 
     return decode
 

@@ -182,3 +182,29 @@ def _fail(waiters: list[asyncio.Future[None]], error: BaseException) -> None:
             # A caller that was cancelled meanwhile never retrieves it; don't log it as "never retrieved".
             with contextlib.suppress(BaseException):
                 waiter.exception()
+
+
+async def start_batching_producer(
+    bootstrap: str, client_id: str, *, linger_s: float = 0.002, request_timeout_ms: int = 30_000
+) -> BatchingProducer:
+    """A started plain aiokafka producer (acks=all, idempotent, 256 KiB batches) behind a ``BatchingProducer``:
+    what the dispatcher's hot path and ingress's accepted events write through."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        max_batch_size=256 * 1024,
+        max_request_size=MAX_REQUEST_SIZE,
+        request_timeout_ms=request_timeout_ms,
+        client_id=client_id,
+    )
+    await producer.start()
+    return BatchingProducer(producer, linger_s=linger_s, max_request_size=MAX_REQUEST_SIZE)
+
+
+async def stop_batching_producer(batching: BatchingProducer | None) -> None:
+    """Flush what is still open (best effort) and stop the producer; None is a no-op."""
+    if batching is not None:
+        with contextlib.suppress(Exception):
+            await batching.flush()
+        await batching.producer.stop()

@@ -6,15 +6,15 @@ Every delivery writes two records (its task, its attempt event), through ``switc
 
 from __future__ import annotations
 
-import contextlib
-
-from aiokafka import AIOKafkaProducer
-
 from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_contracts.topics import Topic
 from switchboard_dispatcher.domain.tasks import DeliveryTask, task_json
 from switchboard_dispatcher.settings import DispatcherSettings
-from switchboard_platform.kafka_batching import MAX_REQUEST_SIZE, BatchingProducer
+from switchboard_platform.kafka_batching import (
+    BatchingProducer,
+    start_batching_producer,
+    stop_batching_producer,
+)
 
 
 class HotPathProducer:
@@ -31,23 +31,13 @@ class HotPathProducer:
         self._dead_letter_topic = settings.topic(Topic.DELIVERY_DEAD_LETTER)
 
     async def start(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            max_batch_size=256 * 1024,
-            max_request_size=MAX_REQUEST_SIZE,
-            client_id="switchboard-dispatcher-deliveries",
+        self._batching = await start_batching_producer(
+            self.settings.kafka_bootstrap, "switchboard-dispatcher-deliveries"
         )
-        await producer.start()
-        self._batching = BatchingProducer(producer, max_request_size=MAX_REQUEST_SIZE)
 
     async def stop(self) -> None:
-        if self._batching is not None:
-            with contextlib.suppress(Exception):
-                await self._batching.flush()
-            await self._batching.producer.stop()
-            self._batching = None
+        batching, self._batching = self._batching, None
+        await stop_batching_producer(batching)
 
     @property
     def batching(self) -> BatchingProducer:

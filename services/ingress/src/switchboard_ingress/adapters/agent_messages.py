@@ -31,9 +31,9 @@ from pydantic import ValidationError
 from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
 from switchboard_contracts.events import EventType, Reply
 from switchboard_ingress.adapters.replies import KafkaTail
+from switchboard_platform.kafka import header
 
 log = logging.getLogger(__name__)
-_TYPE_HEADER = "ce_type"
 
 
 @dataclass
@@ -98,13 +98,12 @@ class AgentMessages:
 
     def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """A platform.events record: kept when it is an agent's reply in an integration's conversation."""
-        kind = next((value for name, value in record.headers if name == _TYPE_HEADER), None)
-        if kind != EventType.MESSAGE_REPLIED.value.encode():
+        if header(record.headers, "ce_type") != EventType.MESSAGE_REPLIED:
             return  # decided on a header, without parsing the body of every event
         try:
-            reply = CloudEvent.from_kafka(record.value, record.headers).data_as(Reply)
-            event_id = next(value.decode() for name, value in record.headers if name == "ce_id")
-        except (CloudEventError, ValidationError, StopIteration, UnicodeDecodeError) as exc:
+            event = CloudEvent.from_kafka(record.value, record.headers)
+            reply, event_id = event.data_as(Reply), event.id
+        except (CloudEventError, ValidationError) as exc:
             log.warning("unreadable message.replied skipped: %s", type(exc).__name__)
             return
         if reply.author.type != "agent" or reply.integration_id is None:
