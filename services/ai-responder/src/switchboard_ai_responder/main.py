@@ -84,8 +84,9 @@ def create_app(settings: AiResponderSettings | None = None) -> FastAPI:
             Topic.REPLIES,
             title="ai-responder.replies",
             description="Synchronous answers: one message.replied per message.received that carried "
-            "ce_replyto, with ce_correlationid = that value and ce_replystatus = answered|handoff|held|silent. "
-            "Key: the conversation id.",
+            "ce_replyto, with ce_correlationid = that value and ce_replystatus = answered|handoff|held|silent; "
+            "and a copy of each live agent's message.replied in a widget conversation (no correlation id), "
+            "which ingress keeps for the widget's poll. Key: the conversation id.",
         ),
     )
     stores = Stores(

@@ -142,3 +142,49 @@ async def test_agent_messages_outside_live_chat_are_not_routed(
     response = await api.post(f"/conversations/{CONVERSATION}/agent-messages", json={"text": "hello"})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "conflict"
+
+
+async def test_in_a_widget_conversation_the_agents_messages_also_go_to_the_replies_topic(
+    api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings
+) -> None:
+    """The widget has no reply API: ingress keeps an agent's messages for its poll, reading the replies topic."""
+    conversation = "widget-session-1"
+
+    def widget_message(text: str, message_id: str, author_type: str = "user") -> dict[str, Any]:
+        return {
+            **_message(text, message_id, author_type),
+            "conversation_id": conversation,
+            "provider": "widget",
+            "integration_id": "int-widget",
+        }
+
+    await platform.event(
+        "message.received",
+        TENANT,
+        widget_message("I want to talk to a human!", "w-1"),
+        partitionkey=conversation,
+    )
+    await platform_events(responder_settings, lambda es: bool(of_type(es, "handoff.requested")))
+    response = await api.post(
+        f"/conversations/{conversation}/agent-messages",
+        json={"text": "Hi, Sarah here.", "agent_name": "Sarah"},
+    )
+    assert response.status_code == 202, response.text
+    await platform.event(
+        "message.received",
+        TENANT,
+        widget_message("Let me check.", "w-2", author_type="agent"),
+        partitionkey=conversation,
+    )
+
+    def agents(events: list[Any]) -> list[Any]:
+        return [e for e in of_type(events, "message.replied") if e.data["author"]["type"] == "agent"]
+
+    copies = agents(
+        await platform_events(responder_settings, lambda es: len(agents(es)) == 2, topic=Topic.REPLIES)
+    )
+    originals = agents(await platform_events(responder_settings, lambda es: len(agents(es)) == 2))
+    assert [e.data["text"] for e in copies] == ["Hi, Sarah here.", "Let me check."]
+    assert [e.id for e in copies] == [e.id for e in originals]
+    assert all(CORRELATION_EXTENSION not in e.extensions for e in copies)
+    assert {e.partitionkey for e in copies} == {conversation}

@@ -10,17 +10,19 @@ only then does the app serve, so no request is judged against a half-loaded conf
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from pymongo.errors import PyMongoError
 
 from switchboard_contracts.topics import Topic
-from switchboard_ingress.adapters.agent_messages import AgentMessages, KafkaAgentMessages
+from switchboard_ingress.adapters.agent_messages import AgentMessages
 from switchboard_ingress.adapters.dedup import DedupStore, MongoDedupStore
 from switchboard_ingress.adapters.ratelimit import MongoRateLimiter
-from switchboard_ingress.adapters.replies import KafkaReplies, ReplyChannel
+from switchboard_ingress.adapters.replies import KafkaTail, PendingReplies, ReplyChannel
 from switchboard_ingress.api.events import router as events_router
 from switchboard_ingress.api.incoming import router as incoming_router
 from switchboard_ingress.api.tickets import router as tickets_router
@@ -83,7 +85,6 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     follower = ConfigFollower.for_service(settings, SERVICE, directory)
     mongo_dedup: MongoDedupStore | None = None
     mongo_limiter: MongoRateLimiter | None = None
-    kafka_replies: KafkaReplies | None = None
     dedup = adapters.dedup
     if dedup is None:
         ttl = timedelta(seconds=settings.dedup_ttl_s)
@@ -97,17 +98,27 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
             database["rate_limits"], on_fallback=metrics.degraded.labels("rate_limit").inc
         )
         limiter = mongo_limiter
+    # The replies topic feeds the waiters of POST /chat and the agent messages of GET /chat/messages: one tail.
+    readers: list[Callable[[ConsumerRecord[bytes, bytes]], None]] = []
     replies = adapters.replies
     if replies is None:
-        kafka_replies = KafkaReplies(bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.REPLIES))
-        replies = kafka_replies
-    kafka_agent_messages: KafkaAgentMessages | None = None
+        pending_replies = PendingReplies()
+        readers.append(pending_replies.take)
+        replies = pending_replies
     agent_messages = adapters.agent_messages
     if agent_messages is None:
-        kafka_agent_messages = KafkaAgentMessages(
-            bootstrap=settings.kafka_bootstrap, topic=settings.topic(Topic.PLATFORM_EVENTS)
+        agent_messages = AgentMessages()
+        readers.append(agent_messages.take)
+    replies_tail = (
+        KafkaTail(
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.topic(Topic.REPLIES),
+            client_id="switchboard-ingress-replies",
+            readers=readers,
         )
-        agent_messages = kafka_agent_messages
+        if readers
+        else None
+    )
     batched_sink: BatchedKafkaEventSink | None = None
     sink: EventSink
     if adapters.publish_through_broker:
@@ -149,19 +160,15 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
             await batched_sink.start()
         await follower.start()
         log.info("integrations view caught up", extra={"integrations": len(directory)})
-        if kafka_replies is not None:
-            await kafka_replies.start()
-        if kafka_agent_messages is not None:
-            await kafka_agent_messages.start()
+        if replies_tail is not None:
+            await replies_tail.start()
         if unswept():
             await sweeper.start()
 
     async def stop_followers() -> None:
         await sweeper.stop()
-        if kafka_replies is not None:
-            await kafka_replies.stop()
-        if kafka_agent_messages is not None:
-            await kafka_agent_messages.stop()
+        if replies_tail is not None:
+            await replies_tail.stop()
         await follower.stop()
         if mongo_dedup is not None:
             await mongo_dedup.flush()

@@ -1,5 +1,5 @@
 """GET /chat/messages: a handed-off widget conversation receives its agent's messages by polling, from the
-agent replies the ingress keeps off platform.events (``adapters.agent_messages``)."""
+agent replies the ingress keeps off the replies topic (``adapters.agent_messages``)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def reply_record(
         data=reply,
     )
     return ConsumerRecord(
-        topic="platform.events",
+        topic="switchboard.replies",
         partition=0,
         offset=offset,
         timestamp=1_780_000_000_000,

@@ -462,6 +462,8 @@ class FeedbackReceived(Payload):
 #: waits sets the extension ``replyto`` (header ``ce_replyto``) on ``message.received`` to a correlation id it
 #: chose; the AI responder then publishes exactly one ``message.replied`` to ``switchboard.replies`` carrying the
 #: same value in ``correlationid`` (header ``ce_correlationid``) and the outcome in ``replystatus``.
+#: The topic also carries, without those extensions, a copy of every live agent's ``message.replied`` in a widget
+#: conversation (provider "widget"): ingress keeps them for the widget's ``GET /chat/messages`` poll.
 REPLY_TO_EXTENSION = "replyto"
 CORRELATION_EXTENSION = "correlationid"
 REPLY_STATUS_EXTENSION = "replystatus"

@@ -16,6 +16,17 @@ from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_contracts.events import Author, HandoffClosed, LiveChatHandoff, MessageReceived, Reply
 
 
+def agent_reply_events(key: str, reply: Reply, time: datetime) -> list[tuple[Destination, CloudEvent]]:
+    """An agent's message to the user: a ``message.replied`` on platform.events for every subscriber, and, in a
+    chat-widget conversation, the same event on the replies topic too. The widget has no reply API to call:
+    ingress keeps the agent's messages for the widget's poll, and it reads only the replies topic for them, a
+    trickle, rather than every replica reading all of platform.events."""
+    event = outputs.reply_event(key, "agent", reply, time)
+    if reply.provider == "widget":
+        return [("platform", event), ("replies", event)]
+    return [("platform", event)]
+
+
 class LiveChat:
     def __init__(
         self, stores: Stores, memory: Memory, decisions: Decisions, clock: Callable[[], datetime]
@@ -42,9 +53,7 @@ class LiveChat:
             ),
             text=message.text,
         )
-        events: list[tuple[Destination, CloudEvent]] = [
-            ("platform", outputs.reply_event(key, "agent", reply, self.clock()))
-        ]
+        events = agent_reply_events(key, reply, self.clock())
         return await self.decisions.decide(
             key, message.tenant_id, message.conversation_id, "route_agent", events, {}, None
         )

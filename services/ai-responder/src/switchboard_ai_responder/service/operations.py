@@ -10,6 +10,7 @@ from typing import Any
 
 from switchboard_ai_responder.domain import outputs
 from switchboard_ai_responder.domain.conversation import Conversation, closed, derived_id, session_fields
+from switchboard_ai_responder.service.live_chat import agent_reply_events
 from switchboard_ai_responder.service.ports import Conflict, NotFound, Publisher, Stores
 from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_contracts.events import AiResponse, AiResponseEvent, Author, EventType, HandoffClosed, Reply
@@ -47,9 +48,10 @@ class Operations:
             author=agent.model_copy(update={"type": "agent"}),
             text=text,
         )
-        event = outputs.reply_event(uuid.uuid4().hex, "agent", reply, self.clock())
-        await self.publisher.publish("platform", event)
-        return event
+        events = agent_reply_events(uuid.uuid4().hex, reply, self.clock())
+        for destination, event in events:
+            await self.publisher.publish(destination, event)
+        return events[0][1]
 
     async def close_session(self, tenant_id: str, conversation_id: str) -> CloudEvent:
         conversation = await self._live(tenant_id, conversation_id)

@@ -2,10 +2,12 @@
 replies reach the widget through ``GET /chat/messages`` (polling), since ``POST /chat`` only answers the prompt
 it was sent.
 
-An agent's reply is a ``message.replied`` with author type ``agent`` on platform.events (the ai-responder
-publishes it when an agent answers through its API or the console). Every ingress replica reads every partition
-of platform.events from its end (``KafkaTail``, no consumer group) and keeps the agent replies per (integration,
-conversation) — a widget's conversation is its ``session_id`` — so any replica answers any poll.
+An agent's reply is a ``message.replied`` with author type ``agent``; in a widget conversation the ai-responder
+publishes it to the replies topic as well as platform.events (when an agent answers through its API, the
+console or a partner's live chat). Every ingress replica reads every partition of the replies topic from its
+end (``KafkaTail``, no consumer group; the same tail that serves ``POST /chat``'s waiters) and keeps the agent
+replies per (integration, conversation) — a widget's conversation is its ``session_id`` — so any replica answers
+any poll. Reading platform.events instead would cost every replica a copy of all the traffic.
 
 The cursor a poll sends back is the Kafka offset of the last message it got: a conversation's events share a
 partition (they are keyed by conversation id), so offsets order them and every replica numbers them the same.
@@ -30,7 +32,6 @@ from pydantic import ValidationError
 
 from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
 from switchboard_contracts.events import EventType, Reply
-from switchboard_ingress.adapters.replies import KafkaTail
 from switchboard_platform.kafka import header
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class AgentMessages:
             self._conversations.popitem(last=False)
 
     def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """A platform.events record: kept when it is an agent's reply in an integration's conversation."""
+        """A replies-topic record: kept when it is an agent's reply in an integration's conversation."""
         if header(record.headers, "ce_type") != EventType.MESSAGE_REPLIED:
             return  # decided on a header, without parsing the body of every event
         try:
@@ -119,22 +120,3 @@ class AgentMessages:
                 "at": datetime.fromtimestamp(record.timestamp / 1000, UTC).isoformat(),
             },
         )
-
-
-class KafkaAgentMessages(AgentMessages):
-    """``AgentMessages`` fed from platform.events."""
-
-    def __init__(self, *, bootstrap: str, topic: str, **limits: Any) -> None:
-        super().__init__(**limits)
-        self.tail = KafkaTail(
-            bootstrap=bootstrap,
-            topic=topic,
-            client_id="switchboard-ingress-agent-messages",
-            on_record=self.take,
-        )
-
-    async def start(self) -> None:
-        await self.tail.start()
-
-    async def stop(self) -> None:
-        await self.tail.stop()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from aiokafka import ConsumerRecord
@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
 from switchboard_contracts.events import CORRELATION_EXTENSION
 from switchboard_platform.consumers import KafkaTopicConsumer, TopicConsumer
+from switchboard_platform.kafka import header
 
 log = logging.getLogger(__name__)
 _CORRELATION_HEADER = "ce_" + CORRELATION_EXTENSION
@@ -54,6 +55,18 @@ class PendingReplies:
         if future is not None and not future.done():
             future.cancel()
 
+    def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """A replies-topic record: completes the waiter of its correlation id, if this replica has it."""
+        correlation_id = header(record.headers, _CORRELATION_HEADER)
+        if correlation_id is None or not self.knows(correlation_id):
+            return  # another replica's answer, an agent's message (no correlation id), or nobody waits any more
+        try:
+            event = CloudEvent.from_kafka(record.value, record.headers)
+        except CloudEventError as exc:
+            log.warning("unreadable reply skipped: %s", exc, extra={"correlation_id": correlation_id})
+            return
+        self.resolve(correlation_id, event)
+
     def resolve(self, correlation_id: str, event: CloudEvent) -> bool:
         future = self._waiting.pop(correlation_id, None)
         if future is None or future.done():
@@ -67,8 +80,8 @@ class PendingReplies:
 
 class KafkaTail:
     """Reads every partition of a topic from its end as of start-up, without a consumer group (every replica
-    sees every record), and hands each record to ``on_record``. Used for the replies topic (waiters) and for
-    platform.events (agent messages the chat widget polls for)."""
+    sees every record), and hands each record to every one of ``readers``: for the replies topic, the waiters
+    (``PendingReplies``) and the agent messages the chat widget polls for (``AgentMessages``)."""
 
     def __init__(
         self,
@@ -76,12 +89,12 @@ class KafkaTail:
         bootstrap: str,
         topic: str,
         client_id: str,
-        on_record: Callable[[ConsumerRecord[bytes, bytes]], None],
+        readers: Sequence[Callable[[ConsumerRecord[bytes, bytes]], None]],
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.client_id = client_id
-        self.on_record = on_record
+        self.readers = tuple(readers)
         self.ready = asyncio.Event()
         self._consumer: TopicConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -129,29 +142,5 @@ class KafkaTail:
                 continue
             for records in batches.values():
                 for record in records:
-                    self.on_record(record)
-
-
-class KafkaReplies(PendingReplies):
-    def __init__(self, *, bootstrap: str, topic: str, client_id: str = "switchboard-ingress-replies") -> None:
-        super().__init__()
-        self.tail = KafkaTail(bootstrap=bootstrap, topic=topic, client_id=client_id, on_record=self._dispatch)
-
-    async def start(self, timeout_s: float = 30.0) -> None:
-        await self.tail.start(timeout_s)
-
-    async def stop(self) -> None:
-        await self.tail.stop()
-
-    def _dispatch(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        correlation_id = next(
-            (value.decode() for name, value in record.headers if name == _CORRELATION_HEADER), None
-        )
-        if correlation_id is None or not self.knows(correlation_id):
-            return  # another replica's answer (or nobody waits any more)
-        try:
-            event = CloudEvent.from_kafka(record.value, record.headers)
-        except CloudEventError as exc:
-            log.warning("unreadable reply skipped: %s", exc, extra={"correlation_id": correlation_id})
-            return
-        self.resolve(correlation_id, event)
+                    for read in self.readers:
+                        read(record)
