@@ -190,11 +190,10 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.to_platform_events = to_platform_events
-    app.state.event_sink = sink
     app.state.directory = directory
     app.state.follower = follower
     app.state.gateway = gateway
     app.state.replies = replies
     app.state.agent_messages = agent_messages
-    app.state.services = Services(settings, metrics, directory, gateway, replies)
+    app.state.services = Services(settings, metrics, directory, gateway, replies, sink)
     return app
