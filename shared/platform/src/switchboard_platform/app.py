@@ -10,6 +10,7 @@ While MongoDB is unreachable, ``/readyz`` answers 503 and a request that needed 
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -77,6 +78,19 @@ def install_database_unavailable_handler(app: FastAPI) -> None:
         )
 
 
+def settle_garbage_collector() -> None:
+    """Once a service has started: move everything built so far (settings, views, clients, routes) out of the
+    cyclic collector's sight, and collect the young generation every 20,000 allocations instead of 700.
+
+    Every request, record or delivery allocates a few hundred short-lived objects, so the default threshold ran
+    a collection every couple of them, and full collections walked the whole start-up heap (50-78 ms pauses
+    measured in the dispatcher under load). The dispatcher, first to do this, spent ~10 % less CPU per delivery
+    (288-308 -> 261-263 µs in its throughput benchmark; a threshold of 100,000 measured no better)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
+
+
 def build_service_app(
     runtime: Runtime,
     *,
@@ -110,6 +124,7 @@ def build_service_app(
             await runtime.metrics.event_loop_lag.start()
             for hook in after_broker_start:
                 await hook()
+            settle_garbage_collector()
             yield
         finally:
             await runtime.metrics.event_loop_lag.stop()
