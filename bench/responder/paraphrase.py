@@ -49,6 +49,7 @@ from switchboard_ai_responder.domain.knowledge import (
     KnowledgeIndex,
     Passage,
     embedding_texts,
+    query_vector,
 )
 from switchboard_ai_responder.domain.tenants import EmbeddingSettings, LlmSettings, TenantSettings
 from switchboard_ai_responder.domain.text import sentences, synonyms_for
@@ -126,8 +127,10 @@ async def hybrid_minilm(articles: Sequence[Article]) -> Retriever:
     synonyms = synonyms_for()
 
     async def retrieve(question: str) -> Retrieved:
-        vector = (await embedder.embed([question]))[0]
-        passages = index.search(question, limit=PASSAGES, synonyms=synonyms, query_vector=vector)
+        vectors = await embedder.embed(index.semantic_queries(question, synonyms))
+        passages = index.search(
+            question, limit=PASSAGES, synonyms=synonyms, query_vector=query_vector(vectors)
+        )
         return passages, settings.threshold()
 
     return retrieve
