@@ -123,16 +123,18 @@ def test_a_tenants_synonyms_extend_the_built_in_ones() -> None:
     assert synonyms_for() is synonyms_for(())
 
 
-def test_confidence_is_the_lead_over_the_next_article_in_rare_words() -> None:
-    assert confidence(10.0, 0.0, unit=2.0) == pytest.approx(1 - math.exp(-5))
-    assert confidence(10.0, 8.0, unit=2.0) == pytest.approx(1 - math.exp(-1))
+def test_confidence_is_coverage_times_the_lead_over_the_next_article_in_rare_words() -> None:
+    assert confidence(1.0, 10.0, 0.0, unit=2.0) == pytest.approx(1 - math.exp(-5))
+    assert confidence(1.0, 10.0, 8.0, unit=2.0) == pytest.approx(1 - math.exp(-1))
     # A close second: however well both match, it is a guess between the two.
-    assert confidence(10.0, 9.5, unit=2.0) < TenantSettings().min_confidence
-    assert confidence(10.0, 10.0, unit=2.0) == 0.0
-    # The same lead is the same evidence, whatever the scores.
-    assert confidence(3.0, 1.0, unit=2.0) == confidence(12.0, 10.0, unit=2.0)
+    assert confidence(1.0, 10.0, 9.5, unit=2.0) < TenantSettings().min_confidence
+    assert confidence(1.0, 10.0, 10.0, unit=2.0) == 0.0
+    # The same lead is the same evidence, whatever the scores ...
+    assert confidence(1.0, 3.0, 1.0, unit=2.0) == confidence(1.0, 12.0, 10.0, unit=2.0)
     # ... measured in what one rare word is worth in this knowledge base.
-    assert confidence(1.0, 0.0, unit=0.5) == confidence(4.0, 0.0, unit=2.0)
+    assert confidence(1.0, 1.0, 0.0, unit=0.5) == confidence(1.0, 4.0, 0.0, unit=2.0)
+    # A question mostly about something else: one word of four does not decide alone.
+    assert confidence(1 / 4, 10.0, 0.0, unit=2.0) < TenantSettings().min_confidence
 
 
 def test_one_rare_word_ahead_is_as_sure_in_a_small_knowledge_base_as_in_a_large_one() -> None:
