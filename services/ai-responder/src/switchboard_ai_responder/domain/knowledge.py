@@ -98,8 +98,9 @@ class Passage:
     """The best chunk of one article for a question, with how well it matches.
 
     ``coverage`` (0..1) is the share of the question the chunk answers; ``confidence`` (0..1) is what the
-    responder decides on: how clearly the article leads the next one (``confidence``, lexical;
-    ``semantic_confidence``, hybrid).
+    responder decides on: coverage times how clearly the article's score leads the next one's (``confidence``,
+    lexical), or its similarity plus its lead over the next most similar article (``semantic_confidence``,
+    hybrid).
     """
 
     article: Article
