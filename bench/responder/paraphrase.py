@@ -49,9 +49,10 @@ from switchboard_ai_responder.domain.knowledge import (
     KnowledgeIndex,
     Passage,
     embedding_texts,
+    query_vector,
 )
 from switchboard_ai_responder.domain.tenants import EmbeddingSettings, LlmSettings, TenantSettings
-from switchboard_ai_responder.domain.text import sentences, synonyms_for
+from switchboard_ai_responder.domain.text import Synonyms, sentences, synonyms_for
 from switchboard_ai_responder.providers.base import AnswerRequest
 from switchboard_ai_responder.providers.embeddings import LocalMiniLM
 from switchboard_ai_responder.providers.openai_compatible import OpenAICompatibleProvider
@@ -102,11 +103,12 @@ def cited(answer: Answer) -> str | None:
     return answer.citations[0].article_id
 
 
-async def lexical(articles: Sequence[Article]) -> Retriever:
-    """The offline default: BM25 with stemming, title boost, synonyms, typo correction and calibration."""
+async def lexical(articles: Sequence[Article], synonyms: Synonyms | None = None) -> Retriever:
+    """The offline default: BM25 with stemming, title boost, synonyms, typo correction and calibration
+    (``synonyms``: another vocabulary than the built-in one, for ``bench.responder.calibrate``)."""
     index = KnowledgeIndex(articles)
     settings = TenantSettings()
-    synonyms = synonyms_for(settings.synonym_groups())
+    synonyms = synonyms_for(settings.synonym_groups()) if synonyms is None else synonyms
 
     async def retrieve(question: str) -> Retrieved:
         return index.search(question, limit=PASSAGES, synonyms=synonyms), settings.min_confidence
@@ -114,7 +116,7 @@ async def lexical(articles: Sequence[Article]) -> Retriever:
     return retrieve
 
 
-async def hybrid_minilm(articles: Sequence[Article]) -> Retriever:
+async def hybrid_minilm(articles: Sequence[Article], synonyms: Synonyms | None = None) -> Retriever:
     """Lexical fused with all-MiniLM-L6-v2 similarity; article vectors computed once, as on an article write."""
     embedder = LocalMiniLM()
     embeddings = {
@@ -123,11 +125,13 @@ async def hybrid_minilm(articles: Sequence[Article]) -> Retriever:
     }
     index = KnowledgeIndex(articles, embeddings=embeddings)
     settings = EmbeddingSettings(provider="local")
-    synonyms = synonyms_for()
+    synonyms = synonyms_for() if synonyms is None else synonyms
 
     async def retrieve(question: str) -> Retrieved:
-        vector = (await embedder.embed([question]))[0]
-        passages = index.search(question, limit=PASSAGES, synonyms=synonyms, query_vector=vector)
+        vectors = await embedder.embed(index.semantic_queries(question, synonyms))
+        passages = index.search(
+            question, limit=PASSAGES, synonyms=synonyms, query_vector=query_vector(vectors)
+        )
         return passages, settings.threshold()
 
     return retrieve

@@ -61,7 +61,8 @@ def offline(articles: list[dict[str, Any]], questions: list[dict[str, Any]]) -> 
                 **question,
                 "intent": intent.value,
                 "retrieved": passages[0].article.id if passages else None,
-                "confidence": passages[0].coverage if passages else 0.0,
+                "confidence": passages[0].confidence if passages else 0.0,
+                "coverage": passages[0].coverage if passages else 0.0,
                 "cited": cited(answer),
                 "latency_ms": elapsed * 1000,
             }

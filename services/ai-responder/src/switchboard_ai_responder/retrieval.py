@@ -7,7 +7,8 @@
   the tenant's model (written before embeddings were configured, or when the embedder was down) are embedded
   then and their vectors stored, so that work is done once; the settings API builds it when a tenant chooses
   an embedder, so that is not a customer's question either.
-- **Search** (``search``): the question is embedded (one call) and fused with BM25; without an embedder, or
+- **Search** (``search``): the question is embedded (one call: the question and its rewrite in the articles'
+  words, ``KnowledgeIndex.semantic_queries``) and fused with BM25; without an embedder, or
   when it fails, lexical only. ``Retrieved.min_confidence`` is the threshold its passages' confidence is
   judged by: the tenant's ``min_confidence`` for lexical results, the embedder's ``min_similarity`` for hybrid.
 """
@@ -25,6 +26,7 @@ from switchboard_ai_responder.domain.knowledge import (
     KnowledgeIndex,
     Passage,
     embedding_texts,
+    query_vector,
 )
 from switchboard_ai_responder.domain.tenants import TenantSettings
 from switchboard_ai_responder.domain.text import synonyms_for
@@ -117,11 +119,14 @@ class Retrieval:
             and settings.embeddings is not None
             and index.embedding_model == embedder.model
         ):
+            queries = index.semantic_queries(question, synonyms)
             try:
-                vector = (await embedder.embed([question]))[0]
+                vectors = await embedder.embed(queries)
+                if len(vectors) != len(queries):
+                    raise EmbedderError(f"{len(vectors)} vectors for {len(queries)} texts")
             except EmbedderError as exc:
                 log.warning("question not embedded; lexical only: %s", exc, extra={"tenant": tenant_id})
             else:
-                passages = index.search(question, limit, synonyms, query_vector=vector)
+                passages = index.search(question, limit, synonyms, query_vector=query_vector(vectors))
                 return Retrieved(passages, settings.embeddings.threshold(), semantic=True)
         return Retrieved(index.search(question, limit, synonyms), settings.min_confidence, semantic=False)

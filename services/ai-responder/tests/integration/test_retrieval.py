@@ -127,9 +127,10 @@ async def test_articles_are_embedded_when_written_and_the_vectors_stored_with_th
     hits = (await api.get("/articles/search", params={"q": "where is my parcel"})).json()["data"]
     assert hits[0]["title"] == "Shipping times and tracking"
     assert hits[0]["similarity"] > 0.5
-    # Per question only the question is embedded: the articles' vectors come from the database.
+    # Per question only the question is embedded (with its rewrite in the support vocabulary's words, in the
+    # same request): the articles' vectors come from the database.
     assert len(fake_api.requests) == len(ARTICLES) + 1
-    assert fake_api.requests[-1].json()["input"] == ["where is my parcel"]
+    assert fake_api.requests[-1].json()["input"] == ["where is my parcel", "where is my parcel (track)"]
 
 
 async def test_a_changed_article_is_embedded_again(
@@ -164,7 +165,7 @@ async def test_articles_written_before_an_embedder_was_chosen_are_embedded_once_
 
     inputs = [request.json()["input"] for request in fake_api.requests]
     assert len(inputs) == len(ARTICLES) + 2  # every article once, then one question each
-    assert inputs[-2:] == [["stop charging me"], ["money back please"]]
+    assert [texts[0] for texts in inputs[-2:]] == ["stop charging me", "money back please"]
     assert (await stored_article(responder, ids["Refunds and cancellations"]))["embedding"]["sentences"]
 
 

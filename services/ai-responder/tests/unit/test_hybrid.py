@@ -14,7 +14,10 @@ from switchboard_ai_responder.domain.knowledge import (
     KnowledgeIndex,
     embedding_texts,
     embedding_units,
+    query_vector,
+    semantic_confidence,
 )
+from switchboard_ai_responder.domain.tenants import EmbeddingSettings
 from switchboard_ai_responder.providers.embeddings import EmbedderError, _vectors, unit, verify_weights
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,7 +64,48 @@ def test_meaning_finds_the_article_that_shares_no_word_with_the_question() -> No
     (best, *_) = index().search(question, query_vector=unit([0.9, 0.1, 0.0]))
     assert best.article.id == "ship"
     assert best.similarity == pytest.approx(unit([0.9, 0.1, 0.0])[0])
-    assert best.confidence == best.similarity
+    # Similar, and far ahead of the next most similar article: sure.
+    assert best.confidence == 1.0
+
+
+def test_semantic_confidence_is_similarity_plus_the_lead_over_the_next_article() -> None:
+    assert semantic_confidence(0.5, 0.2, agrees=False) == pytest.approx(0.8)
+    # A close second: the same similarity is a guess between two articles.
+    assert semantic_confidence(0.5, 0.48, agrees=False) == pytest.approx(0.52)
+    assert semantic_confidence(0.5, 0.48, agrees=True) == pytest.approx(0.62)
+    assert semantic_confidence(0.9, 0.1, agrees=True) == 1.0
+    assert semantic_confidence(-0.3, -0.4, agrees=False) == 0.0
+
+
+def test_a_close_second_by_meaning_turns_an_answer_into_a_handoff() -> None:
+    # A fourth axis for what no article is about: the question leans on it and on shipping and refunds alike.
+    axes = {key: [*vector, 0.0] for key, vector in AXES.items()}
+    embeddings = {a.id: ArticleEmbedding(MODEL, [axes[a.id]] * len(embedding_units(a))) for a in ARTICLES}
+    four = KnowledgeIndex(ARTICLES, embeddings=embeddings)
+    threshold = EmbeddingSettings(provider="local").threshold()
+    (close, *_) = four.search("it never came", query_vector=unit([0.5, 0.48, 0.0, 0.72]))
+    assert close.similarity == pytest.approx(0.5, abs=0.01)
+    assert close.confidence < threshold
+    (clear, *_) = four.search("it never came", query_vector=unit([0.5, 0.1, 0.0, 0.72]))
+    assert clear.article.id == "ship"
+    assert clear.confidence >= threshold
+
+
+def test_a_question_is_also_embedded_in_the_articles_words() -> None:
+    queries = index().semantic_queries("my pasword wont work, want my money back")
+    # The typo corrected to the article's spelling, and the support vocabulary's head terms appended.
+    assert queries == [
+        "my pasword wont work, want my money back",
+        "my passwords wont work want my money back (refund)",
+    ]
+    assert index().semantic_queries("Passwords?") == ["Passwords?"]
+
+
+def test_a_questions_vectors_are_averaged_into_one_unit_vector() -> None:
+    assert query_vector([[1.0, 0.0], [0.0, 1.0]]) == pytest.approx([2**-0.5, 2**-0.5])
+    assert query_vector([[0.6, 0.8]]) == pytest.approx([0.6, 0.8])
+    with pytest.raises(ValueError, match="no vectors"):
+        query_vector([])
 
 
 def test_an_article_that_only_the_words_put_first_is_not_answered_from() -> None:

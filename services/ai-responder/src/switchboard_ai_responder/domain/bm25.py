@@ -42,7 +42,10 @@ class BM25:
         self.document_frequency = document_frequency
 
     def idf(self, term: str) -> float:
-        df = self.document_frequency.get(term, 0)
+        return self.idf_of(self.document_frequency.get(term, 0))
+
+    def idf_of(self, df: int) -> float:
+        """The idf of a term found in ``df`` documents."""
         return math.log(1 + (self.count - df + 0.5) / (df + 0.5))
 
     def term_score(self, term: str, index: int) -> float:

@@ -183,11 +183,14 @@ class Synonyms:
     def __init__(self, groups: Sequence[Sequence[str]]) -> None:
         table: dict[str, set[str]] = {}
         rewrites: dict[str, str] = {}
+        heads: dict[str, str] = {}
         for group in groups:
             terms = list(dict.fromkeys(term for term in map(_phrase, group) if term))
             if len(terms) < 2:
                 continue
             head = terms[0]
+            for term in terms[1:]:
+                heads.setdefault(term, normalize(group[0]))
             words = {term for term in terms if " " not in term}
             for term in terms[1:]:
                 # A phrase cannot be looked up as one index term: it is read as the head. So is a word whose
@@ -200,6 +203,8 @@ class Synonyms:
         self._table = {word: tuple(sorted(alternatives)) for word, alternatives in table.items()}
         # Longest phrases first, so "get back in" is read before "get back".
         self._rewrites = sorted(rewrites.items(), key=lambda item: -len(item[0]))
+        #: Every member (stemmed) → its group's head as written, longest members first.
+        self._heads = sorted(heads.items(), key=lambda item: -len(item[0]))
 
     def __call__(self, term: str) -> tuple[str, ...]:
         return self._table.get(term, ())
@@ -213,6 +218,16 @@ class Synonyms:
             if needle in text:
                 text = text.replace(needle, f" {head} ")
         return [word for word in text.split() if word not in _STEMMED_STOP_WORDS and len(word) > 1]
+
+    def heads(self, text: str) -> list[str]:
+        """The heads of the groups whose members ``text`` holds, as written, in order of first match: what
+        the articles probably call the things the question names ("money back" → "refund")."""
+        stemmed = f" {' '.join(stem(word) for word in normalize(text).split())} "
+        found: list[str] = []
+        for member, head in self._heads:
+            if f" {member} " in stemmed and head not in found:
+                found.append(head)
+        return found
 
 
 _STEMMED_STOP_WORDS = frozenset(stem(word) for word in STOP_WORDS) | STOP_WORDS
