@@ -142,7 +142,16 @@ def build_service_app(
         return await runtime.mongo.admin.command("ping")
 
     app = FastAPI(
-        title=title, description=description, version=version, lifespan=lifespan, openapi_tags=openapi_tags
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        # FastAPI's own OpenTelemetry (0.165+) is off: the services trace with TracingMiddleware below, into a
+        # provider of their own, and count with Prometheus. Left on, it asked OpenTelemetry's global tracer,
+        # meter and logger providers on every request whether to run (~3 % of ingress's CPU in the pipeline
+        # bench's profile), and would trace a second time should anything set a global provider.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     if max_body_bytes is not None:
