@@ -122,11 +122,14 @@ async def test_the_same_attempt_event_twice_is_one_record(
         return data if data["attempts"]["total"] >= 2 else {}
 
     stats = await eventually(counted, timeout_s=20)
-    stored = mongo[registry.settings.mongodb_database]["delivery_attempts"]
+    heads = mongo[registry.settings.mongodb_database]["delivery_heads"]
+    head = await heads.find_one({"endpoint_id": webhook_id})
 
     assert [a["attempt"] for a in delivery["attempts"]] == [1, 2]
     assert delivery["attemptCount"] == 2
-    assert await stored.count_documents({"delivery_id": first.delivery_id}) == 2  # one per attempt
+    assert head is not None
+    assert [entry["delivery_id"] for entry in head["entries"]] == [first.delivery_id]  # one delivery…
+    assert len(head["entries"][0]["attempts"]) == 2  # …with one record per attempt
     assert stats["attempts"]["total"] == 2
     assert stats["errors"]["byStatusCode"] == {"500": 1}
 
