@@ -47,11 +47,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import bson
+from bson import Binary, CodecOptions
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -70,6 +73,12 @@ log = logging.getLogger(__name__)
 
 #: What a stats read needs from a rollup (never the replay marks).
 _COUNTERS = {"n": 1, "outcome": 1, "final": 1, "retries": 1, "errors": 1, "codes": 1, "lat": 1}
+#: A chunk's deliveries are stored as one compressed BSON value. FerretDB v1 spends ~10 µs per value decoding
+#: a document it reads (a head of 150 deliveries as nested documents, ~3,000 values: 41 ms to read; as one
+#: binary per delivery: 5 ms) and its writes cost by the byte (deliveries of one endpoint share most of their
+#: bytes — URL, event type, field names — so zlib at its fastest level keeps a fifth of them).
+_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
+_COMPRESSION = 1
 #: Rollup buckets whose marks are remembered (a minute and an hour bucket per endpoint with traffic).
 _MARKS_KEPT = 10_000
 #: Endpoints whose head this process keeps (it writes the endpoints of its partitions; others are re-read).
@@ -179,7 +188,7 @@ class DeliveryLog:
                 endpoint,
                 layout.identity(attempt),
                 number=stored["number"],
-                entries=stored["entries"],
+                entries=decoded(stored["entries"]),
                 marks=stored.get("marks", {}),
                 version=stored["version"],
                 expires_at=stored.get("expires_at"),
@@ -261,49 +270,51 @@ class DeliveryLog:
         if document is None:
             log.warning("attempts of an expired chunk skipped", extra={"chunk": number, "count": len(items)})
             return []
-        entries = document["entries"]
-        updates: dict[str, Any] = {}
+        entries = decoded(document["entries"])
+        changed: set[int] = set()
         counted: list[tuple[DeliveryAttempt, KafkaPosition]] = []
         latest = document.get("expires_at")
         for item in items:
             if item.index >= len(entries) or entries[item.index]["delivery_id"] != item.attempt.delivery_id:
                 log.warning("a locator points at another delivery", extra={"chunk": number})
                 continue
+            attempts = entries[item.index]["attempts"]
             key = rules.attempt_key(item.attempt)
             kafka = [item.position.partition, item.position.offset]
-            stored = entries[item.index]["attempts"].get(key) or updates.get(_path(item.index, key))
-            if stored is None:
-                updates[_path(item.index, key)] = layout.stored_attempt(item.attempt, item.position)
-            elif stored.get("kafka") != kafka:
+            if key not in attempts:
+                attempts[key] = layout.stored_attempt(item.attempt, item.position)
+                changed.add(item.index)
+            elif attempts[key].get("kafka") != kafka:
                 continue  # another copy of a stored attempt: the first copy wins
             counted.append((item.attempt, item.position))  # type: ignore[arg-type]
             expires = item.attempt.attempted_at + stats.MAX_WINDOW
             latest = expires if latest is None else max(rules.utc(latest), expires)
-        if updates:
+        if changed:
             await self.chunks.update_one(
-                {"_id": document["_id"]}, {"$set": {**updates, "expires_at": latest}}
+                {"_id": document["_id"]}, {"$set": {"entries": _encoded(entries), "expires_at": latest}}
             )
         return counted
 
     async def _write_head(self, head: Head) -> bool:
         """Store ``head`` if the stored one is still the version this process read; False when another replica
         wrote it since (this process's copy is dropped, to be re-read)."""
-        document = {
-            "_id": head.endpoint,
+        fields = {
             **head.identity,
             "number": head.number,
-            "entries": head.entries,
+            "entries": _encoded(head.entries),
             "marks": head.marks,
             "version": head.version + 1,
             "expires_at": head.expires_at,
         }
         try:
             if head.version == 0:
-                await self.heads.insert_one(document)
+                await self.heads.insert_one({"_id": head.endpoint, **fields})
                 written = True
             else:
-                result = await self.heads.replace_one(
-                    {"_id": head.endpoint, "version": head.version}, document
+                # $set rather than a replacement: FerretDB v1 finds an update's document by _id, but decodes
+                # the whole collection for a replace_one (measured: 5 vs 80 ms at 500 chunk-sized documents).
+                result = await self.heads.update_one(
+                    {"_id": head.endpoint, "version": head.version}, {"$set": fields}
                 )
                 written = result.matched_count == 1
         except DuplicateKeyError:
@@ -393,7 +404,7 @@ class DeliveryLog:
         if locator is None:
             return None
         ordinal = int(locator["o"])
-        head = await self.heads.find_one({"_id": endpoint})
+        head = await self._stored_head(endpoint)
         if head is None:
             return None
         entries = await self._entries(endpoint, head, ordinal // CHUNK_SIZE)
@@ -401,6 +412,12 @@ class DeliveryLog:
         if entries is None or index >= len(entries) or entries[index]["delivery_id"] != delivery_id:
             return None
         return layout.delivery(head, entries[index])
+
+    async def _stored_head(self, endpoint: str) -> dict[str, Any] | None:
+        head = await self.heads.find_one({"_id": endpoint}, {"marks": 0})
+        if head is not None:
+            head["entries"] = decoded(head["entries"])
+        return head
 
     async def _entries(self, endpoint: str, head: dict[str, Any], number: int) -> list[dict[str, Any]] | None:
         """Chunk ``number``'s entries (the head's when it is the open one), None when it expired. The head is
@@ -411,7 +428,7 @@ class DeliveryLog:
         if number > head["number"]:
             return None
         chunk = await self.chunks.find_one({"_id": layout.chunk_id(endpoint, number)}, {"entries": 1})
-        return None if chunk is None else chunk["entries"]
+        return None if chunk is None else decoded(chunk["entries"])
 
     async def page(
         self,
@@ -431,7 +448,7 @@ class DeliveryLog:
         attempts), and how many match. Unfiltered: the head and at most two chunks. Filtered: every chunk of
         the endpoint, read in parallel and filtered here."""
         endpoint = layout.endpoint_key(tenant_id, kind, endpoint_id)
-        head = await self.heads.find_one({"_id": endpoint})
+        head = await self._stored_head(endpoint)
         if head is None:
             return [], 0
         floor = await self._floor(endpoint, int(head["number"]))
@@ -553,10 +570,16 @@ def _chunk_document(head: Head, number: int, entries: list[dict[str, Any]]) -> d
         "_id": layout.chunk_id(head.endpoint, number),
         **head.identity,
         "number": number,
-        "entries": entries,
+        "entries": _encoded(entries),
         "expires_at": latest + stats.MAX_WINDOW,
     }
 
 
-def _path(index: int, key: str) -> str:
-    return f"entries.{index}.attempts.{key}"
+def _encoded(entries: list[dict[str, Any]]) -> Binary:
+    return Binary(zlib.compress(bson.encode({"entries": entries}), _COMPRESSION))
+
+
+def decoded(entries: bytes) -> list[dict[str, Any]]:
+    """The deliveries of a head or chunk document's ``entries``."""
+    decoded: list[dict[str, Any]] = bson.decode(zlib.decompress(entries), codec_options=_CODEC)["entries"]
+    return decoded
