@@ -247,3 +247,41 @@ async def test_a_retry_after_a_restart_finds_its_delivery_in_an_older_chunk(log:
     assert delivery is not None
     assert (delivery["status"], delivery["attempt_count"]) == ("succeeded", 2)
     assert (await log.page("t1", "webhook", "w1", page=1, per_page=1))[1] == len(records)
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["straight", "crash before the head is written"])
+async def test_status_pages_follow_late_attempts_across_chunks(
+    log: DeliveryLog, crash: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    size = layout.CHUNK_SIZE
+    records = [
+        attempt("t1", "w1", attempted_at=NOW, outcome="retry_scheduled" if i % 7 == 0 else "succeeded")
+        for i in range(2 * size + 50)
+    ]
+    await log.record(_at(range(len(records)), records))
+    # Retries: some of the pending deliveries in full chunks succeed, others fail for good.
+    retries = [
+        record.model_copy(update={"attempt": 2, "outcome": "succeeded" if i % 2 else "failed"})
+        for i, record in enumerate(records[: 2 * size : 7])
+    ]
+    batch = _at(range(len(records), len(records) + len(retries)), [*records, *retries])
+    if crash:
+
+        async def dies(*args: Any) -> bool:
+            raise ConnectionError("the registry died here")
+
+        monkeypatch.setattr(log, "_write_head", dies)
+        with pytest.raises(ConnectionError):
+            await log.record(batch)
+        monkeypatch.undo()
+    await log.record(batch)
+
+    every = await _stored(log)
+    for status in ("pending", "failed", "succeeded"):
+        expected = [d["delivery_id"] for d in every if d["status"] == status]
+        listed: list[str] = []
+        for page in range(1, len(expected) // 20 + 2):
+            items, total = await log.page("t1", "webhook", "w1", page=page, per_page=20, status=status)
+            assert total == len(expected), status
+            listed.extend(d["delivery_id"] for d in items)
+        assert listed == expected, status

@@ -129,3 +129,24 @@ def test_a_delivery_is_derived_from_its_entry() -> None:
     assert (delivery["status"], delivery["attempt_count"], delivery["created_at"]) == ("succeeded", 2, T0)
     assert (delivery["endpoint_id"], delivery["event_id"]) == ("w1", first.event_id)
     assert "kafka" not in delivery["attempts"]["scheduled:1"]
+
+
+def test_a_full_chunk_is_summarized_once_its_batch_is_folded() -> None:
+    head = _head()
+    records = _records(CHUNK_SIZE + 1)
+    failing, _ = records[3]
+    records[3] = (failing.model_copy(update={"outcome": "retry_scheduled"}), records[3][1])
+    gave_up = failing.model_copy(update={"attempt": 2, "outcome": "exhausted"})
+
+    layout.fold(head, [*records, (gave_up, At(0, 999))], {})
+    layout.restatus(head, 0, "succeeded", "pending")
+
+    assert head.summaries == [
+        {
+            "succeeded": CHUNK_SIZE - 2,
+            "pending": 1,
+            "failed": 1,
+            "first": T0,
+            "last": T0 + timedelta(seconds=CHUNK_SIZE - 1),
+        }
+    ]

@@ -189,6 +189,7 @@ class DeliveryLog:
                 layout.identity(attempt),
                 number=stored["number"],
                 entries=decoded(stored["entries"]),
+                summaries=_unpacked(stored["summaries"]),
                 marks=stored.get("marks", {}),
                 version=stored["version"],
                 expires_at=stored.get("expires_at"),
@@ -259,19 +260,22 @@ class DeliveryLog:
                 else:
                     counted.append((item.attempt, item.position))  # type: ignore[arg-type]
             for number, items in late.items():
-                counted.extend(await self._write_late(head.endpoint, number, items))
+                counted.extend(await self._write_late(head, number, items))
         return counted
 
     async def _write_late(
-        self, endpoint: str, number: int, items: Sequence[layout.Placed]
+        self, head: Head, number: int, items: Sequence[layout.Placed]
     ) -> list[tuple[DeliveryAttempt, KafkaPosition]]:
-        """Write attempts into their deliveries in full chunk ``number``: one read, one update."""
-        document = await self.chunks.find_one({"_id": layout.chunk_id(endpoint, number)})
+        """Write attempts into their deliveries in full chunk ``number`` (one read, one update) and move the
+        chunk's status counts in ``head``."""
+        document = await self.chunks.find_one({"_id": layout.chunk_id(head.endpoint, number)})
         if document is None:
             log.warning("attempts of an expired chunk skipped", extra={"chunk": number, "count": len(items)})
             return []
         entries = decoded(document["entries"])
         changed: set[int] = set()
+        #: Per delivery (index), the attempt keys this batch's records stored: the head does not count them yet.
+        ours: dict[int, set[str]] = defaultdict(set)
         counted: list[tuple[DeliveryAttempt, KafkaPosition]] = []
         latest = document.get("expires_at")
         for item in items:
@@ -286,12 +290,18 @@ class DeliveryLog:
                 changed.add(item.index)
             elif attempts[key].get("kafka") != kafka:
                 continue  # another copy of a stored attempt: the first copy wins
+            ours[item.index].add(key)
             counted.append((item.attempt, item.position))  # type: ignore[arg-type]
             expires = item.attempt.attempted_at + stats.MAX_WINDOW
             latest = expires if latest is None else max(rules.utc(latest), expires)
+        for index, keys in ours.items():
+            entry = entries[index]
+            earlier = {key: record for key, record in entry["attempts"].items() if key not in keys}
+            if earlier:
+                layout.restatus(head, number, layout.status({"attempts": earlier}), layout.status(entry))
         if changed:
             await self.chunks.update_one(
-                {"_id": document["_id"]}, {"$set": {"entries": _encoded(entries), "expires_at": latest}}
+                {"_id": document["_id"]}, {"$set": {"entries": _packed(entries), "expires_at": latest}}
             )
         return counted
 
@@ -301,7 +311,8 @@ class DeliveryLog:
         fields = {
             **head.identity,
             "number": head.number,
-            "entries": _encoded(head.entries),
+            "entries": _packed(head.entries),
+            "summaries": _packed(head.summaries),
             "marks": head.marks,
             "version": head.version + 1,
             "expires_at": head.expires_at,
@@ -465,9 +476,16 @@ class DeliveryLog:
                 if entries is not None and ordinal % CHUNK_SIZE < len(entries):
                     items.append(layout.delivery(head, entries[ordinal % CHUNK_SIZE]))
             return items, count
-        numbers = list(range(int(head["number"]), floor - 1, -1))
+        summaries: list[dict[str, Any]] = _unpacked(head["summaries"])
+        numbers = [
+            n
+            for n in range(int(head["number"]) - 1, floor - 1, -1)
+            if _may_hold(summaries[n] if n < len(summaries) else {}, since, until)
+        ]
+        if status is not None and all(value is None for value in (event_type, event_id, since, until)):
+            return await self._page_by_status(endpoint, head, summaries, numbers, status, page, per_page)
         deliveries = []
-        for entries in await self._read_chunks(endpoint, head, numbers):
+        for entries in [head["entries"], *await self._read_chunks(endpoint, head, numbers)]:
             for entry in reversed(entries or []):
                 # A delivery's event is the same in all its attempts: these need no summary.
                 if event_type is not None and entry["event_type"] != event_type:
@@ -485,6 +503,33 @@ class DeliveryLog:
                 deliveries.append(delivery)
         first = (page - 1) * per_page
         return deliveries[first : first + per_page], len(deliveries)
+
+    async def _page_by_status(
+        self,
+        endpoint: str,
+        head: dict[str, Any],
+        summaries: list[dict[str, Any]],
+        numbers: Sequence[int],
+        status: str,
+        page: int,
+        per_page: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the deliveries in ``status``: the full chunks' counts say which chunks hold it, and only
+        those are read."""
+        first, end = (page - 1) * per_page, page * per_page
+        in_head = [entry for entry in reversed(head["entries"]) if layout.status(entry) == status]
+        counts = [int(summaries[n].get(status, 0)) if n < len(summaries) else 0 for n in numbers]
+        selected = in_head[first:end]
+        position = len(in_head)
+        for number, count in zip(numbers, counts, strict=True):
+            if position >= end:
+                break
+            if count and position + count > first:
+                entries = await self._entries(endpoint, head, number) or []
+                matching = [entry for entry in reversed(entries) if layout.status(entry) == status]
+                selected.extend(matching[max(first - position, 0) : end - position])
+            position += count
+        return [layout.delivery(head, entry) for entry in selected], len(in_head) + sum(counts)
 
     async def _read_chunks(
         self, endpoint: str, head: dict[str, Any], numbers: Sequence[int]
@@ -570,16 +615,29 @@ def _chunk_document(head: Head, number: int, entries: list[dict[str, Any]]) -> d
         "_id": layout.chunk_id(head.endpoint, number),
         **head.identity,
         "number": number,
-        "entries": _encoded(entries),
+        "entries": _packed(entries),
         "expires_at": latest + stats.MAX_WINDOW,
     }
 
 
-def _encoded(entries: list[dict[str, Any]]) -> Binary:
-    return Binary(zlib.compress(bson.encode({"entries": entries}), _COMPRESSION))
+def _may_hold(summary: dict[str, Any], since: datetime | None, until: datetime | None) -> bool:
+    """Whether a full chunk may hold deliveries first attempted in ``[since, until)``."""
+    if not summary:
+        return True
+    return (since is None or rules.utc(summary["last"]) >= since) and (
+        until is None or rules.utc(summary["first"]) < until
+    )
+
+
+def _packed(value: Any) -> Binary:
+    return Binary(zlib.compress(bson.encode({"v": value}), _COMPRESSION))
+
+
+def _unpacked(raw: bytes) -> Any:
+    return bson.decode(zlib.decompress(raw), codec_options=_CODEC)["v"]
 
 
 def decoded(entries: bytes) -> list[dict[str, Any]]:
     """The deliveries of a head or chunk document's ``entries``."""
-    decoded: list[dict[str, Any]] = bson.decode(zlib.decompress(entries), codec_options=_CODEC)["entries"]
-    return decoded
+    unpacked: list[dict[str, Any]] = _unpacked(entries)
+    return unpacked

@@ -90,16 +90,13 @@ class Head:
     marks: dict[str, int] = field(default_factory=dict)
     version: int = 0
     expires_at: datetime | None = None
+    #: Per full chunk (by number), its ``summary``: what a filtered listing needs to skip it unread.
+    summaries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         """How many deliveries the endpoint's log holds."""
         return self.number * CHUNK_SIZE + len(self.entries)
-
-    def index(self) -> dict[str, int]:
-        """Ordinal of each delivery in the head."""
-        first = self.number * CHUNK_SIZE
-        return {entry["delivery_id"]: first + i for i, entry in enumerate(self.entries)}
 
 
 @dataclass
@@ -170,6 +167,7 @@ def fold(
         if found is None:
             if len(head.entries) >= CHUNK_SIZE:
                 folded.sealed.append((head.number, head.entries))
+                head.summaries.extend([{}] * (head.number + 1 - len(head.summaries)))
                 head.number += 1
                 head.entries = []
             entry = new_entry(attempt)
@@ -183,7 +181,33 @@ def fold(
             continue  # another copy of an attempt stored already: the first copy wins
         entry["attempts"][key] = stored_attempt(attempt, position)
         folded.stored.append(Placed(ordinal // CHUNK_SIZE, ordinal % CHUNK_SIZE, attempt, position))
+    # Summarized once they are final: later attempts in this batch may have changed their deliveries.
+    for number, entries in folded.sealed:
+        head.summaries[number] = summary(entries)
     return folded
+
+
+def status(entry: Mapping[str, Any]) -> str:
+    status_: str = rules.summarize(entry["attempts"].values())["status"]
+    return status_
+
+
+def summary(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A full chunk's counts by status and the span of its deliveries' first attempts: a listing filtered by
+    status reads only the chunks holding its page, one filtered by time only the chunks that overlap."""
+    counts = {"succeeded": 0, "pending": 0, "failed": 0}
+    firsts = []
+    for entry in entries:
+        counts[status(entry)] += 1
+        firsts.append(min(record["attempted_at"] for record in entry["attempts"].values()))
+    return {**counts, "first": min(firsts), "last": max(firsts)}
+
+
+def restatus(head: Head, number: int, before: str, after: str) -> None:
+    """A late attempt moved a delivery of full chunk ``number`` from status ``before`` to ``after``."""
+    if before != after and number < len(head.summaries) and head.summaries[number]:
+        head.summaries[number][before] -= 1
+        head.summaries[number][after] += 1
 
 
 def unknown(head: Head, records: Iterable[tuple[DeliveryAttempt, Position]]) -> tuple[set[str], set[str]]:
