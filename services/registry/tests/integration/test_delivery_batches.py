@@ -179,7 +179,12 @@ async def test_a_batch_failing_on_another_error_is_not_committed_and_is_projecte
 
 async def test_a_log_longer_than_a_chunk_lists_pages_and_finds_every_delivery(log: DeliveryLog) -> None:
     size = layout.CHUNK_SIZE
-    records = [attempt("t1", "w1", attempted_at=NOW) for _ in range(2 * size + 30)]
+    records = [
+        attempt(
+            "t1", "w1", attempted_at=NOW, event_type="conversation.created" if i in (5, 6, 300) else "a.b"
+        )
+        for i in range(2 * size + 30)
+    ]
     # Batches that do not line up with the chunks: the head fills and is sealed in the middle of one.
     for offsets in (range(150), range(150, 260), range(260, len(records))):
         await log.record(_at(offsets, records))
@@ -190,6 +195,9 @@ async def test_a_log_longer_than_a_chunk_lists_pages_and_finds_every_delivery(lo
     await log.record(_at(range(len(records), len(records) + 1), [*records, retry]))
 
     first, total = await log.page("t1", "webhook", "w1", page=1, per_page=100)
+    by_type = await log.page("t1", "webhook", "w1", page=1, per_page=2, event_type="conversation.created")
+    by_type_2 = await log.page("t1", "webhook", "w1", page=2, per_page=2, event_type="conversation.created")
+    by_event = await log.page("t1", "webhook", "w1", page=1, per_page=20, event_id=records[5].event_id)
     last, _ = await log.page("t1", "webhook", "w1", page=5, per_page=100)
     failed, failed_total = await log.page("t1", "webhook", "w1", page=1, per_page=20, status="failed")
     old = await log.get("t1", "webhook", "w1", retried.delivery_id)
@@ -199,6 +207,12 @@ async def test_a_log_longer_than_a_chunk_lists_pages_and_finds_every_delivery(lo
     assert [d["delivery_id"] for d in first] == [r.delivery_id for r in reversed(records[-100:])]
     assert [d["delivery_id"] for d in last] == [r.delivery_id for r in reversed(records[:30])]
     assert failed_total == 1
+    assert ([d["delivery_id"] for d in by_type[0]], by_type[1]) == (
+        [records[300].delivery_id, records[6].delivery_id],
+        3,
+    )
+    assert [d["delivery_id"] for d in by_type_2[0]] == [records[5].delivery_id]
+    assert ([d["delivery_id"] for d in by_event[0]], by_event[1]) == ([records[5].delivery_id], 1)
     assert [d["delivery_id"] for d in failed] == [retried.delivery_id]
     assert old is not None
     assert (old["status"], old["attempt_count"], old["last_status_code"]) == ("failed", 2, 410)

@@ -146,6 +146,7 @@ def test_a_full_chunk_is_summarized_once_its_batch_is_folded() -> None:
             "succeeded": CHUNK_SIZE - 2,
             "pending": 1,
             "failed": 1,
+            "types": {"message.created": CHUNK_SIZE},
             "first": T0,
             "last": T0 + timedelta(seconds=CHUNK_SIZE - 1),
         }

@@ -482,8 +482,10 @@ class DeliveryLog:
             for n in range(int(head["number"]) - 1, floor - 1, -1)
             if _may_hold(summaries[n] if n < len(summaries) else {}, since, until)
         ]
-        if status is not None and all(value is None for value in (event_type, event_id, since, until)):
-            return await self._page_by_status(endpoint, head, summaries, numbers, status, page, per_page)
+        if event_id is None and since is None and until is None and (status is None or event_type is None):
+            return await self._page_counted(
+                endpoint, head, summaries, numbers, status, event_type, page, per_page
+            )
         deliveries = []
         for entries in [head["entries"], *await self._read_chunks(endpoint, head, numbers)]:
             for entry in reversed(entries or []):
@@ -501,34 +503,53 @@ class DeliveryLog:
                 if until is not None and delivery["created_at"] >= until:
                     continue
                 deliveries.append(delivery)
+                if event_id is not None:
+                    # An event has one delivery per endpoint (its id derives from the event's source and id
+                    # and the endpoint): the newest match ends the search.
+                    break
+            if event_id is not None and deliveries:
+                break
         first = (page - 1) * per_page
         return deliveries[first : first + per_page], len(deliveries)
 
-    async def _page_by_status(
+    async def _page_counted(
         self,
         endpoint: str,
         head: dict[str, Any],
         summaries: list[dict[str, Any]],
         numbers: Sequence[int],
-        status: str,
+        status: str | None,
+        event_type: str | None,
         page: int,
         per_page: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of the deliveries in ``status``: the full chunks' counts say which chunks hold it, and only
-        those are read."""
+        """A page of the deliveries in ``status`` or of ``event_type``: the full chunks' counts say which
+        chunks hold it, and only those are read."""
+
+        def matches(entry: dict[str, Any]) -> bool:
+            if event_type is not None:
+                return bool(entry["event_type"] == event_type)
+            return layout.status(entry) == status
+
+        def count(number: int) -> int:
+            summary = summaries[number] if number < len(summaries) else {}
+            if event_type is not None:
+                return int(summary.get("types", {}).get(event_type, 0))
+            return int(summary.get(status or "", 0))
+
         first, end = (page - 1) * per_page, page * per_page
-        in_head = [entry for entry in reversed(head["entries"]) if layout.status(entry) == status]
-        counts = [int(summaries[n].get(status, 0)) if n < len(summaries) else 0 for n in numbers]
+        in_head = [entry for entry in reversed(head["entries"]) if matches(entry)]
+        counts = [count(number) for number in numbers]
         selected = in_head[first:end]
         position = len(in_head)
-        for number, count in zip(numbers, counts, strict=True):
+        for number, counted in zip(numbers, counts, strict=True):
             if position >= end:
                 break
-            if count and position + count > first:
+            if counted and position + counted > first:
                 entries = await self._entries(endpoint, head, number) or []
-                matching = [entry for entry in reversed(entries) if layout.status(entry) == status]
+                matching = [entry for entry in reversed(entries) if matches(entry)]
                 selected.extend(matching[max(first - position, 0) : end - position])
-            position += count
+            position += counted
         return [layout.delivery(head, entry) for entry in selected], len(in_head) + sum(counts)
 
     async def _read_chunks(

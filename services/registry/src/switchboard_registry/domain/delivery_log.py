@@ -193,14 +193,17 @@ def status(entry: Mapping[str, Any]) -> str:
 
 
 def summary(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """A full chunk's counts by status and the span of its deliveries' first attempts: a listing filtered by
-    status reads only the chunks holding its page, one filtered by time only the chunks that overlap."""
+    """A full chunk's counts by status and by event type and the span of its deliveries' first attempts: a
+    listing filtered by status or event type reads only the chunks holding its page, one filtered by time only
+    the chunks that overlap."""
     counts = {"succeeded": 0, "pending": 0, "failed": 0}
+    types: dict[str, int] = {}
     firsts = []
     for entry in entries:
         counts[status(entry)] += 1
+        types[entry["event_type"]] = types.get(entry["event_type"], 0) + 1
         firsts.append(min(record["attempted_at"] for record in entry["attempts"].values()))
-    return {**counts, "first": min(firsts), "last": max(firsts)}
+    return {**counts, "types": types, "first": min(firsts), "last": max(firsts)}
 
 
 def restatus(head: Head, number: int, before: str, after: str) -> None:
