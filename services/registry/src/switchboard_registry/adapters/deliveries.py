@@ -409,15 +409,18 @@ class DeliveryLog:
         self, tenant_id: str, kind: EndpointKind, endpoint_id: str, delivery_id: str
     ) -> dict[str, Any] | None:
         """The endpoint's delivery, or None — also for another tenant's or another endpoint's delivery (its
-        locator is under that endpoint). Three point reads: locator, head, chunk."""
+        locator is under that endpoint). The head, then for an older delivery its locator and chunk."""
         endpoint = layout.endpoint_key(tenant_id, kind, endpoint_id)
+        head = await self._stored_head(endpoint)
+        if head is None:
+            return None
+        for entry in head["entries"]:
+            if entry["delivery_id"] == delivery_id:
+                return layout.delivery(head, entry)
         locator = await self.locators.find_one({"_id": layout.locator_id(endpoint, delivery_id)})
         if locator is None:
             return None
         ordinal = int(locator["o"])
-        head = await self._stored_head(endpoint)
-        if head is None:
-            return None
         entries = await self._entries(endpoint, head, ordinal // CHUNK_SIZE)
         index = ordinal % CHUNK_SIZE
         if entries is None or index >= len(entries) or entries[index]["delivery_id"] != delivery_id:
