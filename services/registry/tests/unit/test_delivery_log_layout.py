@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from switchboard_contracts.events import DeliveryAttempt
 from switchboard_registry.domain import delivery_log as layout
+from switchboard_registry.domain.deliveries import attempt_key
 from switchboard_registry.domain.delivery_log import CHUNK_SIZE, Head
 from switchboard_testing.builders import delivery_attempt
 
@@ -151,3 +152,47 @@ def test_a_full_chunk_is_summarized_once_its_batch_is_folded() -> None:
             "last": T0 + timedelta(seconds=CHUNK_SIZE - 1),
         }
     ]
+
+
+def test_a_commands_progress_counts_each_delivery_once_by_its_latest_attempt() -> None:
+    head = _head()
+    (first, at), (second, at_2) = _records(2)
+
+    def manual(record: DeliveryAttempt, number: int, outcome: str) -> DeliveryAttempt:
+        return record.model_copy(update={"attempt": number, "command_id": "cmd", "outcome": outcome})
+
+    layout.fold(head, [(first, at), (second, at_2)], {})
+    first_retry, first_done = manual(first, 2, "retry_scheduled"), manual(first, 3, "succeeded")
+    for attempt in (first_retry, first_done, manual(second, 2, "exhausted")):
+        entry = next(e for e in head.entries if e["delivery_id"] == attempt.delivery_id)
+        entry["attempts"][attempt_key(attempt)] = layout.stored_attempt(attempt, At(0, 9))
+        layout.tally(head, entry, {attempt_key(attempt)})
+
+    assert head.commands == {"cmd": {"attempted": 2, "succeeded": 1, "pending": 0, "failed": 1}}
+
+
+def test_a_replayed_tally_counts_what_the_head_never_did() -> None:
+    head = _head()
+    (first, at), *_ = _records(1)
+    layout.fold(head, [(first, at)], {})
+    done = first.model_copy(update={"attempt": 2, "command_id": "cmd"})
+    entry = head.entries[0]
+    # Stored by the crashed run, whose head was never written: the replay counts it from scratch.
+    entry["attempts"][attempt_key(done)] = layout.stored_attempt(done, At(0, 9))
+
+    layout.tally(head, entry, {attempt_key(done)})
+
+    assert head.commands["cmd"] == {"attempted": 1, "succeeded": 1, "pending": 0, "failed": 0}
+
+
+def test_only_the_latest_commands_are_kept() -> None:
+    head = _head()
+    (first, at), *_ = _records(1)
+    layout.fold(head, [(first, at)], {})
+    entry = head.entries[0]
+    for n in range(layout.COMMANDS_KEPT + 5):
+        manual = first.model_copy(update={"attempt": 2 + n, "command_id": f"cmd{n}"})
+        entry["attempts"][attempt_key(manual)] = layout.stored_attempt(manual, At(0, 10 + n))
+        layout.tally(head, entry, {attempt_key(manual)})
+
+    assert list(head.commands) == [f"cmd{n}" for n in range(5, layout.COMMANDS_KEPT + 5)]

@@ -190,6 +190,7 @@ class DeliveryLog:
                 number=stored["number"],
                 entries=decoded(stored["entries"]),
                 summaries=_unpacked(stored["summaries"]),
+                commands=_unpacked(stored["commands"]),
                 marks=stored.get("marks", {}),
                 version=stored["version"],
                 expires_at=stored.get("expires_at"),
@@ -251,6 +252,8 @@ class DeliveryLog:
             late: dict[int, list[layout.Placed]] = defaultdict(list)
             for item in folded.late:
                 late[item.chunk].append(item)
+            in_memory = dict(folded.sealed) | {head.number: head.entries}
+            stored: dict[tuple[int, int], set[str]] = defaultdict(set)
             for item in folded.stored:
                 if layout.chunk_id(head.endpoint, item.chunk) in refused:
                     # The chunk was stored already: a replay after a crash before the head was written. The
@@ -258,7 +261,10 @@ class DeliveryLog:
                     # folded in after that are written like any late attempt.
                     late[item.chunk].append(item)
                 else:
+                    stored[(item.chunk, item.index)].add(rules.attempt_key(item.attempt))
                     counted.append((item.attempt, item.position))  # type: ignore[arg-type]
+            for (number, index), keys in stored.items():
+                layout.tally(head, in_memory[number][index], keys)
             for number, items in late.items():
                 counted.extend(await self._write_late(head, number, items))
         return counted
@@ -299,6 +305,7 @@ class DeliveryLog:
             earlier = {key: record for key, record in entry["attempts"].items() if key not in keys}
             if earlier:
                 layout.restatus(head, number, layout.status({"attempts": earlier}), layout.status(entry))
+            layout.tally(head, entry, keys)
         if changed:
             await self.chunks.update_one(
                 {"_id": document["_id"]}, {"$set": {"entries": _packed(entries), "expires_at": latest}}
@@ -313,6 +320,7 @@ class DeliveryLog:
             "number": head.number,
             "entries": _packed(head.entries),
             "summaries": _packed(head.summaries),
+            "commands": _packed(head.commands),
             "marks": head.marks,
             "version": head.version + 1,
             "expires_at": head.expires_at,
@@ -427,8 +435,20 @@ class DeliveryLog:
             return None
         return layout.delivery(head, entries[index])
 
+    async def command_progress(
+        self, tenant_id: str, kind: EndpointKind, endpoint_id: str, command_id: str
+    ) -> dict[str, int] | None:
+        """How many deliveries of the endpoint a redeliver/recover command attempted again, and their status by
+        its attempts so far; None before its first attempt reached the log (or after 20 newer commands)."""
+        endpoint = layout.endpoint_key(tenant_id, kind, endpoint_id)
+        head = await self.heads.find_one({"_id": endpoint}, {"commands": 1})
+        if head is None:
+            return None
+        progress: dict[str, int] | None = _unpacked(head["commands"]).get(command_id)
+        return progress
+
     async def _stored_head(self, endpoint: str) -> dict[str, Any] | None:
-        head = await self.heads.find_one({"_id": endpoint}, {"marks": 0})
+        head = await self.heads.find_one({"_id": endpoint}, {"marks": 0, "commands": 0})
         if head is not None:
             head["entries"] = decoded(head["entries"])
         return head

@@ -23,6 +23,8 @@ from switchboard_contracts.events import DeliveryAttempt, EndpointKind
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain.delivery_stats import MAX_WINDOW
 
+#: Redeliver/recover commands whose progress an endpoint's head keeps (the latest ones).
+COMMANDS_KEPT = 20
 #: Deliveries per chunk. A listing page (at most 100) then spans the head and at most two sealed chunks, and
 #: a chunk stays far below MongoDB's 16 MB document limit (200 deliveries of ten 4 KB attempts each: ~9 MB).
 CHUNK_SIZE = 200
@@ -92,6 +94,8 @@ class Head:
     expires_at: datetime | None = None
     #: Per full chunk (by number), its ``summary``: what a filtered listing needs to skip it unread.
     summaries: list[dict[str, Any]] = field(default_factory=list)
+    #: Per recent command (its id), how many deliveries it attempted again and their status by its attempts.
+    commands: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -253,3 +257,42 @@ def page_ordinals(total: int, page: int, per_page: int) -> range:
     last = total - 1 - (page - 1) * per_page
     first = max(last - per_page + 1, 0)
     return range(last, first - 1, -1) if last >= 0 else range(0)
+
+
+def command_status(attempts: Mapping[str, Mapping[str, Any]], command_id: str) -> str | None:
+    """A delivery's status by the attempts of one command (its latest of them), None when it has none."""
+    answering = [record for record in attempts.values() if record.get("command_id") == command_id]
+    if not answering:
+        return None
+    status_: str = rules.summarize(answering)["status"]
+    return status_
+
+
+def tally(head: Head, entry: Mapping[str, Any], keys: Iterable[str]) -> None:
+    """Count in ``head.commands`` the attempts of ``entry``'s delivery stored under ``keys`` by this batch's
+    records: the delivery's status by each command before them and after. A replay after a crash before the
+    head was written finds them stored and counts them again — once, as the head never counted them."""
+    attempts = entry["attempts"]
+    ours: dict[str, set[str]] = {}
+    for key in keys:
+        command_id = attempts[key].get("command_id")
+        if command_id:
+            ours.setdefault(command_id, set()).add(key)
+    for command_id, added in ours.items():
+        before = command_status({k: v for k, v in attempts.items() if k not in added}, command_id)
+        after = command_status(attempts, command_id)
+        counts = head.commands.pop(command_id, None) or {
+            "attempted": 0,
+            "succeeded": 0,
+            "pending": 0,
+            "failed": 0,
+        }
+        head.commands[command_id] = counts  # the most recently counted last
+        if before is None:
+            counts["attempted"] += 1
+        else:
+            counts[before] -= 1
+        if after is not None:
+            counts[after] += 1
+        while len(head.commands) > COMMANDS_KEPT:
+            head.commands.pop(next(iter(head.commands)))
