@@ -264,21 +264,27 @@ async def test_a_retry_after_a_restart_finds_its_delivery_in_an_older_chunk(log:
 
 
 @pytest.mark.parametrize("crash", [False, True], ids=["straight", "crash before the head is written"])
-async def test_status_pages_follow_late_attempts_across_chunks(
-    log: DeliveryLog, crash: bool, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("retried", ["in a later batch", "in the batch that fills their chunk"])
+async def test_status_pages_follow_later_attempts_across_chunks(
+    log: DeliveryLog, crash: bool, retried: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     size = layout.CHUNK_SIZE
     records = [
         attempt("t1", "w1", attempted_at=NOW, outcome="retry_scheduled" if i % 7 == 0 else "succeeded")
         for i in range(2 * size + 50)
     ]
-    await log.record(_at(range(len(records)), records))
-    # Retries: some of the pending deliveries in full chunks succeed, others fail for good.
+    # Retries: some of the pending deliveries in what become full chunks succeed, others fail for good.
     retries = [
         record.model_copy(update={"attempt": 2, "outcome": "succeeded" if i % 2 else "failed"})
         for i, record in enumerate(records[: 2 * size : 7])
     ]
-    batch = _at(range(len(records), len(records) + len(retries)), [*records, *retries])
+    everything = [*records, *retries]
+    if retried == "in a later batch":
+        await log.record(_at(range(len(records)), everything))
+        batch = _at(range(len(records), len(everything)), everything)
+    else:
+        await log.record(_at(range(size // 2), everything))
+        batch = _at(range(size // 2, len(everything)), everything)
     if crash:
 
         async def dies(*args: Any) -> bool:
@@ -291,6 +297,7 @@ async def test_status_pages_follow_late_attempts_across_chunks(
     await log.record(batch)
 
     every = await _stored(log)
+    assert len(every) == len(records)
     for status in ("pending", "failed", "succeeded"):
         expected = [d["delivery_id"] for d in every if d["status"] == status]
         listed: list[str] = []

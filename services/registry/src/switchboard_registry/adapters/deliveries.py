@@ -148,9 +148,9 @@ class DeliveryLog:
         stored = 0
         for _ in range(MAX_ROUNDS):
             folds = [await self._fold(endpoint, records) for endpoint, records in pending.items()]
-            counted = await self._write_chunks(folds)
+            counted, new = await self._write_chunks(folds)
             await self._roll_up(counted)
-            stored += len(counted)
+            stored += new
             conflicts = []
             for head, folded in folds:
                 if not await self._write_head(head):
@@ -228,9 +228,10 @@ class DeliveryLog:
 
     async def _write_chunks(
         self, folds: Sequence[tuple[Head, layout.Folded]]
-    ) -> list[tuple[DeliveryAttempt, KafkaPosition]]:
+    ) -> tuple[list[tuple[DeliveryAttempt, KafkaPosition]], int]:
         """Insert the full chunks and the new deliveries' locators, write the late attempts into their chunks;
-        returns the attempts stored by this batch's records (for the rollups)."""
+        returns the attempts stored by this batch's records (for the rollups) and how many of them are new
+        (not stored by an earlier run of the same records)."""
         chunks = [
             _chunk_document(head, number, entries)
             for head, folded in folds
@@ -248,6 +249,7 @@ class DeliveryLog:
         refused = {chunks[index]["_id"] for index in await insert_new(self.chunks, chunks)}
         await insert_new(self.locators, locators)
         counted: list[tuple[DeliveryAttempt, KafkaPosition]] = []
+        new = 0
         for head, folded in folds:
             late: dict[int, list[layout.Placed]] = defaultdict(list)
             for item in folded.late:
@@ -263,26 +265,32 @@ class DeliveryLog:
                 else:
                     stored[(item.chunk, item.index)].add(rules.attempt_key(item.attempt))
                     counted.append((item.attempt, item.position))  # type: ignore[arg-type]
+                    new += 1
             for (number, index), keys in stored.items():
                 layout.tally(head, in_memory[number][index], keys)
             for number, items in late.items():
-                counted.extend(await self._write_late(head, number, items))
-        return counted
+                # A chunk this fold filled was summarized from its final deliveries already.
+                written, added = await self._write_late(head, number, items, summarized=number in in_memory)
+                counted.extend(written)
+                new += added
+        return counted, new
 
     async def _write_late(
-        self, head: Head, number: int, items: Sequence[layout.Placed]
-    ) -> list[tuple[DeliveryAttempt, KafkaPosition]]:
+        self, head: Head, number: int, items: Sequence[layout.Placed], *, summarized: bool
+    ) -> tuple[list[tuple[DeliveryAttempt, KafkaPosition]], int]:
         """Write attempts into their deliveries in full chunk ``number`` (one read, one update) and move the
-        chunk's status counts in ``head``."""
+        chunk's status counts in ``head`` (unless ``summarized``) and its commands' progress. Returns the
+        attempts stored by these records and how many of them are new."""
         document = await self.chunks.find_one({"_id": layout.chunk_id(head.endpoint, number)})
         if document is None:
             log.warning("attempts of an expired chunk skipped", extra={"chunk": number, "count": len(items)})
-            return []
+            return [], 0
         entries = decoded(document["entries"])
         changed: set[int] = set()
         #: Per delivery (index), the attempt keys this batch's records stored: the head does not count them yet.
         ours: dict[int, set[str]] = defaultdict(set)
         counted: list[tuple[DeliveryAttempt, KafkaPosition]] = []
+        added = 0
         latest = document.get("expires_at")
         for item in items:
             if item.index >= len(entries) or entries[item.index]["delivery_id"] != item.attempt.delivery_id:
@@ -294,6 +302,7 @@ class DeliveryLog:
             if key not in attempts:
                 attempts[key] = layout.stored_attempt(item.attempt, item.position)
                 changed.add(item.index)
+                added += 1
             elif attempts[key].get("kafka") != kafka:
                 continue  # another copy of a stored attempt: the first copy wins
             ours[item.index].add(key)
@@ -303,14 +312,14 @@ class DeliveryLog:
         for index, keys in ours.items():
             entry = entries[index]
             earlier = {key: record for key, record in entry["attempts"].items() if key not in keys}
-            if earlier:
+            if earlier and not summarized:
                 layout.restatus(head, number, layout.status({"attempts": earlier}), layout.status(entry))
             layout.tally(head, entry, keys)
         if changed:
             await self.chunks.update_one(
                 {"_id": document["_id"]}, {"$set": {"entries": _packed(entries), "expires_at": latest}}
             )
-        return counted
+        return counted, added
 
     async def _write_head(self, head: Head) -> bool:
         """Store ``head`` if the stored one is still the version this process read; False when another replica
