@@ -147,7 +147,11 @@ class DeliveryLog:
         pending = dict(by_endpoint)
         stored = 0
         for _ in range(MAX_ROUNDS):
-            folds = [await self._fold(endpoint, records) for endpoint, records in pending.items()]
+            folds = []
+            for endpoint, records in pending.items():
+                head, folded = await self._fold(endpoint, records)
+                if folded is not None:  # None: all its records were folded in before (a replay)
+                    folds.append((head, folded))
             counted, new = await self._write_chunks(folds)
             await self._roll_up(counted)
             stored += new
@@ -166,9 +170,11 @@ class DeliveryLog:
 
     async def _fold(
         self, endpoint: str, records: Sequence[tuple[DeliveryAttempt, KafkaPosition]]
-    ) -> tuple[Head, layout.Folded]:
+    ) -> tuple[Head, layout.Folded | None]:
         head = await self._head(endpoint, records[0][0])
         fresh = layout.past_marks(records, head.marks)
+        if not fresh:
+            return head, None
         creations, others = layout.unknown(head, fresh)
         known = await self._ordinals_of(endpoint, creations, others)
         # Only deliveries in full chunks are late; an ordinal past them is from a batch that failed.
