@@ -10,9 +10,12 @@ batch are either inserted into or small. Each endpoint's log (``domain.delivery_
 
 ``delivery_heads`` — one document per endpoint (``_id`` ``<tenant>:<kind>:<endpoint>``): the chunk being
 filled — up to ``CHUNK_SIZE`` deliveries in the order their first attempts arrived, each with all its attempts
-— its number, the Kafka marks of the records folded in, and a ``version``. Rewritten once per batch that
-touches the endpoint, conditional on the version this process read (a replica that lost the partition in a
-rebalance cannot overwrite what the new owner wrote: its write matches nothing and it re-reads).
+— its number, the Kafka marks of the records folded in, a ``version``, per full chunk its counts by status and
+event type and its span in time (so a filtered listing reads only the chunks holding its page), and the
+progress of the endpoint's latest redeliver/recover commands. Rewritten once per batch that touches the
+endpoint, conditional on the version this process read (a replica that lost the partition in a rebalance
+cannot overwrite what the new owner wrote: its write matches nothing and it re-reads). A chunk's deliveries
+are one compressed BSON value (see ``_CODEC``).
 
 ``delivery_chunks`` — the full chunks (``_id`` ``<endpoint>:<n>``), inserted once when the head fills; only a
 later attempt of one of their deliveries (a retry, a redelivery) updates one.
@@ -23,8 +26,8 @@ finds its chunk.
 
 A batch is folded per endpoint in memory (``delivery_log.fold``) from the head this process holds — read on
 first touch, after a restart or a rebalance — and written in an order that heals on replay: full chunks and
-locators (inserts: a copy already there is success), late attempts (``$set`` of their keys), rollups, and the
-head last, which moves the marks. A crash before the head write leaves the old marks, so the replay folds the
+locators (inserts: a copy already there is success), late attempts (read the chunk, ``$set`` its deliveries),
+rollups, and the head last, which moves the marks. A crash before the head write leaves the old marks, so the replay folds the
 same records from the same head into the same chunks. Records up to the marks are skipped: a replay.
 
 ``delivery_rollups`` — per endpoint, one counter document per minute and per hour with traffic (see
