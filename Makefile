@@ -78,11 +78,12 @@ fuzz: infra-up ## schemathesis (FUZZ_EXAMPLES per operation, + coverage phase) a
 		$(UV) run pytest tests/fuzz -m fuzz $(FUZZ_ARGS)
 
 BENCH ?= all
-bench: infra-up ## benchmarks (BENCH=dispatch|pipeline|scale|console|all; BENCH_ARGS, PIPELINE_ARGS, SCALE_ARGS, CONSOLE_ARGS), results in bench/results
+bench: infra-up ## benchmarks (BENCH=dispatch|pipeline|scale|console|deliverylog|all; BENCH_ARGS, PIPELINE_ARGS, SCALE_ARGS, CONSOLE_ARGS), results in bench/results
 	$(if $(filter dispatch all,$(BENCH)),$(UV) run python bench/dispatch/run.py $(BENCH_ARGS))
 	$(if $(filter pipeline all,$(BENCH)),$(UV) run python bench/pipeline/run.py $(PIPELINE_ARGS))
 	$(if $(filter scale all,$(BENCH)),$(UV) run python bench/scale/run.py $(SCALE_ARGS))
 	$(if $(filter console all,$(BENCH)),$(UV) run python bench/console/run.py $(CONSOLE_ARGS))
+	$(if $(filter deliverylog,$(BENCH)),$(UV) run python -m bench.deliverylog.run $(BENCH_ARGS))
 
 soak: infra-up ## the whole pipeline for 30 min (SOAK_ARGS="--minutes 5"); fails on growth, lag or loss
 	$(UV) run python -m bench.soak.run $(SOAK_ARGS)

@@ -4,7 +4,7 @@ as ``make up`` runs them (deploy/local/services.sh on free ports, real Kafka and
 The issue's acceptance scenario, one behaviour per test: sign in, create a webhook, send an event and watch its
 delivery appear, open its attempts, redeliver; create an integration and copy its URL; hand a widget
 conversation off, answer it as an agent and see the answer reach the widget; approve a reviewed answer; sign
-out; another tenant's ids are 404 pages; a form posted without the CSRF token is refused.
+out; recover a failed delivery and watch its progress; another tenant's ids are 404 pages; a form posted without the CSRF token is refused.
 
 ``SB_CONSOLE_SCREENSHOTS=docs/images`` also saves screenshots of the main pages at desktop and phone width
 (how the README's images are made).
@@ -19,6 +19,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,30 @@ async def test_a_webhook_created_in_the_console_receives_an_event_whose_delivery
     for name, path in (("webhook", f"/admin/webhooks/{webhook_id}"), ("overview", "/admin/overview")):
         await page.goto(path)
         await screenshot(page, name)
+
+
+async def test_recovering_failed_deliveries_shows_the_progress_of_the_recover(
+    page: Page, stack: Stack, tenant: Tenant, receiver: Receiver
+) -> None:
+    receiver.script("/hooks/orders", default=(500, {}, 0.0))
+    webhook_id = await create_webhook(page, receiver, "Down for a while")
+    await send_event(stack, tenant)
+    await page.goto(f"/admin/deliveries?webhook={webhook_id}&status=failed")
+    # Attempts at 0, ~1 and ~2 s all answered 500: the dispatcher gave up on it.
+    await expect(page.locator("#deliveries .badge").first).to_have_text("failed", timeout=SLOW_MS)
+
+    receiver.script("/hooks/orders", default=(200, {}, 0.0))  # the customer fixed their endpoint
+    await page.goto(f"/admin/webhooks/{webhook_id}")
+    since = datetime.now(UTC) - timedelta(hours=1)
+    await page.get_by_label("Since (UTC)").fill(since.strftime("%Y-%m-%dT%H:%M"))
+    await page.get_by_role("button", name="Recover").click()
+
+    # No reload: the page polls itself and the counts follow the recover's attempts.
+    await expect(page.locator("#recover-progress")).to_have_text(
+        "Recovery: 1 delivery attempted again — 1 succeeded, 0 failed, 0 waiting for a retry.",
+        timeout=SLOW_MS,
+    )
+    assert receiver.requests["/hooks/orders"][-1].headers["webhook-id"].startswith("msg_")
 
 
 async def test_send_test_event_shows_its_signed_delivery(page: Page, receiver: Receiver) -> None:

@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 
 from switchboard_contracts.events import CommandType, RecoverEndpoint, RedeliverDelivery
 from switchboard_contracts.topics import Topic
+from switchboard_registry.adapters.deliveries import decoded
 from switchboard_testing.builders import attempt_event, cloud_event
 from switchboard_testing.builders import delivery_attempt as attempt
 from switchboard_testing.kafka import headers_of, read_until
@@ -122,11 +123,15 @@ async def test_the_same_attempt_event_twice_is_one_record(
         return data if data["attempts"]["total"] >= 2 else {}
 
     stats = await eventually(counted, timeout_s=20)
-    stored = mongo[registry.settings.mongodb_database]["delivery_attempts"]
+    heads = mongo[registry.settings.mongodb_database]["delivery_heads"]
+    head = await heads.find_one({"endpoint_id": webhook_id})
 
     assert [a["attempt"] for a in delivery["attempts"]] == [1, 2]
     assert delivery["attemptCount"] == 2
-    assert await stored.count_documents({"delivery_id": first.delivery_id}) == 2  # one per attempt
+    assert head is not None
+    entries = decoded(head["entries"])
+    assert [entry["delivery_id"] for entry in entries] == [first.delivery_id]  # one delivery…
+    assert len(entries[0]["attempts"]) == 2  # …with one record per attempt
     assert stats["attempts"]["total"] == 2
     assert stats["errors"]["byStatusCode"] == {"500": 1}
 
@@ -486,3 +491,67 @@ async def test_a_record_that_cannot_be_projected_is_skipped_not_retried_forever(
 
     delivery = await _delivery_with(tenant, webhook_id, valid.delivery_id, 1)
     assert delivery["status"] == "succeeded"
+
+
+async def test_a_recovers_progress_counts_the_deliveries_its_attempts_reached(registry: Registry) -> None:
+    tenant = await registry.tenant()
+    webhook_id = await _webhook(tenant)
+    recovered = await tenant.client.post(
+        f"/api/webhooks/{webhook_id}/recover",
+        headers=tenant.headers,
+        params={"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
+    )
+    command_id = recovered.json()["data"]["commandId"]
+    progress_url = recovered.json()["data"]["progress"]
+    t0 = datetime.now(UTC) - timedelta(minutes=10)
+    dead = [
+        attempt(
+            tenant.id,
+            webhook_id,
+            outcome="exhausted",
+            status_code=500,
+            attempted_at=t0 + timedelta(seconds=i),
+        )
+        for i in range(3)
+    ]
+    later = t0 + timedelta(minutes=5)
+
+    def by_command(record: Any, number: int, outcome: str, seconds: int) -> Any:
+        return record.model_copy(
+            update={
+                "attempt": number,
+                "command_id": command_id,
+                "outcome": outcome,
+                "attempted_at": later + timedelta(seconds=seconds),
+            }
+        )
+
+    async with feed(registry.settings) as publish:
+        await publish.attempts(*dead)
+        await publish.attempts(
+            by_command(dead[0], 2, "succeeded", 0),
+            by_command(dead[1], 2, "retry_scheduled", 1),
+            by_command(dead[1], 3, "exhausted", 2),
+            by_command(dead[2], 2, "retry_scheduled", 3),
+        )
+
+    async def counted() -> dict[str, Any]:
+        response = await tenant.client.get(progress_url, headers=tenant.headers)
+        data: dict[str, Any] = response.json()["data"]
+        return data if data["attempted"] == 3 and data["pending"] == 1 else {}
+
+    progress = await eventually(counted, timeout_s=20)
+    unknown = await tenant.client.get(f"/api/webhooks/{webhook_id}/recover/nope", headers=tenant.headers)
+
+    assert progress_url == f"/api/webhooks/{webhook_id}/recover/{command_id}"
+    assert progress == {
+        "commandId": command_id,
+        "webhookId": webhook_id,
+        "attempted": 3,
+        "succeeded": 1,
+        "failed": 1,
+        "pending": 1,
+    }
+    assert unknown.json()["data"]["attempted"] == 0
+    other = await registry.tenant()
+    assert (await other.client.get(progress_url, headers=other.headers)).status_code == 404

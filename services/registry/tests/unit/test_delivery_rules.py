@@ -168,31 +168,3 @@ def test_the_public_delivery_lists_attempts_oldest_first_in_camel_case() -> None
         "url": "https://hooks.example.com/h",
     }
     assert data["attempts"][1]["trigger"] == "manual"
-
-
-def test_a_delivery_is_derived_from_its_stored_attempts_in_any_order() -> None:
-    first = _attempt(outcome="retry_scheduled", status_code=503, attempted_at=T0, error="HTTP 503")
-    second = _attempt(attempt=2, attempted_at=T0 + timedelta(seconds=4))
-    documents = [rules.attempt_document(second, 0, 8), rules.attempt_document(first, 0, 7)]
-
-    delivery = rules.delivery_of(documents)
-
-    assert {key: delivery[key] for key in ("delivery_id", "event_id", "endpoint_id", "event_type")} == {
-        "delivery_id": "msg_1",
-        "event_id": "e1",
-        "endpoint_id": "w1",
-        "event_type": "message.created",
-    }
-    assert (delivery["status"], delivery["attempt_count"], delivery["created_at"]) == ("succeeded", 2, T0)
-    assert delivery["attempts"] == {
-        "scheduled:1": rules.attempt_record(first),
-        "scheduled:2": rules.attempt_record(second),
-    }
-
-
-def test_each_attempt_of_a_delivery_has_its_own_document_id() -> None:
-    scheduled = rules.attempt_document_id(_attempt(attempt=2))
-    manual = rules.attempt_document_id(_attempt(attempt=2, command_id="cmd_1"))
-
-    assert scheduled == "t1:msg_1:scheduled:2"
-    assert manual == "t1:msg_1:cmd_1:2"

@@ -122,7 +122,17 @@ class CommandAccepted(BaseModel):
     attempt: int | None = Field(default=None, description="The new attempt's number (redeliver)")
     since: str | None = None
     until: str | None = Field(default=None, description="null: up to when the dispatcher obeys (recover)")
+    progress: str | None = Field(default=None, description="Where the recover's progress is (recover)")
     message: str
+
+
+class RecoverProgress(BaseModel):
+    commandId: str
+    webhookId: str
+    attempted: int = Field(description="Deliveries the command attempted again so far")
+    succeeded: int = Field(description="… whose latest attempt by the command succeeded")
+    failed: int = Field(description="… failed for good")
+    pending: int = Field(description="… with a retry scheduled")
 
 
 class RecoverWindow(BaseModel):
@@ -390,6 +400,37 @@ async def recover(
             "webhookId": webhook_id,
             "since": iso(start),
             "until": iso(end),
+            "progress": f"/api/webhooks/{webhook_id}/recover/{command.id}",
             "message": "recovery queued: deliveries the dispatcher gave up on in the window will be attempted again",
         },
+    )
+
+
+CommandId = Annotated[str, Path(max_length=200, description="The commandId a recover answered with")]
+
+
+@router.get(
+    "/{webhook_id}/recover/{command_id}",
+    summary="A recover's progress",
+    description="How many deliveries the recover command attempted again so far, and how many of them "
+    "succeeded, failed for good or wait for a retry (by the command's own attempts). All zero until its first "
+    "attempt reaches the delivery log; kept for the webhook's 20 latest redeliver and recover commands.",
+    response_model=Envelope[RecoverProgress],
+    responses=errors(401, 403, 404),
+)
+async def recover_progress(
+    webhook_id: WebhookId,
+    command_id: CommandId,
+    principal: DeliveriesRead,
+    webhooks: WebhooksDep,
+    deliveries: LogDep,
+) -> dict[str, Any]:
+    await _webhook(webhooks, principal, webhook_id)
+    counts = await deliveries.command_progress(principal.tenant_id, KIND, webhook_id, command_id)
+    return success_body(
+        {
+            "commandId": command_id,
+            "webhookId": webhook_id,
+            **(counts or {"attempted": 0, "succeeded": 0, "failed": 0, "pending": 0}),
+        }
     )

@@ -373,6 +373,15 @@ async def deliveries(
             since=views.parse_utc(since),
             until=views.parse_utc(until),
         )
+    command = request.query_params.get("command")
+    progress = None
+    if command and chosen is not None:
+        # The page polls itself, so a recover's counts move as its attempts reach the log.
+        progress = (
+            await deliveries_api.recover_progress(
+                chosen, command[:200], principal, _state(request, "webhooks"), _state(request, "deliveries")
+            )
+        )["data"]
     return render(
         seen,
         "deliveries.html",
@@ -380,7 +389,8 @@ async def deliveries(
         filters=filters,
         deliveries=listed["data"],
         pagination=listed["pagination"],
-        command=request.query_params.get("command"),
+        command=command,
+        progress=progress,
     )
 
 

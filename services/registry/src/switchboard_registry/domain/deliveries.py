@@ -15,13 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
 from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_contracts.events import DeliveryAttempt, EventType
-from switchboard_registry.domain.delivery_stats import MAX_WINDOW
 from switchboard_registry.domain.timestamps import iso
 
 #: Stored and shown response bodies and error texts are cut to these lengths (the dispatcher truncates too).
@@ -94,17 +93,6 @@ def attempt_token(attempt: DeliveryAttempt) -> str:
     return base64.urlsafe_b64encode(hashlib.blake2b(identity.encode(), digest_size=9).digest()).decode()
 
 
-def delivery_document_id(tenant_id: str, delivery_id: str) -> str:
-    # The tenant prefix keeps one tenant's attempts out of another's document even if ids ever collided.
-    return f"{tenant_id}:{delivery_id}"
-
-
-def attempt_document_id(attempt: DeliveryAttempt) -> str:
-    """The attempt's ``_id`` in the append-only attempts collection: its identity, so a second copy of the
-    same attempt is refused by the index."""
-    return f"{delivery_document_id(attempt.tenant_id, attempt.delivery_id)}:{attempt_key(attempt)}"
-
-
 def _cut(text: str | None, limit: int) -> str | None:
     return text if text is None or len(text) <= limit else text[:limit]
 
@@ -139,43 +127,6 @@ RECORD_FIELDS = (
     "attempted_at",
     "next_attempt_at",
 )
-_IDENTITY_FIELDS = ("tenant_id", "delivery_id", "endpoint_kind", "endpoint_id", "event_id", "event_type")
-
-
-def attempt_document(attempt: DeliveryAttempt, partition: int, offset: int) -> dict[str, Any]:
-    """The attempt as the attempts collection stores it: written once, never updated. ``kafka`` is the
-    record it came from, which tells a replay of that record (counted in the rollups) from another copy of
-    the same attempt (not counted)."""
-    record = attempt_record(attempt)
-    return {
-        "_id": attempt_document_id(attempt),
-        "tenant_id": attempt.tenant_id,
-        "delivery_id": attempt.delivery_id,
-        "endpoint_kind": attempt.endpoint_kind,
-        "endpoint_id": attempt.endpoint_id,
-        "event_id": attempt.event_id,
-        "event_type": attempt.event_type,
-        "key": attempt_key(attempt),
-        **record,
-        "expires_at": record["attempted_at"] + MAX_WINDOW,
-        "kafka": {"partition": partition, "offset": offset},
-    }
-
-
-def delivery_of(documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """A delivery — its identity, every attempt under its key and the derived summary — from its stored
-    attempts (at least one; fields a query left out are None)."""
-    attempts = {
-        document["key"]: {name: document.get(name) for name in RECORD_FIELDS} for document in documents
-    }
-    if not attempts:
-        raise ValueError("a delivery has at least one attempt")
-    first = documents[0]
-    return {
-        **{name: first[name] for name in _IDENTITY_FIELDS},
-        "attempts": attempts,
-        **summarize(attempts.values()),
-    }
 
 
 def ordered(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

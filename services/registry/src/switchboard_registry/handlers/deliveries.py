@@ -3,8 +3,9 @@ into seed 002's message history, both a Kafka batch at a time.
 
 Delivery semantics of both: at-least-once. The offset is committed only after MongoDB acknowledged every write
 (``AckPolicy.NACK_ON_ERROR`` seeks back and retries when a write fails), and every write is idempotent, so a
-redelivered record changes nothing. The attempts consumer takes a Kafka batch at a time (one bulk insert and
-one write per rollup bucket per batch; a failed batch is sought back to its first record per partition). A record that can never be projected — not a CloudEvent, data that does
+redelivered record changes nothing. The attempts consumer takes a Kafka batch at a time (per endpoint one
+head write, the chunks it filled and a locator per new delivery; one write per rollup bucket; ADR 0009; a failed
+batch is sought back to its first record per partition). A record that can never be projected — not a CloudEvent, data that does
 not validate, a tenant mismatch — is logged with its id and skipped rather than retried forever: retrying
 would block its partition without ever succeeding.
 """
@@ -100,9 +101,9 @@ def register(
         decoder=decode_batch_or_skip,
         heartbeat_interval_ms=SUBSCRIBER_HEARTBEAT_MS,
         title="registry.delivery-log",
-        description="Projects every delivery attempt once into the delivery log (append-only attempts, "
-        "per-endpoint rollups for stats) and into the delivery status of seed 002's message history, a batch "
-        "at a time. Idempotency key: (delivery_id, command_id, attempt).",
+        description="Projects every delivery attempt once into the delivery log (per-endpoint chunks of "
+        "deliveries, per-endpoint rollups for stats) and into the delivery status of seed 002's message history, "
+        "a batch at a time. Idempotency key: (delivery_id, command_id, attempt).",
     )
     async def on_delivery_attempts(events: list[CloudEvent | None], message: KafkaMessage) -> None:
         records = positioned(events, message)
