@@ -16,10 +16,12 @@ indexes; there the rollups are not pruned and a warning says so.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import defaultdict
+import time
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
@@ -31,13 +33,26 @@ from switchboard_contracts.events import DeliveryAttempt, EndpointKind
 from switchboard_platform.mongo import ensure_expiry_index
 from switchboard_registry.adapters.event_log import KafkaPosition
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites
-from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
 
 log = logging.getLogger(__name__)
 
 #: What a stats read needs from a rollup (never the replay marks).
-_COUNTERS = {"n": 1, "outcome": 1, "final": 1, "retries": 1, "errors": 1, "codes": 1, "lat": 1}
+_COUNTERS = {
+    "n": 1,
+    "outcome": 1,
+    "final": 1,
+    "retries": 1,
+    "errors": 1,
+    "codes": 1,
+    "lat": 1,
+    "first": 1,
+    "last": 1,
+}
+#: The attempt times a bucket keeps for ``stats.covers``; not counters, so not in what ``hourly`` returns.
+_SPAN = frozenset({"first", "last"})
+#: Point reads in flight at once on FerretDB v1 (more only queue there: measured no faster at 16 than at 8).
+_CONCURRENT_READS = 8
 #: Rollup buckets whose marks are remembered (a minute and an hour bucket per endpoint with traffic).
 _MARKS_KEPT = 10_000
 
@@ -47,6 +62,9 @@ class DeliveryRollups:
         self.collection: AsyncCollection[dict[str, Any]] = database["delivery_rollups"]
         #: Per rollup bucket, the marks this process last wrote there (saves a read per bucket per batch).
         self._marks: dict[str, dict[str, int]] = {}
+        self.settled = SettledBuckets()
+        #: Whether the server answers only ``_id`` lookups without a scan (learnt on the first read).
+        self._point_reads: bool | None = None
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(
@@ -89,8 +107,14 @@ class DeliveryRollups:
                         "start": start,
                         "expires_at": start + step + stats.MAX_WINDOW,
                     }
+        now = datetime.now(UTC)
         for document_id, by_partition in parts.items():
-            await self._fold_into(document_id, by_partition, identities[document_id])
+            identity = identities[document_id]
+            # A late attempt (a backlog, a replay after an outage) changes a bucket readers may have cached.
+            self.settled.forget(
+                document_id, late=self.settled.is_settled(identity["start"], identity["size"], now)
+            )
+            await self._fold_into(document_id, by_partition, identity)
 
     async def _fold_into(
         self,
@@ -117,11 +141,14 @@ class DeliveryRollups:
                 moved[mark] = max(offset for offset, _ in records)
             update: dict[str, Any] = {
                 "$inc": delta.inc,
-                "$max": {**delta.maximum, **{f"hw.{mark}": offset for mark, offset in moved.items()}},
+                "$min": {**delta.minimum, "first": delta.first},
+                "$max": {
+                    **delta.maximum,
+                    "last": delta.last,
+                    **{f"hw.{mark}": offset for mark, offset in moved.items()},
+                },
                 "$setOnInsert": identity,
             }
-            if delta.minimum:
-                update["$min"] = delta.minimum
             try:
                 await self.collection.update_one({"_id": document_id, "$and": guards}, update, upsert=True)
             except DuplicateKeyError:
@@ -141,49 +168,150 @@ class DeliveryRollups:
     async def counters(
         self, tenant_id: str, kind: EndpointKind, endpoint_id: str, since: datetime, until: datetime
     ) -> dict[str, Any]:
-        """The endpoint's rollups over the minute-aligned ``[since, until)``, merged."""
-        total: dict[str, Any] = {}
+        """The endpoint's rollups over the minute-aligned ``[since, until)``, merged. Whole hours are read as
+        hour buckets; a ragged edge (a piece of an hour) from its hour bucket when every attempt in it lies
+        inside the edge (``stats.covers``: the window's end is usually now), from nothing when the hour has
+        no bucket, and else from its minute buckets — at most two rounds of point reads."""
+        endpoint = (tenant_id, kind, endpoint_id)
+        whole: list[datetime] = []
+        edges: list[stats.Span] = []
         for span in stats.plan(since, until):
-            cursor = self.collection.find(
-                {
-                    "tenant_id": tenant_id,
-                    "endpoint_kind": kind,
-                    "endpoint_id": endpoint_id,
-                    "size": span.size,
-                    "start": {"$gte": span.start, "$lt": span.end},
-                },
-                _COUNTERS,
-            )
-            async for bucket in cursor:
-                bucket.pop("_id", None)
-                stats.merge(total, bucket)
+            if span.size == "h":
+                whole += stats.starts(span)
+            else:
+                edges += stats.within_hours(span)
+        hours = await self._buckets(
+            endpoint, "h", [*whole, *(stats.floor_to(edge.start, stats.HOUR) for edge in edges)]
+        )
+        total: dict[str, Any] = {}
+        for start in whole:
+            stats.merge(total, hours.get(start) or {})
+        minutes: list[datetime] = []
+        for edge in edges:
+            hour = hours.get(stats.floor_to(edge.start, stats.HOUR))
+            if hour is None:
+                continue  # no attempt in that hour at all
+            if stats.covers(hour, edge.start, edge.end):
+                stats.merge(total, hour)
+            else:
+                minutes += stats.starts(edge)
+        for bucket in (await self._buckets(endpoint, "m", minutes)).values():
+            stats.merge(total, bucket or {})
         return total
 
     async def hourly(
         self, tenant_id: str, kind: EndpointKind, endpoint_id: str, since: datetime, until: datetime
     ) -> dict[datetime, dict[str, Any]]:
         """The endpoint's hour buckets starting in ``[since, until)`` by start (hours without traffic have none):
-        the console's charts, one read for the whole window rather than one ``counters`` per hour."""
-        cursor = self.collection.find(
-            {
-                "tenant_id": tenant_id,
-                "endpoint_kind": kind,
-                "endpoint_id": endpoint_id,
-                "size": "h",
-                "start": {"$gte": since, "$lt": until},
-            },
-            {**_COUNTERS, "start": 1},
-        )
-        buckets: dict[datetime, dict[str, Any]] = {}
-        async for bucket in cursor:
-            bucket.pop("_id", None)
-            buckets[rules.utc(bucket.pop("start"))] = bucket
-        return buckets
+        the console's charts, one round of point reads for the whole window."""
+        starts = stats.starts(stats.Span("h", stats.ceil_to(since, stats.HOUR), until))
+        found = await self._buckets((tenant_id, kind, endpoint_id), "h", starts)
+        return {
+            start: {key: value for key, value in bucket.items() if key not in _SPAN}
+            for start, bucket in found.items()
+            if bucket is not None
+        }
+
+    async def _buckets(
+        self, endpoint: tuple[str, str, str], size: stats.BucketSize, starts: Sequence[datetime]
+    ) -> dict[datetime, dict[str, Any] | None]:
+        """The endpoint's ``size`` buckets at ``starts`` (None: no traffic then), from the settled ones this
+        process has read lately and, for the rest, by their ``_id``s."""
+        now = datetime.now(UTC)
+        ids = {bucket_key(*endpoint, size, start): start for start in dict.fromkeys(starts)}
+        found: dict[datetime, dict[str, Any] | None] = {}
+        missing = []
+        for document_id, start in ids.items():
+            hit, cached = self.settled.get(document_id)
+            if hit:
+                found[start] = cached
+            else:
+                missing.append(document_id)
+        if not missing:
+            return found
+        late_writes = self.settled.late_writes
+        fetched = await self._fetch(missing)
+        for document_id in missing:
+            bucket = fetched.get(document_id)
+            start = ids[document_id]
+            found[start] = bucket
+            # Only a settled bucket, and not when a late attempt was counted meanwhile (it may be in or not).
+            if self.settled.is_settled(start, size, now) and self.settled.late_writes == late_writes:
+                self.settled.put(document_id, bucket)
+        return found
+
+    async def _fetch(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if self._point_reads is None:
+            self._point_reads = await _only_id_lookups(self.collection)
+        if not self._point_reads:
+            cursor = self.collection.find({"_id": {"$in": ids}}, _COUNTERS)
+            return {bucket.pop("_id"): bucket async for bucket in cursor}
+        # FerretDB v1 answers a lookup by _id alone without a scan, and nothing else (an ``$in`` scans the whole
+        # collection): one find_one per bucket, a few at a time (the server serializes most of the work).
+        limit = asyncio.Semaphore(_CONCURRENT_READS)
+
+        async def one(document_id: str) -> dict[str, Any] | None:
+            async with limit:
+                return await self.collection.find_one({"_id": document_id}, _COUNTERS)
+
+        buckets = await asyncio.gather(*(one(document_id) for document_id in ids))
+        return {bucket.pop("_id"): bucket for bucket in buckets if bucket is not None}
+
+
+class SettledBuckets:
+    """Rollup buckets read lately whose period is over, by ``_id`` (None: no traffic then) — bounded, LRU.
+
+    A bucket is *settled* once ``SETTLE`` has passed since its period ended: the projection writes an attempt
+    seconds after it is made, so a settled bucket no longer changes, and reading it again would cost a point
+    read for nothing. An attempt counted later than that (a registry backlog, a replay after an outage, a
+    dispatcher clock behind) is a *late write*: this process's own late writes drop the bucket here (so one
+    registry replica is never stale), another replica's show after at most ``TTL``."""
+
+    SETTLE = timedelta(minutes=5)
+    TTL_S = 600.0
+    #: ~2 KB per cached bucket with traffic: ~40 MB at most.
+    KEPT = 20_000
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[float, dict[str, Any] | None]] = OrderedDict()
+        #: How many times a settled bucket was written by this process (a read that straddles one caches nothing).
+        self.late_writes = 0
+
+    def is_settled(self, start: datetime, size: stats.BucketSize, now: datetime) -> bool:
+        return start + stats.STEPS[size] + self.SETTLE <= now
+
+    def get(self, document_id: str) -> tuple[bool, dict[str, Any] | None]:
+        """Whether the bucket is cached (and fresh), and what it holds (None: no bucket)."""
+        entry = self._entries.get(document_id)
+        if entry is None or time.monotonic() - entry[0] > self.TTL_S:
+            return False, None
+        self._entries.move_to_end(document_id)
+        return True, entry[1]
+
+    def put(self, document_id: str, bucket: dict[str, Any] | None) -> None:
+        self._entries[document_id] = (time.monotonic(), bucket)
+        self._entries.move_to_end(document_id)
+        while len(self._entries) > self.KEPT:
+            self._entries.popitem(last=False)
+
+    def forget(self, document_id: str, *, late: bool) -> None:
+        if late:
+            self.late_writes += 1
+        self._entries.pop(document_id, None)
+
+
+async def _only_id_lookups(collection: AsyncCollection[dict[str, Any]]) -> bool:
+    """Whether the server is FerretDB v1, which pushes down only ``_id`` equality (every other filter scans)."""
+    info = await collection.database.client.admin.command("buildInfo")
+    return str(info.get("ferretdbVersion", "")).lstrip("v").startswith("1.")
+
+
+def bucket_key(tenant_id: str, kind: str, endpoint_id: str, size: stats.BucketSize, start: datetime) -> str:
+    """The ``_id`` of an endpoint's minute or hour bucket starting at ``start``."""
+    return ":".join((tenant_id, kind, endpoint_id, size, start.strftime("%Y%m%d%H%M")))
 
 
 def bucket_id(attempt: DeliveryAttempt, size: stats.BucketSize) -> str:
     """The rollup document of ``attempt``'s minute or hour."""
     start = stats.floor_to(attempt.attempted_at, stats.STEPS[size])
-    return ":".join(
-        (attempt.tenant_id, attempt.endpoint_kind, attempt.endpoint_id, size, start.strftime("%Y%m%d%H%M"))
-    )
+    return bucket_key(attempt.tenant_id, attempt.endpoint_kind, attempt.endpoint_id, size, start)
