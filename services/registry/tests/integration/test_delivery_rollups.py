@@ -106,3 +106,12 @@ async def test_another_replicas_late_attempt_shows_once_the_kept_bucket_expires(
     log.rollups.settled.TTL_S = 0.0  # what TTL_S later looks like
 
     assert (await log.counters("t1", "webhook", "w1", *window))["n"] == before["n"] + 1
+
+
+async def test_the_sweep_deletes_expired_buckets_and_keeps_the_rest(log: DeliveryLog) -> None:
+    await _project(log, [*TIMES, datetime.now(UTC) - stats.MAX_WINDOW - timedelta(hours=2)])
+
+    deleted = await log.rollups.sweep()
+
+    assert deleted == 2  # the old attempt's minute and hour
+    assert await log.rollups.collection.count_documents({}) == 18 + 3

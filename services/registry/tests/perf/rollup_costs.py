@@ -7,7 +7,7 @@ For each N: a fresh database whose ``delivery_rollups`` already holds N buckets 
 (inserted directly, after a day of history of the measured webhook projected the way the consumer does it,
 ``DeliveryLog.record``: one attempt per minute for 24 h), then:
 
-- **writes**: ``LIVE_BATCHES`` batches of ``BATCH`` attempts over the endpoints, 100 ms apart (a batch spans
+- **writes**: ``--batches`` (``LIVE_BATCHES``) batches of ``BATCH`` attempts over the endpoints, 100 ms apart (a batch spans
   30 s, so one or two minute buckets per endpoint), FerretDB's CPU (utime + stime from ``/proc``) per attempt
   for the rollups alone (``DeliveryRollups.add``) and for the whole ``record``;
 - **reads**: ``counters`` over the 24 h back from now (``GET /stats``' default window) and ``hourly`` over
@@ -110,11 +110,11 @@ async def _seed(log: DeliveryLog, stored: int, now: datetime) -> None:
         )
 
 
-async def _writes(log: DeliveryLog, pid: int | None, now: datetime) -> tuple[float, float]:
+async def _writes(log: DeliveryLog, pid: int | None, now: datetime, batches: int) -> tuple[float, float]:
     """FerretDB CPU µs per attempt: rollups alone, then the whole ``record`` (attempts + rollups)."""
-    base = now - timedelta(seconds=LIVE_BATCHES * BATCH // 10)
+    base = now - timedelta(seconds=batches * BATCH // 10)
     rollups_cpu = record_cpu = 0.0
-    for number in range(LIVE_BATCHES):
+    for number in range(batches):
         batch = [
             (
                 _attempt(i, i % ENDPOINTS, base + timedelta(milliseconds=100 * i)),
@@ -133,7 +133,7 @@ async def _writes(log: DeliveryLog, pid: int | None, now: datetime) -> tuple[flo
         before = _cpu_s(pid)
         await log.record(again)
         record_cpu += _cpu_s(pid) - before
-    attempts = LIVE_BATCHES * BATCH
+    attempts = batches * BATCH
     return rollups_cpu / attempts * 1e6, record_cpu / attempts * 1e6
 
 
@@ -154,7 +154,7 @@ def _row(name: str, took: list[float]) -> str:
     )
 
 
-async def _measure(url: str, pid: int | None, stored: int, repeat: int) -> None:
+async def _measure(url: str, pid: int | None, stored: int, repeat: int, batches: int) -> None:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
     database = client[f"rollup_costs_{uuid.uuid4().hex[:8]}"]
     try:
@@ -162,7 +162,7 @@ async def _measure(url: str, pid: int | None, stored: int, repeat: int) -> None:
         await log.ensure_indexes()
         now = datetime.now(UTC)
         await _seed(log, stored, now)
-        rollups_us, record_us = await _writes(log, pid, now)
+        rollups_us, record_us = await _writes(log, pid, now, batches)
         total = await log.rollups.collection.estimated_document_count()
         sys.stdout.write(
             f"N={stored:,} other rollups ({total:,} in the collection)\n"
@@ -213,18 +213,19 @@ async def main() -> None:
     )
     parser.add_argument("counts", nargs="*", type=int, default=[1000, 10000, 100000])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=LIVE_BATCHES, help="live batches written")
     parser.add_argument("--url", help="measure this server instead of a private FerretDB (no CPU figures)")
     args = parser.parse_args()
     if args.url:
         for stored in args.counts:
-            await _measure(args.url, None, stored, args.repeat)
+            await _measure(args.url, None, stored, args.repeat, args.batches)
         return
     with tempfile.TemporaryDirectory(prefix="rollup-costs-") as workdir:
         ferretdb = PrivateFerretDB(Path(workdir))
         ferretdb.start()
         try:
             for stored in args.counts:
-                await _measure(ferretdb.url, ferretdb.pid, stored, args.repeat)
+                await _measure(ferretdb.url, ferretdb.pid, stored, args.repeat, args.batches)
         finally:
             ferretdb.stop()
 

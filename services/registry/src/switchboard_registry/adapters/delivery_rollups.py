@@ -2,16 +2,39 @@
 traffic (see ``domain.delivery_stats`` for why), written from the attempts the delivery log counts, a Kafka
 batch at a time, and read back merged over a window.
 
-A batch's attempts are summed in memory and each bucket gets one ``$inc`` per batch, not one per attempt.
-``$inc`` is not idempotent by itself, so the bucket keeps, per Kafka partition, the offset of the last record
-folded in (``hw.p<partition>``): a write folds only the records past those marks and is guarded on them, in
-the same document. A partition's records are consumed in offset order, so the records counted in a bucket are
-always exactly its records up to that mark, whatever batches a replay after a crash cuts the partition into.
-Which copy of an attempt is counted is the delivery log's decision (``DeliveryLog.record``): the one whose
-Kafka record is stored.
+**Writes.** A batch's attempts are summed in memory and each bucket gets one ``$inc`` per batch, not one per
+attempt. ``$inc`` is not idempotent by itself, so the bucket keeps, per Kafka partition, the offset of the last
+record folded in (``hw.p<partition>``): a write folds only the records past those marks and is guarded on them,
+in the same document. A partition's records are consumed in offset order, so the records counted in a bucket
+are always exactly its records up to that mark, whatever batches a replay after a crash cuts the partition
+into. Which copy of an attempt is counted is the delivery log's decision (``DeliveryLog.record``): the one
+whose Kafka record is stored. The same write keeps the bucket's earliest and latest attempt time
+(``first``/``last``, ``$min``/``$max``).
+
+**Reads by ``_id``.** FerretDB v1 (local dev, CI, ``make up``) pushes down only ``_id`` equality: a range on
+``start``, an ``_id`` ``$in`` or range scans and decodes every tenant's rollups, and it never prunes them (no
+TTL). So a window is read as the ``_id``s of its buckets (``bucket_key``): one round of point reads for the
+hour buckets — the whole hours, and the hour of each ragged edge — then the minute buckets of an edge only
+where its hour bucket holds attempts outside it (``stats.covers``; a window ending now is covered by its
+current hour, an hour without a bucket had no traffic). On FerretDB v1 these are ``find_one``s, 8 in flight;
+elsewhere one ``_id`` ``$in`` per round (MongoDB's ``_id`` index).
+
+**Settled buckets in memory.** A bucket whose period ended more than ``SettledBuckets.SETTLE`` (5 min) ago gets
+no more attempts in normal operation (the projection is seconds behind the dispatcher), so it is kept after a
+read (LRU, ``KEPT`` buckets, ``TTL_S`` = 10 min) and a page or ``/stats`` reread reads only the open hour,
+the minutes of the last 5 and the few new edge minutes. Staleness, bounded: an attempt counted after its bucket
+settled (a registry backlog, a replay after an outage, a dispatcher clock behind) drops the bucket from this
+process's memory as it is written, so one registry replica is exact; with several, another replica's late
+attempt shows after at most ``TTL_S``.
+
+Measured (``tests/perf/rollup_costs.py``, private FerretDB v1, a day of one-a-minute history at the endpoint
+read, N buckets of other endpoints beside it; a shared 2-core machine):
+
+MEASUREMENTS
 
 Every bucket carries ``expires_at`` (30 days after its bucket) for a TTL index. FerretDB v1 has no TTL
-indexes; there the rollups are not pruned and a warning says so.
+indexes; there ``sweep`` deletes expired buckets every hour (``start_sweeping``), which bounds what every
+update still scans there (see docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -24,13 +47,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from switchboard_contracts.events import DeliveryAttempt, EndpointKind
-from switchboard_platform.mongo import ensure_expiry_index
+from switchboard_platform.mongo import ensure_expiry_index, sweep_expired
+from switchboard_platform.periodic import Periodic
 from switchboard_registry.adapters.event_log import KafkaPosition
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites
 from switchboard_registry.domain import delivery_stats as stats
@@ -58,30 +81,44 @@ _MARKS_KEPT = 10_000
 
 
 class DeliveryRollups:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, database: AsyncDatabase[dict[str, Any]], *, sweep_interval_s: float = 3600.0) -> None:
         self.collection: AsyncCollection[dict[str, Any]] = database["delivery_rollups"]
         #: Per rollup bucket, the marks this process last wrote there (saves a read per bucket per batch).
         self._marks: dict[str, dict[str, int]] = {}
         self.settled = SettledBuckets()
         #: Whether the server answers only ``_id`` lookups without a scan (learnt on the first read).
         self._point_reads: bool | None = None
+        #: Whether the server deletes expired buckets itself (learnt by ``ensure_indexes``).
+        self.ttl_index = True
+        self._sweeper = Periodic(
+            self.sweep, sweep_interval_s, name="rollups-sweeper", failure="rollups sweep failed", logger=log
+        )
 
     async def ensure_indexes(self) -> None:
-        await self.collection.create_index(
-            [
-                ("tenant_id", ASCENDING),
-                ("endpoint_kind", ASCENDING),
-                ("endpoint_id", ASCENDING),
-                ("size", ASCENDING),
-                ("start", ASCENDING),
-            ]
-        )
-        # The rollups are not swept, so a plain index in place of the TTL one would only cost writes.
-        if not await ensure_expiry_index(self.collection, plain_index=False):
+        # Reads go by _id alone, so no other index: the one on (endpoint, size, start) the range reads used is
+        # no longer created (an installation that has it can drop it; every write pays for it).
+        # FerretDB v1 sweeps with a scan, which a plain index on expires_at would not spare.
+        self.ttl_index = await ensure_expiry_index(self.collection, plain_index=False)
+        if not self.ttl_index:
             log.warning(
-                "TTL indexes are not supported by this server (FerretDB v1): %s is not pruned",
+                "TTL indexes are not supported by this server (FerretDB v1): %s is swept every %.0f s instead",
                 self.collection.name,
+                self._sweeper.interval_s,
             )
+
+    async def start_sweeping(self) -> None:
+        """Delete expired buckets on a timer where the server has no TTL index (after ``ensure_indexes``)."""
+        if not self.ttl_index:
+            await self._sweeper.start()
+
+    async def stop_sweeping(self) -> None:
+        await self._sweeper.stop()
+
+    async def sweep(self) -> int:
+        """Delete the buckets past ``expires_at``; how many. On FerretDB v1 one scan of the collection — what
+        each bucket update costs there anyway, so an hourly sweep is noise beside the writes, and it keeps the
+        collection (and so every update's scan) to the 30 days read."""
+        return await sweep_expired(self.collection)
 
     # -- the projection --------------------------------------------------------------------------------------
 
