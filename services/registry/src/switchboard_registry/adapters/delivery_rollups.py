@@ -30,7 +30,12 @@ attempt shows after at most ``TTL_S``.
 Measured (``tests/perf/rollup_costs.py``, private FerretDB v1, a day of one-a-minute history at the endpoint
 read, N buckets of other endpoints beside it; a shared 2-core machine):
 
-MEASUREMENTS
+    other buckets          1k          10k         100k
+    counters 24 h before   817 ms      4,017 ms    36,372 ms    (range queries: a scan per span)
+    counters after         145 / 15    145 / 15    128 / 14 ms  (cold / warm)
+    hourly 24 h before     264 ms      1,304 ms    11,920 ms
+    hourly after           112 / 14    113 / 14    106 / 13 ms
+    FerretDB CPU per projected attempt (rollup writes), before / after: 12.1 / 12.7 ms at 1k, 51.1 / 53.7 at 10k
 
 Every bucket carries ``expires_at`` (30 days after its bucket) for a TTL index. FerretDB v1 has no TTL
 indexes; there ``sweep`` deletes expired buckets every hour (``start_sweeping``), which bounds what every
