@@ -193,6 +193,50 @@ def test_an_hour_aligned_window_is_read_from_hour_buckets_only() -> None:
     assert stats.plan(since, until) == [stats.Span("h", since, until)]
 
 
+def test_a_span_is_read_as_its_buckets_starts() -> None:
+    span = stats.Span("m", datetime(2026, 1, 1, 10, 57, tzinfo=UTC), datetime(2026, 1, 1, 11, 0, tzinfo=UTC))
+    assert stats.starts(span) == [datetime(2026, 1, 1, 10, minute, tzinfo=UTC) for minute in (57, 58, 59)]
+
+
+def test_a_minute_span_across_an_hour_is_cut_into_pieces_inside_one_hour_each() -> None:
+    since, until = datetime(2026, 1, 1, 10, 50, tzinfo=UTC), datetime(2026, 1, 1, 11, 10, tzinfo=UTC)
+    eleven = datetime(2026, 1, 1, 11, tzinfo=UTC)
+    assert stats.within_hours(stats.Span("m", since, until)) == [
+        stats.Span("m", since, eleven),
+        stats.Span("m", eleven, until),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first_minute", "last_minute", "covered"),
+    [(0, 36, True), (0, 37, False), (5, 20, True)],
+    ids=["inside", "an attempt at the end", "a sparse hour"],
+)
+def test_an_hour_bucket_stands_for_an_edge_only_when_all_its_attempts_are_inside(
+    first_minute: int, last_minute: int, covered: bool
+) -> None:
+    hour = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    # Stored without a timezone, as the driver returns them.
+    bucket = {
+        "first": (hour + timedelta(minutes=first_minute)).replace(tzinfo=None),
+        "last": (hour + timedelta(minutes=last_minute, seconds=59)).replace(tzinfo=None),
+    }
+    assert stats.covers(bucket, hour, hour + timedelta(minutes=37)) is covered
+
+
+def test_a_bucket_without_its_attempt_times_never_stands_for_an_edge() -> None:
+    hour = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert not stats.covers({"n": 3}, hour, hour + stats.HOUR)
+
+
+def test_a_batch_keeps_its_earliest_and_latest_attempt_time() -> None:
+    times = [NOW, NOW - timedelta(seconds=20), NOW + timedelta(seconds=3)]
+
+    delta = stats.fold(stats.contribution(_attempt(attempted_at=at)) for at in times)
+
+    assert (delta.first, delta.last) == (min(times), max(times))
+
+
 def test_the_default_window_is_the_last_24_hours_in_whole_minutes() -> None:
     since, until = stats.resolve_window(None, None, None, NOW)
     assert until == datetime(2026, 11, 23, 12, 35, tzinfo=UTC)

@@ -30,15 +30,11 @@ locators (inserts: a copy already there is success), late attempts (read the chu
 rollups, and the head last, which moves the marks. A crash before the head write leaves the old marks, so the replay folds the
 same records from the same head into the same chunks. Records up to the marks are skipped: a replay.
 
-``delivery_rollups`` — per endpoint, one counter document per minute and per hour with traffic (see
-``domain.delivery_stats`` for why). A batch's attempts are summed in memory and each bucket gets one ``$inc``
-per batch, not one per attempt. ``$inc`` is not idempotent by itself, so the bucket keeps, per Kafka partition,
-the offset of the last record folded in (``hw.p<partition>``): a write folds only the records past those marks
-and is guarded on them, in the same document. A partition's records are consumed in offset order, so
-the records counted in a bucket are always exactly its records up to that mark, whatever batches a replay
-after a crash cuts the partition into. An attempt is counted by the Kafka record whose copy is stored (its
-``kafka`` position): a replay of that record is counted again and caught by the mark, and another copy of the
-same attempt — the dispatcher re-emitting it after a crash, under a new event id — is not counted at all.
+``delivery_rollups`` — per endpoint, one counter document per minute and per hour with traffic, for the stats
+(``adapters.delivery_rollups``, which owns them). An attempt is counted by the Kafka record whose copy is stored
+(its ``kafka`` position): a replay of that record is caught by the rollups' per-partition marks, and another
+copy of the same attempt — the dispatcher re-emitting it after a crash, under a new event id — is not counted
+at all.
 
 Every document carries ``expires_at`` for a TTL index: a chunk 30 days after its latest attempt, the head
 after its endpoint's latest, a locator 60 days after its delivery's first attempt (a redelivery may keep the
@@ -58,13 +54,13 @@ from typing import Any
 
 import bson
 from bson import Binary, CodecOptions
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from switchboard_contracts.events import DeliveryAttempt, EndpointKind
 from switchboard_platform.mongo import ensure_expiry_index, insert_new
+from switchboard_registry.adapters.delivery_rollups import DeliveryRollups
 from switchboard_registry.adapters.event_log import KafkaPosition
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites
 from switchboard_registry.domain import deliveries as rules
@@ -74,16 +70,12 @@ from switchboard_registry.domain.delivery_log import CHUNK_SIZE, Head
 
 log = logging.getLogger(__name__)
 
-#: What a stats read needs from a rollup (never the replay marks).
-_COUNTERS = {"n": 1, "outcome": 1, "final": 1, "retries": 1, "errors": 1, "codes": 1, "lat": 1}
 #: A chunk's deliveries are stored as one compressed BSON value. FerretDB v1 spends ~10 µs per value decoding
 #: a document it reads (a head of 150 deliveries as nested documents, ~3,000 values: 41 ms to read; as one
 #: binary per delivery: 5 ms) and its writes cost by the byte (deliveries of one endpoint share most of their
 #: bytes — URL, event type, field names — so zlib at its fastest level keeps a fifth of them).
 _CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True)
 _COMPRESSION = 1
-#: Rollup buckets whose marks are remembered (a minute and an hour bucket per endpoint with traffic).
-_MARKS_KEPT = 10_000
 #: Endpoints whose head this process keeps (it writes the endpoints of its partitions; others are re-read).
 _HEADS_KEPT = 10_000
 #: Ordinals of recent deliveries this process remembers, so a retry finds its chunk without a locator read.
@@ -101,9 +93,7 @@ class DeliveryLog:
         self.heads: AsyncCollection[dict[str, Any]] = database["delivery_heads"]
         self.chunks: AsyncCollection[dict[str, Any]] = database["delivery_chunks"]
         self.locators: AsyncCollection[dict[str, Any]] = database["delivery_locators"]
-        self.rollups: AsyncCollection[dict[str, Any]] = database["delivery_rollups"]
-        #: Per rollup bucket, the marks this process last wrote there (saves a read per bucket per batch).
-        self._marks: dict[str, dict[str, int]] = {}
+        self.rollups = DeliveryRollups(database)
         #: Per endpoint, the head as this process last wrote or read it.
         self._heads: dict[str, Head] = {}
         self._ordinals: OrderedDict[str, int] = OrderedDict()
@@ -112,16 +102,8 @@ class DeliveryLog:
 
     async def ensure_indexes(self) -> None:
         # Every read is by _id: no secondary index, so an insert pays for the _id index alone.
-        await self.rollups.create_index(
-            [
-                ("tenant_id", ASCENDING),
-                ("endpoint_kind", ASCENDING),
-                ("endpoint_id", ASCENDING),
-                ("size", ASCENDING),
-                ("start", ASCENDING),
-            ]
-        )
-        for collection in (self.heads, self.chunks, self.locators, self.rollups):
+        await self.rollups.ensure_indexes()
+        for collection in (self.heads, self.chunks, self.locators):
             # The log is not swept, so a plain index in place of the TTL one would only cost writes.
             if not await ensure_expiry_index(collection, plain_index=False):
                 log.warning(
@@ -156,7 +138,7 @@ class DeliveryLog:
                 if folded is not None:  # None: all its records were folded in before (a replay)
                     folds.append((head, folded))
             counted, new = await self._write_chunks(folds)
-            await self._roll_up(counted)
+            await self.rollups.add(counted)
             stored += new
             conflicts = []
             for head, folded in folds:
@@ -362,73 +344,6 @@ class DeliveryLog:
             self._heads.pop(head.endpoint, None)
         return written
 
-    async def _roll_up(self, attempts: Sequence[tuple[DeliveryAttempt, KafkaPosition]]) -> None:
-        parts: dict[str, dict[int, list[tuple[int, stats.Contribution]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        identities: dict[str, dict[str, Any]] = {}
-        for attempt, position in attempts:
-            part = stats.contribution(attempt)
-            for size, step in stats.STEPS.items():
-                document_id = bucket_id(attempt, size)
-                parts[document_id][position.partition].append((position.offset, part))
-                if document_id not in identities:
-                    start = stats.floor_to(attempt.attempted_at, step)
-                    identities[document_id] = {
-                        "tenant_id": attempt.tenant_id,
-                        "endpoint_kind": attempt.endpoint_kind,
-                        "endpoint_id": attempt.endpoint_id,
-                        "size": size,
-                        "start": start,
-                        "expires_at": start + step + stats.MAX_WINDOW,
-                    }
-        for document_id, by_partition in parts.items():
-            await self._fold_into(document_id, by_partition, identities[document_id])
-
-    async def _fold_into(
-        self,
-        document_id: str,
-        parts: dict[int, list[tuple[int, stats.Contribution]]],
-        identity: dict[str, Any],
-    ) -> None:
-        """Add the records past the bucket's mark of their partition, and move the marks, in one write."""
-        # Optimistic: the marks this process last wrote (or none). Where the stored marks are further on — a
-        # replay, another replica before a rebalance — the guard refuses the write, and the marks are read.
-        marks = self._marks.get(document_id, {})
-        for _ in range(MAX_ROUNDS):
-            fresh = stats.past_marks(parts, marks)
-            if not fresh:
-                return  # all counted already: a replay
-            delta = stats.fold(part for records in fresh.values() for _, part in records)
-            guards: list[dict[str, Any]] = []
-            moved: dict[str, int] = {}
-            for partition, records in fresh.items():
-                mark = stats.mark_key(partition)
-                first = min(offset for offset, _ in records)
-                # Only while the mark is still before these records: they are then not in the bucket yet.
-                guards.append({"$or": [{f"hw.{mark}": {"$lt": first}}, {f"hw.{mark}": {"$exists": False}}]})
-                moved[mark] = max(offset for offset, _ in records)
-            update: dict[str, Any] = {
-                "$inc": delta.inc,
-                "$max": {**delta.maximum, **{f"hw.{mark}": offset for mark, offset in moved.items()}},
-                "$setOnInsert": identity,
-            }
-            if delta.minimum:
-                update["$min"] = delta.minimum
-            try:
-                await self.rollups.update_one({"_id": document_id, "$and": guards}, update, upsert=True)
-            except DuplicateKeyError:
-                # A guard refused (the upsert then collides with the existing bucket): read the real marks.
-                # A lookup by _id alone is the one read FerretDB v1 answers without a scan.
-                current = await self.rollups.find_one({"_id": document_id}, {"hw": 1})
-                marks = {} if current is None else current.get("hw", {})
-                continue
-            if len(self._marks) >= _MARKS_KEPT:
-                self._marks.clear()  # old buckets get no more attempts; the next write of a live one re-reads
-            self._marks[document_id] = {**marks, **moved}
-            return
-        raise ConflictingWrites(f"rollup {document_id}: {MAX_ROUNDS} conflicting writes in a row")
-
     # -- queries ---------------------------------------------------------------------------------------------
 
     async def get(
@@ -623,52 +538,14 @@ class DeliveryLog:
     async def counters(
         self, tenant_id: str, kind: EndpointKind, endpoint_id: str, since: datetime, until: datetime
     ) -> dict[str, Any]:
-        """The endpoint's rollups over the minute-aligned ``[since, until)``, merged."""
-        total: dict[str, Any] = {}
-        for span in stats.plan(since, until):
-            cursor = self.rollups.find(
-                {
-                    "tenant_id": tenant_id,
-                    "endpoint_kind": kind,
-                    "endpoint_id": endpoint_id,
-                    "size": span.size,
-                    "start": {"$gte": span.start, "$lt": span.end},
-                },
-                _COUNTERS,
-            )
-            async for bucket in cursor:
-                bucket.pop("_id", None)
-                stats.merge(total, bucket)
-        return total
+        """The endpoint's rollups over the minute-aligned ``[since, until)``, merged (``DeliveryRollups``)."""
+        return await self.rollups.counters(tenant_id, kind, endpoint_id, since, until)
 
     async def hourly(
         self, tenant_id: str, kind: EndpointKind, endpoint_id: str, since: datetime, until: datetime
     ) -> dict[datetime, dict[str, Any]]:
-        """The endpoint's hour buckets starting in ``[since, until)`` by start (hours without traffic have none):
-        the console's charts, one read for the whole window rather than one ``counters`` per hour."""
-        cursor = self.rollups.find(
-            {
-                "tenant_id": tenant_id,
-                "endpoint_kind": kind,
-                "endpoint_id": endpoint_id,
-                "size": "h",
-                "start": {"$gte": since, "$lt": until},
-            },
-            {**_COUNTERS, "start": 1},
-        )
-        buckets: dict[datetime, dict[str, Any]] = {}
-        async for bucket in cursor:
-            bucket.pop("_id", None)
-            buckets[rules.utc(bucket.pop("start"))] = bucket
-        return buckets
-
-
-def bucket_id(attempt: DeliveryAttempt, size: stats.BucketSize) -> str:
-    """The rollup document of ``attempt``'s minute or hour."""
-    start = stats.floor_to(attempt.attempted_at, stats.STEPS[size])
-    return ":".join(
-        (attempt.tenant_id, attempt.endpoint_kind, attempt.endpoint_id, size, start.strftime("%Y%m%d%H%M"))
-    )
+        """The endpoint's hour buckets starting in ``[since, until)`` by start (``DeliveryRollups``)."""
+        return await self.rollups.hourly(tenant_id, kind, endpoint_id, since, until)
 
 
 def _chunk_document(head: Head, number: int, entries: list[dict[str, Any]]) -> dict[str, Any]:

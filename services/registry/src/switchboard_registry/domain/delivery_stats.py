@@ -118,11 +118,13 @@ def distribution_key(latency_ms: float) -> str:
 
 @dataclass(frozen=True)
 class Contribution:
-    """What one attempt adds to a bucket: ``$inc`` counters and ``$min``/``$max`` latency bounds."""
+    """What one attempt adds to a bucket: ``$inc`` counters and ``$min``/``$max`` latency bounds, and when the
+    attempt was made (the bucket's ``first``/``last``, see ``covers``)."""
 
     inc: dict[str, int | float]
     minimum: dict[str, float]
     maximum: dict[str, float]
+    at: datetime
 
 
 def error_kind(attempt: DeliveryAttempt) -> str:
@@ -149,21 +151,26 @@ def contribution(attempt: DeliveryAttempt) -> Contribution:
         inc[f"lat.dist.{distribution_key(latency)}"] = 1
         minimum["lat.min"] = latency
         maximum["lat.max"] = latency
-    return Contribution(inc, minimum, maximum)
+    return Contribution(inc, minimum, maximum, attempt.attempted_at)
 
 
 @dataclass
 class BucketDelta:
-    """What a batch adds to one rollup bucket: its attempts' contributions summed (one write, not one each)."""
+    """What a batch adds to one rollup bucket: its attempts' contributions summed (one write, not one each),
+    and the earliest and latest of their attempt times."""
 
     inc: dict[str, int | float]
     minimum: dict[str, float]
     maximum: dict[str, float]
+    first: datetime | None = None
+    last: datetime | None = None
 
 
 def fold(parts: Iterable[Contribution]) -> BucketDelta:
     delta = BucketDelta({}, {}, {})
     for part in parts:
+        delta.first = part.at if delta.first is None else min(delta.first, part.at)
+        delta.last = part.at if delta.last is None else max(delta.last, part.at)
         for key, value in part.inc.items():
             delta.inc[key] = delta.inc.get(key, 0) + value
         for key, low in part.minimum.items():
@@ -279,6 +286,38 @@ def plan(since: datetime, until: datetime) -> list[Span]:
         return [Span("m", since, until)]
     spans = [Span("m", since, first_hour), Span("h", first_hour, last_hour), Span("m", last_hour, until)]
     return [span for span in spans if span.start < span.end]
+
+
+def starts(span: Span) -> list[datetime]:
+    """The starts of the buckets of ``span.size`` that make up ``span``."""
+    step = STEPS[span.size]
+    return [span.start + step * index for index in range((span.end - span.start) // step)]
+
+
+def within_hours(span: Span) -> list[Span]:
+    """``span`` cut at hour boundaries: pieces that each lie inside one hour bucket."""
+    pieces = []
+    start = span.start
+    while start < span.end:
+        end = min(floor_to(start, HOUR) + HOUR, span.end)
+        pieces.append(Span(span.size, start, end))
+        start = end
+    return pieces
+
+
+def covers(bucket: Mapping[str, Any], start: datetime, end: datetime) -> bool:
+    """Whether every attempt counted in ``bucket`` was made in ``[start, end)``, from the earliest and latest
+    attempt time it keeps (``first``/``last``; a bucket written before they were kept says nothing: False).
+    Then an hour bucket can stand for the minutes of a window's ragged edge — one read instead of up to 59."""
+    first, last = bucket.get("first"), bucket.get("last")
+    if not isinstance(first, datetime) or not isinstance(last, datetime):
+        return False
+    return _as_utc(first) >= start and _as_utc(last) < end
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # The driver hands back naive UTC datetimes unless the client is tz-aware.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 # -- the public shape --------------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ def install(ctx: Context) -> Feature:
     )
     return Feature(
         routers=[deliveries_router, messages_router],
-        on_startup=[log.ensure_indexes, history.ensure_indexes],
+        on_startup=[log.ensure_indexes, history.ensure_indexes, log.rollups.start_sweeping],
+        on_shutdown=[log.rollups.stop_sweeping],
         openapi_tags=[
             {
                 "name": "deliveries",
