@@ -11,7 +11,8 @@ routes behind them, with a delivery log of 10,000 deliveries (issue #14: every p
    events' type, so the dispatcher delivers nothing.
 3. **Pages** — signed in with the tenant's API key (the console's own sign-in form, CSRF token included), each
    page is requested ``--repeat`` times after two warm-ups, one request at a time, on loopback: the client's
-   wall time is the server time plus well under a millisecond. p50 / p95 / max per page against 200 ms.
+   wall time is the server time plus well under a millisecond. p50 / p95 / max per page against 200 ms, and
+   the first request's time on its own (the registry's caches cold).
 
 Results: ``bench/results/console-<UTC date-time>.json`` and the table between the markers in
 ``bench/README.md``.
@@ -193,16 +194,18 @@ class Console:
         headers = self.api if api else {}
         timings: list[float] = []
         size = 0
-        for round_ in range(repeat + 2):
+        for _ in range(repeat + 2):
             started = time.perf_counter()
             async with self.http.get(f"{self.url}{path}", headers=headers, allow_redirects=False) as response:
                 body = await response.read()
                 if response.status != 200:
                     raise RuntimeError(f"GET {path}: {response.status} {body[:300]!r}")
-            if round_ >= 2:  # two warm-ups
-                timings.append((time.perf_counter() - started) * 1000)
+            timings.append((time.perf_counter() - started) * 1000)
             size = len(body)
-        return {"path": path, "bytes": size, **percentiles(timings, (50, 95)), "max": max(timings)}
+        # The first request finds the registry's caches cold (settled stats buckets, the log's chunk floor);
+        # it is reported on its own, the percentiles are of the requests after two warm-ups.
+        measured = timings[2:]
+        return {"path": path, "bytes": size, "first": timings[0], **percentiles(measured, (50, 95))}
 
 
 async def seed(
@@ -347,13 +350,14 @@ def table(result: dict[str, Any]) -> str:
         f"Run `{result['run_id']}` ({result['at']}), {result['deliveries']:,} deliveries "
         f"({result['attempts']:,} attempts) in one webhook's log, projected in {result['seeded_s']} s:",
         "",
-        "| page | p50 ms | p95 ms | max ms | under 200 ms |",
-        "|---|---:|---:|---:|---|",
+        "| page | first request ms | p50 ms | p95 ms | max ms | under 200 ms (p95) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for row in result["pages"]:
         verdict = "yes" if row["p95"] < BUDGET_MS else "**no**"
         lines.append(
-            f"| {row['page']} | {row['p50']:.1f} | {row['p95']:.1f} | {row['max']:.1f} | {verdict} |"
+            f"| {row['page']} | {row['first']:.1f} | {row['p50']:.1f} | {row['p95']:.1f} | {row['max']:.1f} "
+            f"| {verdict} |"
         )
     return "\n".join(lines) + "\n"
 
