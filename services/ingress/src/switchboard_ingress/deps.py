@@ -11,7 +11,7 @@ from switchboard_ingress.adapters.agent_messages import AgentMessages
 from switchboard_ingress.adapters.replies import ReplyChannel
 from switchboard_ingress.domain.directory import Directory
 from switchboard_ingress.metrics import IngressMetrics
-from switchboard_ingress.service import EventSink, Gateway
+from switchboard_ingress.service import Gateway
 from switchboard_ingress.settings import IngressSettings
 
 
@@ -64,7 +64,6 @@ class Services:
     directory: Directory
     gateway: Gateway
     replies: ReplyChannel
-    events: EventSink
 
 
 async def _services(request: Request) -> Services:

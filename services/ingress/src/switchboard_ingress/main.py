@@ -195,5 +195,5 @@ def create_app(settings: IngressSettings | None = None, adapters: Adapters | Non
     app.state.gateway = gateway
     app.state.replies = replies
     app.state.agent_messages = agent_messages
-    app.state.services = Services(settings, metrics, directory, gateway, replies, sink)
+    app.state.services = Services(settings, metrics, directory, gateway, replies)
     return app

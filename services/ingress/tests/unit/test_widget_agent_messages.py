@@ -9,7 +9,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from switchboard_contracts.cloudevents import CloudEvent
-from switchboard_contracts.events import Author, EventType, Reply
+from switchboard_contracts.events import CORRELATION_EXTENSION, Author, EventType, Reply
 from switchboard_ingress.adapters.agent_messages import AgentMessages
 
 from ..conftest import start_harness, unit_settings
@@ -25,6 +25,7 @@ def reply_record(
     author: str = "agent",
     event_type: str = EventType.MESSAGE_REPLIED.value,
     event_id: str | None = None,
+    correlation: str | None = None,
 ) -> ConsumerRecord[bytes, bytes]:
     reply = Reply(
         tenant_id="acme",
@@ -40,6 +41,7 @@ def reply_record(
         tenant="acme",
         partitionkey=conversation,
         data=reply,
+        extensions={CORRELATION_EXTENSION: correlation} if correlation else {},
     )
     return ConsumerRecord(
         topic="switchboard.replies",
@@ -100,6 +102,7 @@ async def test_only_agent_replies_of_that_widget_conversation_are_kept(widget: H
     box.take(reply_record(3, "another widget", integration="widget-2"))
     box.take(reply_record(4, "not a reply", event_type=EventType.MESSAGE_RECEIVED.value))
     box.take(reply_record(5, "no integration", integration=None))
+    box.take(reply_record(7, "a synchronous answer", correlation="corr-1"))  # a waiter's, never kept
     box.take(reply_record(6, "twice", event_id="same"))
     box.take(reply_record(8, "twice", event_id="same"))  # the same event published again
 

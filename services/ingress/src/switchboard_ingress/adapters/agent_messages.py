@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from switchboard_contracts.cloudevents import CloudEvent, CloudEventError
 from switchboard_contracts.events import EventType, Reply
+from switchboard_ingress.adapters.replies import CORRELATION_HEADER
 from switchboard_platform.kafka import header
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,13 @@ class AgentMessages:
 
     def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """A replies-topic record: kept when it is an agent's reply in an integration's conversation."""
-        if header(record.headers, "ce_type") != EventType.MESSAGE_REPLIED:
-            return  # decided on a header, without parsing the body of every event
+        if (
+            header(record.headers, "ce_type") != EventType.MESSAGE_REPLIED
+            or header(record.headers, CORRELATION_HEADER) is not None
+        ):
+            # Decided on headers, without parsing the body: a synchronous answer (it carries a correlation id)
+            # is the bot's, never an agent's, and belongs to the waiters.
+            return
         try:
             event = CloudEvent.from_kafka(record.value, record.headers)
             reply, event_id = event.data_as(Reply), event.id

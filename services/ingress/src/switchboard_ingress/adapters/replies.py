@@ -28,7 +28,8 @@ from switchboard_platform.consumers import KafkaTopicConsumer, TopicConsumer
 from switchboard_platform.kafka import header
 
 log = logging.getLogger(__name__)
-_CORRELATION_HEADER = "ce_" + CORRELATION_EXTENSION
+#: The Kafka header of a synchronous answer's correlation id (only waiters' answers carry one).
+CORRELATION_HEADER = "ce_" + CORRELATION_EXTENSION
 
 
 class ReplyChannel(Protocol):
@@ -57,7 +58,7 @@ class PendingReplies:
 
     def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """A replies-topic record: completes the waiter of its correlation id, if this replica has it."""
-        correlation_id = header(record.headers, _CORRELATION_HEADER)
+        correlation_id = header(record.headers, CORRELATION_HEADER)
         if correlation_id is None or not self.knows(correlation_id):
             return  # another replica's answer, an agent's message (no correlation id), or nobody waits any more
         try:

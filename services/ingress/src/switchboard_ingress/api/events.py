@@ -41,7 +41,7 @@ async def post_event(request: Request, services: ServicesDep) -> dict[str, Any]:
     except CloudEventError as exc:
         raise ApiError(422, "validation_error", str(exc), field=_field_of(str(exc))) from None
     try:
-        await services.events.publish([event])
+        await services.gateway.sink.publish([event])
     except Unavailable as exc:
         metrics.publish_failures.inc()
         raise ApiError(
