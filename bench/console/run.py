@@ -43,9 +43,12 @@ from aiokafka import AIOKafkaProducer
 
 from bench.common import drop_run, infrastructure, log, percentiles, replace_between_markers
 from bench.dispatch.run import git_state, machine
+from bench.pipeline.run import ADMIN_TOKEN, Registry
 from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_contracts.events import AttemptOutcome, DeliveryAttempt
+from switchboard_contracts.signing import generate_secret
 from switchboard_contracts.topics import Topic
+from switchboard_dispatcher.domain.records import attempt_event
 from switchboard_platform.kafka_admin import ensure_topics
 from tests.e2e.stack import Stack, started_stack
 
@@ -54,7 +57,6 @@ RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 MARK_START = "<!-- console:start -->"
 MARK_END = "<!-- console:end -->"
-ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"  # noqa: S105 (a throwaway token of a loopback-only run)
 #: The webhooks subscribe to this catalog type, which the run never publishes: the dispatcher delivers nothing.
 UNUSED_TYPE = "form.submitted"
 #: Other teams' event types (outside the catalog): no service acts on them, the registry logs them.
@@ -62,14 +64,17 @@ EVENT_TYPES = ("order.created", "order.paid", "invoice.sent", "shipment.delayed"
 BUDGET_MS = 200.0
 
 
+def delivery_id_of(index: int) -> str:
+    return f"msg_bench{index:027d}"
+
+
 def attempts_of(
     index: int, event: CloudEvent, tenant: str, webhook: str, at: datetime
 ) -> list[DeliveryAttempt]:
     """Delivery ``index``'s attempts: exhausted after three failures every 8th, waiting for a retry every 20th,
     else one success."""
-    delivery_id = f"msg_bench{index:027d}"
     common: dict[str, Any] = {
-        "delivery_id": delivery_id,
+        "delivery_id": delivery_id_of(index),
         "event_id": event.id,
         "event_type": event.type,
         "tenant_id": tenant,
@@ -119,48 +124,8 @@ def attempts_of(
     ]
 
 
-def attempt_event(attempt: DeliveryAttempt) -> CloudEvent:
-    """What the dispatcher publishes for an attempt (``switchboard_dispatcher.domain.records``)."""
-    return CloudEvent(
-        source="/switchboard/dispatcher",
-        type=f"delivery.{attempt.outcome}",
-        tenant=attempt.tenant_id,
-        subject=attempt.delivery_id,
-        partitionkey=f"{attempt.endpoint_kind}:{attempt.endpoint_id}",
-        data=attempt,
-    )
-
-
-class Console:
-    """A signed-in console session and the tenant's API, timed per request."""
-
-    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
-        self.http = http
-        self.url = url
-        self.api: dict[str, str] = {}
-
-    async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        async with self.http.request(method, f"{self.url}{path}", **kwargs) as response:
-            if response.status >= 300:
-                raise RuntimeError(f"{method} {path}: {response.status} {await response.text()}")
-            body: dict[str, Any] = await response.json()
-            return body
-
-    async def tenant(self) -> tuple[str, str]:
-        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        created = await self._json(
-            "POST", "/api/admin/tenants", headers=admin, json={"name": "Console bench"}
-        )
-        tenant = str(created["data"]["id"])
-        key = await self._json(
-            "POST", f"/api/admin/tenants/{tenant}/api-keys", headers=admin, json={"name": "bench"}
-        )
-        self.api = {"Authorization": f"Bearer {key['data']['key']}"}
-        return tenant, str(key["data"]["key"])
-
-    async def webhook(self, name: str) -> str:
-        body = {"name": name, "url": f"https://hooks.example.test/{name}", "events": [UNUSED_TYPE]}
-        return str((await self._json("POST", "/api/webhooks", headers=self.api, json=body))["data"]["_id"])
+class Console(Registry):
+    """The pipeline bench's registry client, plus a signed-in console session, each request timed."""
 
     async def integration(self) -> str:
         body = {
@@ -170,12 +135,12 @@ class Console:
             "verification": {"webhook_secret": "bench-console-secret-0123"},
             "events": [UNUSED_TYPE],
         }
-        created = await self._json("POST", "/api/webhook/config", headers=self.api, json=body)
+        created = await self._json("POST", "/api/webhook/config", headers=self.auth, json=body)
         return str(created["data"].get("id") or created["data"].get("_id"))
 
     async def attempts_logged(self, webhook: str) -> int:
         body = await self._json(
-            "GET", f"/api/webhooks/{webhook}/stats", headers=self.api, params={"window": "24h"}
+            "GET", f"/api/webhooks/{webhook}/stats", headers=self.auth, params={"window": "24h"}
         )
         return int(body["data"]["attempts"]["total"])
 
@@ -191,7 +156,7 @@ class Console:
                 raise RuntimeError(f"sign-in answered {response.status}: {await response.text()}")
 
     async def time(self, path: str, repeat: int, *, api: bool = False) -> dict[str, Any]:
-        headers = self.api if api else {}
+        headers = self.auth if api else {}
         timings: list[float] = []
         size = 0
         for _ in range(repeat + 2):
@@ -208,19 +173,27 @@ class Console:
         return {"path": path, "bytes": size, "first": timings[0], **percentiles(measured, (50, 95))}
 
 
-async def seed(
-    stack: Stack, bootstrap: str, namespace: str, tenant: str, webhook: str, deliveries: int
-) -> dict[str, Any]:
-    """Publish the events and their attempts; returns ids worth opening (a failed and a succeeded delivery)."""
+async def seed(bootstrap: str, namespace: str, tenant: str, webhook: str, deliveries: int) -> int:
+    """Publish the events and their attempts; returns how many attempts."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=512 * 1024
     )
     await producer.start()
     start = datetime.now(UTC) - timedelta(hours=2)
+    pending: list[asyncio.Future[Any]] = []
+
+    async def send(topic: Topic, event: CloudEvent) -> None:
+        pending.append(
+            await producer.send(
+                f"{namespace}{topic}",
+                event.kafka_value(),
+                key=event.kafka_key(),
+                headers=event.kafka_header_list(),
+            )
+        )
+
     attempts = 0
-    opened: dict[str, Any] = {}
     try:
-        pending = []
         for index in range(deliveries):
             at = start + timedelta(seconds=index * 7200 / deliveries)
             event = CloudEvent(
@@ -231,36 +204,17 @@ async def seed(
                 time=at,
                 data={"order_id": f"order-{index}", "amount": index % 997, "note": "x" * 400},
             )
-            pending.append(
-                await producer.send(
-                    f"{namespace}{Topic.PLATFORM_EVENTS}",
-                    event.kafka_value(),
-                    key=event.kafka_key(),
-                    headers=event.kafka_header_list(),
-                )
-            )
+            await send(Topic.PLATFORM_EVENTS, event)
             for attempt in attempts_of(index, event, tenant, webhook, at):
-                record = attempt_event(attempt)
-                pending.append(
-                    await producer.send(
-                        f"{namespace}{Topic.DELIVERY_ATTEMPTS}",
-                        record.kafka_value(),
-                        key=record.kafka_key(),
-                        headers=record.kafka_header_list(),
-                    )
-                )
+                await send(Topic.DELIVERY_ATTEMPTS, attempt_event(attempt))
                 attempts += 1
-            if index == 8:
-                opened["failed"] = f"msg_bench{index:027d}"
-            if index == 9:
-                opened["succeeded"] = f"msg_bench{index:027d}"
             if len(pending) > 5000:
                 await asyncio.gather(*pending)
                 pending.clear()
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
-    return {"attempts": attempts, **opened}
+    return attempts
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -287,22 +241,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             # unsafe: the jar keeps cookies of IP-address hosts (the registry is on 127.0.0.1).
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
                 console = Console(http, stack.urls["registry"])
-                tenant, key = await console.tenant()
-                hooks = [await console.webhook(name) for name in ("orders", "billing", "audit")]
+                tenant = await console.tenant()
+                hooks = [
+                    await console.webhook(
+                        name, f"https://hooks.example.test/{name}", [UNUSED_TYPE], generate_secret()
+                    )
+                    for name in ("orders", "billing", "audit")
+                ]
                 integration = await console.integration()
                 log(f"publishing {args.deliveries} events and their attempts")
                 started = time.monotonic()
-                seeded = await seed(stack, bootstrap, namespace, tenant, hooks[0], args.deliveries)
-                while (logged := await console.attempts_logged(hooks[0])) < seeded["attempts"]:
+                attempts = await seed(bootstrap, namespace, tenant, hooks[0], args.deliveries)
+                while (logged := await console.attempts_logged(hooks[0])) < attempts:
                     if time.monotonic() - started > args.seed_cap:
-                        raise RuntimeError(
-                            f"the delivery log shows {logged} of {seeded['attempts']} attempts"
-                        )
+                        raise RuntimeError(f"the delivery log shows {logged} of {attempts} attempts")
                     await asyncio.sleep(1)
                 result["seeded_s"] = round(time.monotonic() - started, 1)
-                result["attempts"] = seeded["attempts"]
-                log(f"{seeded['attempts']} attempts projected in {result['seeded_s']} s; timing pages")
-                await console.sign_in(key)
+                result["attempts"] = attempts
+                log(f"{attempts} attempts projected in {result['seeded_s']} s; timing pages")
+                await console.sign_in(console.key)
                 hook = hooks[0]
                 since = (datetime.now(UTC) - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
                 pages = [
@@ -314,8 +271,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     ("delivery log, failed", f"/admin/deliveries?webhook={hook}&status=failed"),
                     ("delivery log, one type", f"/admin/deliveries?webhook={hook}&event_type=order.paid"),
                     ("delivery log, last 30 min", f"/admin/deliveries?webhook={hook}&since={since}"),
-                    ("delivery, 3 attempts", f"/admin/webhooks/{hook}/deliveries/{seeded['failed']}"),
-                    ("delivery, 1 attempt", f"/admin/webhooks/{hook}/deliveries/{seeded['succeeded']}"),
+                    ("delivery, 3 attempts", f"/admin/webhooks/{hook}/deliveries/{delivery_id_of(8)}"),
+                    ("delivery, 1 attempt", f"/admin/webhooks/{hook}/deliveries/{delivery_id_of(9)}"),
                     ("integrations", "/admin/integrations"),
                     ("integration", f"/admin/integrations/{integration}"),
                     ("live chats", "/admin/chats"),
@@ -324,7 +281,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 api = [
                     ("API: deliveries", f"/api/webhooks/{hook}/deliveries"),
                     ("API: deliveries, failed", f"/api/webhooks/{hook}/deliveries?status=failed"),
-                    ("API: one delivery", f"/api/webhooks/{hook}/deliveries/{seeded['failed']}"),
+                    ("API: one delivery", f"/api/webhooks/{hook}/deliveries/{delivery_id_of(8)}"),
                     ("API: stats, 24 h", f"/api/webhooks/{hook}/stats?window=24h"),
                 ]
                 rows = []

@@ -144,6 +144,8 @@ class Registry:
         self.http = http
         self.url = url
         self.auth: dict[str, str] = {}
+        #: The tenant's API key, once ``tenant`` made it.
+        self.key = ""
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         async with self.http.request(method, f"{self.url}{path}", **kwargs) as response:
@@ -164,6 +166,7 @@ class Registry:
                 "POST", f"/api/admin/tenants/{tenant}/api-keys", headers=admin, json={"name": "bench"}
             )
         )["data"]["key"]
+        self.key = str(key)
         self.auth = {"Authorization": f"Bearer {key}"}
         return str(tenant)
 
