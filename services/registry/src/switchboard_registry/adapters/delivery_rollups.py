@@ -91,7 +91,7 @@ class DeliveryRollups:
         #: Per rollup bucket, the marks this process last wrote there (saves a read per bucket per batch).
         self._marks: dict[str, dict[str, int]] = {}
         self.settled = SettledBuckets()
-        #: Whether the server answers only ``_id`` lookups without a scan (learnt on the first read).
+        #: Whether the server pushes down only ``_id`` lookups (learnt on the first read).
         self._point_reads: bool | None = None
         #: Whether the server deletes expired buckets itself (learnt by ``ensure_indexes``).
         self.ttl_index = True
@@ -195,7 +195,7 @@ class DeliveryRollups:
                 await self.collection.update_one({"_id": document_id, "$and": guards}, update, upsert=True)
             except DuplicateKeyError:
                 # A guard refused (the upsert then collides with the existing bucket): read the real marks.
-                # A lookup by _id alone is the one read FerretDB v1 answers without a scan.
+                # A lookup by _id alone is the one read FerretDB v1 answers without decoding every document.
                 current = await self.collection.find_one({"_id": document_id}, {"hw": 1})
                 marks = {} if current is None else current.get("hw", {})
                 continue
@@ -288,8 +288,9 @@ class DeliveryRollups:
         if not self._point_reads:
             cursor = self.collection.find({"_id": {"$in": ids}}, _COUNTERS)
             return {bucket.pop("_id"): bucket async for bucket in cursor}
-        # FerretDB v1 answers a lookup by _id alone without a scan, and nothing else (an ``$in`` scans the whole
-        # collection): one find_one per bucket, a few at a time (the server serializes most of the work).
+        # FerretDB v1 pushes down a lookup by _id alone (a SQLite scan cheap per row, no document decoded; ADR
+        # 0009), and nothing else (an ``$in`` decodes the whole collection): one find_one per bucket, a few at a
+        # time (the server serializes most of the work).
         limit = asyncio.Semaphore(_CONCURRENT_READS)
 
         async def one(document_id: str) -> dict[str, Any] | None:
