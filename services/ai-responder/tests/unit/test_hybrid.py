@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from switchboard_ai_responder.domain import answers
 from switchboard_ai_responder.domain.knowledge import (
     Article,
     ArticleEmbedding,
@@ -116,18 +115,6 @@ def test_an_article_that_only_the_words_put_first_is_not_answered_from() -> None
     by_id = {passage.article.id: passage for passage in passages}
     assert by_id["refund"].confidence == 0.0
     assert by_id["ship"].confidence > 0.9
-
-
-def test_the_article_the_meaning_puts_first_leads_even_where_the_words_rank_another_above_it() -> None:
-    # Fused, "refund" (first by its words, second by meaning) scores above "ship" (first by meaning only);
-    # "ship" is the one that can be answered from, so it leads and the answer comes from it.
-    question = "refund refund money card"
-    passages = index().hybrid(question, unit([1.0, 0.2, 0.0]))
-    assert [passage.article.id for passage in passages[:2]] == ["ship", "refund"]
-    assert passages[0].score < passages[1].score
-    answer = answers.from_knowledge_base(question, passages, EmbeddingSettings(provider="local").threshold())
-    assert answer.kind == "answer"
-    assert answer.citations[0].article_id == "ship"
 
 
 def test_without_a_question_vector_search_is_lexical() -> None:

@@ -307,12 +307,6 @@ class KnowledgeIndex:
         turned 4 wrong answers of 90 into 7); its ``confidence``, judged against the tenant's
         ``min_similarity``, is ``semantic_confidence``: its similarity plus its lead over the next most
         similar article, a little more when the lexical ranking agrees. The others' is 0.
-
-        That article leads the passages, the others follow in the fused order: with the fused order alone, a
-        confident match the words ranked below another article was handed to a human (on the paraphrase dev
-        set without the synonym table, 61.3 % against 68.8 % top-1 at the threshold chosen for both runs;
-        cross-validated on both runs 72.6 % against 76.0 %, wrong answers 3.2 % and 3.3 %). ``Passage.score``
-        stays the fused score.
         """
         lexical = {p.article.id: p for p in self.lexical(question, len(self.articles), synonyms)}
         semantic: dict[str, tuple[float, int]] = {}
@@ -331,11 +325,8 @@ class KnowledgeIndex:
         if first is not None:
             following = semantic[by_meaning[1]][0] if len(by_meaning) > 1 else 0.0
             sure = semantic_confidence(semantic[first][0], following, next(iter(lexical), None) == first)
-        order = sorted(fused, key=lambda key: -fused[key])
-        if first is not None:
-            order = [first, *(article_id for article_id in order if article_id != first)]
         passages = []
-        for article_id in order[:limit]:
+        for article_id in sorted(fused, key=lambda key: -fused[key])[:limit]:
             match = lexical.get(article_id)
             similarity, position = semantic.get(article_id, (0.0, -1))
             if match is None or (position >= 0 and position != match.chunk):

@@ -62,7 +62,7 @@ EmbeddingProvider = Literal["local", "openai-compatible"]
 #: bench/responder's paraphrase dev set (``bench.responder.calibrate``: the highest top-1 within 3 % wrong
 #: answers, with the synonym table and without it); other models' similarities sit on other scales, so an
 #: openai-compatible embedder should be given its own (``GET …/articles/search`` shows the similarities).
-DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.605, "openai-compatible": 0.605}
+DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.61, "openai-compatible": 0.61}
 
 
 class EmbeddingSettings(BaseModel):
