@@ -6,7 +6,7 @@
 
 Each help center of ``paraphrase/questions.json`` is one tenant; every question goes through what the responder
 does for a user message (retrieval, then the answer the tenant's provider composes) and the answer's first
-citation is compared with the expected article. Per configuration and per part (dev, held-out, held-out-2):
+citation is compared with the expected article. Per configuration and per part (dev, held-out, held-out-2, held-out-3):
 
 - **top-1**: answerable questions whose answer cites the right article first;
 - **answered**: questions that got an answer rather than "let me get a human";
@@ -63,7 +63,10 @@ HERE = Path(__file__).parent / "paraphrase"
 RESULTS = Path(__file__).parents[1] / "results" / "responder-paraphrase.json"
 #: ``held-out-2``: a third help center's questions, written in issue #16's third round before that round changed
 #: retrieval, all held out (outside the hash split that divides the first two centers' questions).
-PARTS = ("dev", "held-out", "held-out-2")
+#: ``held-out-3``: a fourth center's, written after the third round's final measurement, for the next round.
+PARTS = ("dev", "held-out", "held-out-2", "held-out-3")
+#: The held-out parts whose misses ``--reveal-held-out`` writes: those whose round of tuning is over (add
+#: held-out-3 after the next round's final measurement).
 HELD_OUT = ("held-out", "held-out-2")
 
 #: Passages retrieved per question (what the service hands a provider).
