@@ -96,7 +96,7 @@ async def test_a_replay_cut_into_other_batches_does_not_count_twice(
     assert await _attempts_stored(log) == 10
 
 
-@pytest.mark.parametrize("step", ["rollups.add", "_write_head"])
+@pytest.mark.parametrize("step", ["rollups.store", "_write_head"])
 async def test_a_crash_between_the_writes_of_a_batch_is_healed_by_the_replay(
     log: DeliveryLog, step: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -114,4 +114,86 @@ async def test_the_sweep_deletes_expired_buckets_and_keeps_the_rest(log: Deliver
     deleted = await log.rollups.sweep()
 
     assert deleted == 2  # the old attempt's minute and hour
-    assert await log.rollups.collection.count_documents({}) == 18 + 3
+    stored = await log.rollups.collection.count_documents({})
+    still_open = await log.open_buckets(("t1", "webhook", "w1"))
+    # Every minute and hour bucket of the recent attempts: stored, or still open in the endpoint's head.
+    assert stored + len(still_open) == 18 + 3
+
+
+# -- open buckets (ADR 0011) ---------------------------------------------------------------------------------------
+
+NOW = stats.floor_to(datetime.now(UTC), stats.MINUTE)
+
+
+def _window(log: DeliveryLog) -> Any:
+    return log.counters("t1", "webhook", "w1", NOW - 2 * stats.HOUR, NOW + 2 * stats.HOUR)
+
+
+async def test_a_bucket_is_counted_in_the_head_until_attempts_seal_it_then_stored_once(
+    log: DeliveryLog,
+) -> None:
+    await _project(log, [NOW + timedelta(seconds=second) for second in range(0, 50, 10)])
+
+    # Nothing stored yet: a busy endpoint's minute is one head write per batch, not a rollup update.
+    assert await log.rollups.collection.count_documents({}) == 0
+    assert _latencies(await _window(log)) == (5, sum(100.0 + index for index in range(5)))
+
+    # An attempt past the minute's end + SEAL_AFTER seals it: stored once, the count unchanged.
+    await _project(log, [NOW + stats.MINUTE + stats.SEAL_AFTER], first_offset=5)
+
+    minute = await log.rollups.collection.find_one({"size": "m"})
+    assert minute is not None
+    assert (minute["n"], minute["start"].replace(tzinfo=UTC)) == (5, NOW)
+    assert _latencies(await _window(log)) == (6, sum(100.0 + index for index in range(6)))
+
+
+async def test_a_late_attempt_of_a_sealed_bucket_is_added_once_even_when_replayed(log: DeliveryLog) -> None:
+    await _project(log, [NOW, NOW + stats.MINUTE + stats.SEAL_AFTER])
+    late = [(_attempt(NOW + timedelta(seconds=5), 2), Consumed(None, "attempts", 0, 2))]
+
+    await log.record(late)
+    await DeliveryLog(log.heads.database).record(late)  # a replay, by a process that remembers no marks
+
+    minute = await log.rollups.collection.find_one({"size": "m", "start": NOW})
+    assert minute is not None
+    assert minute["n"] == 2
+    assert (await _window(log))["n"] == 3
+
+
+async def test_a_bucket_counted_the_old_way_is_merged_with_its_open_part(log: DeliveryLog) -> None:
+    # Before ADR 0011 the registry stored every bucket as it went: this minute and hour hold two attempts.
+    earlier = [_attempt(NOW + timedelta(seconds=second), second) for second in (1, 2)]
+    await log.rollups.add([(attempt, Consumed(None, "attempts", 0, i)) for i, attempt in enumerate(earlier)])
+    await _project(log, [NOW + timedelta(seconds=20)], first_offset=2)
+
+    assert (await _window(log))["n"] == 3  # the stored part and the open part
+
+    await _project(
+        log, [NOW + stats.HOUR + stats.SEAL_AFTER], first_offset=3
+    )  # seals the minute and the hour
+
+    assert (await _window(log))["n"] == 4
+    stored = {doc["size"]: doc["n"] async for doc in log.rollups.collection.find({"start": {"$lte": NOW}})}
+    assert stored == {"m": 3, "h": 3}
+
+
+async def test_a_crash_after_storing_sealed_buckets_is_healed_by_the_replay(
+    log: DeliveryLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    times = [NOW, NOW + timedelta(seconds=30), NOW + stats.MINUTE + stats.SEAL_AFTER]
+    batch = [(_attempt(at, index), Consumed(None, "attempts", 0, index)) for index, at in enumerate(times)]
+
+    async def crash(*args: Any) -> None:
+        raise ConnectionError("the registry died before writing the head")
+
+    monkeypatch.setattr(log, "_write_head", crash)
+    with pytest.raises(ConnectionError):
+        await log.record(batch)
+    assert await log.rollups.collection.count_documents({"size": "m"}) == 1  # the sealed minute was stored
+    monkeypatch.undo()
+    await log.record(batch)
+
+    minute = await log.rollups.collection.find_one({"size": "m"})
+    assert minute is not None
+    assert minute["n"] == 2
+    assert (await _window(log))["n"] == 3

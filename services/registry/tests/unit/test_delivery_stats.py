@@ -303,3 +303,39 @@ def test_records_up_to_the_bucket_mark_of_their_partition_are_left_out_of_a_repl
         5: [1],
     }
     assert stats.past_marks(parts, {"p0": 102, "p3": 8, "p5": 1}) == {}
+
+
+def test_a_bucket_counted_in_memory_over_batches_adds_to_a_stored_one_as_fold_gives() -> None:
+    attempts = [
+        _attempt(
+            attempted_at=NOW + timedelta(seconds=index),
+            latency_ms=float(10 * index + 1),
+            attempt=1 + index % 2,
+        )
+        for index in range(5)
+    ]
+    attempts.append(_attempt(outcome="failed", status_code=503, attempted_at=NOW - timedelta(seconds=1)))
+    parts = [stats.contribution(attempt) for attempt in attempts]
+    bucket: dict[str, Any] = {}
+    stats.add_to(bucket, stats.fold(parts[:2]))
+    stats.add_to(bucket, stats.fold(parts[2:]))  # a second batch into the same bucket
+
+    delta, folded = stats.delta_of(bucket), stats.fold(parts)
+
+    assert (delta.inc, delta.minimum, delta.maximum) == (folded.inc, folded.minimum, folded.maximum)
+    assert (delta.first, delta.last) == (folded.first, folded.last)
+
+
+def test_a_stored_bucket_and_its_open_part_combine_by_addition_and_span() -> None:
+    stored = {"n": 2, "lat": {"n": 2, "sum": 30.0, "min": 10.0, "max": 20.0}, "first": NOW, "hw": {"p0": 1}}
+    opened = {"n": 1, "lat": {"n": 1, "sum": 5.0, "min": 5.0, "max": 5.0}, "last": NOW + timedelta(minutes=1)}
+    opened["first"] = NOW + timedelta(seconds=30)
+
+    combined = stats.combine(stored, opened)
+
+    assert combined == {
+        "n": 3,
+        "lat": {"n": 3, "sum": 35.0, "min": 5.0, "max": 20.0},
+        "first": NOW,
+        "last": NOW + timedelta(minutes=1),
+    }

@@ -60,7 +60,7 @@ from pymongo.errors import DuplicateKeyError
 
 from switchboard_contracts.events import DeliveryAttempt, EndpointKind
 from switchboard_platform.mongo import ensure_expiry_index, insert_new
-from switchboard_registry.adapters.delivery_rollups import DeliveryRollups
+from switchboard_registry.adapters.delivery_rollups import DeliveryRollups, Late
 from switchboard_registry.adapters.event_log import KafkaPosition
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites
 from switchboard_registry.domain import deliveries as rules
@@ -93,7 +93,7 @@ class DeliveryLog:
         self.heads: AsyncCollection[dict[str, Any]] = database["delivery_heads"]
         self.chunks: AsyncCollection[dict[str, Any]] = database["delivery_chunks"]
         self.locators: AsyncCollection[dict[str, Any]] = database["delivery_locators"]
-        self.rollups = DeliveryRollups(database)
+        self.rollups = DeliveryRollups(database, open_buckets=self.open_buckets)
         #: Per endpoint, the head as this process last wrote or read it.
         self._heads: dict[str, Head] = {}
         self._ordinals: OrderedDict[str, int] = OrderedDict()
@@ -138,7 +138,7 @@ class DeliveryLog:
                 if folded is not None:  # None: all its records were folded in before (a replay)
                     folds.append((head, folded))
             counted, new = await self._write_chunks(folds)
-            await self.rollups.add(counted)
+            await self.rollups.store(*self._roll(folds, counted))
             stored += new
             conflicts = []
             for head, folded in folds:
@@ -167,6 +167,38 @@ class DeliveryLog:
         folded = layout.fold(head, fresh, {d: o for d, o in known.items() if o < sealed})
         return head, folded
 
+    def _roll(
+        self,
+        folds: Sequence[tuple[Head, layout.Folded]],
+        counted: Sequence[tuple[DeliveryAttempt, KafkaPosition]],
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[Late]]:
+        """Count the attempts this batch stored in their endpoints' open rollup buckets, held in the heads and
+        written with them (ADR 0011). Returns the buckets that closed, to store once, and the attempts of
+        buckets closed before, to add to the stored ones."""
+        heads = {head.endpoint: head for head, _ in folds}
+        by_endpoint: dict[str, list[tuple[DeliveryAttempt, KafkaPosition]]] = defaultdict(list)
+        for attempt, position in counted:
+            endpoint = layout.endpoint_key(attempt.tenant_id, attempt.endpoint_kind, attempt.endpoint_id)
+            by_endpoint[endpoint].append((attempt, position))
+        sealed: list[tuple[str, dict[str, Any]]] = []
+        late: list[Late] = []
+        for endpoint, attempts in by_endpoint.items():
+            head = heads[endpoint]
+            # Record order, whatever order the batch stored them in: what seals a bucket is the same on a replay.
+            attempts.sort(key=lambda item: (item[1].partition, item[1].offset))
+            head.rolled_to, closed = self.rollups.fold_open(head.buckets, head.rolled_to, attempts)
+            late += closed
+            sealed += self.rollups.close(head.buckets, head.rolled_to)
+        return sealed, late
+
+    async def open_buckets(self, endpoint: tuple[str, str, str]) -> dict[str, dict[str, Any]]:
+        """The endpoint's rollup buckets still open, as its stored head holds them."""
+        head = await self.heads.find_one({"_id": layout.endpoint_key(*endpoint)}, {"buckets": 1})
+        if head is None or "buckets" not in head:
+            return {}
+        buckets: dict[str, dict[str, Any]] = _unpacked(head["buckets"])
+        return buckets
+
     async def _head(self, endpoint: str, attempt: DeliveryAttempt) -> Head:
         head = self._heads.get(endpoint)
         if head is not None:
@@ -185,6 +217,9 @@ class DeliveryLog:
                 marks=stored.get("marks", {}),
                 version=stored["version"],
                 expires_at=stored.get("expires_at"),
+                # A head stored before ADR 0011 has none: its endpoint's buckets were stored the old way.
+                buckets=_unpacked(stored["buckets"]) if "buckets" in stored else {},
+                rolled_to=stored.get("rolled_to"),
             )
         if len(self._heads) >= _HEADS_KEPT:
             self._heads.clear()  # heads of endpoints this process no longer writes; live ones are re-read
@@ -321,6 +356,8 @@ class DeliveryLog:
             "entries": _packed(head.entries),
             "summaries": _packed(head.summaries),
             "commands": _packed(head.commands),
+            "buckets": _packed(head.buckets),
+            "rolled_to": head.rolled_to,
             "marks": head.marks,
             "version": head.version + 1,
             "expires_at": head.expires_at,
@@ -381,7 +418,7 @@ class DeliveryLog:
         return progress
 
     async def _stored_head(self, endpoint: str) -> dict[str, Any] | None:
-        head = await self.heads.find_one({"_id": endpoint}, {"marks": 0, "commands": 0})
+        head = await self.heads.find_one({"_id": endpoint}, {"marks": 0, "commands": 0, "buckets": 0})
         if head is not None:
             head["entries"] = decoded(head["entries"])
         return head

@@ -2,14 +2,18 @@
 traffic (see ``domain.delivery_stats`` for why), written from the attempts the delivery log counts, a Kafka
 batch at a time, and read back merged over a window.
 
-**Writes.** A batch's attempts are summed in memory and each bucket gets one ``$inc`` per batch, not one per
-attempt. ``$inc`` is not idempotent by itself, so the bucket keeps, per Kafka partition, the offset of the last
-record folded in (``hw.p<partition>``): a write folds only the records past those marks and is guarded on them,
-in the same document. A partition's records are consumed in offset order, so the records counted in a bucket
-are always exactly its records up to that mark, whatever batches a replay after a crash cuts the partition
-into. Which copy of an attempt is counted is the delivery log's decision (``DeliveryLog.record``): the one
-whose Kafka record is stored. The same write keeps the bucket's earliest and latest attempt time
-(``first``/``last``, ``$min``/``$max``).
+**Writes (ADR 0011).** A bucket is *open* while attempts can still arrive for it: open buckets are counted in
+memory and kept in the endpoint's delivery-log head, written with it (``fold_open``; the head's marks and version
+make that count exact). A bucket is *sealed* once the latest attempt counted for its endpoint is
+``stats.SEAL_AFTER`` past its end (attempt times in record order, so a replay seals the same buckets) and is then
+inserted here once (``close``, ``store``). An attempt of a bucket sealed already takes the old path (``add``): the
+batch's attempts summed in memory and one guarded ``$inc`` per bucket. ``$inc`` is not idempotent by itself, so
+the bucket keeps, per Kafka partition, the offset of the last record folded in (``hw.p<partition>``): a write
+folds only the records past those marks and is guarded on them, in the same document. A partition's records are
+consumed in offset order, so the records counted in a bucket are always exactly its records up to that mark,
+whatever batches a replay after a crash cuts the partition into. Which copy of an attempt is counted is the
+delivery log's decision (``DeliveryLog.record``): the one whose Kafka record is stored. Every bucket keeps its
+earliest and latest attempt time (``first``/``last``).
 
 **Reads by ``_id``.** FerretDB v1 (local dev, CI, ``make up``) pushes down only ``_id`` equality: a range on
 ``start``, an ``_id`` ``$in`` or range scans and decodes every tenant's rollups, and it never prunes them (no
@@ -22,7 +26,8 @@ elsewhere one ``_id`` ``$in`` per round (MongoDB's ``_id`` index).
 **Settled buckets in memory.** A bucket whose period ended more than ``SettledBuckets.SETTLE`` (5 min) ago gets
 no more attempts in normal operation (the projection is seconds behind the dispatcher), so it is kept after a
 read (LRU, ``KEPT`` buckets, ``TTL_S`` = 10 min) and a page or ``/stats`` reread reads only the open hour,
-the minutes of the last 5 and the few new edge minutes. Staleness, bounded: an attempt counted after its bucket
+the minutes of the last 5 and the few new edge minutes. Open buckets are read from the endpoint's head first,
+then the stored ones, and never kept. Staleness, bounded: an attempt counted after its bucket
 settled (a registry backlog, a replay after an outage, a dispatcher clock behind) drops the bucket from this
 process's memory as it is written, so one registry replica is exact; with several, another replica's late
 attempt shows after at most ``TTL_S``.
@@ -48,7 +53,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,7 +62,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from switchboard_contracts.events import DeliveryAttempt, EndpointKind
-from switchboard_platform.mongo import ensure_expiry_index, sweep_expired
+from switchboard_platform.mongo import ensure_expiry_index, insert_new, sweep_expired
 from switchboard_platform.periodic import Periodic
 from switchboard_registry.adapters.event_log import KafkaPosition
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites
@@ -79,6 +84,10 @@ _COUNTERS = {
 }
 #: The attempt times a bucket keeps for ``stats.covers``; not counters, so not in what ``hourly`` returns.
 _SPAN = frozenset({"first", "last"})
+#: Reads an endpoint's open buckets (``DeliveryLog.open_buckets``).
+OpenBuckets = Callable[[tuple[str, str, str]], Awaitable[dict[str, dict[str, Any]]]]
+#: An attempt of a bucket sealed before it was projected, and which of its buckets (minute or hour) that is.
+Late = tuple[DeliveryAttempt, KafkaPosition, stats.BucketSize]
 #: Point reads in flight at once on FerretDB v1 (more only queue there: measured no faster at 16 than at 8).
 _CONCURRENT_READS = 8
 #: Rollup buckets whose marks are remembered (a minute and an hour bucket per endpoint with traffic).
@@ -86,8 +95,16 @@ _MARKS_KEPT = 10_000
 
 
 class DeliveryRollups:
-    def __init__(self, database: AsyncDatabase[dict[str, Any]], *, sweep_interval_s: float = 3600.0) -> None:
+    def __init__(
+        self,
+        database: AsyncDatabase[dict[str, Any]],
+        *,
+        open_buckets: OpenBuckets | None = None,
+        sweep_interval_s: float = 3600.0,
+    ) -> None:
         self.collection: AsyncCollection[dict[str, Any]] = database["delivery_rollups"]
+        #: An endpoint's buckets still open (in its delivery-log head), by ``(tenant, kind, endpoint)``.
+        self.open_buckets = open_buckets
         #: Per rollup bucket, the marks this process last wrote there (saves a read per bucket per batch).
         self._marks: dict[str, dict[str, int]] = {}
         self.settled = SettledBuckets()
@@ -127,28 +144,101 @@ class DeliveryRollups:
 
     # -- the projection --------------------------------------------------------------------------------------
 
+    def fold_open(
+        self,
+        buckets: dict[str, dict[str, Any]],
+        latest: datetime | None,
+        attempts: Sequence[tuple[DeliveryAttempt, KafkaPosition]],
+    ) -> tuple[datetime | None, list[Late]]:
+        """Count one endpoint's ``attempts``, in record order, in its open ``buckets`` (held in its delivery-log
+        head, so counted exactly once with the head's replay marks and version). Returns the latest attempt time
+        now counted and the attempts of buckets sealed before them, for ``store``."""
+        late: list[Late] = []
+        now = datetime.now(UTC)
+        #: This batch's contributions per open bucket, added once each (a bucket is a tree of counters).
+        parts: dict[str, list[stats.Contribution]] = defaultdict(list)
+        #: The bucket ids met so far, by size and start (the attempts are all this endpoint's).
+        ids: dict[tuple[stats.BucketSize, datetime], str] = {}
+        for attempt, position in attempts:
+            part = stats.contribution(attempt)
+            mark = stats.mark_key(position.partition)
+            for size, step in stats.STEPS.items():
+                start = stats.floor_to(attempt.attempted_at, step)
+                if stats.sealed(start, size, latest):
+                    late.append((attempt, position, size))
+                    continue
+                document_id = ids.get((size, start))
+                if document_id is None:
+                    document_id = ids[size, start] = bucket_id(attempt, size)
+                bucket = buckets.get(document_id)
+                if bucket is None:
+                    bucket = buckets[document_id] = {**_identity(attempt, size, start), "hw": {}, "lo": {}}
+                    # A reader may have kept "no traffic" for this period (the registry was behind).
+                    self.settled.forget(document_id, late=self.settled.is_settled(start, size, now))
+                parts[document_id].append(part)
+                bucket["hw"][mark] = max(position.offset, bucket["hw"].get(mark, -1))
+                bucket["lo"].setdefault(mark, position.offset)
+            latest = attempt.attempted_at if latest is None else max(latest, attempt.attempted_at)
+        for document_id, added in parts.items():
+            stats.add_to(buckets[document_id], stats.fold(added))
+        return latest, late
+
+    @staticmethod
+    def close(
+        buckets: dict[str, dict[str, Any]], latest: datetime | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Take the buckets ``latest`` seals out of ``buckets``: what ``store`` inserts."""
+        ripe = [
+            document_id
+            for document_id, bucket in buckets.items()
+            if stats.sealed(bucket["start"], bucket["size"], latest)
+        ]
+        return [(document_id, buckets.pop(document_id)) for document_id in ripe]
+
+    async def store(self, sealed: Sequence[tuple[str, dict[str, Any]]], late: Sequence[Late]) -> None:
+        """Store the buckets a batch sealed, once each, then count the attempts of buckets sealed before (in that
+        order: a late attempt of a bucket sealed by the same batch finds it stored)."""
+        documents = [
+            {"_id": document_id, **{key: value for key, value in bucket.items() if key != "lo"}}
+            for document_id, bucket in sealed
+        ]
+        for index in sorted(await insert_new(self.collection, documents)):
+            # Stored already: by the run of these records that crashed before its head was written (the marks
+            # refuse this), or the old way, before the bucket's open part began (the marks let it in).
+            await self._merge_sealed(*sealed[index])
+        await self._add_late(late)
+
+    async def _merge_sealed(self, document_id: str, bucket: dict[str, Any]) -> None:
+        delta = stats.delta_of(bucket)
+        guards = [_not_counted(mark, lowest) for mark, lowest in bucket["lo"].items()]
+        update: dict[str, Any] = {
+            "$inc": delta.inc,
+            "$min": {**delta.minimum, "first": delta.first},
+            "$max": {**delta.maximum, "last": delta.last, **{f"hw.{m}": o for m, o in bucket["hw"].items()}},
+        }
+        await self.collection.update_one({"_id": document_id, "$and": guards}, update)
+        self._marks.pop(document_id, None)
+
     async def add(self, attempts: Sequence[tuple[DeliveryAttempt, KafkaPosition]]) -> None:
-        """Count ``attempts`` (each with the Kafka record it came from) in their minute and hour buckets: one
-        write per bucket touched, records already counted (a replay) skipped."""
+        """Count ``attempts`` (each with the Kafka record it came from) in their stored minute and hour buckets:
+        one write per bucket touched, records already counted (a replay) skipped."""
+        await self._add_late(
+            [(attempt, position, size) for attempt, position in attempts for size in stats.STEPS]
+        )
+
+    async def _add_late(self, items: Sequence[Late]) -> None:
         parts: dict[str, dict[int, list[tuple[int, stats.Contribution]]]] = defaultdict(
             lambda: defaultdict(list)
         )
         identities: dict[str, dict[str, Any]] = {}
-        for attempt, position in attempts:
+        for attempt, position, size in items:
             part = stats.contribution(attempt)
-            for size, step in stats.STEPS.items():
-                document_id = bucket_id(attempt, size)
-                parts[document_id][position.partition].append((position.offset, part))
-                if document_id not in identities:
-                    start = stats.floor_to(attempt.attempted_at, step)
-                    identities[document_id] = {
-                        "tenant_id": attempt.tenant_id,
-                        "endpoint_kind": attempt.endpoint_kind,
-                        "endpoint_id": attempt.endpoint_id,
-                        "size": size,
-                        "start": start,
-                        "expires_at": start + step + stats.MAX_WINDOW,
-                    }
+            document_id = bucket_id(attempt, size)
+            parts[document_id][position.partition].append((position.offset, part))
+            if document_id not in identities:
+                identities[document_id] = _identity(
+                    attempt, size, stats.floor_to(attempt.attempted_at, stats.STEPS[size])
+                )
         now = datetime.now(UTC)
         for document_id, by_partition in parts.items():
             identity = identities[document_id]
@@ -178,8 +268,7 @@ class DeliveryRollups:
             for partition, records in fresh.items():
                 mark = stats.mark_key(partition)
                 first = min(offset for offset, _ in records)
-                # Only while the mark is still before these records: they are then not in the bucket yet.
-                guards.append({"$or": [{f"hw.{mark}": {"$lt": first}}, {f"hw.{mark}": {"$exists": False}}]})
+                guards.append(_not_counted(mark, first))
                 moved[mark] = max(offset for offset, _ in records)
             update: dict[str, Any] = {
                 "$inc": delta.inc,
@@ -272,10 +361,15 @@ class DeliveryRollups:
         if not missing:
             return found
         late_writes = self.settled.late_writes
+        # The open buckets first: one sealed meanwhile was stored before its head was written without it.
+        opened = await self.open_buckets(endpoint) if self.open_buckets is not None else {}
         fetched = await self._fetch(missing)
         for document_id in missing:
             bucket = fetched.get(document_id)
             start = ids[document_id]
+            if document_id in opened:
+                found[start] = stats.combine(bucket, opened[document_id])
+                continue
             found[start] = bucket
             # Only a settled bucket, and not when a late attempt was counted meanwhile (it may be in or not).
             if self.settled.is_settled(start, size, now) and self.settled.late_writes == late_writes:
@@ -347,6 +441,23 @@ async def _only_id_lookups(collection: AsyncCollection[dict[str, Any]]) -> bool:
     """Whether the server is FerretDB v1, which pushes down only ``_id`` equality (every other filter scans)."""
     info = await collection.database.client.admin.command("buildInfo")
     return str(info.get("ferretdbVersion", "")).lstrip("v").startswith("1.")
+
+
+def _not_counted(mark: str, first: int) -> dict[str, Any]:
+    """A bucket's guard: its mark of a partition is still before ``first``, so the records from there on are
+    not in it yet."""
+    return {"$or": [{f"hw.{mark}": {"$lt": first}}, {f"hw.{mark}": {"$exists": False}}]}
+
+
+def _identity(attempt: DeliveryAttempt, size: stats.BucketSize, start: datetime) -> dict[str, Any]:
+    return {
+        "tenant_id": attempt.tenant_id,
+        "endpoint_kind": attempt.endpoint_kind,
+        "endpoint_id": attempt.endpoint_id,
+        "size": size,
+        "start": start,
+        "expires_at": start + stats.STEPS[size] + stats.MAX_WINDOW,
+    }
 
 
 def bucket_key(tenant_id: str, kind: str, endpoint_id: str, size: stats.BucketSize, start: datetime) -> str:

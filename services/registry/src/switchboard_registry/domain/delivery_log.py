@@ -96,6 +96,10 @@ class Head:
     summaries: list[dict[str, Any]] = field(default_factory=list)
     #: Per recent command (its id), how many deliveries it attempted again and their status by its attempts.
     commands: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The endpoint's stats rollup buckets still open, by bucket id (``delivery_stats.SEAL_AFTER``; ADR 0011).
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The latest attempt time counted in ``buckets``: what seals them.
+    rolled_to: datetime | None = None
 
     @property
     def total(self) -> int:

@@ -24,6 +24,7 @@ Definitions (documented in the API too):
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -178,6 +179,86 @@ def fold(parts: Iterable[Contribution]) -> BucketDelta:
         for key, high in part.maximum.items():
             delta.maximum[key] = max(high, delta.maximum.get(key, high))
     return delta
+
+
+#: A bucket stays open — counted in its endpoint's delivery-log head, written with it — until the latest attempt
+#: counted there is this far past the bucket's end; then it is sealed: stored once in the rollups collection. An
+#: attempt of a bucket sealed already (the dispatcher's attempts finish out of order by up to a request timeout
+#: and its retry delays are in the schedule, so it is rare) goes to the stored bucket as an update.
+SEAL_AFTER = timedelta(minutes=5)
+
+
+def sealed(start: datetime, size: BucketSize, latest: datetime | None) -> bool:
+    """Whether the ``size`` bucket starting at ``start`` is sealed once ``latest`` is the latest attempt time
+    counted: decided by attempt times, not the clock, so a replay of the same records seals the same buckets."""
+    return latest is not None and start + STEPS[size] + SEAL_AFTER <= latest
+
+
+def add_to(bucket: dict[str, Any], delta: BucketDelta) -> None:
+    """Add ``delta`` to ``bucket`` held in memory: what ``$inc``/``$min``/``$max`` on its dotted keys and on
+    ``first``/``last`` do to a stored one."""
+    for key, value in delta.inc.items():
+        node, leaf = _node(bucket, key)
+        node[leaf] = node.get(leaf, 0) + value
+    for key, low in delta.minimum.items():
+        node, leaf = _node(bucket, key)
+        node[leaf] = min(low, node.get(leaf, low))
+    for key, high in delta.maximum.items():
+        node, leaf = _node(bucket, key)
+        node[leaf] = max(high, node.get(leaf, high))
+    for key, moment, pick in (("first", delta.first, min), ("last", delta.last, max)):
+        if moment is not None:
+            held = bucket.get(key)
+            bucket[key] = moment if held is None else pick(_as_utc(held), moment)
+
+
+def _node(bucket: dict[str, Any], dotted: str) -> tuple[dict[str, Any], str]:
+    *path, leaf = dotted.split(".")
+    node = bucket
+    for name in path:
+        node = node.setdefault(name, {})
+    return node, leaf
+
+
+def delta_of(bucket: Mapping[str, Any]) -> BucketDelta:
+    """A bucket held in memory as the update that adds it to a stored copy of the same bucket (dotted keys)."""
+    delta = BucketDelta({}, {}, {}, bucket.get("first"), bucket.get("last"))
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            dotted = f"{prefix}{key}"
+            if isinstance(value, Mapping):
+                walk(value, f"{dotted}.")
+            elif dotted == "lat.min":
+                delta.minimum[dotted] = value
+            elif dotted == "lat.max":
+                delta.maximum[dotted] = value
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                delta.inc[dotted] = value
+
+    walk({key: bucket[key] for key in COUNTER_FIELDS if key in bucket}, "")
+    return delta
+
+
+def combine(stored: Mapping[str, Any] | None, opened: Mapping[str, Any]) -> dict[str, Any]:
+    """A bucket's counters from its stored copy (if any) and the part still open in its endpoint's head: both
+    exist only for a bucket stored before the open part began (an installation that counted it the old way)."""
+    total = copy.deepcopy({key: opened[key] for key in (*COUNTER_FIELDS, "first", "last") if key in opened})
+    if stored is None:
+        return total
+    merge(total, {key: value for key, value in stored.items() if key in COUNTER_FIELDS})
+    for key, pick in (("first", min), ("last", max)):
+        moments = [
+            _as_utc(moment) for moment in (stored.get(key), opened.get(key)) if isinstance(moment, datetime)
+        ]
+        if moments:
+            total[key] = pick(moments)
+    return total
+
+
+#: The counters of a bucket (what ``merge`` adds up); a bucket also holds its identity, ``first``/``last`` and
+#: its replay marks.
+COUNTER_FIELDS = ("n", "outcome", "final", "retries", "errors", "codes", "lat")
 
 
 def mark_key(partition: int) -> str:
