@@ -9,7 +9,9 @@ For each N: a fresh database whose ``delivery_rollups`` already holds N buckets 
 
 - **writes**: ``--batches`` (``LIVE_BATCHES``) batches of ``BATCH`` attempts over the endpoints, 100 ms apart (a batch spans
   30 s, so one or two minute buckets per endpoint), FerretDB's CPU (utime + stime from ``/proc``) per attempt
-  for the rollups alone (``DeliveryRollups.add``) and for the whole ``record``;
+  for the whole ``record`` (the delivery log and its rollups: open buckets in the heads, ADR 0011) and for
+  late attempts alone (``DeliveryRollups.add``, the guarded update of a stored bucket that an attempt of a
+  bucket sealed already takes);
 - **reads**: ``counters`` over the 24 h back from now (``GET /stats``' default window) and ``hourly`` over
   the console's 24 hours, ``--repeat`` times each, p50 / p95 / max — *cold* (a new ``DeliveryLog`` per read:
   nothing cached in the process) and *warm* (the same one, as the registry serves pages).
@@ -111,7 +113,7 @@ async def _seed(log: DeliveryLog, stored: int, now: datetime) -> None:
 
 
 async def _writes(log: DeliveryLog, pid: int | None, now: datetime, batches: int) -> tuple[float, float]:
-    """FerretDB CPU µs per attempt: rollups alone, then the whole ``record`` (attempts + rollups)."""
+    """FerretDB CPU µs per attempt: late attempts alone (stored buckets updated), then the whole ``record``."""
     base = now - timedelta(seconds=batches * BATCH // 10)
     rollups_cpu = record_cpu = 0.0
     for number in range(batches):
@@ -169,8 +171,8 @@ async def _measure(
         if batches:  # --batches 0: reads only (every update scans the collection on FerretDB v1)
             rollups_us, record_us = await _writes(log, pid, now, batches)
             sys.stdout.write(
-                f"  writes: FerretDB CPU {rollups_us:,.0f} µs per attempt for the rollups, {record_us:,.0f} µs "
-                f"for the whole record\n"
+                f"  writes: FerretDB CPU {record_us:,.0f} µs per attempt for the whole record, {rollups_us:,.0f} µs "
+                f"per late attempt (stored buckets updated)\n"
             )
         now = datetime.now(UTC)
         since, until = (

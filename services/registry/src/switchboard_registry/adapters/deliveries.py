@@ -186,7 +186,9 @@ class DeliveryLog:
             head = heads[endpoint]
             # Record order, whatever order the batch stored them in: what seals a bucket is the same on a replay.
             attempts.sort(key=lambda item: (item[1].partition, item[1].offset))
-            head.rolled_to, closed = self.rollups.fold_open(head.buckets, head.rolled_to, attempts)
+            head.rolled_to, closed = self.rollups.fold_open(
+                head.buckets, head.rolled_to, attempts, maybe_stored=head.unrolled
+            )
             late += closed
             sealed += self.rollups.close(head.buckets, head.rolled_to)
         return sealed, late
@@ -205,7 +207,7 @@ class DeliveryLog:
             return head
         stored = await self.heads.find_one({"_id": endpoint})
         if stored is None:
-            head = Head(endpoint, layout.identity(attempt))
+            head = Head(endpoint, layout.identity(attempt), unrolled=True)
         else:
             head = Head(
                 endpoint,
@@ -220,6 +222,7 @@ class DeliveryLog:
                 # A head stored before ADR 0011 has none: its endpoint's buckets were stored the old way.
                 buckets=_unpacked(stored["buckets"]) if "buckets" in stored else {},
                 rolled_to=stored.get("rolled_to"),
+                unrolled="buckets" not in stored,
             )
         if len(self._heads) >= _HEADS_KEPT:
             self._heads.clear()  # heads of endpoints this process no longer writes; live ones are re-read
@@ -377,6 +380,7 @@ class DeliveryLog:
             written = False
         if written:
             head.version += 1
+            head.unrolled = False
         else:
             self._heads.pop(head.endpoint, None)
         return written

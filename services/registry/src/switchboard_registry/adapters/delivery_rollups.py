@@ -84,6 +84,9 @@ _COUNTERS = {
 }
 #: The attempt times a bucket keeps for ``stats.covers``; not counters, so not in what ``hourly`` returns.
 _SPAN = frozenset({"first", "last"})
+#: What an open bucket holds that its stored copy does not: the first offsets counted (the guard of a merge) and
+#: whether a part of it may have been stored the old way.
+_HELD_ONLY = frozenset({"lo", "stored"})
 #: Reads an endpoint's open buckets (``DeliveryLog.open_buckets``).
 OpenBuckets = Callable[[tuple[str, str, str]], Awaitable[dict[str, dict[str, Any]]]]
 #: An attempt of a bucket sealed before it was projected, and which of its buckets (minute or hour) that is.
@@ -149,10 +152,13 @@ class DeliveryRollups:
         buckets: dict[str, dict[str, Any]],
         latest: datetime | None,
         attempts: Sequence[tuple[DeliveryAttempt, KafkaPosition]],
+        *,
+        maybe_stored: bool = False,
     ) -> tuple[datetime | None, list[Late]]:
         """Count one endpoint's ``attempts``, in record order, in its open ``buckets`` (held in its delivery-log
         head, so counted exactly once with the head's replay marks and version). Returns the latest attempt time
-        now counted and the attempts of buckets sealed before them, for ``store``."""
+        now counted and the attempts of buckets sealed before them, for ``store``. ``maybe_stored``: buckets opened
+        now may also have been stored the old way (before ADR 0011); reads then add the two."""
         late: list[Late] = []
         now = datetime.now(UTC)
         #: This batch's contributions per open bucket, added once each (a bucket is a tree of counters).
@@ -173,6 +179,8 @@ class DeliveryRollups:
                 bucket = buckets.get(document_id)
                 if bucket is None:
                     bucket = buckets[document_id] = {**_identity(attempt, size, start), "hw": {}, "lo": {}}
+                    if maybe_stored:
+                        bucket["stored"] = True
                     # A reader may have kept "no traffic" for this period (the registry was behind).
                     self.settled.forget(document_id, late=self.settled.is_settled(start, size, now))
                 parts[document_id].append(part)
@@ -199,7 +207,7 @@ class DeliveryRollups:
         """Store the buckets a batch sealed, once each, then count the attempts of buckets sealed before (in that
         order: a late attempt of a bucket sealed by the same batch finds it stored)."""
         documents = [
-            {"_id": document_id, **{key: value for key, value in bucket.items() if key != "lo"}}
+            {"_id": document_id, **{key: value for key, value in bucket.items() if key not in _HELD_ONLY}}
             for document_id, bucket in sealed
         ]
         for index in sorted(await insert_new(self.collection, documents)):
@@ -363,7 +371,15 @@ class DeliveryRollups:
         late_writes = self.settled.late_writes
         # The open buckets first: one sealed meanwhile was stored before its head was written without it.
         opened = await self.open_buckets(endpoint) if self.open_buckets is not None else {}
-        fetched = await self._fetch(missing)
+        # An open bucket is not stored (a point read that finds nothing scans the collection on FerretDB v1),
+        # unless it may have a part stored the old way.
+        fetched = await self._fetch(
+            [
+                document_id
+                for document_id in missing
+                if document_id not in opened or opened[document_id].get("stored")
+            ]
+        )
         for document_id in missing:
             bucket = fetched.get(document_id)
             start = ids[document_id]

@@ -100,6 +100,9 @@ class Head:
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The latest attempt time counted in ``buckets``: what seals them.
     rolled_to: datetime | None = None
+    #: Whether this head was read without open buckets (new, or stored before ADR 0011): buckets it opens may
+    #: also have a part stored the old way, which reads must add. Cleared once the head is written.
+    unrolled: bool = False
 
     @property
     def total(self) -> int:
