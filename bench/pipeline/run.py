@@ -8,7 +8,7 @@ ingress's ``POST /v1/events``; the dispatcher delivers them signed to the benchm
 time). Phases, in order:
 
 1. **Ceiling** — the aiohttp client loop against the same receiver, no Kafka (``bench.dispatch.baselines``): the
-   machine's HTTP ceiling in this run; the targets are ratios to it.
+   machine's HTTP ceiling in this run, the best of ``--ceiling-runs``; the targets are ratios to it.
 2. **Throughput** — ``--events`` ≈1 KB events posted by ``--clients`` concurrent clients, every one matching
    every webhook: accepted/s, deliveries/s first → last, publish → receive percentiles, CPU per delivery of each
    process (the four services, Kafka, FerretDB, the receiver) from /proc before and after.
@@ -391,7 +391,9 @@ async def measure(
     connector = aiohttp.TCPConnector(limit=max(args.clients, 64))
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
         receiver = ReceiverClient(http, port)
-        log(f"phase 1: the aiohttp ceiling ({args.clients} concurrent, no Kafka)")
+        log(
+            f"phase 1: the aiohttp ceiling ({args.clients} concurrent, no Kafka; the best of {args.ceiling_runs} runs)"
+        )
         ceiling_args = argparse.Namespace(
             clients=["aiohttp"],
             asyncio_clients=[],
@@ -400,8 +402,14 @@ async def measure(
             baseline_max_requests=200_000,
             body_bytes=args.body_bytes,
         )
-        (ceiling,) = await run_baselines(ceiling_args, receiver, baseline_secret, CpuProbe(pids), logs)
-        result["ceiling"] = ceiling
+        # The best of a few short runs: a single one read 9,000-12,500 req/s on the same quiet machine, and a low
+        # ceiling flatters every ratio to it.
+        ceilings = [
+            (await run_baselines(ceiling_args, receiver, baseline_secret, CpuProbe(pids), logs))[0]
+            for _ in range(args.ceiling_runs)
+        ]
+        result["ceiling"] = max(ceilings, key=lambda run: float(run["req_per_s"]))
+        result["ceiling_runs_req_per_s"] = [round(float(run["req_per_s"])) for run in ceilings]
         await receiver.reset()
 
         registry = Registry(http, stack.urls["registry"])
@@ -703,6 +711,9 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30, help="length of the fixed-rate run")
     parser.add_argument("--body-bytes", type=int, default=1024, help="webhook body size")
     parser.add_argument("--ceiling-seconds", type=float, default=5, help="length of the aiohttp ceiling run")
+    parser.add_argument(
+        "--ceiling-runs", type=int, default=3, help="aiohttp ceiling runs; the targets are ratios to the best"
+    )
     parser.add_argument("--lag-cap", type=float, default=300, help="give up on the projections after this")
     parser.add_argument("--lag-interval", type=float, default=1.0, help="seconds between registry polls")
     parser.add_argument("--drain-cap", type=float, default=600, help="give up waiting for deliveries after")
