@@ -220,3 +220,25 @@ async def test_an_open_bucket_is_read_from_the_head_alone(
     assert counted["n"] == 1
     # On FerretDB v1 a point read that finds nothing scans the whole collection.
     assert bucket_key("t1", "webhook", "w1", "m", NOW + stats.MINUTE) not in asked
+
+
+async def test_a_stats_read_reads_the_heads_open_buckets_once(
+    log: DeliveryLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _project(log, [NOW + timedelta(seconds=1), NOW + stats.MINUTE + timedelta(seconds=1)])
+    reads = 0
+    read = log.rollups.open_buckets
+    assert read is not None
+
+    async def counting(endpoint: tuple[str, str, str]) -> dict[str, dict[str, Any]]:
+        nonlocal reads
+        reads += 1
+        return await read(endpoint)
+
+    monkeypatch.setattr(log.rollups, "open_buckets", counting)
+
+    # An edge whose hour holds attempts outside it: hour buckets, then minute buckets.
+    counted = await log.counters("t1", "webhook", "w1", NOW + stats.MINUTE, NOW + 2 * stats.MINUTE)
+
+    assert counted["n"] == 1
+    assert reads == 1

@@ -27,14 +27,14 @@ finds its chunk.
 A batch is folded per endpoint in memory (``delivery_log.fold``) from the head this process holds — read on
 first touch, after a restart or a rebalance — and written in an order that heals on replay: full chunks and
 locators (inserts: a copy already there is success), late attempts (read the chunk, ``$set`` its deliveries),
-rollups, and the head last, which moves the marks. A crash before the head write leaves the old marks, so the replay folds the
+the stats buckets that closed, and the head last, which moves the marks. A crash before the head write leaves the old marks, so the replay folds the
 same records from the same head into the same chunks. Records up to the marks are skipped: a replay.
 
 ``delivery_rollups`` — per endpoint, one counter document per minute and per hour with traffic, for the stats
-(``adapters.delivery_rollups``, which owns them). An attempt is counted by the Kafka record whose copy is stored
-(its ``kafka`` position): a replay of that record is caught by the rollups' per-partition marks, and another
-copy of the same attempt — the dispatcher re-emitting it after a crash, under a new event id — is not counted
-at all.
+(``adapters.delivery_rollups``, which owns them; ADR 0011). A bucket still open is counted in the head and written
+with it, so the head's marks keep it exact; it is stored here once when closed. An attempt is counted by the Kafka
+record whose copy is stored (its ``kafka`` position): another copy of the same attempt — the dispatcher
+re-emitting it after a crash, under a new event id — is not counted at all.
 
 Every document carries ``expires_at`` for a TTL index: a chunk 30 days after its latest attempt, the head
 after its endpoint's latest, a locator 60 days after its delivery's first attempt (a redelivery may keep the
@@ -138,7 +138,7 @@ class DeliveryLog:
                 if folded is not None:  # None: all its records were folded in before (a replay)
                     folds.append((head, folded))
             counted, new = await self._write_chunks(folds)
-            await self.rollups.store(*self._roll(folds, counted))
+            await self.rollups.store(*self._roll(counted))
             stored += new
             conflicts = []
             for head, folded in folds:
@@ -168,22 +168,14 @@ class DeliveryLog:
         return head, folded
 
     def _roll(
-        self,
-        folds: Sequence[tuple[Head, layout.Folded]],
-        counted: Sequence[tuple[DeliveryAttempt, KafkaPosition]],
+        self, counted: Sequence[tuple[Head, list[tuple[DeliveryAttempt, KafkaPosition]]]]
     ) -> tuple[list[tuple[str, dict[str, Any]]], list[Late]]:
         """Count the attempts this batch stored in their endpoints' open rollup buckets, held in the heads and
         written with them (ADR 0011). Returns the buckets that closed, to store once, and the attempts of
         buckets closed before, to add to the stored ones."""
-        heads = {head.endpoint: head for head, _ in folds}
-        by_endpoint: dict[str, list[tuple[DeliveryAttempt, KafkaPosition]]] = defaultdict(list)
-        for attempt, position in counted:
-            endpoint = layout.endpoint_key(attempt.tenant_id, attempt.endpoint_kind, attempt.endpoint_id)
-            by_endpoint[endpoint].append((attempt, position))
         sealed: list[tuple[str, dict[str, Any]]] = []
         late: list[Late] = []
-        for endpoint, attempts in by_endpoint.items():
-            head = heads[endpoint]
+        for head, attempts in counted:
             # Record order, whatever order the batch stored them in: what seals a bucket is the same on a replay.
             attempts.sort(key=lambda item: (item[1].partition, item[1].offset))
             head.rolled_to, closed = self.rollups.fold_open(
@@ -257,10 +249,10 @@ class DeliveryLog:
 
     async def _write_chunks(
         self, folds: Sequence[tuple[Head, layout.Folded]]
-    ) -> tuple[list[tuple[DeliveryAttempt, KafkaPosition]], int]:
+    ) -> tuple[list[tuple[Head, list[tuple[DeliveryAttempt, KafkaPosition]]]], int]:
         """Insert the full chunks and the new deliveries' locators, write the late attempts into their chunks;
-        returns the attempts stored by this batch's records (for the rollups) and how many of them are new
-        (not stored by an earlier run of the same records)."""
+        returns per head the attempts stored by this batch's records (for the rollups) and how many of them are
+        new (not stored by an earlier run of the same records)."""
         chunks = [
             _chunk_document(head, number, entries)
             for head, folded in folds
@@ -277,9 +269,11 @@ class DeliveryLog:
         ]
         refused = {chunks[index]["_id"] for index in await insert_new(self.chunks, chunks)}
         await insert_new(self.locators, locators)
-        counted: list[tuple[DeliveryAttempt, KafkaPosition]] = []
+        per_head: list[tuple[Head, list[tuple[DeliveryAttempt, KafkaPosition]]]] = []
         new = 0
         for head, folded in folds:
+            counted: list[tuple[DeliveryAttempt, KafkaPosition]] = []
+            per_head.append((head, counted))
             late: dict[int, list[layout.Placed]] = defaultdict(list)
             for item in folded.late:
                 late[item.chunk].append(item)
@@ -302,7 +296,7 @@ class DeliveryLog:
                 written, added = await self._write_late(head, number, items, summarized=number in in_memory)
                 counted.extend(written)
                 new += added
-        return counted, new
+        return per_head, new
 
     async def _write_late(
         self, head: Head, number: int, items: Sequence[layout.Placed], *, summarized: bool

@@ -70,20 +70,10 @@ from switchboard_registry.domain import delivery_stats as stats
 
 log = logging.getLogger(__name__)
 
-#: What a stats read needs from a rollup (never the replay marks).
-_COUNTERS = {
-    "n": 1,
-    "outcome": 1,
-    "final": 1,
-    "retries": 1,
-    "errors": 1,
-    "codes": 1,
-    "lat": 1,
-    "first": 1,
-    "last": 1,
-}
 #: The attempt times a bucket keeps for ``stats.covers``; not counters, so not in what ``hourly`` returns.
-_SPAN = frozenset({"first", "last"})
+_SPAN = frozenset(stats.SPAN_FIELDS)
+#: What a stats read needs from a rollup (never the replay marks).
+_COUNTERS = dict.fromkeys((*stats.COUNTER_FIELDS, *stats.SPAN_FIELDS), 1)
 #: What an open bucket holds that its stored copy does not: the first offsets counted (the guard of a merge) and
 #: whether a part of it may have been stored the old way.
 _HELD_ONLY = frozenset({"lo", "stored"})
@@ -311,7 +301,7 @@ class DeliveryRollups:
         hour buckets; a ragged edge (a piece of an hour) from its hour bucket when every attempt in it lies
         inside the edge (``stats.covers``: the window's end is usually now), from nothing when the hour has
         no bucket, and else from its minute buckets — at most two rounds of point reads."""
-        endpoint = (tenant_id, kind, endpoint_id)
+        endpoint = self._open_once((tenant_id, kind, endpoint_id))
         whole: list[datetime] = []
         edges: list[stats.Span] = []
         for span in stats.plan(since, until):
@@ -344,20 +334,23 @@ class DeliveryRollups:
         """The endpoint's hour buckets starting in ``[since, until)`` by start (hours without traffic have none):
         the console's charts, one round of point reads for the whole window."""
         starts = stats.starts(stats.Span("h", stats.ceil_to(since, stats.HOUR), until))
-        found = await self._buckets((tenant_id, kind, endpoint_id), "h", starts)
+        found = await self._buckets(self._open_once((tenant_id, kind, endpoint_id)), "h", starts)
         return {
             start: {key: value for key, value in bucket.items() if key not in _SPAN}
             for start, bucket in found.items()
             if bucket is not None
         }
 
+    def _open_once(self, endpoint: tuple[str, str, str]) -> _OpenOnce:
+        return _OpenOnce(endpoint, self.open_buckets)
+
     async def _buckets(
-        self, endpoint: tuple[str, str, str], size: stats.BucketSize, starts: Sequence[datetime]
+        self, endpoint: _OpenOnce, size: stats.BucketSize, starts: Sequence[datetime]
     ) -> dict[datetime, dict[str, Any] | None]:
         """The endpoint's ``size`` buckets at ``starts`` (None: no traffic then), from the settled ones this
         process has read lately and, for the rest, by their ``_id``s."""
         now = datetime.now(UTC)
-        ids = {bucket_key(*endpoint, size, start): start for start in dict.fromkeys(starts)}
+        ids = {bucket_key(*endpoint.key, size, start): start for start in dict.fromkeys(starts)}
         found: dict[datetime, dict[str, Any] | None] = {}
         missing = []
         for document_id, start in ids.items():
@@ -370,7 +363,7 @@ class DeliveryRollups:
             return found
         late_writes = self.settled.late_writes
         # The open buckets first: one sealed meanwhile was stored before its head was written without it.
-        opened = await self.open_buckets(endpoint) if self.open_buckets is not None else {}
+        opened = await endpoint.buckets()
         # An open bucket is not stored (a point read that finds nothing scans the collection on FerretDB v1),
         # unless it may have a part stored the old way.
         fetched = await self._fetch(
@@ -409,6 +402,21 @@ class DeliveryRollups:
 
         buckets = await asyncio.gather(*(one(document_id) for document_id in ids))
         return {bucket.pop("_id"): bucket for bucket in buckets if bucket is not None}
+
+
+class _OpenOnce:
+    """An endpoint of a stats read, and its open buckets, read from its head at most once per read (``counters``
+    reads hour buckets, then minute buckets)."""
+
+    def __init__(self, key: tuple[str, str, str], read: OpenBuckets | None) -> None:
+        self.key = key
+        self._read = read
+        self._buckets: dict[str, dict[str, Any]] | None = None
+
+    async def buckets(self) -> dict[str, dict[str, Any]]:
+        if self._buckets is None:
+            self._buckets = await self._read(self.key) if self._read is not None else {}
+        return self._buckets
 
 
 class SettledBuckets:

@@ -243,11 +243,11 @@ def delta_of(bucket: Mapping[str, Any]) -> BucketDelta:
 def combine(stored: Mapping[str, Any] | None, opened: Mapping[str, Any]) -> dict[str, Any]:
     """A bucket's counters from its stored copy (if any) and the part still open in its endpoint's head: both
     exist only for a bucket stored before the open part began (an installation that counted it the old way)."""
-    total = copy.deepcopy({key: opened[key] for key in (*COUNTER_FIELDS, "first", "last") if key in opened})
+    total = copy.deepcopy({key: opened[key] for key in (*COUNTER_FIELDS, *SPAN_FIELDS) if key in opened})
     if stored is None:
         return total
     merge(total, {key: value for key, value in stored.items() if key in COUNTER_FIELDS})
-    for key, pick in (("first", min), ("last", max)):
+    for key, pick in zip(SPAN_FIELDS, (min, max), strict=True):
         moments = [
             _as_utc(moment) for moment in (stored.get(key), opened.get(key)) if isinstance(moment, datetime)
         ]
@@ -259,6 +259,8 @@ def combine(stored: Mapping[str, Any] | None, opened: Mapping[str, Any]) -> dict
 #: The counters of a bucket (what ``merge`` adds up); a bucket also holds its identity, ``first``/``last`` and
 #: its replay marks.
 COUNTER_FIELDS = ("n", "outcome", "final", "retries", "errors", "codes", "lat")
+#: The earliest and latest attempt time a bucket keeps (``covers``).
+SPAN_FIELDS = ("first", "last")
 
 
 def mark_key(partition: int) -> str:

@@ -4,8 +4,8 @@ into seed 002's message history, both a Kafka batch at a time.
 Delivery semantics of both: at-least-once. The offset is committed only after MongoDB acknowledged every write
 (``AckPolicy.NACK_ON_ERROR`` seeks back and retries when a write fails), and every write is idempotent, so a
 redelivered record changes nothing. The attempts consumer takes a Kafka batch at a time (per endpoint one
-head write, the chunks it filled and a locator per new delivery; one write per rollup bucket; ADR 0009; a failed
-batch is sought back to its first record per partition). A record that can never be projected — not a CloudEvent, data that does
+head write carrying its open stats buckets, the chunks it filled, a locator per new delivery and an insert per
+stats bucket that closed; ADR 0009, 0011; a failed batch is sought back to its first record per partition). A record that can never be projected — not a CloudEvent, data that does
 not validate, a tenant mismatch — is logged with its id and skipped rather than retried forever: retrying
 would block its partition without ever succeeding.
 """
