@@ -22,10 +22,8 @@ import asyncio
 import importlib.util
 import json
 import random
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -62,14 +60,12 @@ async def _timed(rounds: int, read: Any) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    ferret = PrivateFerretDB(Path(tempfile.mkdtemp(prefix="bench-deliverylog-")))
-    ferret.start()
-    try:
+    with PrivateFerretDB.temporary("bench-deliverylog-") as ferret:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(ferret.url, tz_aware=True)
         deliveries = _log_class(args.log)(client["bench_deliverylog"])
         await deliveries.ensure_indexes()
-        assert ferret._process is not None
-        pid = ferret._process.pid
+        pid = ferret.pid
+        assert pid is not None
         endpoints = [f"w{i}" for i in range(args.endpoints)]
         start = datetime.now(UTC) - timedelta(hours=20)
         stored = 0
@@ -160,8 +156,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "batch": args.batch,
             "rows": rows,
         }
-    finally:
-        ferret.stop()
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""What the dispatcher benchmark's processes share: the event payload and CPU sampling."""
+"""What the dispatcher benchmark's processes share: the event payload and CPU sampling (``cpu_seconds`` is
+``switchboard_testing``'s, which the registry's perf tools use too)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from switchboard_testing.processes import cpu_seconds
+
+__all__ = ["EVENT_TYPE", "cpu_seconds", "event_data", "machine_busy_seconds"]
 
 EVENT_TYPE = "message.received"
 
@@ -31,17 +36,6 @@ def event_data(seq: int, phase: str, published_at: float, body_bytes: int) -> di
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (from /proc), or None when it cannot be read."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def machine_busy_seconds() -> tuple[float, float]:

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -29,16 +26,12 @@ from switchboard_platform.kafka import Consumed
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_testing.builders import delivery_attempt
 from switchboard_testing.private_ferretdb import PrivateFerretDB
+from switchboard_testing.processes import cpu_seconds
 
 #: Deliveries in each endpoint's open chunk when it is created (a chunk holds 200).
 OPEN = 150
 #: Attempts per measured batch, and the endpoints they touch.
 BATCH, TOUCHED = 50, 4
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _measure(url: str, pid: int, counts: list[int], batches: int) -> None:
@@ -61,7 +54,7 @@ async def _measure(url: str, pid: int, counts: list[int], batches: int) -> None:
                     [(a, Consumed(None, "attempts", 0, o)) for a, o in seeded[first : first + 3000]]
                 )
             created = count
-            before, started = _cpu_s(pid), time.perf_counter()
+            before, started = cpu_seconds(pid) or 0.0, time.perf_counter()
             for number in range(batches):
                 at = now + timedelta(seconds=1 + number)
                 await log.record(
@@ -74,7 +67,7 @@ async def _measure(url: str, pid: int, counts: list[int], batches: int) -> None:
                     ]
                 )
                 offset += BATCH
-            used = _cpu_s(pid) - before
+            used = (cpu_seconds(pid) or 0.0) - before
             sys.stdout.write(
                 f"{count:>7,} endpoints with a head: FerretDB CPU {used / (batches * BATCH) * 1e6:8,.0f} µs per "
                 f"attempt, {used / (batches * TOUCHED) * 1e3:6.1f} ms per head update, "
@@ -93,14 +86,9 @@ async def main() -> None:
     parser.add_argument("counts", nargs="*", type=int, default=[10, 100, 1000])
     parser.add_argument("--batches", type=int, default=20, help="measured batches per count")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="head-costs-") as workdir:
-        ferretdb = PrivateFerretDB(Path(workdir))
-        ferretdb.start()
-        try:
-            assert ferretdb.pid is not None
-            await _measure(ferretdb.url, ferretdb.pid, sorted(args.counts), args.batches)
-        finally:
-            ferretdb.stop()
+    with PrivateFerretDB.temporary("head-costs-") as ferretdb:
+        assert ferretdb.pid is not None
+        await _measure(ferretdb.url, ferretdb.pid, sorted(args.counts), args.batches)
 
 
 if __name__ == "__main__":

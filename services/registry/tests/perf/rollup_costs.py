@@ -26,12 +26,10 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -41,12 +39,12 @@ from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_testing.builders import delivery_attempt
 from switchboard_testing.private_ferretdb import PrivateFerretDB
+from switchboard_testing.processes import cpu_seconds
 
 ENDPOINTS = 4
 BATCH = 300
 LIVE_BATCHES = 10
 TENANT = "tenant-1"
-CLOCK_TICK_S = 0.01  # os.sysconf("SC_CLK_TCK") is 100 on Linux
 
 
 def _attempt(index: int, endpoint: int, at: datetime) -> Any:
@@ -92,10 +90,8 @@ def _unrelated(index: int, now: datetime) -> dict[str, Any]:
 
 
 def _cpu_s(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * CLOCK_TICK_S
+    """FerretDB's CPU seconds so far; 0 for a server measured by ``--url`` (not this machine's to read)."""
+    return (cpu_seconds(pid) or 0.0) if pid is not None else 0.0
 
 
 async def _seed(log: DeliveryLog, stored: int, now: datetime) -> None:
@@ -224,16 +220,11 @@ async def main() -> None:
         for stored in args.counts:
             await _measure(args.url, None, stored, args.repeat, args.batches, warm=not args.no_warm)
         return
-    with tempfile.TemporaryDirectory(prefix="rollup-costs-") as workdir:
-        ferretdb = PrivateFerretDB(Path(workdir))
-        ferretdb.start()
-        try:
-            for stored in args.counts:
-                await _measure(
-                    ferretdb.url, ferretdb.pid, stored, args.repeat, args.batches, warm=not args.no_warm
-                )
-        finally:
-            ferretdb.stop()
+    with PrivateFerretDB.temporary("rollup-costs-") as ferretdb:
+        for stored in args.counts:
+            await _measure(
+                ferretdb.url, ferretdb.pid, stored, args.repeat, args.batches, warm=not args.no_warm
+            )
 
 
 if __name__ == "__main__":

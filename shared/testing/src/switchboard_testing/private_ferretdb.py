@@ -11,7 +11,10 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from switchboard_testing.private_kafka import cache_dir
@@ -84,3 +87,15 @@ class PrivateFerretDB:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    @classmethod
+    @contextmanager
+    def temporary(cls, prefix: str) -> Iterator[PrivateFerretDB]:
+        """A started server in a temporary directory, stopped and removed afterwards (measurement tools)."""
+        with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+            server = cls(Path(workdir))
+            server.start()
+            try:
+                yield server
+            finally:
+                server.stop()

@@ -6,8 +6,22 @@ from __future__ import annotations
 import json
 import os
 import socket
+from pathlib import Path
 
 from switchboard_platform.settings import ServiceSettings
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (from /proc), or None when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def free_port() -> int:
