@@ -12,10 +12,11 @@ import os
 import re
 import signal
 import subprocess
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import AsyncMongoClient
 
@@ -61,6 +62,26 @@ def infrastructure() -> tuple[str, str]:
     require_loopback("SB_KAFKA_BOOTSTRAP", bootstrap)
     require_loopback("SB_MONGODB_URL", mongodb_url)
     return bootstrap, mongodb_url
+
+
+class Run(NamedTuple):
+    """One benchmark run on the shared infrastructure: its id, and its own topic namespace and log directory."""
+
+    bootstrap: str
+    mongodb_url: str
+    id: str
+    namespace: str
+    logs: Path
+
+
+def new_run(name: str) -> Run:
+    """A run of benchmark ``name``: the loopback infrastructure (``infrastructure``), a fresh id, the topic
+    namespace ``bench<id>.`` and the log directory ``.run/bench/<name>-<id>`` (created)."""
+    bootstrap, mongodb_url = infrastructure()
+    run_id = uuid.uuid4().hex[:10]
+    logs = ROOT / ".run" / "bench" / f"{name}-{run_id}"
+    logs.mkdir(parents=True, exist_ok=True)
+    return Run(bootstrap, mongodb_url, run_id, f"bench{run_id}.", logs)
 
 
 def _die_with_parent() -> None:

@@ -33,7 +33,6 @@ import asyncio
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,7 +40,7 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from bench.common import drop_run, infrastructure, log, percentiles, replace_between_markers
+from bench.common import ROOT, drop_run, log, new_run, percentiles, replace_between_markers
 from bench.dispatch.run import git_state, machine
 from bench.pipeline.run import ADMIN_TOKEN, Registry
 from switchboard_contracts.cloudevents import CloudEvent
@@ -52,7 +51,6 @@ from switchboard_dispatcher.domain.records import attempt_event
 from switchboard_platform.kafka_admin import ensure_topics
 from tests.e2e.stack import Stack, started_stack
 
-ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 MARK_START = "<!-- console:start -->"
@@ -218,11 +216,7 @@ async def seed(bootstrap: str, namespace: str, tenant: str, webhook: str, delive
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    bootstrap, mongodb_url = infrastructure()
-    run_id = uuid.uuid4().hex[:10]
-    namespace = f"bench{run_id}."
-    logs = ROOT / ".run" / "bench" / f"console-{run_id}"
-    logs.mkdir(parents=True, exist_ok=True)
+    bootstrap, mongodb_url, run_id, namespace, logs = new_run("console")
     log(f"run {run_id}: topics {namespace}*, logs {logs}")
     await ensure_topics(bootstrap, namespace)
     env = {

@@ -54,7 +54,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from bench.common import infrastructure, log, replace_between_markers
+from bench.common import log, new_run, replace_between_markers
 from switchboard_contracts.topics import Topic
 from switchboard_ingress.settings import IngressSettings
 from switchboard_platform.kafka_admin import delete_topics, ensure_topics
@@ -302,12 +302,8 @@ async def records_on(bootstrap: str, topic: str) -> int:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk (Debian's package)")
-    bootstrap, mongodb_url = infrastructure()
-    run_id = uuid.uuid4().hex[:10]
-    namespace = f"bench{run_id}."
+    bootstrap, mongodb_url, run_id, namespace, logs = new_run("ingress")
     database = f"bench_{run_id}"
-    logs = ROOT / ".run" / "bench" / f"ingress-{run_id}"
-    logs.mkdir(parents=True, exist_ok=True)
     settings = IngressSettings(
         environment=Environment.TEST,
         kafka_bootstrap=bootstrap,

@@ -51,8 +51,8 @@ import aiohttp
 from bench.common import (
     drop_run,
     infra_pid,
-    infrastructure,
     log,
+    new_run,
     ready_port,
     replace_between_markers,
     spawn,
@@ -327,11 +327,7 @@ def delivered_by_path(records: Iterable[tuple[str, str, float, float | None]]) -
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    bootstrap, mongodb_url = infrastructure()
-    run_id = uuid.uuid4().hex[:10]
-    namespace = f"bench{run_id}."
-    logs = ROOT / ".run" / "bench" / f"pipeline-{run_id}"
-    logs.mkdir(parents=True, exist_ok=True)
+    bootstrap, mongodb_url, run_id, namespace, logs = new_run("pipeline")
     log(f"run {run_id}: topics {namespace}*, logs and service run directory {logs}")
     await ensure_topics(bootstrap, namespace)
 
