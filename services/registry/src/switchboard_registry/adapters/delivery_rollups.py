@@ -66,6 +66,7 @@ from switchboard_platform.mongo import ensure_expiry_index, insert_new, sweep_ex
 from switchboard_platform.periodic import Periodic
 from switchboard_registry.adapters.event_log import KafkaPosition
 from switchboard_registry.adapters.versioned import MAX_ROUNDS, ConflictingWrites
+from switchboard_registry.domain import delivery_log as layout
 from switchboard_registry.domain import delivery_stats as stats
 
 log = logging.getLogger(__name__)
@@ -475,9 +476,7 @@ def _not_counted(mark: str, first: int) -> dict[str, Any]:
 
 def _identity(attempt: DeliveryAttempt, size: stats.BucketSize, start: datetime) -> dict[str, Any]:
     return {
-        "tenant_id": attempt.tenant_id,
-        "endpoint_kind": attempt.endpoint_kind,
-        "endpoint_id": attempt.endpoint_id,
+        **layout.identity(attempt),
         "size": size,
         "start": start,
         "expires_at": start + stats.STEPS[size] + stats.MAX_WINDOW,

@@ -28,6 +28,7 @@ from switchboard_registry.commands import send_command
 from switchboard_registry.deps import CommandsDep, DeliveriesRead, DeliveriesWrite, WebhooksDep
 from switchboard_registry.domain import deliveries as rules
 from switchboard_registry.domain import delivery_stats as stats
+from switchboard_registry.domain.delivery_log import no_progress
 from switchboard_registry.domain.timestamps import iso
 
 router = APIRouter(prefix="/api/webhooks", tags=["deliveries"], route_class=BoundedJsonRoute)
@@ -431,6 +432,6 @@ async def recover_progress(
         {
             "commandId": command_id,
             "webhookId": webhook_id,
-            **(counts or {"attempted": 0, "succeeded": 0, "failed": 0, "pending": 0}),
+            **(counts or no_progress()),
         }
     )

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from switchboard_contracts.events import DeliveryAttempt, EndpointKind
 from switchboard_registry.domain import deliveries as rules
-from switchboard_registry.domain.delivery_stats import MAX_WINDOW
+from switchboard_registry.domain.delivery_stats import MAX_WINDOW, mark_key
 
 #: Redeliver/recover commands whose progress an endpoint's head keeps (the latest ones).
 COMMANDS_KEPT = 20
@@ -49,10 +49,6 @@ def chunk_id(endpoint: str, number: int) -> str:
 
 def locator_id(endpoint: str, delivery_id: str) -> str:
     return f"{endpoint}:{delivery_id}"
-
-
-def mark_key(partition: int) -> str:
-    return f"p{partition}"
 
 
 def stored_attempt(attempt: DeliveryAttempt, position: Position) -> dict[str, Any]:
@@ -275,6 +271,11 @@ def command_status(attempts: Mapping[str, Mapping[str, Any]], command_id: str) -
     return status_
 
 
+def no_progress() -> dict[str, int]:
+    """A command's progress before its first attempt reached the log."""
+    return {"attempted": 0, "succeeded": 0, "pending": 0, "failed": 0}
+
+
 def tally(head: Head, entry: Mapping[str, Any], keys: Iterable[str]) -> None:
     """Count in ``head.commands`` the attempts of ``entry``'s delivery stored under ``keys`` by this batch's
     records: the delivery's status by each command before them and after. A replay after a crash before the
@@ -288,12 +289,7 @@ def tally(head: Head, entry: Mapping[str, Any], keys: Iterable[str]) -> None:
     for command_id, added in ours.items():
         before = command_status({k: v for k, v in attempts.items() if k not in added}, command_id)
         after = command_status(attempts, command_id)
-        counts = head.commands.pop(command_id, None) or {
-            "attempted": 0,
-            "succeeded": 0,
-            "pending": 0,
-            "failed": 0,
-        }
+        counts = head.commands.pop(command_id, None) or no_progress()
         head.commands[command_id] = counts  # the most recently counted last
         if before is None:
             counts["attempted"] += 1
