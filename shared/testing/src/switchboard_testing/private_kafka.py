@@ -7,16 +7,15 @@ and ``start`` keep the data directory, so topics and records survive a restart l
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
+from switchboard_platform.kafka_admin import new_cluster_id
 from switchboard_testing.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -78,7 +77,8 @@ class PrivateKafka:
         ):
             text = text.replace(placeholder, value)
         self.config.write_text(text)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # Never one starting with "-", which kafka-storage reads as an option (one random id in 64).
+        cluster_id = new_cluster_id()
         subprocess.run(  # noqa: S603 - fixed arguments, our own jars
             self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config)),
             check=True,
