@@ -38,8 +38,9 @@ SUBSCRIBER_HEARTBEAT_MS = 1000
 
 #: Fetch settings of the projection subscribers (the registry's logs): nobody waits on them record by record,
 #: so the broker holds each fetch until 1 MiB is there or 500 ms passed. Every batch costs its projection a
-#: fixed number of MongoDB writes (a rollup bucket each), and on FerretDB v1 an update costs ~1 ms of its CPU
-#: however small, so fewer, larger batches are what keeps the database's cost per record down: in the pipeline
+#: fixed number of MongoDB writes (a delivery-log head per endpoint; until ADR 0011 also a rollup update per
+#: bucket), and on FerretDB v1 an update costs ~1 ms of its CPU however small, so fewer, larger batches are
+#: what keeps the database's cost per record down: in the pipeline
 #: bench FerretDB's CPU per delivery fell from 429-525 µs at 256 KiB / 250 ms to 271-295 µs at 1 MiB / 500 ms
 #: (249 at 4 MiB / 1 s, which would only add latency). At 200 events/s that is two fetches a second instead of
 #: one fetch, one batch and one bulk write per record; under load fetches fill at once.
