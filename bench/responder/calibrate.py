@@ -11,8 +11,7 @@ answers on dev, 15 % held-out). A threshold answers the questions at or above it
 highest top-1 whose wrong answers (citing the wrong article, every answer to an unanswerable question) stay
 within ``--cap`` of the questions in both runs together. To see what that choice is worth on questions it
 did not see, it is also made on k-1 folds of the dev questions and scored on the last, over several
-shuffles. The held-out part is never read here. WordNet's relatives (``domain/related.py``) stay in both runs: they
-were not written from any question.
+shuffles. The held-out part is never read here.
 """
 
 from __future__ import annotations

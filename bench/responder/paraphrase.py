@@ -116,7 +116,7 @@ def cited(answer: Answer) -> str | None:
 
 
 async def lexical(articles: Sequence[Article], synonyms: Synonyms | None = None) -> Retriever:
-    """The offline default: BM25 with stemming, title boost, synonyms, WordNet relatives, typo correction and calibration
+    """The offline default: BM25 with stemming, title boost, synonyms, typo correction and calibration
     (``synonyms``: another vocabulary than the built-in one, for ``bench.responder.calibrate``)."""
     index = KnowledgeIndex(articles)
     settings = TenantSettings()
@@ -204,7 +204,7 @@ BASELINE = "lexical-before"
 CONFIGURATIONS: dict[str, Configuration] = {
     "lexical": Configuration(
         "lexical",
-        "offline default, no model: BM25 + stemming + title boost + synonyms + WordNet relatives + typo correction, calibrated",
+        "offline default, no model: BM25 + stemming + title boost + synonyms + typo correction, calibrated",
         knowledge_base(lexical),
     ),
     "hybrid-minilm": Configuration(

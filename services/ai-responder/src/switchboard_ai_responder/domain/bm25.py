@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-#: A term's alternatives for query expansion, each with the share of a match of the term it is worth.
-Expansions = Callable[[str], Sequence[tuple[str, float]]]
+#: A term's alternatives (synonyms) for query expansion.
+Expansions = Callable[[str], Sequence[str]]
 #: A synonym's match is worth a little less than the word the user typed.
 SYNONYM_DISCOUNT = 0.8
 
@@ -56,13 +56,13 @@ class BM25:
         return self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
 
     def score(self, query: Sequence[str], index: int, expansions: Expansions | None = None) -> float:
-        """BM25; a query term absent from the document scores through its best alternative, discounted."""
+        """BM25; a query term absent from the document scores through its best synonym, discounted."""
         total = 0.0
         for term in set(query):
             value = self.term_score(term, index)
             if not value and expansions:
-                value = max(
-                    (share * self.term_score(alt, index) for alt, share in expansions(term)), default=0.0
+                value = SYNONYM_DISCOUNT * max(
+                    (self.term_score(alt, index) for alt in expansions(term)), default=0.0
                 )
             total += value
         return total
@@ -73,33 +73,21 @@ class BM25:
         return 1.0 + self.idf(term)
 
     def coverage(self, query: Sequence[str], index: int, expansions: Expansions | None = None) -> float:
-        """A term the document lacks counts through an alternative it holds: fully for a synonym, in
-        proportion for an alternative worth less than one (``share`` / ``SYNONYM_DISCOUNT``)."""
         terms = set(query)
         total = sum(self.weight(term) for term in terms)
         if total == 0:
             return 0.0
         frequency = self.frequencies[index]
 
-        def present(term: str) -> float:
-            if term in frequency:
-                return 1.0
-            shares = (share for alt, share in (expansions(term) if expansions else ()) if alt in frequency)
-            return min(1.0, max(shares, default=0.0) / SYNONYM_DISCOUNT)
+        def present(term: str) -> bool:
+            return term in frequency or bool(expansions and any(alt in frequency for alt in expansions(term)))
 
-        return sum(self.weight(term) * present(term) for term in terms) / total
+        return sum(self.weight(term) for term in terms if present(term)) / total
 
     def search(self, query: Sequence[str], limit: int = 5, expansions: Expansions | None = None) -> list[Hit]:
         """The best ``limit`` documents with a positive score, best first (ties by position)."""
         if not query or not self.count:
             return []
-        if expansions is not None:
-            # Each term's alternatives once per question, and only those some document holds.
-            known = {
-                term: tuple((alt, share) for alt, share in expansions(term) if alt in self.document_frequency)
-                for term in set(query)
-            }
-            expansions = known.__getitem__
         scored = [(self.score(query, index, expansions), index) for index in range(self.count)]
         best = sorted((item for item in scored if item[0] > 0), key=lambda item: (-item[0], item[1]))[:limit]
         return [Hit(index, score, self.coverage(query, index, expansions)) for score, index in best]

@@ -16,8 +16,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from switchboard_ai_responder.domain.bm25 import BM25, SYNONYM_DISCOUNT, Expansions, Hit
-from switchboard_ai_responder.domain.related import RelatedWords, wordnet
+from switchboard_ai_responder.domain.bm25 import BM25, Hit
 from switchboard_ai_responder.domain.text import (
     BUILT_IN,
     STOP_WORDS,
@@ -199,12 +198,9 @@ class KnowledgeIndex:
         *,
         title_weight: int = TITLE_WEIGHT,
         embeddings: Mapping[str, ArticleEmbedding] | None = None,
-        related: RelatedWords | None = None,
     ) -> None:
         self.articles = list(articles)
         self.title_weight = title_weight
-        #: General English relatives of the words the synonym table does not know (WordNet by default).
-        self.related = wordnet() if related is None else related
         self.chunks = [piece for article in self.articles for piece in chunk(article)]
         self._bm25 = BM25([self._terms(piece) for piece in self.chunks])
         self._spelling: dict[str, set[str]] | None = None
@@ -263,19 +259,6 @@ class KnowledgeIndex:
             return term
         return max(sorted(candidates), key=lambda word: known[word])
 
-    def expansions(self, synonyms: Synonyms = BUILT_IN) -> Expansions:
-        """A query term's alternatives: its synonyms when the synonym table (the support vocabulary and the
-        tenant's groups) knows it, else its WordNet relatives. The table is written for support questions and
-        by the operator for their products, so where it has a say, it wins."""
-
-        def expand(term: str) -> Sequence[tuple[str, float]]:
-            alternatives = synonyms(term)
-            if alternatives:
-                return [(alternative, SYNONYM_DISCOUNT) for alternative in alternatives]
-            return self.related(term)
-
-        return expand
-
     def query(self, question: str, synonyms: Synonyms = BUILT_IN) -> list[str]:
         return [self.corrected(term, synonyms) for term in synonyms.query_terms(question)]
 
@@ -297,8 +280,7 @@ class KnowledgeIndex:
         best: list[Hit] = []
         seen: set[str] = set()
         # One more article than asked for: the last one's score is the margin the others are judged by.
-        expansions = self.expansions(synonyms)
-        for hit in self._bm25.search(query, limit=max((limit + 1) * 4, 12), expansions=expansions):
+        for hit in self._bm25.search(query, limit=max((limit + 1) * 4, 12), expansions=synonyms):
             piece = self.chunks[hit.index]
             if piece.article.id in seen:
                 continue

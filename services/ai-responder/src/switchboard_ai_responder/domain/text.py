@@ -217,7 +217,7 @@ class Synonyms:
             needle = f" {phrase} "
             if needle in text:
                 text = text.replace(needle, f" {head} ")
-        return [word for word in text.split() if word not in STEMMED_STOP_WORDS and len(word) > 1]
+        return [word for word in text.split() if word not in _STEMMED_STOP_WORDS and len(word) > 1]
 
     def heads(self, text: str) -> list[str]:
         """The heads of the groups whose members ``text`` holds, as written, in order of first match: what
@@ -230,7 +230,7 @@ class Synonyms:
         return found
 
 
-STEMMED_STOP_WORDS = frozenset(stem(word) for word in STOP_WORDS) | STOP_WORDS
+_STEMMED_STOP_WORDS = frozenset(stem(word) for word in STOP_WORDS) | STOP_WORDS
 
 BUILT_IN = Synonyms(BUILT_IN_SYNONYMS)
 
