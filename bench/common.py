@@ -142,21 +142,36 @@ async def drop_run(bootstrap: str, mongodb_url: str, namespace: str, databases: 
 
 
 INFRA_PORTS = {"kafka": 9092, "ferretdb": 27017}
+#: Where each one's address is configured (what ``deploy/local/infra.sh`` and the services read).
+_INFRA_ADDRESSES = {"kafka": "SB_KAFKA_BOOTSTRAP", "ferretdb": "SB_MONGODB_URL"}
+
+
+def infra_port(name: str) -> int:
+    """The port the local Kafka or FerretDB listens on: the one in ``SB_KAFKA_BOOTSTRAP`` / ``SB_MONGODB_URL``
+    when set (a benchmark run against infrastructure of its own), else the default."""
+    match = re.search(r":(\d+)(?:/|$)", os.environ.get(_INFRA_ADDRESSES[name], ""))
+    return int(match.group(1)) if match else INFRA_PORTS[name]
 
 
 def infra_pid(name: str) -> int | None:
-    """The pid of the local Kafka or FerretDB: from this checkout's pid file (``make infra-up``), else the
-    process listening on its default port (infrastructure another checkout started), else None."""
-    try:
-        return int((ROOT / ".run" / "infra" / name / f"{name}.pid").read_text().strip())
-    except (OSError, ValueError):
-        pass
+    """The pid of the local Kafka or FerretDB: from the pid file ``make infra-up`` wrote (under ``SB_RUN_DIR``,
+    as ``deploy/local/infra.sh`` puts it, else this checkout's ``.run``) when it is the process listening on the
+    configured port, else whichever process listens there (infrastructure another checkout started), else
+    None. The port decides, so a run against other infrastructure never measures this checkout's."""
     listing = subprocess.run(  # noqa: S603 - a fixed command, no user input
-        ["ss", "-Hltnp", f"sport = :{INFRA_PORTS[name]}"],  # noqa: S607
+        ["ss", "-Hltnp", f"sport = :{infra_port(name)}"],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
     ).stdout
+    listening = {int(pid) for pid in re.findall(r"pid=(\d+)", listing)}
+    run_dir = Path(os.environ.get("SB_RUN_DIR") or ROOT / ".run")
+    try:
+        recorded = int((run_dir / "infra" / name / f"{name}.pid").read_text().strip())
+    except (OSError, ValueError):
+        recorded = None
+    if recorded is not None and recorded in listening:
+        return recorded
     match = re.search(r"pid=(\d+)", listing)
     return int(match.group(1)) if match else None
 

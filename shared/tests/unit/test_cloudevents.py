@@ -127,3 +127,64 @@ def test_non_json_data_passes_through_as_bytes() -> None:
 def test_extension_names_follow_the_spec() -> None:
     with pytest.raises(ValueError, match="extension attribute name"):
         cloud_event(extensions={"Bad-Name": "x"})
+
+
+def test_the_header_list_is_the_header_dict_encoded_in_order() -> None:
+    event = cloud_event(
+        partitionkey="conv-1",
+        dataschema="https://schemas.example/m.json",
+        extensions={"sequence": "7"},
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        tracestate="vendor=1",
+    )
+
+    assert event.kafka_header_list() == [
+        (name, value.encode()) for name, value in event.kafka_headers().items()
+    ]
+
+
+def test_binary_mode_header_names_are_case_insensitive_and_the_last_repeat_counts() -> None:
+    headers = [
+        ("CE_SpecVersion", b"1.0"),
+        ("ce_id", b"first"),
+        ("Ce_Id", b"second"),
+        ("ce_source", "/x"),
+        ("ce_type", b"t"),
+        ("Content-Type", b"application/json"),
+        ("ce_Sequence", b"7"),
+        ("ce_not-an-attribute", b"skipped"),
+        ("x-other", b"ignored"),
+        ("TraceParent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+    ]
+
+    event = CloudEvent.from_kafka(b'{"a": 1}', headers)
+
+    assert (event.id, event.source, event.data) == ("second", "/x", {"a": 1})
+    assert event.extensions == {"sequence": "7"}
+    assert event.traceparent == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    assert event.tracestate is None
+
+
+def test_a_structured_record_keeps_the_trace_context_of_its_headers() -> None:
+    envelope = {"specversion": "1.0", "id": "e-1", "source": "/s", "type": "t", "data": None}
+    headers = [
+        ("content-type", b"application/cloudevents+json; charset=utf-8"),
+        ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        ("tracestate", b"vendor=1"),
+    ]
+
+    event = CloudEvent.from_kafka(json.dumps(envelope).encode(), headers)
+
+    assert (event.id, event.traceparent, event.tracestate) == (
+        "e-1",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "vendor=1",
+    )
+
+
+def test_a_record_without_a_specversion_header_is_read_as_structured() -> None:
+    envelope = {"specversion": "1.0", "id": "e-2", "source": "/s", "type": "t"}
+
+    event = CloudEvent.from_kafka(json.dumps(envelope).encode(), [("ce_id", b"ignored")])
+
+    assert event.id == "e-2"

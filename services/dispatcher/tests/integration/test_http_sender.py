@@ -197,3 +197,28 @@ async def test_the_connect_time_resolver_refuses_addresses_that_are_not_global_u
         f"receiver.test resolves to a {kind} address ({address}), which webhooks may not target"
     )
     assert classify_error(raised.value)[0] == "ssrf_blocked"
+
+
+async def test_an_ip_literal_is_checked_before_connecting_and_a_refusal_is_never_remembered(
+    server: str,
+) -> None:
+    """IP-literal URLs bypass the connector's resolver, so the sender classifies them itself: a refused one
+    fails every time (only allowed literals are remembered), an allowed one keeps working."""
+    port = server.rsplit(":", 1)[1]
+    strict = HttpSender(policy_from(allow_loopback=False, allow_private=False))
+    await strict.start()
+    try:
+        for _ in range(2):
+            with pytest.raises(SendError) as raised:
+                await strict.send(f"http://127.0.0.1:{port}/host", b"{}", {}, 5.0)
+            assert raised.value.kind == "ssrf_blocked"
+    finally:
+        await strict.close()
+    loose = HttpSender(policy_from(allow_loopback=True, allow_private=False))
+    await loose.start()
+    try:
+        for _ in range(2):
+            response = await loose.send(f"http://127.0.0.1:{port}/host", b"{}", {}, 5.0)
+            assert response.status == 200
+    finally:
+        await loose.close()

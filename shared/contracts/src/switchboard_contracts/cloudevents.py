@@ -32,13 +32,19 @@ _CONTENT_TYPE: Final = "content-type"
 # CloudEvents attribute names: lower-case letters and digits only, at most 20 characters recommended.
 _ATTRIBUTE_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 M = TypeVar("M", bound=BaseModel)
-E = TypeVar("E", bound="CloudEvent")
 _CORE: Final = frozenset(
     {"id", "source", "type", "specversion", "time", "subject", "datacontenttype", "dataschema"}
 )
 # W3C Trace Context headers.
 TRACEPARENT: Final = "traceparent"
 TRACESTATE: Final = "tracestate"
+#: What a binary-mode record's header (lower-case name) holds, when it is not an extension: a context attribute
+#: (``ce_<name>``, keyed by the attribute), the data's type or the trace context (keyed by the header's name).
+_HEADER_KEYS: Final = {
+    **{_HEADER_PREFIX + name: name for name in _CORE | {"tenant", "partitionkey"}},
+    **{name: name for name in (_CONTENT_TYPE, TRACEPARENT, TRACESTATE)},
+}
+_BYTES: Final = (bytes, bytearray)
 
 #: Writes W3C Trace Context into outgoing ``headers``, given the context the event carries.
 TraceInjector = Callable[[dict[str, str], str | None, str | None], None]
@@ -134,27 +140,35 @@ class CloudEvent(BaseModel):
         return self.partitionkey.encode() if self.partitionkey else None
 
     def kafka_headers(self) -> dict[str, str]:
-        """Binary-mode headers: every context attribute as ``ce_<name>``, the data's type as content-type."""
-        headers = {
-            "ce_specversion": self.specversion,
-            "ce_id": self.id,
-            "ce_source": self.source,
-            "ce_type": self.type,
-            "ce_time": _format_time(self.time),
-            _CONTENT_TYPE: self.datacontenttype,
-        }
-        for name in ("subject", "dataschema", "tenant", "partitionkey"):
-            value = getattr(self, name)
-            if value is not None:
-                headers[_HEADER_PREFIX + name] = value
-        for name, value in self.extensions.items():
-            headers[_HEADER_PREFIX + name] = value
-        _inject_trace(headers, self.traceparent, self.tracestate)
-        return headers
+        """Binary-mode headers: every context attribute as ``ce_<name>``, the data's type as content-type, the
+        trace context as W3C ``traceparent`` / ``tracestate``."""
+        return {name: value.decode() for name, value in self.kafka_header_list()}
 
     def kafka_header_list(self) -> list[tuple[str, bytes]]:
-        """``kafka_headers()`` as a Kafka client takes them: (name, UTF-8 bytes) pairs."""
-        return [(name, value.encode()) for name, value in self.kafka_headers().items()]
+        """The binary-mode headers as a Kafka client takes them: (name, UTF-8 bytes) pairs. Every produced record
+        pays for this, so the pairs are built directly (``kafka_headers`` is the same as a dict)."""
+        pairs = [
+            ("ce_specversion", self.specversion.encode()),
+            ("ce_id", self.id.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_time", _format_time(self.time).encode()),
+            (_CONTENT_TYPE, self.datacontenttype.encode()),
+        ]
+        for name, value in (
+            ("ce_subject", self.subject),
+            ("ce_dataschema", self.dataschema),
+            ("ce_tenant", self.tenant),
+            ("ce_partitionkey", self.partitionkey),
+        ):
+            if value is not None:
+                pairs.append((name, value.encode()))
+        for name, value in self.extensions.items():
+            pairs.append((_HEADER_PREFIX + name, value.encode()))
+        trace: dict[str, str] = {}
+        _inject_trace(trace, self.traceparent, self.tracestate)
+        pairs.extend((name, value.encode()) for name, value in trace.items())
+        return pairs
 
     def kafka_value(self) -> bytes:
         """Binary-mode value: the data itself. JSON data is encoded compactly; bytes pass through."""
@@ -203,34 +217,44 @@ class CloudEvent(BaseModel):
     ) -> Self:
         """Decode a Kafka record in either binary or structured mode."""
         pairs = headers.items() if isinstance(headers, Mapping) else headers
-        attrs: dict[str, str] = {}
+        # One pass over the headers, each name lower-cased once (every consumed record pays for this): the
+        # context attributes, the extensions, the content type and the trace context. A repeated header: the
+        # last one counts.
+        fields: dict[str, Any] = {}
+        extensions: dict[str, str] = {}
         for raw_name, raw_value in pairs:
-            name = raw_name.lower()
-            attrs[name] = raw_value.decode() if isinstance(raw_value, bytes | bytearray) else str(raw_value)
-        content_type = attrs.get(_CONTENT_TYPE, "")
-        if content_type.split(";")[0].strip() == STRUCTURED_JSON or "ce_specversion" not in attrs:
+            text = raw_value.decode() if isinstance(raw_value, _BYTES) else str(raw_value)
+            key = _HEADER_KEYS.get(raw_name)
+            if key is None:
+                name = raw_name.lower()
+                key = _HEADER_KEYS.get(name)
+                if key is None:
+                    attr = name.removeprefix(_HEADER_PREFIX)
+                    if attr != name and _ATTRIBUTE_NAME.match(attr):
+                        extensions[attr] = text
+                    continue
+            fields[key] = text
+        content_type = fields.pop(_CONTENT_TYPE, "")
+        traceparent = fields.pop(TRACEPARENT, None)
+        tracestate = fields.pop(TRACESTATE, None)
+        if content_type.split(";")[0].strip() == STRUCTURED_JSON or "specversion" not in fields:
             # Structured mode (or a producer that set no headers at all): the value is the envelope.
             try:
                 envelope = strict_json.loads(value or b"", max_depth=strict_json.RECORD_MAX_DEPTH)
             except strict_json.InvalidJson as exc:
                 raise CloudEventError(f"structured CloudEvent value is not JSON: {exc}") from None
             event = cls.from_structured(envelope)
-            return _traced(event, attrs)
+            if traceparent is None:
+                return event
+            return event.model_copy(update={"traceparent": traceparent, "tracestate": tracestate})
 
-        fields: dict[str, Any] = {}
-        extensions: dict[str, str] = {}
-        for name, text in attrs.items():
-            if not name.startswith(_HEADER_PREFIX):
-                continue
-            attr = name.removeprefix(_HEADER_PREFIX)
-            if attr in _CORE or attr in {"tenant", "partitionkey"}:
-                fields[attr] = text
-            elif _ATTRIBUTE_NAME.match(attr):
-                extensions[attr] = text
-        fields["datacontenttype"] = content_type or JSON
-        fields["data"] = _decode_data(value, fields["datacontenttype"])
-        fields["traceparent"], fields["tracestate"] = trace_context(attrs)
-        return cls._validated({**fields, "extensions": extensions})
+        content_type = content_type or JSON
+        fields["datacontenttype"] = content_type
+        fields["data"] = _decode_data(value, content_type)
+        fields["traceparent"] = traceparent
+        fields["tracestate"] = tracestate
+        fields["extensions"] = extensions
+        return cls._validated(fields)
 
     @classmethod
     def _validated(cls, fields: dict[str, Any]) -> Self:
@@ -240,14 +264,6 @@ class CloudEvent(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "event"
             raise CloudEventError(f"invalid CloudEvent attribute {where}: {first['msg']}") from None
-
-
-def _traced(event: E, headers: Mapping[str, str]) -> E:
-    """``event`` with the trace context of the record's W3C headers."""
-    traceparent, tracestate = trace_context(headers)
-    if traceparent is None:
-        return event
-    return event.model_copy(update={"traceparent": traceparent, "tracestate": tracestate})
 
 
 def _decode_data(value: bytes | None, content_type: str) -> Any:

@@ -131,6 +131,9 @@ class HttpSender:
         self.max_per_host = max_per_host
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        #: IP-literal hosts this sender's policy allows: an address's kind never changes, so each is classified
+        #: once (~3.5 µs a request otherwise). Refused ones are not kept: they fail every time, before connecting.
+        self._allowed_literals: set[str] = set()
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -163,8 +166,11 @@ class HttpSender:
         with telemetry.http_request(method, url) as span:
             try:
                 literal = _ip_literal_host(url)
-                if literal is not None:
+                if literal is not None and literal not in self._allowed_literals:
                     await resolve_checked(literal, 0, self.policy, self.resolver)
+                    if len(self._allowed_literals) >= _LITERALS_KEPT:
+                        self._allowed_literals.clear()
+                    self._allowed_literals.add(literal)
                 async with self._session.request(
                     method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
                 ) as response:
@@ -187,7 +193,10 @@ class HttpSender:
         )
 
 
-@lru_cache(maxsize=4096)
+_LITERALS_KEPT = 4096
+
+
+@lru_cache(maxsize=_LITERALS_KEPT)
 def _ip_literal_host(url: str) -> str | None:
     """The URL's host when it is an IP literal (aiohttp connects to those without a resolver), else None."""
     host = urlsplit(url).hostname or ""
