@@ -289,6 +289,10 @@ class _ObserveRequests:
     def __init__(self, app: Any, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        #: (method, route template, status) -> its request counter and latency histogram: Prometheus's ``labels()``
+        #: validates and looks its values up again on every call (~3 µs a request for the two, on ingress).
+        #: As many entries as the metrics have label sets.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -306,10 +310,19 @@ class _ObserveRequests:
         try:
             await self.app(scope, receive, observed_send)
         finally:
-            template = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            self.metrics.http_requests.labels(method, template, str(status)).inc()
-            self.metrics.http_latency.labels(method, template).observe(time.perf_counter() - started)
+            key = (scope["method"], getattr(scope.get("route"), "path", "unmatched"), status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = self._label(*key)
+            requests, latency = children
+            requests.inc()
+            latency.observe(time.perf_counter() - started)
+
+    def _label(self, method: str, template: str, status: int) -> tuple[Counter, Histogram]:
+        return (
+            self.metrics.http_requests.labels(method, template, str(status)),
+            self.metrics.http_latency.labels(method, template),
+        )
 
 
 def health_router(probes: Mapping[str, Probe], metrics: Metrics, timeout_s: float = 2.0) -> APIRouter:
