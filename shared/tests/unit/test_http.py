@@ -289,6 +289,15 @@ async def test_a_body_refused_by_its_content_length_is_read_too() -> None:
     assert sent[0]["status"] == 413
 
 
+async def test_a_small_content_length_beside_a_transfer_encoding_does_not_lift_the_limit() -> None:
+    # With both headers the chunked encoding frames the body (RFC 9112 6.3), so the length proves nothing.
+    upload = _Upload(chunks=4, size=32)
+
+    sent = await _refused(upload, [(b"content-length", b"10"), (b"transfer-encoding", b"chunked")])
+
+    assert sent[0]["status"] == 413
+
+
 async def test_what_is_read_of_a_refused_body_is_capped() -> None:
     upload = _Upload(chunks=0, size=64 * 1024, endless=True)
 
