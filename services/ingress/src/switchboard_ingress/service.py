@@ -101,7 +101,13 @@ class BatchedKafkaEventSink:
                 )
 
         try:
-            await asyncio.wait_for(asyncio.gather(*(send(event) for event in events)), self.timeout_s)
+            # One event is the common case (POST /v1/events, a partner's message): awaited in the request's own
+            # task, where gather and wait_for would each schedule another (~10 µs of CPU a request).
+            async with asyncio.timeout(self.timeout_s):
+                if len(events) == 1:
+                    await send(events[0])
+                else:
+                    await asyncio.gather(*(send(event) for event in events))
         except (TimeoutError, KafkaError) as exc:
             raise Unavailable(type(exc).__name__) from exc
 
