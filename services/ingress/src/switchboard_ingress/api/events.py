@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from switchboard_contracts.cloudevents import CloudEventError
@@ -37,7 +37,7 @@ class EventAccepted(BaseModel):
     response_model=EventAccepted,
     responses={400: {}, 401: {}, 413: {}, 422: {}, 503: {}},
 )
-async def post_event(request: Request) -> JSONResponse:
+async def post_event(request: Request) -> Response:
     services = services_of(request)
     settings, metrics = services.settings, services.metrics
     expected = "Bearer " + settings.events_token.get_secret_value()
@@ -63,7 +63,7 @@ async def post_event(request: Request) -> JSONResponse:
         ) from exc
     metrics.events_accepted.labels(event.type).inc()
     accepted = EventAccepted(id=event.id, type=event.type)
-    return JSONResponse(accepted.model_dump(), status.HTTP_202_ACCEPTED)
+    return Response(accepted.model_dump_json(), status.HTTP_202_ACCEPTED, media_type="application/json")
 
 
 def _field_of(message: str) -> str | None:
