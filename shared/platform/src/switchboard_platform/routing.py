@@ -4,7 +4,7 @@ has no parameter found by one dictionary lookup.
 FastAPI (0.165) keeps each ``include_router`` as a branch that it walks on every request: every branch asks its
 router whether it matches (recomputing the routes' version and swapping context keys in the scope around each
 route's regex), then the chosen branch matches again to handle. Ingress's ``POST /v1/events``, its hottest
-route and the last one declared, spent ~45 µs of CPU there, a third of the request in-process
+route and the last one declared, spent ~40 µs of CPU there, a third of the request in-process
 (``bench/ingress/asgi.py``). ``include_routes`` puts a router's routes into the app's own router instead, as
 ``@app.post`` would, and ``ExactPaths`` answers for fixed paths before the router walks its list.
 
