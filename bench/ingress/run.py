@@ -10,12 +10,14 @@ Phases:
    the baseline; ``POST /api/webhook/incoming`` (seed 002, async mode: the seed's request shape with a
    ``timestamp``, every message distinct, so each one is deduplicated through MongoDB and published to Kafka with
    acks=all); ``POST /webhooks/freshchat/{id}`` (pre-signed RSA-2048 bodies, every message id distinct, so each
-   request is an RSA verification, a MongoDB claim and a Kafka publish).
+   request is an RSA verification, a MongoDB claim and a Kafka publish); ``POST /v1/events`` (bench/pipeline's
+   ≈1 KB structured CloudEvents, every id distinct: auth, parse, a Kafka publish, no MongoDB).
 2. **Latency at a fixed rate** (``--rate`` requests/s for ``--rate-duration`` s, paced by wrk's ``delay()``): the
    same two endpoints.
 
 Accepted requests are counted from the status codes (202 / 200-not-duplicate) and checked against the records
-that actually arrived on ``platform.events``. The request limit is raised for the run (the default 100/minute
+that actually arrived on ``platform.events``; the ingress process's CPU (user + system, its workers included)
+is divided by the accepted requests of each phase. The request limit is raised for the run (the default 100/minute
 would measure the limiter's 429s); the limiter still runs. Results: ``bench/results/ingress-<UTC date>.json``
 and the table in ``bench/ingress/README.md``.
 
@@ -60,7 +62,7 @@ from switchboard_ingress.settings import IngressSettings
 from switchboard_platform.kafka_admin import delete_topics, ensure_topics
 from switchboard_platform.secrets_box import SecretsBox
 from switchboard_platform.settings import Environment
-from switchboard_testing.processes import free_port
+from switchboard_testing.processes import cpu_seconds, free_port
 from switchboard_testing.webhooks import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,10 +111,17 @@ function init(args)
   end
 end
 
+local pad = string.rep("x", 800)
+
 function request()
   counter = counter + 1
   if mode == "freshchat" then
     return requests_[((counter - 1) % n) + 1]
+  end
+  if mode == "events" then
+    -- bench/pipeline's shape: a ~1 KB structured CloudEvent, every id distinct.
+    local body = string.format('{"specversion":"1.0","id":"%s-%d","source":"//bench","type":"message.created","tenant":"bench","partitionkey":"conv-%d","data":{"conversation_id":"conv-%d","message_id":"%s-%d","seq":%d,"text":"%s"}}', prefix, counter, counter % 64, counter % 64, prefix, counter, counter, pad)
+    return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. arg3}, body)
   end
   -- "incoming": the seed's request with its timestamp (deduplicated through MongoDB); "incoming_nokey": the same
   -- without timestamp or id (nothing to deduplicate on, so no MongoDB on the path).
@@ -152,7 +161,8 @@ end
 @contextlib.asynccontextmanager
 async def serve(
     name: str, factory: str, env: dict[str, str], logs: Path, workers: int, profile: Path | None = None
-) -> AsyncIterator[int]:
+) -> AsyncIterator[tuple[int, int]]:
+    """The app under uvicorn on a free port, once ``/readyz`` answers 200: (port, uvicorn's pid)."""
     port = free_port()
     profiling = ["-m", "cProfile", "-o", str(profile)] if profile else []
     command = [sys.executable, *profiling, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1"]
@@ -174,7 +184,7 @@ async def serve(
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{name} not ready in 90 s")
                 await asyncio.sleep(0.3)
-        yield port
+        yield port, process.pid
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
@@ -247,6 +257,21 @@ async def wrk(
     }
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU so far of process ``pid`` and its children (uvicorn's workers with ``--workers``)."""
+    total = cpu_seconds(pid) or 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            total += cpu_seconds(int(proc.name)) or 0.0
+    return total
+
+
 # -- fixtures --------------------------------------------------------------------------------------------------------
 
 
@@ -283,13 +308,12 @@ def signed_bodies(key: rsa.RSAPrivateKey, count: int, prefix: str, path: Path) -
 
 
 async def records_on(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    # Subscribed, so the consumer's metadata covers the topic (``topics()`` fetches the cluster's topics without
+    # updating the metadata ``partitions_for_topic`` reads: it counted 0 records on a fresh consumer).
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer.topics()  # fetches fresh metadata, new topics included
-            partitions = consumer.partitions_for_topic(topic) or set()
         offsets = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
         return sum(offsets.values())
     finally:
@@ -352,12 +376,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "SB_TOPIC_NAMESPACE": namespace,
         "SB_INGRESS_MONGODB_DATABASE": database,
         "SB_INGRESS_RATE_LIMIT_PER_MINUTE": "100000000",
+        "SB_INGRESS_EVENTS_TOKEN": BEARER,
         "SB_LOG_LEVEL": "WARNING",
     }
     phases: dict[str, Any] = {}
     load_before = os.getloadavg()
     try:
-        async with serve("baseline", "bench.ingress.baseline:create_app", env, logs, args.workers) as port:
+        async with serve("baseline", "bench.ingress.baseline:create_app", env, logs, args.workers) as (
+            port,
+            _,
+        ):
             url = f"http://127.0.0.1:{port}"
             log("baseline: bare ASGI app, no Kafka")
             phases["baseline"] = await wrk(
@@ -372,7 +400,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             log(f"  {phases['baseline']['requests_per_s']} req/s, p99 {phases['baseline']['p99_ms']} ms")
         async with serve(
             "ingress", "switchboard_ingress.main:create_app", env, logs, args.workers, args.profile
-        ) as port:
+        ) as (port, ingress_pid):
             url = f"http://127.0.0.1:{port}"
             freshchat_path = f"/webhooks/freshchat/{FRESHCHAT_ID}"
             plans = [
@@ -403,6 +431,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     args.duration,
                     args.connections,
                 ),
+                ("events", "events", "/v1/events", BEARER, 0.0, args.duration, args.connections),
                 (
                     f"incoming@{args.rate:g}/s",
                     "incoming",
@@ -431,6 +460,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if wanted is not None and mode not in wanted:
                     continue
                 before = await records_on(bootstrap, topic)
+                cpu_before = process_tree_cpu_seconds(ingress_pid)
                 delay_ms = 1000 / args.rate if paced else 0.0
                 log(
                     f"{name}: {connections} connections, {duration:g} s"
@@ -446,12 +476,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     workdir=logs,
                     delay_ms=delay_ms,
                 )
+                cpu = process_tree_cpu_seconds(ingress_pid) - cpu_before
+                accepted = result["statuses"]["accepted"]
+                result["ingress_cpu_us_per_accepted"] = round(cpu / accepted * 1e6, 1) if accepted else None
                 await asyncio.sleep(0.5)
                 result["records_in_kafka"] = await records_on(bootstrap, topic) - before
                 phases[name] = result
                 log(
                     f"  {result['requests_per_s']} req/s ({result['accepted_per_s']} accepted/s), p50 {result['p50_ms']} ms,"
-                    f" p99 {result['p99_ms']} ms, statuses {result['statuses']}, records {result['records_in_kafka']}"
+                    f" p99 {result['p99_ms']} ms, statuses {result['statuses']}, records {result['records_in_kafka']},"
+                    f" ingress CPU {result['ingress_cpu_us_per_accepted']} µs per accepted request"
                 )
     finally:
         await delete_topics(bootstrap, namespace)
@@ -499,15 +533,16 @@ def table(result: dict[str, Any]) -> str:
         f"{result['machine']['uvicorn_workers']} uvicorn worker(s), Kafka + FerretDB on the same machine, "
         f"{result['machine']['load_generator']}.",
         "",
-        "| phase | connections | requests/s | accepted/s | p50 ms | p90 ms | p99 ms | records in Kafka | vs baseline |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| phase | connections | requests/s | accepted/s | p50 ms | p90 ms | p99 ms | records in Kafka | vs baseline "
+        "| ingress CPU µs / accepted |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, phase in result["phases"].items():
         ratio = result["ratios_to_baseline"].get(name)
         lines.append(
             f"| {name} | {phase['connections']} | {phase['requests_per_s']:,.0f} | {phase['accepted_per_s']:,.0f} | "
             f"{phase['p50_ms']} | {phase['p90_ms']} | {phase['p99_ms']} | {phase.get('records_in_kafka', '—')} | "
-            f"{f'{ratio:.0%}' if ratio else '—'} |"
+            f"{f'{ratio:.0%}' if ratio else '—'} | {phase.get('ingress_cpu_us_per_accepted') or '—'} |"
         )
     verdict = result["verdict"]
     lines += [
@@ -544,7 +579,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (ingress replicas)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the ingress process here")
     parser.add_argument(
-        "--phases", default="all", help="comma-separated phase modes to run: incoming,freshchat"
+        "--phases",
+        default="all",
+        help="comma-separated phase modes to run: incoming,incoming_nokey,freshchat,events",
     )
     parser.add_argument("--no-record", action="store_true", help="print the results without writing them")
     args = parser.parse_args()

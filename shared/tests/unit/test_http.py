@@ -149,6 +149,18 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in response.text
 
 
+async def test_each_method_route_and_status_is_counted_and_timed_apart(client: httpx.AsyncClient) -> None:
+    for _ in range(2):
+        await client.post("/things", json={"name": "x", "size": 1})
+    await client.post("/things", json={"name": "x"})
+    await client.get("/nowhere")
+    text = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="POST",route="/things",status="200"} 2.0' in text
+    assert 'http_requests_total{method="POST",route="/things",status="422"} 1.0' in text
+    assert 'http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
+    assert 'http_request_duration_seconds_count{method="POST",route="/things"} 3.0' in text
+
+
 def _limited_app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
@@ -274,6 +286,15 @@ async def test_a_body_refused_by_its_content_length_is_read_too() -> None:
     sent = await _refused(upload, [(b"content-length", b"200")])
 
     assert upload.read == 4
+    assert sent[0]["status"] == 413
+
+
+async def test_a_small_content_length_beside_a_transfer_encoding_does_not_lift_the_limit() -> None:
+    # With both headers the chunked encoding frames the body (RFC 9112 6.3), so the length proves nothing.
+    upload = _Upload(chunks=4, size=32)
+
+    sent = await _refused(upload, [(b"content-length", b"10"), (b"transfer-encoding", b"chunked")])
+
     assert sent[0]["status"] == 413
 
 

@@ -66,9 +66,14 @@ class Services:
     replies: ReplyChannel
 
 
-async def _services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """``Services`` for an endpoint that takes only the request (a ``DirectRoute``)."""
     services: Services = request.app.state.services
     return services
+
+
+async def _services(request: Request) -> Services:
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(_services)]

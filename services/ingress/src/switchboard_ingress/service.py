@@ -97,11 +97,20 @@ class BatchedKafkaEventSink:
             # Under tracing, a PRODUCER span whose context the record's traceparent header carries.
             with telemetry.publishing(self.topic, event):
                 await batching.send(
-                    self.topic, event.kafka_value(), key=event.kafka_key(), headers=event.kafka_header_list()
+                    self.topic,
+                    event.kafka_value(),
+                    key=event.kafka_key(),
+                    headers=event.kafka_header_list(),
+                    timeout_s=self.timeout_s,
                 )
 
         try:
-            await asyncio.wait_for(asyncio.gather(*(send(event) for event in events)), self.timeout_s)
+            # Each record bounded by the timeout on its own. One event is the common case (POST /v1/events, a
+            # partner's message): awaited in the request's own task, without gather's.
+            if len(events) == 1:
+                await send(events[0])
+            else:
+                await asyncio.gather(*(send(event) for event in events))
         except (TimeoutError, KafkaError) as exc:
             raise Unavailable(type(exc).__name__) from exc
 

@@ -144,3 +144,26 @@ async def test_kafka_not_acknowledging_is_503_with_retry_after(
     response = await client.post("/v1/events", json=EVENT, headers=AUTH)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
+
+
+async def test_the_openapi_document_describes_the_202(
+    app_client: tuple[httpx.AsyncClient, KafkaBroker],
+) -> None:
+    client, _ = app_client
+    document = (await client.get("/openapi.json")).json()
+    answers = document["paths"]["/v1/events"]["post"]["responses"]
+    schema = answers["202"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/EventAccepted"}
+    assert set(document["components"]["schemas"]["EventAccepted"]["properties"]) == {"status", "id", "type"}
+    assert {"400", "401", "413", "422", "503"} <= set(answers)
+
+
+async def test_accepted_events_are_counted_by_route_and_type(
+    app_client: tuple[httpx.AsyncClient, KafkaBroker],
+) -> None:
+    client, broker = app_client
+    await broker.start()
+    assert (await client.post("/v1/events", json=EVENT, headers=AUTH)).status_code == 202
+    exposition = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="POST",route="/v1/events",status="202"} 1.0' in exposition
+    assert 'events_accepted_total{type="message.created"} 1.0' in exposition

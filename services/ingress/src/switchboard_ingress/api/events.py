@@ -6,18 +6,27 @@ A 202 means the event is in Kafka (acks=all). When Kafka does not acknowledge in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from fastapi import APIRouter, Request, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from switchboard_contracts.cloudevents import CloudEventError
 from switchboard_contracts.signing import constant_time_equal
-from switchboard_ingress.deps import ServicesDep
+from switchboard_ingress.deps import services_of
 from switchboard_ingress.domain.cloudevents_http import InvalidJson, parse_http_event
 from switchboard_ingress.service import Unavailable
-from switchboard_platform.http import ApiError, BoundedJsonRoute
+from switchboard_platform.http import ApiError, DirectRoute
 
-router = APIRouter(tags=["events"], route_class=BoundedJsonRoute)
+# The hottest route of ingress, so a DirectRoute: the endpoint reads the request and builds its answer itself.
+router = APIRouter(tags=["events"], route_class=DirectRoute)
+
+
+class EventAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    id: str = Field(description="The event's id", examples=["evt-1"])
+    type: str = Field(description="The event's type", examples=["message.created"])
 
 
 @router.post(
@@ -25,9 +34,11 @@ router = APIRouter(tags=["events"], route_class=BoundedJsonRoute)
     status_code=status.HTTP_202_ACCEPTED,
     summary="Publish a CloudEvent to platform.events",
     description="Authenticated by `Authorization: Bearer <the ingress's SB_EVENTS_TOKEN>`.",
+    response_model=EventAccepted,
     responses={400: {}, 401: {}, 413: {}, 422: {}, 503: {}},
 )
-async def post_event(request: Request, services: ServicesDep) -> dict[str, Any]:
+async def post_event(request: Request) -> Response:
+    services = services_of(request)
     settings, metrics = services.settings, services.metrics
     expected = "Bearer " + settings.events_token.get_secret_value()
     authorization = request.headers.get("authorization")
@@ -51,7 +62,8 @@ async def post_event(request: Request, services: ServicesDep) -> dict[str, Any]:
             headers={"Retry-After": str(settings.retry_after_s)},
         ) from exc
     metrics.events_accepted.labels(event.type).inc()
-    return {"status": "accepted", "id": event.id, "type": event.type}
+    accepted = EventAccepted(id=event.id, type=event.type)
+    return Response(accepted.model_dump_json(), status.HTTP_202_ACCEPTED, media_type="application/json")
 
 
 def _field_of(message: str) -> str | None:
