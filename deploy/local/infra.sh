@@ -81,7 +81,11 @@ read -r -a KAFKA_HEAP_OPTS <<<"${SB_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 # Cache (downloads/builds, shared by every checkout) and run state (this checkout).
 KAFKA_HOME="$SB_CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME/libs"
-FDB_BIN="$SB_CACHE_DIR/ferretdb-$FERRETDB_VERSION/ferretdb"
+# The build is the release plus our patches (ferretdb/patches): its directory names both, so a patch change
+# builds a new binary instead of reusing one built without it (switchboard_testing.private_ferretdb finds it the
+# same way).
+FDB_PATCHES_ID="$(export LC_ALL=C; cat "$SB_LOCAL_DIR"/ferretdb/patches/*.patch | sha256sum | cut -c1-12)"
+FDB_BIN="$SB_CACHE_DIR/ferretdb-$FERRETDB_VERSION-$FDB_PATCHES_ID/ferretdb"
 
 K_RUN="$SB_RUN_DIR/infra/kafka"
 K_DATA="$K_RUN/data"

@@ -19,6 +19,7 @@ set -euo pipefail
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 out="${1:?usage: build.sh OUTPUT_BINARY}"
 out="$(realpath -m "$out")"
+patches="$(cd "$(dirname "$0")" && pwd)/patches"
 
 if ! command -v go >/dev/null 2>&1; then
 	echo "error: 'go' not found; FerretDB $FERRETDB_VERSION is built from source with Go 1.24+: install it from https://go.dev/dl" >&2
@@ -73,6 +74,11 @@ chmod -R u+w "$work/src"
 cd "$work/src"
 echo "$FERRETDB_VERSION" >build/version/version.txt
 echo "switchboard-local" >build/version/package.txt
+# Our fixes to FerretDB's own code (each patch file says what and why), applied in name order.
+for patch in "$patches"/*.patch; do
+	[[ -e $patch ]] || continue
+	run git apply -p1 --whitespace=nowarn "$patch" >/dev/null
+done
 
 mkdir -p "$(dirname "$out")"
 run go build -trimpath -o "$out.tmp" ./cmd/ferretdb >/dev/null

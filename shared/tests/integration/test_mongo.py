@@ -88,3 +88,33 @@ async def test_insert_new_raises_on_an_error_that_is_not_a_duplicate(
         await insert_new(collection, [{"_id": "a"}, {"_id": "b", "$bad": 1}])
 
     assert {error["code"] for error in raised.value.details["writeErrors"]} - {DUPLICATE_KEY}
+
+
+async def test_lookups_and_guarded_updates_by_id_use_the_id_index_on_ferretdb(
+    mongo: AsyncMongoClient[dict[str, Any]], db_prefix: str
+) -> None:
+    """deploy/local builds FerretDB v1 with ferretdb/patches/sqlite-id-index.patch: a filter on ``_id`` (alone,
+    or with other conditions like the delivery log's version guard) is answered through the unique index on
+    ``_id`` ("SEARCH ... USING INDEX" in SQLite's plan), not by scanning the table, which the release does. On
+    MongoDB this holds without any patch; the plan's shape differs, so the test is FerretDB's."""
+    info = await mongo.admin.command("buildInfo")
+    if "ferretdbVersion" not in info:
+        pytest.skip("not FerretDB: MongoDB answers _id lookups from its _id index")
+    collection = mongo[f"{db_prefix}_shared"]["by_id"]
+    await collection.insert_many([{"_id": f"d{n}", "version": 1} for n in range(50)])
+
+    for filter_ in ({"_id": "d7"}, {"_id": "d7", "version": 1}):
+        explained = await collection.database.command("explain", {"find": "by_id", "filter": filter_})
+        plan = " ".join(explained["queryPlanner"]["Plan"])
+        assert "USING INDEX" in plan, (filter_, plan)
+        assert explained["filterPushdown"] is True
+
+    # The guard still guards: the pushdown only narrows what is read, the whole filter decides.
+    assert (await collection.update_one({"_id": "d7", "version": 2}, {"$set": {"x": 1}})).matched_count == 0
+    assert (
+        await collection.update_one({"_id": "d7", "version": 1}, {"$set": {"version": 2}})
+    ).matched_count == 1
+    assert await collection.find_one({"_id": "d7", "version": 1}) is None
+    assert (await collection.find_one({"_id": "d7", "version": 2})) == {"_id": "d7", "version": 2}
+    assert (await collection.delete_one({"_id": "d8", "version": 5})).deleted_count == 0
+    assert await collection.count_documents({}) == 50

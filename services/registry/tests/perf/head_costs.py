@@ -3,8 +3,9 @@
     uv run python services/registry/tests/perf/head_costs.py 10 100 1000
 
 Every batch writes one head per endpoint it touched (ADR 0009; since ADR 0011 the head also carries the open
-stats buckets), and FerretDB v1 does not push updates down: each head update decodes the heads collection, one
-document per endpoint that ever had a delivery. For each N (cumulative): N endpoints get a head with 150
+stats buckets). The FerretDB v1 release does not push a guarded update down: each head update decoded the heads
+collection, one document per endpoint that ever had a delivery (ADR 0012 patches the build ``make up`` makes so
+the update goes through the ``_id`` index). For each N (cumulative): N endpoints get a head with 150
 deliveries in its open chunk, then ``--batches`` batches of 50 attempts over 4 of them are projected
 (``DeliveryLog.record``), and FerretDB's CPU (utime + stime from ``/proc``) is reported per attempt and per
 head update, with the wall time per batch.

@@ -1,6 +1,6 @@
 """A private FerretDB for tests that stop MongoDB (the shared one on :27017 serves everyone else).
 
-It runs the binary ``make infra-up`` built (``$SB_CACHE_DIR/ferretdb-v1.24.2/ferretdb``) with the flags
+It runs the binary ``make infra-up`` built (``$SB_CACHE_DIR/ferretdb-v1.24.2-<patches>/ferretdb``) with the flags
 deploy/local/infra.sh uses, on a free loopback port and a SQLite data directory of its own. ``stop`` and
 ``start`` keep the data directory, so databases survive a restart like a real outage; ``stop`` is a SIGKILL by
 default, as a crashed or partitioned server looks to its clients.
@@ -8,6 +8,7 @@ default, as a crashed or partitioned server looks to its clients.
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import socket
 import subprocess
@@ -21,6 +22,15 @@ from switchboard_testing.private_kafka import cache_dir
 from switchboard_testing.processes import free_port
 
 FERRETDB_VERSION = "v1.24.2"
+#: The patches deploy/local/ferretdb/build.sh applies to the release before building it.
+PATCHES = Path(__file__).resolve().parents[4] / "deploy" / "local" / "ferretdb" / "patches"
+
+
+def binary_path() -> Path:
+    """Where ``make infra-up`` puts the FerretDB it built: a directory named for the release and the patches'
+    contents (the first 12 hex digits of the SHA-256 of the patch files, in name order), as infra.sh names it."""
+    digest = hashlib.sha256(b"".join(patch.read_bytes() for patch in sorted(PATCHES.glob("*.patch"))))
+    return cache_dir() / f"ferretdb-{FERRETDB_VERSION}-{digest.hexdigest()[:12]}" / "ferretdb"
 
 
 class FerretDBMissing(RuntimeError):
@@ -29,7 +39,7 @@ class FerretDBMissing(RuntimeError):
 
 class PrivateFerretDB:
     def __init__(self, workdir: Path) -> None:
-        self.binary = cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "ferretdb"
+        self.binary = binary_path()
         if not self.binary.is_file():
             raise FerretDBMissing(f"FerretDB binary not found at {self.binary}: run `make infra-up` first")
         self.workdir = workdir

@@ -2,11 +2,10 @@
 time, read through ``_id`` lookups only.
 
 Why ``_id`` only: FerretDB v1 (local and CI) evaluates every other filter, sort or range by decoding the whole
-collection, and even an ``_id`` lookup is a scan in SQLite (measured on its SQLite backend: a ``find_one`` by
-``_id`` 2 / 12 / 133 ms at 1k / 10k / 50k documents of ~450 B, a filter on another field 90 / 1,030 / 3,130 ms,
-an ``update_one`` by ``_id`` 2 / 16 / 76 ms). So every read here is a point read of a few documents, the
-collections read stay few documents long (a document holds many deliveries), and the collections written every
-batch are either inserted into or small. Each endpoint's log (``domain.delivery_log``) is:
+collection (measured on its SQLite backend: a filter on another field 90 / 1,030 / 3,130 ms at 1k / 10k / 50k
+documents of ~450 B). A lookup, update or delete by ``_id`` goes through the ``_id`` index in the FerretDB that
+``make up`` builds (ADR 0012; the release scans the table for those too: ``update_one`` by ``_id`` 2 / 16 / 76
+ms). So every read here is a point read of a few documents, and a document holds many deliveries. Each endpoint's log (``domain.delivery_log``) is:
 
 ``delivery_heads`` — one document per endpoint (``_id`` ``<tenant>:<kind>:<endpoint>``): the chunk being
 filled — up to ``CHUNK_SIZE`` deliveries in the order their first attempts arrived, each with all its attempts
@@ -364,8 +363,9 @@ class DeliveryLog:
                 await self.heads.insert_one({"_id": head.endpoint, **fields})
                 written = True
             else:
-                # $set rather than a replacement: FerretDB v1 finds an update's document by _id, but decodes
-                # the whole collection for a replace_one (measured: 5 vs 80 ms at 500 chunk-sized documents).
+                # $set rather than a replacement: FerretDB v1 finds an update's document by _id, but decoded
+                # the whole collection for a replace_one (measured before ADR 0012: 5 vs 80 ms at 500
+                # chunk-sized documents).
                 result = await self.heads.update_one(
                     {"_id": head.endpoint, "version": head.version}, {"$set": fields}
                 )

@@ -365,8 +365,8 @@ class DeliveryRollups:
         late_writes = self.settled.late_writes
         # The open buckets first: one sealed meanwhile was stored before its head was written without it.
         opened = await endpoint.buckets()
-        # An open bucket is not stored (a point read that finds nothing scans the collection on FerretDB v1),
-        # unless it may have a part stored the old way.
+        # An open bucket is not stored, so it is not looked for (a read saved; on the FerretDB v1 release one that
+        # finds nothing scans the collection), unless it may have a part stored the old way.
         fetched = await self._fetch(
             [
                 document_id
@@ -392,8 +392,8 @@ class DeliveryRollups:
         if not self._point_reads:
             cursor = self.collection.find({"_id": {"$in": ids}}, _COUNTERS)
             return {bucket.pop("_id"): bucket async for bucket in cursor}
-        # FerretDB v1 pushes down a lookup by _id alone (a SQLite scan cheap per row, no document decoded; ADR
-        # 0009), and nothing else (an ``$in`` decodes the whole collection): one find_one per bucket, a few at a
+        # FerretDB v1 pushes down a lookup by _id (through the _id index in the build ``make up`` makes, ADR
+        # 0012), and nothing else (an ``$in`` decodes the whole collection): one find_one per bucket, a few at a
         # time (the server serializes most of the work).
         limit = asyncio.Semaphore(_CONCURRENT_READS)
 
