@@ -144,7 +144,7 @@ def test_the_header_list_is_the_header_dict_encoded_in_order() -> None:
 
 
 def test_binary_mode_header_names_are_case_insensitive_and_the_last_repeat_counts() -> None:
-    headers = [
+    headers: list[tuple[str, bytes | str]] = [
         ("CE_SpecVersion", b"1.0"),
         ("ce_id", b"first"),
         ("Ce_Id", b"second"),
