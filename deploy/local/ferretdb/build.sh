@@ -74,10 +74,12 @@ chmod -R u+w "$work/src"
 cd "$work/src"
 echo "$FERRETDB_VERSION" >build/version/version.txt
 echo "switchboard-local" >build/version/package.txt
-# Our fixes to FerretDB's own code (each patch file says what and why), applied in name order.
+# Our fixes to FerretDB's own code (each patch file says what and why), applied in name order. git apply
+# outside any repository (the ceiling keeps it from finding one above $work, e.g. a TMPDIR inside a checkout,
+# which would make it patch paths relative to that repository instead).
 for patch in "$patches"/*.patch; do
 	[[ -e $patch ]] || continue
-	run git apply -p1 --whitespace=nowarn "$patch" >/dev/null
+	GIT_CEILING_DIRECTORIES="$work" run git apply -p1 --whitespace=nowarn "$patch" >/dev/null
 done
 
 mkdir -p "$(dirname "$out")"
