@@ -154,24 +154,15 @@ def infra_port(name: str) -> int:
 
 
 def infra_pid(name: str) -> int | None:
-    """The pid of the local Kafka or FerretDB: from the pid file ``make infra-up`` wrote (under ``SB_RUN_DIR``,
-    as ``deploy/local/infra.sh`` puts it, else this checkout's ``.run``) when it is the process listening on the
-    configured port, else whichever process listens there (infrastructure another checkout started), else
-    None. The port decides, so a run against other infrastructure never measures this checkout's."""
+    """The pid of the local Kafka or FerretDB: the process listening on its configured port (``infra_port``),
+    whichever checkout started it, else None. The port decides, so a run against infrastructure of its own
+    never measures another's."""
     listing = subprocess.run(  # noqa: S603 - a fixed command, no user input
         ["ss", "-Hltnp", f"sport = :{infra_port(name)}"],  # noqa: S607
         capture_output=True,
         text=True,
         check=False,
     ).stdout
-    listening = {int(pid) for pid in re.findall(r"pid=(\d+)", listing)}
-    run_dir = Path(os.environ.get("SB_RUN_DIR") or ROOT / ".run")
-    try:
-        recorded = int((run_dir / "infra" / name / f"{name}.pid").read_text().strip())
-    except (OSError, ValueError):
-        recorded = None
-    if recorded is not None and recorded in listening:
-        return recorded
     match = re.search(r"pid=(\d+)", listing)
     return int(match.group(1)) if match else None
 
