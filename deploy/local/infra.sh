@@ -5,6 +5,7 @@
 #   deploy/local/infra.sh up       start both (idempotent), wait until they answer, ensure the Kafka topics
 #   deploy/local/infra.sh down     stop what `up` started (only processes from our own pid files)
 #   deploy/local/infra.sh status   show each component's state
+#   deploy/local/infra.sh ferretdb-binary   print where `up` keeps the FerretDB it builds (private test servers)
 #
 # Downloads/builds happen once into the cache dir; run state (data, logs, pids) lives in the run dir.
 # Environment (see deploy/local/README.md):
@@ -27,7 +28,7 @@ FERRETDB_VERSION=v1.24.2
 LOOPBACK=127.0.0.1
 
 usage() {
-	sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -82,8 +83,8 @@ read -r -a KAFKA_HEAP_OPTS <<<"${SB_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 KAFKA_HOME="$SB_CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME/libs"
 # The build is the release plus our patches (ferretdb/patches): its directory names both, so a patch change
-# builds a new binary instead of reusing one built without it (switchboard_testing.private_ferretdb finds it the
-# same way).
+# builds a new binary instead of reusing one built without it (switchboard_testing.private_ferretdb asks
+# `infra.sh ferretdb-binary`).
 FDB_PATCHES_ID="$(export LC_ALL=C; cat "$SB_LOCAL_DIR"/ferretdb/patches/*.patch | sha256sum | cut -c1-12)"
 FDB_BIN="$SB_CACHE_DIR/ferretdb-$FERRETDB_VERSION-$FDB_PATCHES_ID/ferretdb"
 
@@ -474,5 +475,6 @@ case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
+ferretdb-binary) echo "$FDB_BIN" ;;
 *) usage ;;
 esac

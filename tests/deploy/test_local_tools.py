@@ -264,3 +264,28 @@ def test_cached_crds_are_not_downloaded_again(tmp_path: Path) -> None:
     result, _ = _crds(tmp_path, "echo 'curl must not run' >&2; exit 7\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
+
+
+def test_the_ferretdb_binary_is_kept_under_a_name_its_patches_decide(tmp_path: Path) -> None:
+    """infra.sh keeps the FerretDB it builds in a directory named for the release and the patches' contents, so
+    a change to a patch builds a new binary instead of reusing one built without it; private test servers
+    (``switchboard_testing.private_ferretdb``) ask infra.sh for that path."""
+    local = tmp_path / "local"
+    shutil.copytree(LOCAL, local, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SB_CACHE_DIR": str(tmp_path / "cache")}
+
+    def binary() -> Path:
+        # This repository's script, copied, with fixed arguments.
+        answer = subprocess.run(  # noqa: S603
+            [str(local / "infra.sh"), "ferretdb-binary"], env=env, capture_output=True, text=True, check=True
+        )
+        return Path(answer.stdout.strip())
+
+    first = binary()
+    assert first.parent.parent == tmp_path / "cache"
+    assert first.parent.name.startswith("ferretdb-v1.24.2-")
+    assert first.name == "ferretdb"
+    assert binary() == first
+    patch = next((local / "ferretdb" / "patches").glob("*.patch"))
+    patch.write_text(patch.read_text() + "\n")
+    assert binary() != first
