@@ -17,15 +17,12 @@ import argparse
 import asyncio
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from pymongo import AsyncMongoClient
 
 from switchboard_platform.kafka import Consumed
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_testing.builders import delivery_attempt
+from switchboard_testing.infra import scratch_database
 from switchboard_testing.private_ferretdb import PrivateFerretDB
 from switchboard_testing.processes import cpu_seconds
 
@@ -36,9 +33,7 @@ BATCH, TOUCHED = 50, 4
 
 
 async def _measure(url: str, pid: int, counts: list[int], batches: int) -> None:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
-    database = client[f"head_costs_{uuid.uuid4().hex[:8]}"]
-    try:
+    async with scratch_database(url, "head_costs") as database:
         log = DeliveryLog(database)
         await log.ensure_indexes()
         now = datetime.now(UTC)
@@ -75,9 +70,6 @@ async def _measure(url: str, pid: int, counts: list[int], batches: int) -> None:
                 f"{(time.perf_counter() - started) / batches * 1e3:5.0f} ms per batch (wall)\n"
             )
             sys.stdout.flush()
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
 
 
 async def main() -> None:

@@ -27,17 +27,15 @@ import asyncio
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from pymongo import AsyncMongoClient
 
 from switchboard_platform.kafka import Consumed
 from switchboard_registry.adapters.deliveries import DeliveryLog
 from switchboard_registry.domain import delivery_stats as stats
 from switchboard_testing.builders import delivery_attempt
+from switchboard_testing.infra import scratch_database
 from switchboard_testing.private_ferretdb import PrivateFerretDB
 from switchboard_testing.processes import cpu_seconds
 
@@ -155,9 +153,7 @@ def _row(name: str, took: list[float]) -> str:
 async def _measure(
     url: str, pid: int | None, stored: int, repeat: int, batches: int, *, warm: bool = True
 ) -> None:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
-    database = client[f"rollup_costs_{uuid.uuid4().hex[:8]}"]
-    try:
+    async with scratch_database(url, "rollup_costs") as database:
         log = DeliveryLog(database)
         await log.ensure_indexes()
         now = datetime.now(UTC)
@@ -201,9 +197,6 @@ async def _measure(
         for name, read in reads:
             sys.stdout.write(_row(name, await _timed(read, repeat)) + "\n")
         sys.stdout.flush()
-    finally:
-        await client.drop_database(database.name)
-        await client.close()
 
 
 async def main() -> None:

@@ -11,9 +11,14 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 HINT = "run `make infra-up` (starts real Kafka and FerretDB on 127.0.0.1), or start Docker for testcontainers"
 
@@ -89,3 +94,16 @@ def provide(stack: ExitStack) -> Infrastructure:
 def infrastructure() -> Iterator[Infrastructure]:
     with ExitStack() as stack:
         yield provide(stack)
+
+
+@asynccontextmanager
+async def scratch_database(url: str, prefix: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A database of its own (``<prefix>_<random>``) on the server at ``url``, dropped and its client closed
+    afterwards: what the measurement tools write into."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+    database = client[f"{prefix}_{uuid.uuid4().hex[:8]}"]
+    try:
+        yield database
+    finally:
+        await client.drop_database(database.name)
+        await client.close()
