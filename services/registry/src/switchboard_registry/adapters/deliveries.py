@@ -5,7 +5,8 @@ Why ``_id`` only: FerretDB v1 (local and CI) evaluates every other filter, sort 
 collection (measured on its SQLite backend: a filter on another field 90 / 1,030 / 3,130 ms at 1k / 10k / 50k
 documents of ~450 B). A lookup, update or delete by ``_id`` goes through the ``_id`` index in the FerretDB that
 ``make up`` builds (ADR 0012; the release scans the table for those too: ``update_one`` by ``_id`` 2 / 16 / 76
-ms). So every read here is a point read of a few documents, and a document holds many deliveries. Each endpoint's log (``domain.delivery_log``) is:
+ms). So every read here is a point read of a few documents, and a document holds many deliveries. Each
+endpoint's log (``domain.delivery_log``) is:
 
 ``delivery_heads`` — one document per endpoint (``_id`` ``<tenant>:<kind>:<endpoint>``): the chunk being
 filled — up to ``CHUNK_SIZE`` deliveries in the order their first attempts arrived, each with all its attempts
