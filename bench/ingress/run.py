@@ -62,7 +62,7 @@ from switchboard_ingress.settings import IngressSettings
 from switchboard_platform.kafka_admin import delete_topics, ensure_topics
 from switchboard_platform.secrets_box import SecretsBox
 from switchboard_platform.settings import Environment
-from switchboard_testing.processes import cpu_seconds, free_port
+from switchboard_testing.processes import free_port, group_cpu_seconds
 from switchboard_testing.webhooks import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,8 +169,14 @@ async def serve(
     command += ["--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log", "--workers", str(workers)]
     with (logs / f"{name}.log").open("ab") as out:
+        # A process group of its own: its CPU is that of the group (uvicorn and, with --workers, its workers).
         process = await asyncio.create_subprocess_exec(
-            *command, stdout=out, stderr=asyncio.subprocess.STDOUT, env={**os.environ, **env}, cwd=ROOT
+            *command,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, **env},
+            cwd=ROOT,
+            start_new_session=True,
         )
     try:
         async with httpx.AsyncClient(timeout=2) as http:
@@ -255,21 +261,6 @@ async def wrk(
         "connections": connections,
         "paced_delay_ms": delay_ms or None,
     }
-
-
-def process_tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU so far of process ``pid`` and its children (uvicorn's workers with ``--workers``)."""
-    total = cpu_seconds(pid) or 0.0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == pid:
-            total += cpu_seconds(int(proc.name)) or 0.0
-    return total
 
 
 # -- fixtures --------------------------------------------------------------------------------------------------------
@@ -460,7 +451,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if wanted is not None and mode not in wanted:
                     continue
                 before = await records_on(bootstrap, topic)
-                cpu_before = process_tree_cpu_seconds(ingress_pid)
+                cpu_before = group_cpu_seconds(ingress_pid) or 0.0
                 delay_ms = 1000 / args.rate if paced else 0.0
                 log(
                     f"{name}: {connections} connections, {duration:g} s"
@@ -476,7 +467,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     workdir=logs,
                     delay_ms=delay_ms,
                 )
-                cpu = process_tree_cpu_seconds(ingress_pid) - cpu_before
+                cpu = (group_cpu_seconds(ingress_pid) or 0.0) - cpu_before
                 accepted = result["statuses"]["accepted"]
                 result["ingress_cpu_us_per_accepted"] = round(cpu / accepted * 1e6, 1) if accepted else None
                 await asyncio.sleep(0.5)

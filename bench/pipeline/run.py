@@ -58,10 +58,11 @@ from bench.common import (
     spawn,
     stop,
 )
-from bench.dispatch.common import cpu_seconds, event_data
+from bench.dispatch.common import event_data
 from bench.dispatch.run import CpuProbe, ReceiverClient, analyse, git_state, machine, run_baselines
 from switchboard_contracts.signing import generate_secret
 from switchboard_platform.kafka_admin import ensure_topics
+from switchboard_testing.processes import group_cpu_seconds
 from tests.e2e.stack import Stack, started_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,24 +88,6 @@ DELIVERY = {"max_in_flight": 64, "rate_limit_per_minute": 100_000, "retry_schedu
 
 
 # -- CPU of whole process groups ---------------------------------------------------------------------------------
-
-
-def group_cpu_seconds(pgid: int) -> float | None:
-    """User + system CPU of every live process in process group ``pgid`` (a service is ``uv run`` → uvicorn)."""
-    total, found = 0.0, False
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid:  # field 5, pgrp
-            seconds = cpu_seconds(int(proc.name))
-            if seconds is not None:
-                total, found = total + seconds, True
-    return total if found else None
 
 
 class SystemProbe(CpuProbe):

@@ -6,7 +6,8 @@ import os
 from typing import Any
 
 from bench.dispatch.common import cpu_seconds
-from bench.pipeline.run import cost, group_cpu_seconds, verdicts
+from bench.pipeline.run import cost, verdicts
+from switchboard_testing.processes import group_cpu_seconds
 
 
 def test_a_process_group_costs_at_least_its_member() -> None:

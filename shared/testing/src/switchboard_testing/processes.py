@@ -24,6 +24,25 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def group_cpu_seconds(pgid: int) -> float | None:
+    """User + system CPU of every live process in process group ``pgid`` (a service is ``uv run`` → uvicorn, a
+    uvicorn with ``--workers`` a parent and its workers), or None when none is there."""
+    total, found = 0.0, False
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:  # field 5, pgrp
+            seconds = cpu_seconds(int(proc.name))
+            if seconds is not None:
+                total, found = total + seconds, True
+    return total if found else None
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
