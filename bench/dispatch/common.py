@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from switchboard_testing.processes import cpu_seconds
 
-__all__ = ["EVENT_TYPE", "cpu_seconds", "event_data", "machine_busy_seconds"]
+__all__ = ["EVENT_TYPE", "cpu_seconds", "event_data", "machine_busy_seconds", "structured_event"]
 
 EVENT_TYPE = "message.received"
 
@@ -33,6 +35,21 @@ def event_data(seq: int, phase: str, published_at: float, body_bytes: int) -> di
     overhead = len(json.dumps(envelope, separators=(",", ":")).encode())
     data["text"] = "x" * max(body_bytes - overhead, 0)
     return data
+
+
+def structured_event(kind: str, tenant: str, phase: str, seq: int, body_bytes: int) -> dict[str, Any]:
+    """The structured CloudEvent the whole-system benchmarks post to ``POST /v1/events`` (a distinct id each),
+    its data ``event_data``'s, stamped now."""
+    data = event_data(seq, phase, time.time(), body_bytes)
+    return {
+        "specversion": "1.0",
+        "id": f"{phase}-{seq}-{uuid.uuid4().hex[:8]}",
+        "source": "//bench",
+        "type": kind,
+        "tenant": tenant,
+        "partitionkey": data["conversation_id"],
+        "data": data,
+    }
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")

@@ -32,7 +32,6 @@ import json
 import pstats
 import statistics
 import time
-import uuid
 from typing import Any
 
 import uvloop
@@ -40,7 +39,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bench.dispatch.common import event_data
+from bench.dispatch.common import structured_event
 from switchboard_contracts.topics import Topic
 from switchboard_ingress.main import create_app
 from switchboard_ingress.service import BatchedKafkaEventSink
@@ -82,20 +81,10 @@ def batching_sink(settings: IngressSettings) -> BatchedKafkaEventSink:
 
 def bodies(count: int, body_bytes: int) -> list[bytes]:
     """Distinct ≈1 KB events, as bench/pipeline's ``Publisher`` posts them."""
-    out = []
-    for seq in range(count):
-        data = event_data(seq, "asgi", time.time(), body_bytes)
-        event = {
-            "specversion": "1.0",
-            "id": f"asgi-{seq}-{uuid.uuid4().hex[:8]}",
-            "source": "//bench",
-            "type": "message.created",
-            "tenant": "bench",
-            "partitionkey": data["conversation_id"],
-            "data": data,
-        }
-        out.append(json.dumps(event).encode())
-    return out
+    return [
+        json.dumps(structured_event("message.created", "bench", "asgi", seq, body_bytes)).encode()
+        for seq in range(count)
+    ]
 
 
 def scope_for(body: bytes) -> dict[str, Any]:

@@ -40,7 +40,6 @@ import json
 import os
 import re
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -58,7 +57,7 @@ from bench.common import (
     spawn,
     stop,
 )
-from bench.dispatch.common import event_data
+from bench.dispatch.common import structured_event
 from bench.dispatch.run import CpuProbe, ReceiverClient, analyse, git_state, machine, run_baselines
 from switchboard_contracts.signing import generate_secret
 from switchboard_platform.kafka_admin import ensure_topics
@@ -230,16 +229,7 @@ class Publisher:
         self.latencies: list[float] = []
 
     async def post(self, kind: str, phase: str, seq: int) -> bool:
-        data = event_data(seq, phase, time.time(), self.body_bytes)
-        event = {
-            "specversion": "1.0",
-            "id": f"{phase}-{seq}-{uuid.uuid4().hex[:8]}",
-            "source": "//bench",
-            "type": kind,
-            "tenant": self.tenant,
-            "partitionkey": data["conversation_id"],
-            "data": data,
-        }
+        event = structured_event(kind, self.tenant, phase, seq, self.body_bytes)
         started = time.perf_counter()
         try:
             async with self.http.post(self.url, data=json.dumps(event), headers=self.headers) as response:
