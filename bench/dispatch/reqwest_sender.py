@@ -10,6 +10,7 @@ and ``--clients sender-reqwest`` measures it alone.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +28,6 @@ from switchboard_dispatcher.adapters.http import (
     RESPONSE_BODY_LIMIT,
     Response,
     SendError,
-    _ip_literal_host,
     classify_error,
 )
 from switchboard_platform.netsafety import (
@@ -155,7 +155,7 @@ class ReqwestSender:
             .max_connections(self.max_per_host)
             .pool_max_idle_per_host(self.max_per_host)
         )
-        if _ip_literal_host(url) is None:
+        if _ip_literal_host(host) is None:
             builder = builder.resolve(host, str(address), port)
         if pinned is not None:
             self._retire(self._clients.pop(key).client)
@@ -202,3 +202,13 @@ def create_app() -> FastAPI:
     """The dispatcher with ``ReqwestSender`` in place of the aiohttp ``HttpSender`` (for ``--app``)."""
     setattr(main, "HttpSender", ReqwestSender)  # noqa: B010 (the module attribute the factory reads)
     return main.create_app()
+
+
+@lru_cache(maxsize=4096)
+def _ip_literal_host(host: str) -> str | None:
+    """``host`` when it is an IP literal (no name to map to the checked address), else None."""
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.strip("[]"))
+    except OSError:
+        return None
+    return host

@@ -14,12 +14,12 @@ from aiohttp import web
 from bench.dispatch.reqwest_sender import ReqwestSender
 from switchboard_dispatcher.adapters.http import (
     RESPONSE_BODY_LIMIT,
-    CheckingResolver,
     HttpSender,
     SendError,
     classify_error,
     policy_from,
 )
+from switchboard_dispatcher.adapters.wire import ConnectionPool, origin_of
 from switchboard_platform.netsafety import BlockedAddress, IPAddress, overriding_resolver
 
 
@@ -176,12 +176,12 @@ async def test_the_reqwest_sender_keeps_a_bounded_number_of_clients(server: str)
         ("ff02::1", "reserved"),
     ],
 )
-async def test_the_connect_time_resolver_refuses_addresses_that_are_not_global_unicast(
-    address: str, kind: str
+async def test_a_new_connection_refuses_addresses_that_are_not_global_unicast(
+    address: str, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The connector's resolver is the only source of addresses aiohttp connects to; a name answered with a
-    special-range address makes it raise, so there is nothing to connect to. Called directly here, so even a
-    broken classifier could not make this test connect anywhere."""
+    """The checked resolution is the only source of addresses the pool connects to; a name answered with a
+    special-range address makes it raise before the pool asks the loop for a connection (a connect attempt
+    fails this test, so even a broken classifier could not make it connect anywhere)."""
     asked: list[str] = []
     answers = overriding_resolver({"receiver.test": address})
 
@@ -189,9 +189,19 @@ async def test_the_connect_time_resolver_refuses_addresses_that_are_not_global_u
         asked.append(host)
         return await answers(host, port)
 
-    resolver = CheckingResolver(policy_from(allow_loopback=False, allow_private=False), recording)
+    async def no_connecting(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"the pool tried to connect: {args} {kwargs}")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "create_connection", no_connecting)
+    pool = ConnectionPool(
+        policy_from(allow_loopback=False, allow_private=False),
+        recording,
+        max_connections=4,
+        max_per_host=4,
+        body_limit=RESPONSE_BODY_LIMIT,
+    )
     with pytest.raises(BlockedAddress) as raised:
-        await resolver.resolve("receiver.test", 443)
+        await pool.request(origin_of("https://receiver.test/hook"), "POST", {}, b"{}")
     assert asked == ["receiver.test"]
     assert str(raised.value) == (
         f"receiver.test resolves to a {kind} address ({address}), which webhooks may not target"
@@ -202,8 +212,8 @@ async def test_the_connect_time_resolver_refuses_addresses_that_are_not_global_u
 async def test_an_ip_literal_is_checked_before_connecting_and_a_refusal_is_never_remembered(
     server: str,
 ) -> None:
-    """IP-literal URLs bypass the connector's resolver, so the sender classifies them itself: a refused one
-    fails every time (only allowed literals are remembered), an allowed one keeps working."""
+    """An IP-literal URL is classified like a resolved name: a refused one fails every time, an allowed one
+    keeps working."""
     port = server.rsplit(":", 1)[1]
     strict = HttpSender(policy_from(allow_loopback=False, allow_private=False))
     await strict.start()

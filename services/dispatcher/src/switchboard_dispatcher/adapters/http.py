@@ -1,42 +1,39 @@
-"""The HTTP sender: aiohttp directly, with SSRF checks at connect time.
+"""The HTTP sender: one POST (or a partner API's PUT/PATCH), its answer read up to 4 KiB, under one timeout.
 
-Why aiohttp and not httpx's API: the dispatcher is CPU-bound on one event loop, and per request httpx's
-client layer (request/header models, cookie extraction, the transport adapter) costs about 3.5x what aiohttp
-costs for the whole request (bench/README.md: ~340 vs ~90 µs of CPU per request). Plain httpx's own transport
-is slower still and degrades with concurrency. The hot path is one POST with a bounded response read, which
-aiohttp's API expresses as directly as httpx's.
+Connections are ``wire.ConnectionPool``'s: HTTP/1.1 written directly and answers parsed by llhttp
+(``httptools``). The sender has used httpx over httpx-aiohttp, then aiohttp directly, each dropped when the
+dispatcher benchmark showed its client layer to be the largest cost of a delivery (bench/README.md; ADR 0013).
 
-Cookies are never kept (``DummyCookieJar``): a cookie set by one endpoint must not be sent to another
-endpoint, possibly another tenant's, on the same host.
-
-SSRF: the aiohttp connector resolves names through ``CheckingResolver``, which classifies every address and
-returns only checked ones — the connection goes to exactly the address that was checked, so a DNS answer
-cannot change between check and connect. IP-literal URLs skip resolvers in aiohttp, so they are checked
-before the request. Redirects are never followed. The DNS cache is off, so every new connection re-checks.
+Cookies are never kept (a cookie set by one endpoint must not reach another, possibly another tenant's, on
+the same host); redirects are answers, never followed; no proxy is taken from the environment; nothing is
+decompressed. Decisions about the address are ``wire``'s: a new connection goes only to an address
+``resolve_checked`` has just allowed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from urllib.parse import urlsplit
-
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from switchboard_contracts.events import ErrorKind
+from switchboard_dispatcher.adapters.wire import (
+    ConnectionPool,
+    InvalidRequest,
+    ProtocolError,
+    ServerDisconnected,
+    origin_of,
+)
 from switchboard_platform import telemetry
 from switchboard_platform.netsafety import (
     AddressPolicy,
     BlockedAddress,
     Resolver,
     UnresolvableHost,
-    resolve_checked,
     system_resolver,
 )
 
@@ -44,35 +41,10 @@ RESPONSE_BODY_LIMIT = 4096
 log = logging.getLogger(__name__)
 
 
-class CheckingResolver(AbstractResolver):
-    def __init__(self, policy: AddressPolicy, resolver: Resolver = system_resolver) -> None:
-        self.policy = policy
-        self.resolver = resolver
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        addresses = await resolve_checked(host, port, self.policy, self.resolver)
-        return [
-            ResolveResult(
-                hostname=host,
-                host=str(address),
-                port=port,
-                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in addresses
-        ]
-
-    async def close(self) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class Response:
     status: int
-    #: Case-insensitive (aiohttp's CIMultiDictProxy).
+    #: Case-insensitive (a CIMultiDictProxy).
     headers: Mapping[str, str]
     body: str
     latency_ms: float
@@ -103,16 +75,18 @@ def classify_error(exc: BaseException) -> tuple[ErrorKind, str]:
         if isinstance(item, UnresolvableHost):
             return "dns", str(item)
     for item in chain:
-        if isinstance(item, TimeoutError | aiohttp.ServerTimeoutError):
+        if isinstance(item, TimeoutError):
             return "timeout", "timed out"
-        if isinstance(item, ssl.SSLError | aiohttp.ClientSSLError):
+        if isinstance(item, ssl.SSLError | ssl.CertificateError):
             return "tls", f"TLS error: {type(item).__name__}"
-        if isinstance(item, aiohttp.ClientConnectorDNSError | socket.gaierror):
+        if isinstance(item, socket.gaierror):
             return "dns", "name resolution failed"
-        if isinstance(item, aiohttp.ClientConnectorError | ConnectionError):
+        if isinstance(item, ProtocolError | ServerDisconnected):
+            return "protocol", f"protocol error: {item}"
+        if isinstance(item, InvalidRequest):
+            return "other", f"request not sent: {item}"
+        if isinstance(item, OSError):  # refused, reset, unreachable
             return "connect", f"connection failed: {type(item).__name__}"
-        if isinstance(item, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-            return "protocol", f"protocol error: {type(item).__name__}"
     return "other", type(exc).__name__
 
 
@@ -124,87 +98,58 @@ class HttpSender:
         *,
         max_connections: int = 512,
         max_per_host: int = 100,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: the context HTTPS connections are made with (default: the system's trust store)."""
         self.policy = policy
         self.resolver = resolver
         self.max_connections = max_connections
         self.max_per_host = max_per_host
-        self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
-        #: IP-literal hosts this sender's policy allows: an address's kind never changes, so each is classified
-        #: once (~3.5 µs a request otherwise). Refused ones are not kept: they fail every time, before connecting.
-        self._allowed_literals: set[str] = set()
+        self.tls = tls
+        self._pool: ConnectionPool | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            resolver=CheckingResolver(self.policy, self.resolver),
-            use_dns_cache=False,
-            limit=self.max_connections,
-            limit_per_host=self.max_per_host,
-            enable_cleanup_closed=True,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
+        self._pool = ConnectionPool(
+            self.policy,
+            self.resolver,
+            max_connections=self.max_connections,
+            max_per_host=self.max_per_host,
+            body_limit=RESPONSE_BODY_LIMIT,
+            tls=self.tls,
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     async def send(
-        self, url: str, body: bytes, headers: dict[str, str], timeout_s: float, method: str = "POST"
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float, method: str = "POST"
     ) -> Response:
         """Send ``body``; a Response for any HTTP answer, SendError for everything else (with its kind)."""
-        if self._session is None:
+        pool = self._pool
+        if pool is None:
             raise RuntimeError("HttpSender.start() was not awaited")
         started = time.perf_counter()
-        timeout = self._timeouts.get(timeout_s)
-        if timeout is None:
-            # The whole exchange, connection and body read included (aiohttp's own timer: no second one).
-            timeout = self._timeouts[timeout_s] = aiohttp.ClientTimeout(total=timeout_s)
         with telemetry.http_request(method, url) as span:
             try:
-                literal = _ip_literal_host(url)
-                if literal is not None and literal not in self._allowed_literals:
-                    await resolve_checked(literal, 0, self.policy, self.resolver)
-                    if len(self._allowed_literals) >= _LITERALS_KEPT:
-                        self._allowed_literals.clear()
-                    self._allowed_literals.add(literal)
-                async with self._session.request(
-                    method, url, data=body, headers=headers, allow_redirects=False, timeout=timeout
-                ) as response:
-                    preview = await response.content.read(RESPONSE_BODY_LIMIT)
-                    status = response.status
-                    answer_headers = response.headers
+                # The whole exchange: waiting for a slot, connecting, writing, reading the answer.
+                async with asyncio.timeout(timeout_s):
+                    answer = await pool.request(origin_of(url), method, headers, body)
             except Exception as exc:  # every failure becomes a classified attempt, never an unhandled error
                 kind, message = classify_error(exc)
                 telemetry.record_error(span, kind)
                 raise SendError(kind, message, (time.perf_counter() - started) * 1000) from exc
-            telemetry.record_status(span, status)
+            telemetry.record_status(span, answer.status)
             latency_ms = (time.perf_counter() - started) * 1000
             # Never the URL: webhook URLs can hold secrets. The delivery's ids come from the attempt's scope.
-            log.debug("HTTP %s answered %d in %.1f ms", method, status, latency_ms)
+            log.debug("HTTP %s answered %d in %.1f ms", method, answer.status, latency_ms)
         return Response(
-            status=status,
-            headers=answer_headers,
-            body=preview.decode("utf-8", "replace"),
+            status=answer.status,
+            headers=answer.headers,
+            body=answer.body.decode("utf-8", "replace"),
             latency_ms=latency_ms,
         )
-
-
-_LITERALS_KEPT = 4096
-
-
-@lru_cache(maxsize=_LITERALS_KEPT)
-def _ip_literal_host(url: str) -> str | None:
-    """The URL's host when it is an IP literal (aiohttp connects to those without a resolver), else None."""
-    host = urlsplit(url).hostname or ""
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.strip("[]"))
-    except OSError:
-        return None
-    return host
 
 
 def policy_from(allow_loopback: bool, allow_private: bool) -> AddressPolicy:
