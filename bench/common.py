@@ -91,8 +91,14 @@ def _die_with_parent() -> None:
 
 
 async def spawn(
-    args: list[str], log_path: Path, env: dict[str, str] | None = None, stdout_pipe: bool = False
+    args: list[str],
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    stdout_pipe: bool = False,
+    new_session: bool = False,
 ) -> asyncio.subprocess.Process:
+    """``args`` as a child that dies with the driver; ``new_session`` makes it the leader of a process group of
+    its own, so its CPU can be counted with its children's (``group_cpu_seconds``)."""
     log_file = log_path.open("ab")
     try:
         return await asyncio.create_subprocess_exec(
@@ -102,6 +108,7 @@ async def spawn(
             stdout=asyncio.subprocess.PIPE if stdout_pipe else log_file,
             stderr=log_file,
             preexec_fn=_die_with_parent,
+            start_new_session=new_session,
         )
     finally:
         log_file.close()

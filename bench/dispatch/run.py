@@ -68,7 +68,7 @@ from switchboard_contracts.topics import Topic
 from switchboard_dispatcher.settings import DispatcherSettings
 from switchboard_platform.kafka_admin import ensure_topics
 from switchboard_platform.settings import Environment
-from switchboard_testing.processes import dispatcher_env, free_port
+from switchboard_testing.processes import dispatcher_env, free_port, group_cpu_seconds
 from switchboard_testing.webhooks import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,11 +134,13 @@ class ReceiverClient:
 class CpuProbe:
     """CPU seconds of the processes that share the machine during a phase, and the machine's total."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], groups: dict[str, int] | None = None) -> None:
         self.pids = pids
+        self.groups = groups or {}  # name → process group: a process and its children (uvicorn's workers)
 
     def snapshot(self) -> dict[str, float]:
         values = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        values.update({name: group_cpu_seconds(pgid) for name, pgid in self.groups.items()})
         busy, total = machine_busy_seconds()
         return {**{k: v for k, v in values.items() if v is not None}, "_busy": busy, "_total": total}
 
@@ -405,8 +407,12 @@ async def dispatcher(
     env.update(extra_env or {})
     serve = ["-m", "uvicorn", "--factory", args.app]
     serve += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    if args.workers > 1:
+        serve += ["--workers", str(args.workers)]
     profile = ["-m", "cProfile", "-o", str(args.profile_dispatcher)] if args.profile_dispatcher else []
-    process = await spawn([sys.executable, *profile, *serve], logs / "dispatcher.log", env=env)
+    process = await spawn(
+        [sys.executable, *profile, *serve], logs / "dispatcher.log", env=env, new_session=True
+    )
     try:
         await wait_ready(http, port, process, args.ready_timeout)
         yield process, port
@@ -521,7 +527,7 @@ async def run_dispatcher(
             settings.kafka_bootstrap, settings.topic(Topic.PLATFORM_EVENTS), args.body_bytes
         ) as publisher,
     ):
-        cpu = CpuProbe({**pids, "dispatcher": process.pid})
+        cpu = CpuProbe(pids, {"dispatcher": process.pid})
         tput = endpoints["bench-tput"]
         log(f"dispatcher ready on 127.0.0.1:{port}; warming up")
         await publisher.burst("bench-tput", "warmup", args.warmup_events)
@@ -598,7 +604,7 @@ async def run_traced(
             settings.kafka_bootstrap, settings.topic(Topic.PLATFORM_EVENTS), args.body_bytes
         ) as publisher,
     ):
-        cpu = CpuProbe({**pids, "dispatcher": process.pid})
+        cpu = CpuProbe(pids, {"dispatcher": process.pid})
         log("phase 2b: throughput with tracing on (every span exported over OTLP/HTTP); warming up")
         await publisher.burst("bench-tput", "warmup-traced", args.warmup_events)
         await receiver.wait_for("warmup-traced", args.warmup_events * len(tput), 60, 30)
@@ -984,6 +990,12 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         "--app",
         default="switchboard_dispatcher.main:create_app",
         help="the dispatcher's app factory (to A/B a candidate change)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="dispatcher processes (uvicorn --workers): replicas sharing the topics' partitions",
     )
     parser.add_argument(
         "--profile-dispatcher", type=Path, help="run the dispatcher under cProfile, write stats here"
