@@ -240,6 +240,30 @@ async def test_an_answer_that_is_not_http_is_a_protocol_error(sender: HttpSender
     assert raised.value.message.startswith("protocol error: malformed HTTP answer")
 
 
+async def test_endless_headers_are_cut_off_and_a_large_body_is_not_mistaken_for_them(
+    sender: HttpSender,
+) -> None:
+    async def endless(server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for index in range(10_000):  # ~1 MB of headers, unless the client hangs up first
+            writer.write(b"X-Filler-%d: %s\r\n" % (index, b"y" * 90))
+            await writer.drain()
+
+    async with serving(endless) as server:
+        with pytest.raises(SendError) as raised:
+            await sender.send(url(server), b"{}", {}, 5)
+    assert raised.value.kind == "protocol"
+    assert "headers exceed 64 KiB" in raised.value.message
+
+    body = b"z" * (wire.MAX_HEAD_BYTES * 3)  # one write: headers and a large body arrive together
+    async with serving(
+        answering(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    ) as server:
+        response = await sender.send(url(server), b"{}", {}, 5)
+    assert (response.status, len(response.body)) == (200, RESPONSE_BODY_LIMIT)
+
+
 async def test_nothing_listening_is_a_connect_error(sender: HttpSender) -> None:
     async with serving(answering(OK)) as server:
         port = server.port

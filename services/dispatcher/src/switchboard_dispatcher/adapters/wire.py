@@ -31,6 +31,9 @@ from switchboard_platform.netsafety import AddressPolicy, Resolver, resolve_chec
 
 #: Idle connections are closed after this long, not reused (servers close theirs after 5-75 s; aiohttp: 15 s).
 KEEPALIVE_S = 15.0
+#: An answer's status line and headers may take this many bytes (aiohttp: 8 KiB a line, 32 KiB in all); a
+#: peer sending more is cut off, so a hostile endpoint cannot grow the dispatcher's memory with headers.
+MAX_HEAD_BYTES = 64 * 1024
 #: Framing headers the client writes itself; a caller's value for any of them is ignored.
 OWN_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "expect", "upgrade", "te"}
@@ -155,6 +158,7 @@ class Connection(asyncio.Protocol):
         self._headers: list[tuple[str, str]] = []
         self._body = bytearray()
         self._headers_done = False  # the current answer's status line and headers are in
+        self._head_bytes = 0  # bytes received before they were
 
     # -- asyncio.Protocol --------------------------------------------------------------------------------------
 
@@ -171,8 +175,14 @@ class Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(ProtocolError("the server switched protocols"))
+            return
         except httptools.HttpParserError as exc:
             self._fail(ProtocolError(f"malformed HTTP answer: {exc}"))
+            return
+        if not self._headers_done:  # counted only while the headers are still coming
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._fail(ProtocolError(f"the answer's headers exceed {MAX_HEAD_BYTES // 1024} KiB"))
 
     def eof_received(self) -> bool:
         return False  # the transport closes itself; connection_lost settles the exchange
@@ -201,6 +211,7 @@ class Connection(asyncio.Protocol):
         self._headers = []
         self._body = bytearray()
         self._headers_done = False
+        self._head_bytes = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
