@@ -182,6 +182,27 @@ async def test_a_body_delimited_by_the_end_of_the_connection_is_read(sender: Htt
     assert server.connections == 2
 
 
+async def test_a_body_cut_short_by_the_end_of_the_connection_is_a_protocol_error(
+    sender: HttpSender,
+) -> None:
+    """The answer said how long its body is (or that it is chunked) and the connection ended before: the
+    endpoint failed mid-answer, so the attempt is not counted as answered."""
+    for answer in (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    ):
+
+        async def cut(server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await server.request(reader)
+            writer.write(answer)  # noqa: B023 (awaited within this iteration)
+
+        async with serving(cut) as server:
+            with pytest.raises(SendError) as raised:
+                await sender.send(url(server), b"{}", {}, 5)
+        assert raised.value.kind == "protocol"
+        assert len(server.requests) == 1
+
+
 async def test_connection_close_and_a_cut_body_are_not_reused(sender: HttpSender) -> None:
     closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
     async with serving(answering(closing)) as server:

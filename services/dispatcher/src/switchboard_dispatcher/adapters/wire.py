@@ -39,6 +39,7 @@ OWN_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "expect", "upgrade", "te"}
 )
 #: Characters that are not in an HTTP token (RFC 9110 §5.6.2), so never in a header name.
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 _NOT_TOKEN = frozenset('()<>@,;:\\"/[]?={} \t\r\n\0')
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _Key = tuple[str, str, int]
@@ -159,6 +160,7 @@ class Connection(asyncio.Protocol):
         self._body = bytearray()
         self._headers_done = False  # the current answer's status line and headers are in
         self._head_bytes = 0  # bytes received before they were
+        self._framed = False  # the answer says where its body ends (Content-Length or Transfer-Encoding)
 
     # -- asyncio.Protocol --------------------------------------------------------------------------------------
 
@@ -192,7 +194,7 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         waiter = self.waiter
         if waiter is not None and not waiter.done():
-            if self._headers_done and exc is None and self._status >= 200:
+            if self._headers_done and exc is None and self._status >= 200 and not self._framed:
                 self._settle(reusable=False)  # a body delimited by the end of the connection
             else:
                 error = ServerDisconnected("the connection closed before a whole answer arrived")
@@ -212,8 +214,13 @@ class Connection(asyncio.Protocol):
         self._body = bytearray()
         self._headers_done = False
         self._head_bytes = 0
+        self._framed = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() in _FRAMING:
+            self._framed = (
+                True  # its end is the body's, so a connection closed before it cut the answer short
+            )
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
@@ -241,7 +248,13 @@ class Connection(asyncio.Protocol):
         self.waiter = waiter = self.loop.create_future()
         self.answered = False
         self._begin()  # nothing of the previous answer counts for this one
-        self.transport.write(request)
+        try:
+            self.transport.write(request)
+        except (OSError, RuntimeError) as exc:  # closed under us (uvloop raises on a closed handle)
+            error = ServerDisconnected("the connection closed before the request was written")
+            error.__cause__ = exc
+            waiter.set_exception(error)
+            self.abort()
         return waiter
 
     def _settle(self, *, reusable: bool) -> None:
@@ -371,7 +384,12 @@ class ConnectionPool:
         now = time.monotonic()
         while idle:
             connection = idle.pop()  # the most recently used: the least likely to have been closed
-            if not connection.closed and now - connection.idle_since < KEEPALIVE_S:
+            if (
+                not connection.closed
+                and now - connection.idle_since < KEEPALIVE_S
+                and connection.transport is not None
+                and not connection.transport.is_closing()
+            ):
                 return connection
             connection.abort()
         del self._idle[key]
