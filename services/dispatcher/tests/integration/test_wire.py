@@ -329,6 +329,39 @@ async def test_requests_to_one_origin_wait_for_one_of_its_slots() -> None:
     assert server.connections == 2
 
 
+async def test_requests_waiting_for_a_busy_origin_do_not_hold_up_another() -> None:
+    """Two requests in flight at most, one per origin: a second request to the busy origin waits for that
+    origin's slot without taking the one the other origin's request needs."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def held(server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await server.request(reader) is not None:
+            arrived.set()
+            await release.wait()
+            writer.write(OK)
+            await writer.drain()
+
+    http = HttpSender(
+        policy_from(allow_loopback=True, allow_private=False),
+        overriding_resolver({"hooks.test": "127.0.0.1", "other.test": "127.0.0.1"}),
+        max_connections=2,
+        max_per_host=1,
+    )
+    await http.start()
+    try:
+        async with serving(held) as busy, serving(answering(OK)) as quick:
+            waiting = [asyncio.create_task(http.send(url(busy), b"{}", {}, 10)) for _ in range(2)]
+            async with asyncio.timeout(5):
+                await arrived.wait()  # the first is in flight; the second waits for the busy origin
+            response = await http.send(f"http://other.test:{quick.port}/hook", b"{}", {}, 5)
+            assert not any(task.done() for task in waiting)  # the busy origin has not answered yet
+            release.set()
+            assert [r.status for r in await asyncio.gather(*waiting)] == [200, 200]
+    finally:
+        await http.close()
+    assert response.status == 200
+
+
 async def test_a_request_that_times_out_waiting_for_a_slot_gives_nothing_away() -> None:
     """The timeout covers the wait for a slot; a request that gave up leaves no slot taken, so the origin
     is forgotten once idle and the next request proceeds."""

@@ -322,9 +322,10 @@ class ConnectionPool:
         answer arrived) is replaced by a new one, once: the request is sent again, with the same content."""
         request = encode_request(origin, method, headers, body)
         key = origin.key
-        async with self._in_flight:
-            await self._take_slot(key)
-            try:
+        # The origin's slot first: a request waiting for a busy origin holds none of the slots other origins need.
+        await self._take_slot(key)
+        try:
+            async with self._in_flight:
                 connection = self._reuse(key)
                 if connection is not None:
                     try:
@@ -334,8 +335,8 @@ class ConnectionPool:
                             raise
                 connection = await self._connect(origin)
                 return await self._exchange(key, connection, request)
-            finally:
-                self._give_slot(key)
+        finally:
+            self._give_slot(key)
 
     async def _exchange(self, key: _Key, connection: Connection, request: bytes) -> Answer:
         try:
