@@ -15,7 +15,7 @@ from switchboard_dispatcher.adapters import wire
 from switchboard_dispatcher.adapters.http import RESPONSE_BODY_LIMIT, HttpSender, SendError, policy_from
 from switchboard_platform.netsafety import overriding_resolver
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Handler = Callable[["Server", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
@@ -82,15 +82,29 @@ def answering(
     return handler
 
 
-@pytest.fixture
-async def sender() -> AsyncIterator[HttpSender]:
+@contextlib.asynccontextmanager
+async def started(
+    *, tls: ssl.SSLContext | None = None, max_connections: int = 512, max_per_host: int = 100
+) -> AsyncIterator[HttpSender]:
+    """A sender allowed loopback, with hooks.test and other.test both answering 127.0.0.1."""
     http = HttpSender(
         policy_from(allow_loopback=True, allow_private=False),
         overriding_resolver({"hooks.test": "127.0.0.1", "other.test": "127.0.0.1"}),
+        max_connections=max_connections,
+        max_per_host=max_per_host,
+        tls=tls,
     )
     await http.start()
-    yield http
-    await http.close()
+    try:
+        yield http
+    finally:
+        await http.close()
+
+
+@pytest.fixture
+async def sender() -> AsyncIterator[HttpSender]:
+    async with started() as http:
+        yield http
 
 
 def url(server: Server, path: str = "/hook", scheme: str = "http") -> str:
@@ -302,89 +316,84 @@ async def test_idle_connections_expire(sender: HttpSender, monkeypatch: pytest.M
     assert server.connections == 2
 
 
-async def slow(server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while await server.request(reader) is not None:
-        server.in_flight += 1
-        server.most_in_flight = max(server.most_in_flight, server.in_flight)
-        await asyncio.sleep(0.2)
-        server.in_flight -= 1
-        writer.write(OK)
-        await writer.drain()
+class Holding:
+    """A server handler that answers nothing until released, counting the requests it holds at once."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.held = 0
+        self.most_held = 0
+        self._reached: dict[int, asyncio.Event] = {}
+
+    def reached(self, count: int) -> asyncio.Event:
+        """Set once ``count`` requests are held at the same time."""
+        return self._reached.setdefault(count, asyncio.Event())
+
+    async def __call__(
+        self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while await server.request(reader) is not None:
+            self.held += 1
+            self.most_held = max(self.most_held, self.held)
+            self.reached(self.held).set()
+            await self.release.wait()
+            self.held -= 1
+            writer.write(OK)
+            await writer.drain()
 
 
 async def test_requests_to_one_origin_wait_for_one_of_its_slots() -> None:
-    http = HttpSender(
-        policy_from(allow_loopback=True, allow_private=False),
-        overriding_resolver({"hooks.test": "127.0.0.1"}),
-        max_per_host=2,
-    )
-    await http.start()
-    try:
-        async with serving(slow) as server:
-            responses = await asyncio.gather(*(http.send(url(server), b"{}", {}, 5) for _ in range(6)))
-    finally:
-        await http.close()
+    holding = Holding()
+    async with started(max_per_host=2) as http, serving(holding) as server:
+        sends = [asyncio.create_task(http.send(url(server), b"{}", {}, 10)) for _ in range(6)]
+        async with asyncio.timeout(5):
+            await holding.reached(2).wait()
+        assert http._pool is not None
+        slots = http._pool._hosts[("http", "hooks.test", server.port)]
+        assert (slots.used, len(slots.waiters)) == (2, 4)  # the other four wait for a slot, not a connection
+        holding.release.set()
+        responses = await asyncio.gather(*sends)
     assert [r.status for r in responses] == [200] * 6
-    assert server.most_in_flight == 2
+    assert holding.most_held == 2
     assert server.connections == 2
 
 
 async def test_requests_waiting_for_a_busy_origin_do_not_hold_up_another() -> None:
     """Two requests in flight at most, one per origin: a second request to the busy origin waits for that
     origin's slot without taking the one the other origin's request needs."""
-    arrived, release = asyncio.Event(), asyncio.Event()
-
-    async def held(server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await server.request(reader) is not None:
-            arrived.set()
-            await release.wait()
-            writer.write(OK)
-            await writer.drain()
-
-    http = HttpSender(
-        policy_from(allow_loopback=True, allow_private=False),
-        overriding_resolver({"hooks.test": "127.0.0.1", "other.test": "127.0.0.1"}),
-        max_connections=2,
-        max_per_host=1,
-    )
-    await http.start()
-    try:
-        async with serving(held) as busy, serving(answering(OK)) as quick:
-            waiting = [asyncio.create_task(http.send(url(busy), b"{}", {}, 10)) for _ in range(2)]
-            async with asyncio.timeout(5):
-                await arrived.wait()  # the first is in flight; the second waits for the busy origin
-            response = await http.send(f"http://other.test:{quick.port}/hook", b"{}", {}, 5)
-            assert not any(task.done() for task in waiting)  # the busy origin has not answered yet
-            release.set()
-            assert [r.status for r in await asyncio.gather(*waiting)] == [200, 200]
-    finally:
-        await http.close()
+    holding = Holding()
+    async with (
+        started(max_connections=2, max_per_host=1) as http,
+        serving(holding) as busy,
+        serving(answering(OK)) as quick,
+    ):
+        waiting = [asyncio.create_task(http.send(url(busy), b"{}", {}, 10)) for _ in range(2)]
+        async with asyncio.timeout(5):
+            await holding.reached(1).wait()  # the first is in flight; the second waits for the busy origin
+        response = await http.send(f"http://other.test:{quick.port}/hook", b"{}", {}, 5)
+        assert not any(task.done() for task in waiting)  # the busy origin has not answered yet
+        holding.release.set()
+        assert [r.status for r in await asyncio.gather(*waiting)] == [200, 200]
     assert response.status == 200
 
 
 async def test_a_request_that_times_out_waiting_for_a_slot_gives_nothing_away() -> None:
     """The timeout covers the wait for a slot; a request that gave up leaves no slot taken, so the origin
     is forgotten once idle and the next request proceeds."""
-    http = HttpSender(
-        policy_from(allow_loopback=True, allow_private=False),
-        overriding_resolver({"hooks.test": "127.0.0.1"}),
-        max_per_host=1,
-    )
-    await http.start()
-    try:
-        async with serving(slow) as server:
-            first = asyncio.create_task(http.send(url(server), b"{}", {}, 5))
-            await asyncio.sleep(0.05)
-            with pytest.raises(SendError) as raised:
-                await http.send(url(server), b"{}", {}, 0.05)
-            assert raised.value.kind == "timeout"
-            assert (await first).status == 200
-            assert (await http.send(url(server), b"{}", {}, 5)).status == 200
-            assert http._pool is not None
-            assert not http._pool._hosts
-    finally:
-        await http.close()
-    assert len(server.requests) == 2
+    holding = Holding()
+    async with started(max_per_host=1) as http, serving(holding) as server:
+        first = asyncio.create_task(http.send(url(server), b"{}", {}, 10))
+        async with asyncio.timeout(5):
+            await holding.reached(1).wait()
+        with pytest.raises(SendError) as raised:
+            await http.send(url(server), b"{}", {}, 0.05)
+        assert raised.value.kind == "timeout"
+        holding.release.set()
+        assert (await first).status == 200
+        assert (await http.send(url(server), b"{}", {}, 5)).status == 200
+        assert http._pool is not None
+        assert not http._pool._hosts
+    assert len(server.requests) == 2  # the one that gave up never reached the server
 
 
 @pytest.fixture(scope="module")
@@ -401,26 +410,16 @@ async def test_https_checks_the_certificate_against_the_name_and_sends_it_as_sni
     server_tls.sni_callback = lambda _socket, name, _context: names.append(name)
     trusting = ssl.create_default_context()
     authority.configure_trust(trusting)
-    resolver = overriding_resolver({"hooks.test": "127.0.0.1", "other.test": "127.0.0.1"})
-    policy = policy_from(allow_loopback=True, allow_private=False)
 
     async with serving(answering(OK), tls=server_tls) as server:
-        http = HttpSender(policy, resolver, tls=trusting)
-        await http.start()
-        try:
+        async with started(tls=trusting) as http:
             for _ in range(2):
                 assert (await http.send(url(server, scheme="https"), b"{}", {}, 5)).status == 200
             with pytest.raises(SendError) as wrong_name:  # a certificate for another name
                 await http.send(f"https://other.test:{server.port}/hook", b"{}", {}, 5)
-        finally:
-            await http.close()
-        system_store = HttpSender(policy, resolver)  # the default: the system's trust store
-        await system_store.start()
-        try:
+        async with started() as system_store:  # the default: the system's trust store
             with pytest.raises(SendError) as untrusted:
                 await system_store.send(url(server, scheme="https"), b"{}", {}, 5)
-        finally:
-            await system_store.close()
     assert names[0] == "hooks.test"
     # Both requests on one kept-alive connection (a refused handshake never reaches the server's handler).
     assert server.connections == 1
