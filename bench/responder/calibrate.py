@@ -1,4 +1,4 @@
-"""Thresholds chosen on the paraphrase set's dev part only, by k-fold cross-validation.
+"""Thresholds chosen on the paraphrase set's tuning parts only (dev and dev-2), by k-fold cross-validation.
 
     uv run python -m bench.responder.calibrate                  # lexical, and hybrid MiniLM when installed
     uv run python -m bench.responder.calibrate --cap 0.05       # the wrong-answer share allowed (0.03)
@@ -11,7 +11,7 @@ answers on dev, 15 % held-out). A threshold answers the questions at or above it
 highest top-1 whose wrong answers (citing the wrong article, every answer to an unanswerable question) stay
 within ``--cap`` of the questions in both runs together. To see what that choice is worth on questions it
 did not see, it is also made on k-1 folds of the dev questions and scored on the last, over several
-shuffles. The held-out part is never read here.
+shuffles. "Dev" here is both tuning parts (``paraphrase.TUNING``); the held-out parts are never read here.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from bench.responder.paraphrase import CONFIGURATIONS, Retriever, hybrid_minilm, lexical, load
+from bench.responder.paraphrase import CONFIGURATIONS, TUNING, Retriever, hybrid_minilm, lexical, load
 from switchboard_ai_responder.domain.knowledge import Article
 from switchboard_ai_responder.domain.text import Synonyms
 
@@ -97,7 +97,7 @@ async def dev_rows(name: str, synonyms: Synonyms | None) -> list[Row]:
     retrievers = {center: await RETRIEVERS[name](articles, synonyms) for center, articles in centers.items()}
     rows = []
     for number, question in enumerate(questions):
-        if question["set"] != "dev":
+        if question["set"] not in TUNING:
             continue
         passages, _ = await retrievers[question["center"]](question["question"])
         best = passages[0] if passages else None

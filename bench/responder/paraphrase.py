@@ -2,11 +2,12 @@
 
     uv run python -m bench.responder.paraphrase                  # every configuration this install can run
     uv run python -m bench.responder.paraphrase --config bm25     # one (repeatable)
-    uv run python -m bench.responder.paraphrase --dev-misses     # while tuning: what the dev part gets wrong
+    uv run python -m bench.responder.paraphrase --dev-misses     # while tuning: what dev and dev-2 get wrong
 
 Each help center of ``paraphrase/questions.json`` is one tenant; every question goes through what the responder
 does for a user message (retrieval, then the answer the tenant's provider composes) and the answer's first
-citation is compared with the expected article. Per configuration and per part (dev, held-out, held-out-2, held-out-3):
+citation is compared with the expected article. Per configuration and per part (dev, dev-2, held-out, held-out-2,
+held-out-3):
 
 - **top-1**: answerable questions whose answer cites the right article first;
 - **answered**: questions that got an answer rather than "let me get a human";
@@ -64,7 +65,10 @@ RESULTS = Path(__file__).parents[1] / "results" / "responder-paraphrase.json"
 #: ``held-out-2``: a third help center's questions, written in issue #16's third round before that round changed
 #: retrieval, all held out (outside the hash split that divides the first two centers' questions).
 #: ``held-out-3``: a fourth center's, written after the third round's final measurement, for the next round.
-PARTS = ("dev", "held-out", "held-out-2", "held-out-3")
+#: ``dev-2``: more tuning questions over all four centers, written in the fifth round from the articles alone.
+PARTS = ("dev", "dev-2", "held-out", "held-out-2", "held-out-3")
+#: The parts tuning may look at, question by question (``--dev-misses``, ``bench.responder.calibrate``).
+TUNING = ("dev", "dev-2")
 #: The held-out parts whose misses ``--reveal-held-out`` writes: those whose round of tuning is over (add
 #: held-out-3 after the next round's final measurement).
 HELD_OUT = ("held-out", "held-out-2")
@@ -296,7 +300,7 @@ def misses(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def summarize(rows: Sequence[dict[str, Any]], *, reveal_held_out: bool) -> dict[str, Any]:
     result: dict[str, Any] = {part: score([row for row in rows if row["set"] == part]) for part in PARTS}
     result["all"] = score(rows)
-    result["dev_misses"] = misses([row for row in rows if row["set"] == "dev"])
+    result["dev_misses"] = misses([row for row in rows if row["set"] in TUNING])
     if reveal_held_out:
         result["held_out_misses"] = misses([row for row in rows if row["set"] in HELD_OUT])
     return result
@@ -352,7 +356,7 @@ async def run(names: Sequence[str], *, reveal_held_out: bool, dev_misses: bool) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", choices=sorted(CONFIGURATIONS), help="default: all")
-    parser.add_argument("--dev-misses", action="store_true", help="print the dev part's misses")
+    parser.add_argument("--dev-misses", action="store_true", help="print dev and dev-2's misses")
     parser.add_argument(
         "--reveal-held-out", action="store_true", help="also record the held-out misses (after tuning only)"
     )
