@@ -7,7 +7,7 @@
 Each help center of ``paraphrase/questions.json`` is one tenant; every question goes through what the responder
 does for a user message (retrieval, then the answer the tenant's provider composes) and the answer's first
 citation is compared with the expected article. Per configuration and per part (dev, dev-2, held-out, held-out-2,
-held-out-3):
+held-out-3, held-out-4):
 
 - **top-1**: answerable questions whose answer cites the right article first;
 - **answered**: questions that got an answer rather than "let me get a human";
@@ -66,11 +66,12 @@ RESULTS = Path(__file__).parents[1] / "results" / "responder-paraphrase.json"
 #: retrieval, all held out (outside the hash split that divides the first two centers' questions).
 #: ``held-out-3``: a fourth center's, written after the third round's final measurement, for the next round.
 #: ``dev-2``: more tuning questions over all four centers, written in the fifth round from the articles alone.
-PARTS = ("dev", "dev-2", "held-out", "held-out-2", "held-out-3")
+#: ``held-out-4``: a fifth center's, written blind after the fifth round's final measurement.
+PARTS = ("dev", "dev-2", "held-out", "held-out-2", "held-out-3", "held-out-4")
 #: The parts tuning may look at, question by question (``--dev-misses``, ``bench.responder.calibrate``).
 TUNING = ("dev", "dev-2")
 #: The held-out parts whose misses ``--reveal-held-out`` writes: those whose round of tuning is over (add
-#: held-out-3 after the next round's final measurement).
+#: held-out-3 and held-out-4 after the next round's final measurement).
 HELD_OUT = ("held-out", "held-out-2")
 
 #: Passages retrieved per question (what the service hands a provider).
