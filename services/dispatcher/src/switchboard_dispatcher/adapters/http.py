@@ -101,22 +101,17 @@ class HttpSender:
         tls: ssl.SSLContext | None = None,
     ) -> None:
         """``tls``: the context HTTPS connections are made with (default: the system's trust store)."""
-        self.policy = policy
-        self.resolver = resolver
-        self.max_connections = max_connections
-        self.max_per_host = max_per_host
-        self.tls = tls
-        self._pool: ConnectionPool | None = None
+        self._pool: ConnectionPool | None = ConnectionPool(
+            policy,
+            resolver,
+            max_connections=max_connections,
+            max_per_host=max_per_host,
+            body_limit=RESPONSE_BODY_LIMIT,
+            tls=tls,
+        )
 
     async def start(self) -> None:
-        self._pool = ConnectionPool(
-            self.policy,
-            self.resolver,
-            max_connections=self.max_connections,
-            max_per_host=self.max_per_host,
-            body_limit=RESPONSE_BODY_LIMIT,
-            tls=self.tls,
-        )
+        """Nothing to open ahead: connections are made by the first request to each origin."""
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -129,7 +124,7 @@ class HttpSender:
         """Send ``body``; a Response for any HTTP answer, SendError for everything else (with its kind)."""
         pool = self._pool
         if pool is None:
-            raise RuntimeError("HttpSender.start() was not awaited")
+            raise RuntimeError("HttpSender is closed")
         started = time.perf_counter()
         with telemetry.http_request(method, url) as span:
             try:

@@ -38,8 +38,9 @@ MAX_HEAD_BYTES = 64 * 1024
 OWN_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "expect", "upgrade", "te"}
 )
-#: Characters that are not in an HTTP token (RFC 9110 §5.6.2), so never in a header name.
+#: Answer headers that say where the body ends (so a connection closed before that end cut the answer short).
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+#: Characters that are not in an HTTP token (RFC 9110 §5.6.2), so never in a header name.
 _NOT_TOKEN = frozenset('()<>@,;:\\"/[]?={} \t\r\n\0')
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _Key = tuple[str, str, int]
