@@ -15,13 +15,8 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of a process so far (from /proc), or None when it cannot be read."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    fields = _stat_fields(Path(f"/proc/{pid}"))
+    return None if fields is None else _cpu(fields)
 
 
 def group_cpu_seconds(pgid: int) -> float | None:
@@ -31,16 +26,24 @@ def group_cpu_seconds(pgid: int) -> float | None:
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
-        try:
-            stat = (proc / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid:  # field 5, pgrp
-            seconds = cpu_seconds(int(proc.name))
-            if seconds is not None:
-                total, found = total + seconds, True
+        fields = _stat_fields(proc)
+        if fields is not None and int(fields[2]) == pgid:  # field 5, pgrp
+            total, found = total + _cpu(fields), True
     return total if found else None
+
+
+def _stat_fields(proc: Path) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (field 3 onwards), or None when it is gone."""
+    try:
+        stat = (proc / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # fields 14 and 15: utime, stime
 
 
 def free_port() -> int:
