@@ -56,7 +56,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from bench.common import log, new_run, replace_between_markers
+from bench.common import log, new_run, replace_between_markers, spawn, stop
 from switchboard_contracts.topics import Topic
 from switchboard_ingress.settings import IngressSettings
 from switchboard_platform.kafka_admin import delete_topics, ensure_topics
@@ -168,16 +168,8 @@ async def serve(
     command = [sys.executable, *profiling, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1"]
     command += ["--port", str(port)]
     command += ["--log-level", "warning", "--no-access-log", "--workers", str(workers)]
-    with (logs / f"{name}.log").open("ab") as out:
-        # A process group of its own: its CPU is that of the group (uvicorn and, with --workers, its workers).
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, **env},
-            cwd=ROOT,
-            start_new_session=True,
-        )
+    # A process group of its own: its CPU is that of the group (uvicorn and, with --workers, its workers).
+    process = await spawn(command, logs / f"{name}.log", env={**os.environ, **env}, new_session=True)
     try:
         async with httpx.AsyncClient(timeout=2) as http:
             deadline = time.monotonic() + 90
@@ -192,13 +184,7 @@ async def serve(
                 await asyncio.sleep(0.3)
         yield port, process.pid
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop(process, signal.SIGINT)
 
 
 async def wrk(
