@@ -15,6 +15,8 @@ held-out-3, held-out-4):
   unanswerable question is wrong) — worse than a handoff;
 - **ranked first**: answerable questions whose right article retrieval put first, answered or not (the
   ceiling a perfect confidence would reach with this ranking);
+- **in the passages**: answerable questions whose right article is among the 3 passages retrieved (what an LLM
+  provider is given to answer from);
 - **latency**: retrieval + answer per question, in process (query embedding included; article embeddings are
   computed once, as the service does when an article is written).
 
@@ -76,8 +78,8 @@ HELD_OUT = ("held-out", "held-out-2")
 
 #: Passages retrieved per question (what the service hands a provider).
 PASSAGES = 3
-#: question → (answer, the article retrieval put first), for one help center.
-Responder = Callable[[str], Awaitable[tuple[Answer, str | None]]]
+#: question → (answer, the articles retrieval handed the provider, best first), for one help center.
+Responder = Callable[[str], Awaitable[tuple[Answer, list[str]]]]
 #: question → (passages, the threshold their confidence is judged by).
 Retrieved = tuple[list[Passage], float]
 Retriever = Callable[[str], Awaitable[Retrieved]]
@@ -110,8 +112,8 @@ def load() -> tuple[dict[str, list[Article]], list[dict[str, Any]]]:
     return centers, spec["questions"]
 
 
-def first(passages: Sequence[Passage]) -> str | None:
-    return passages[0].article.id if passages else None
+def ranked(passages: Sequence[Passage]) -> list[str]:
+    return [passage.article.id for passage in passages]
 
 
 def cited(answer: Answer) -> str | None:
@@ -160,9 +162,9 @@ def knowledge_base(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]
     async def build(articles: Sequence[Article]) -> Responder:
         retrieve = await retriever(articles)
 
-        async def respond(question: str) -> tuple[Answer, str | None]:
+        async def respond(question: str) -> tuple[Answer, list[str]]:
             passages, threshold = await retrieve(question)
-            return answers.from_knowledge_base(question, passages, threshold), first(passages)
+            return answers.from_knowledge_base(question, passages, threshold), ranked(passages)
 
         return respond
 
@@ -193,10 +195,10 @@ def fake_llm(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]]) -> 
         provider = OpenAICompatibleProvider(client, model="fake", api_key=None, base_url="http://llm.test/v1")
         settings = TenantSettings(provider="openai-compatible", llm=LlmSettings(model="fake"))
 
-        async def respond(question: str) -> tuple[Answer, str | None]:
+        async def respond(question: str) -> tuple[Answer, list[str]]:
             passages, threshold = await retrieve(question)
             request = AnswerRequest(question, (), passages, settings, min_confidence=threshold)
-            return await provider.answer(request), first(passages)
+            return await provider.answer(request), ranked(passages)
 
         return respond
 
@@ -254,7 +256,8 @@ async def evaluate(
             {
                 **question,
                 "cited": cited(answer),
-                "retrieved": retrieved,
+                "retrieved": retrieved[0] if retrieved else None,
+                "passages": retrieved,
                 "confidence": answer.confidence,
                 "latency_ms": elapsed * 1000,
             }
@@ -277,6 +280,10 @@ def score(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         # confidence would make of this ranking.
         "ranked_first": round(
             sum(row["retrieved"] == row["article"] for row in answerable) / len(answerable), 4
+        ),
+        # Answerable questions whose right article is among the passages an LLM provider is given.
+        "in_passages": round(
+            sum(row["article"] in row["passages"] for row in answerable) / len(answerable), 4
         ),
         "answered": round(len(answered) / len(rows), 4),
         "wrong": round(len(wrong) / len(rows), 4),
@@ -313,7 +320,7 @@ def line(name: str, result: dict[str, Any]) -> str:
         figures = result[part]
         parts.append(
             f"{part}: top-1 {figures['top1']:.1%} answered {figures['answered']:.1%} wrong {figures['wrong']:.1%}"
-            f" (ranked first {figures['ranked_first']:.1%}) p50 {figures['latency_ms']['p50']:.2f} ms p95 {figures['latency_ms']['p95']:.2f} ms"
+            f" (ranked first {figures['ranked_first']:.1%}, in the {PASSAGES} passages {figures['in_passages']:.1%}) p50 {figures['latency_ms']['p50']:.2f} ms p95 {figures['latency_ms']['p95']:.2f} ms"
         )
     return f"{name:<22} " + " | ".join(parts)
 
