@@ -90,6 +90,12 @@ def test_a_close_second_by_meaning_turns_an_answer_into_a_handoff() -> None:
     assert clear.confidence >= threshold
 
 
+def test_an_embedders_suggestion_floor_is_its_default_unless_the_tenant_sets_one() -> None:
+    local = EmbeddingSettings(provider="local")
+    assert 0 < local.suggestion_threshold() < local.threshold()
+    assert EmbeddingSettings(provider="local", min_suggestion_similarity=0.5).suggestion_threshold() == 0.5
+
+
 def test_a_question_is_also_embedded_in_the_articles_words() -> None:
     queries = index().semantic_queries("my pasword wont work, want my money back")
     # The typo corrected to the article's spelling, and the support vocabulary's head terms appended.
