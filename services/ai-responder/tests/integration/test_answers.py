@@ -70,6 +70,37 @@ async def test_a_widget_question_is_answered_synchronously_from_the_knowledge_ba
     assert generated.data["ticket"]["id"] == "widget-session-1"
 
 
+async def test_a_widget_question_the_bot_is_unsure_of_gets_the_closest_articles_and_a_human_offered(
+    api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings
+) -> None:
+    await seed(api)
+    data = _message("widget-session-2", "my card was charged and I want it back", provider="widget")
+    await platform.event(
+        "message.received",
+        TENANT,
+        data,
+        partitionkey="widget-session-2",
+        extensions={REPLY_TO_EXTENSION: "corr-43"},
+    )
+
+    replies = await platform_events(
+        responder_settings,
+        lambda events: any(e.extensions.get(CORRELATION_EXTENSION) == "corr-43" for e in events),
+        topic=Topic.REPLIES,
+    )
+    (sync,) = replies
+    body = WidgetResponse.from_reply(sync.data_as(Reply)).body()
+    assert "might help" in body["content"]
+    assert "talk to an agent" in body["content"]
+    assert body["content_type"] == "article"
+    assert body["content_attributes"]["items"][0]["link"] == "https://help.acme.test/billing/refunds"
+    # Not an answer: nothing cited, and below the tenant's threshold.
+    events = await platform_events(responder_settings, lambda es: bool(of_type(es, "ai.response.generated")))
+    (generated,) = of_type(events, "ai.response.generated")
+    assert generated.data["ai_response"]["citations"] == []
+    assert generated.data["ai_response"]["confidence"] < TenantSettings().min_confidence
+
+
 async def test_a_freshchat_message_is_answered_with_a_reply_for_the_integration(
     api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings
 ) -> None:

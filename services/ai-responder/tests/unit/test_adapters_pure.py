@@ -59,3 +59,12 @@ def test_production_refuses_the_development_admin_token() -> None:
 def test_tenant_settings_validate_ranges() -> None:
     with pytest.raises(ValidationError):
         TenantSettings(review_threshold=1.5)
+
+
+def test_a_request_suggests_from_its_retrievals_floor_unless_the_tenant_turned_suggestions_off() -> None:
+    lexical = TenantSettings()
+    request = AnswerRequest("q", (), [], lexical)
+    assert request.suggestion_threshold() == lexical.min_suggestion_confidence
+    assert AnswerRequest("q", (), [], lexical, min_suggestion=0.4).suggestion_threshold() == 0.4
+    off = TenantSettings(suggest_articles=False)
+    assert AnswerRequest("q", (), [], off, min_suggestion=0.4).suggestion_threshold() is None

@@ -69,12 +69,11 @@ def test_meaning_finds_the_article_that_shares_no_word_with_the_question() -> No
 
 
 def test_semantic_confidence_is_similarity_plus_the_lead_over_the_next_article() -> None:
-    assert semantic_confidence(0.5, 0.2, agrees=False) == pytest.approx(0.8)
+    assert semantic_confidence(0.5, 0.3) == pytest.approx(0.8)
     # A close second: the same similarity is a guess between two articles.
-    assert semantic_confidence(0.5, 0.48, agrees=False) == pytest.approx(0.52)
-    assert semantic_confidence(0.5, 0.48, agrees=True) == pytest.approx(0.62)
-    assert semantic_confidence(0.9, 0.1, agrees=True) == 1.0
-    assert semantic_confidence(-0.3, -0.4, agrees=False) == 0.0
+    assert semantic_confidence(0.5, 0.02) == pytest.approx(0.52)
+    assert semantic_confidence(0.9, 0.8) == 1.0
+    assert semantic_confidence(-0.3, 0.1) == 0.0
 
 
 def test_a_close_second_by_meaning_turns_an_answer_into_a_handoff() -> None:
@@ -89,6 +88,12 @@ def test_a_close_second_by_meaning_turns_an_answer_into_a_handoff() -> None:
     (clear, *_) = four.search("it never came", query_vector=unit([0.5, 0.1, 0.0, 0.72]))
     assert clear.article.id == "ship"
     assert clear.confidence >= threshold
+
+
+def test_an_embedders_suggestion_floor_is_its_default_unless_the_tenant_sets_one() -> None:
+    local = EmbeddingSettings(provider="local")
+    assert 0 < local.suggestion_threshold() < local.threshold()
+    assert EmbeddingSettings(provider="local", min_suggestion_similarity=0.5).suggestion_threshold() == 0.5
 
 
 def test_a_question_is_also_embedded_in_the_articles_words() -> None:
@@ -108,13 +113,23 @@ def test_a_questions_vectors_are_averaged_into_one_unit_vector() -> None:
         query_vector([])
 
 
-def test_an_article_that_only_the_words_put_first_is_not_answered_from() -> None:
-    # "refund" is the lexical winner, "ship" the semantic one: fused, refund may lead, but without the
-    # meaning behind it its confidence is 0 (the bot offers a human instead of a confident wrong answer).
-    passages = index().hybrid("refund refund money card", unit([1.0, 0.2, 0.0]))
-    by_id = {passage.article.id: passage for passage in passages}
-    assert by_id["refund"].confidence == 0.0
-    assert by_id["ship"].confidence > 0.9
+def test_a_wide_lead_in_meaning_is_not_overturned_by_words() -> None:
+    # "refund" is the only article sharing words with the question, but the meaning is far closer to shipping:
+    # scores are added, so the words' 0.2 does not make up for a 0.45 gap in similarity (ranks, fused, did).
+    passages = index().hybrid("refund refund money card", unit([0.9, 0.45, 0.0]))
+    assert [passage.article.id for passage in passages[:2]] == ["ship", "refund"]
+    assert passages[0].confidence > 0.9
+    assert passages[1].confidence == 0.0
+
+
+def test_a_close_call_in_meaning_is_decided_by_the_words() -> None:
+    # Nearly as similar to shipping as to refunds; the words name refunds, and the lead they give is enough to
+    # answer from it rather than hand a guess between two articles to a human.
+    (best, second, _) = index().hybrid("refund to my card", unit([0.70, 0.68, 0.0]))
+    assert (best.article.id, second.article.id) == ("refund", "ship")
+    assert best.similarity == pytest.approx(unit([0.70, 0.68, 0.0])[1])
+    assert best.confidence >= EmbeddingSettings(provider="local").threshold()
+    assert second.confidence == 0.0
 
 
 def test_without_a_question_vector_search_is_lexical() -> None:

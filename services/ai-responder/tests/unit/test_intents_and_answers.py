@@ -86,6 +86,32 @@ def test_nothing_matching_well_says_so_and_offers_a_human() -> None:
     assert answer.citations == ()
 
 
+def test_a_plausible_match_below_the_threshold_offers_its_articles_along_with_a_human() -> None:
+    question = "i paid for the wrong plan"
+    passages = _index().search(question)
+    unsure = passages[0].confidence
+    assert 0 < unsure < TenantSettings().min_confidence
+    answer = answers.from_knowledge_base(question, passages, TenantSettings().min_confidence, unsure)
+    # Still a fallback (it counts toward handing over) and no citation: nothing was answered.
+    assert answer.kind == "fallback"
+    assert answer.citations == ()
+    assert "talk to an agent" in answer.text
+    # seed 004's article items, and the same articles as suggestions for whoever reads the event.
+    assert answer.content_type == "article"
+    assert [item["link"] for item in answer.content_attributes["items"]] == ["https://help/refunds"]
+    assert [suggestion.article_id for suggestion in answer.suggestions] == ["refunds"]
+
+
+@pytest.mark.parametrize("floor", [None, 0.99])
+def test_a_match_below_the_suggestion_floor_offers_nothing_but_a_human(floor: float | None) -> None:
+    question = "i paid for the wrong plan"
+    answer = answers.from_knowledge_base(question, _index().search(question), 0.995, floor)
+    assert answer.kind == "fallback"
+    assert answer.content_type == "text"
+    assert answer.suggestions == ()
+    assert "couldn't find" in answer.text
+
+
 def test_form_and_card_responses_use_seed_004_names() -> None:
     form = answers.contact_form(Form(submit_url="https://acme/contact"))
     assert form.content_type == "form"

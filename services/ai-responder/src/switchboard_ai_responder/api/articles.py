@@ -55,7 +55,7 @@ async def search_articles(
             {
                 **citation(passage).model_dump(mode="json"),
                 "passage": passage.text,
-                # Hybrid results are ranked by fused rank; "score" is the reciprocal-rank-fusion score there.
+                # Hybrid results are ranked by the hybrid score: similarity plus the weighted relative BM25 score.
                 "bm25" if not retrieved.semantic else "fused": round(passage.score, 4),
                 "similarity": round(passage.similarity, 4) if passage.similarity is not None else None,
                 "answers": passage.confidence >= retrieved.min_confidence,

@@ -7,7 +7,8 @@
 
 An answer from the knowledge base quotes the best passage's most relevant sentences and lists the articles it
 drew on, so the user can read the source. When no passage matches well enough it says so and offers a human,
-instead of guessing.
+instead of guessing; when the best one is still plausible, it also offers the articles retrieval found closest
+("these articles might help"), as help-center bots do, rather than a bare "I couldn't find an answer".
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ AnswerKind = Literal["answer", "fallback", "smalltalk"]
 QUOTED_SENTENCES = 3
 #: Other articles listed when they match at least this share of the best one's confidence.
 RELATED_RATIO = 0.75
+#: Articles offered with a fallback whose best passage is plausible (``suggestions``).
+SUGGESTED_ARTICLES = 3
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Answer:
     content_attributes: dict[str, Any] = field(default_factory=dict)
     citations: tuple[Citation, ...] = ()
     model: str | None = None
+    #: A fallback's suggested articles (also its ``content_attributes.items``); never an answer's citations.
+    suggestions: tuple[Citation, ...] = ()
 
 
 def citation(passage: Passage) -> Citation:
@@ -88,10 +93,20 @@ def supporting(passages: Sequence[Passage], min_confidence: float) -> list[Passa
     ]
 
 
-def from_knowledge_base(question: str, passages: Sequence[Passage], min_confidence: float) -> Answer:
+def suggestions(passages: Sequence[Passage], min_suggestion: float | None) -> list[Passage]:
+    """The passages whose articles a fallback offers: the retrieved ones, best first, when the best one's
+    confidence reaches ``min_suggestion`` (None: never)."""
+    if min_suggestion is None or not passages or passages[0].confidence < min_suggestion:
+        return []
+    return list(passages[:SUGGESTED_ARTICLES])
+
+
+def from_knowledge_base(
+    question: str, passages: Sequence[Passage], min_confidence: float, min_suggestion: float | None = None
+) -> Answer:
     used = supporting(passages, min_confidence)
     if not used:
-        return fallback(passages[0].confidence if passages else 0.0)
+        return fallback(passages[0].confidence if passages else 0.0, suggestions(passages, min_suggestion))
     best = used[0]
     quoted = " ".join(relevant_sentences(question, best.text))
     source = f'From "{best.article.title}"'
@@ -107,13 +122,24 @@ def from_knowledge_base(question: str, passages: Sequence[Passage], min_confiden
     )
 
 
-def fallback(confidence: float) -> Answer:
+def fallback(confidence: float, suggested: Sequence[Passage] = ()) -> Answer:
+    if not suggested:
+        return Answer(
+            text="I couldn't find an answer to that in our help center. Would you like to talk to a human "
+            'agent? Just say "talk to an agent".',
+            kind="fallback",
+            confidence=round(confidence, 4),
+            provider="knowledge-base",
+        )
     return Answer(
-        text="I couldn't find an answer to that in our help center. Would you like to talk to a human agent? "
-        'Just say "talk to an agent".',
+        text="I'm not sure I found the answer to that. These articles might help; if they don't, just say "
+        '"talk to an agent".',
         kind="fallback",
         confidence=round(confidence, 4),
         provider="knowledge-base",
+        content_type="article",
+        content_attributes={"items": article_items([passage.article for passage in suggested])},
+        suggestions=tuple(citation(passage) for passage in suggested),
     )
 
 

@@ -57,12 +57,17 @@ class LlmSettings(BaseModel):
 
 EmbeddingProvider = Literal["local", "openai-compatible"]
 
-#: Hybrid confidence (similarity plus the lead over the next most similar article, ``semantic_confidence``)
+#: Hybrid confidence (similarity plus the hybrid score's lead over the next article, ``semantic_confidence``)
 #: below which a match is not trusted, per embedder, when the tenant sets none. MiniLM's was chosen on
-#: bench/responder's paraphrase dev set (``bench.responder.calibrate``: the highest top-1 within 3 % wrong
+#: bench/responder's paraphrase tuning parts (``bench.responder.calibrate``: the highest top-1 within 3 % wrong
 #: answers, with the synonym table and without it); other models' similarities sit on other scales, so an
 #: openai-compatible embedder should be given its own (``GET …/articles/search`` shows the similarities).
-DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.61, "openai-compatible": 0.61}
+DEFAULT_MIN_SIMILARITY: dict[str, float] = {"local": 0.587, "openai-compatible": 0.587}
+#: Hybrid confidence from which a fallback offers the articles retrieval found closest, per embedder, when the
+#: tenant sets none. Chosen like the threshold above (``bench.responder.calibrate``): the lowest at which at
+#: most half of the unanswerable tuning questions handed over are offered articles; the lists shown then hold
+#: the right article for 68 of the 92 answerable questions handed over (67 % of the lists).
+DEFAULT_MIN_SUGGESTION_SIMILARITY: dict[str, float] = {"local": 0.372, "openai-compatible": 0.372}
 
 
 class EmbeddingSettings(BaseModel):
@@ -89,8 +94,15 @@ class EmbeddingSettings(BaseModel):
         default=None,
         ge=0,
         le=1,
-        description="Below this confidence (the best article's similarity plus its lead over the next most "
-        "similar one) the bot offers a human instead of answering; null: the embedder's default",
+        description="Below this confidence (the best article's similarity plus its lead over the next "
+        "article) the bot offers a human instead of answering; null: the embedder's default",
+    )
+    min_suggestion_similarity: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="From this confidence up to min_similarity the bot, offering a human, also offers the "
+        "articles it found closest; null: the embedder's default",
     )
 
     @model_validator(mode="after")
@@ -108,6 +120,11 @@ class EmbeddingSettings(BaseModel):
         return (
             self.min_similarity if self.min_similarity is not None else DEFAULT_MIN_SIMILARITY[self.provider]
         )
+
+    def suggestion_threshold(self) -> float:
+        if self.min_suggestion_similarity is not None:
+            return self.min_suggestion_similarity
+        return DEFAULT_MIN_SUGGESTION_SIMILARITY[self.provider]
 
 
 class FormField(BaseModel):
@@ -180,6 +197,21 @@ class TenantSettings(BaseModel):
         ge=0,
         le=1,
         description="Below this retrieval confidence the bot says it found nothing and offers a human",
+    )
+    suggest_articles: bool = Field(
+        default=True,
+        description="When the bot finds no answer but the closest articles are plausible, it offers them "
+        "(seed 004 article items) along with a human",
+    )
+    min_suggestion_confidence: float = Field(
+        # Chosen with min_confidence (``bench.responder.calibrate``): the lowest lexical confidence at which at
+        # most half of the unanswerable tuning questions handed over are offered articles; the lists shown then
+        # hold the right article for 111 of the 215 answerable questions handed over (77 % of the lists).
+        default=0.063,
+        ge=0,
+        le=1,
+        description="From this lexical confidence up to min_confidence the bot also offers the articles it "
+        "found closest (hybrid retrieval: embeddings.min_suggestion_similarity)",
     )
     review_threshold: float | None = Field(
         default=None,

@@ -23,9 +23,18 @@ class AnswerRequest:
     #: The threshold the passages' confidence is judged by (lexical and hybrid retrieval have their own);
     #: None: the tenant's ``min_confidence``.
     min_confidence: float | None = None
+    #: The confidence from which a fallback offers the retrieved articles (lexical and hybrid retrieval have
+    #: their own); None: the tenant's ``min_suggestion_confidence``.
+    min_suggestion: float | None = None
 
     def threshold(self) -> float:
         return self.settings.min_confidence if self.min_confidence is None else self.min_confidence
+
+    def suggestion_threshold(self) -> float | None:
+        """None: the tenant offers no suggestions."""
+        if not self.settings.suggest_articles:
+            return None
+        return self.settings.min_suggestion_confidence if self.min_suggestion is None else self.min_suggestion
 
 
 class ProviderError(Exception):

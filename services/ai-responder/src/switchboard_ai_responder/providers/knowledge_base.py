@@ -11,4 +11,6 @@ class KnowledgeBaseProvider:
     name = "knowledge-base"
 
     async def answer(self, request: AnswerRequest) -> Answer:
-        return answers.from_knowledge_base(request.question, request.passages, request.threshold())
+        return answers.from_knowledge_base(
+            request.question, request.passages, request.threshold(), request.suggestion_threshold()
+        )

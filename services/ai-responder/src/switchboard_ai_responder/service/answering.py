@@ -57,6 +57,7 @@ class Answering:
                 passages=retrieved.passages,
                 settings=settings,
                 min_confidence=retrieved.min_confidence,
+                min_suggestion=retrieved.min_suggestion,
             )
             try:
                 answer = await provider.answer(request)
