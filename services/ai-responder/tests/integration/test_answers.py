@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from switchboard_ai_responder.domain.tenants import TenantSettings
 from switchboard_ai_responder.settings import AiResponderSettings
+from switchboard_contracts.cloudevents import CloudEvent
 from switchboard_contracts.events import (
     CORRELATION_EXTENSION,
     REPLY_STATUS_EXTENSION,
@@ -33,26 +34,34 @@ def _message(conversation_id: str, text: str, **fields: Any) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+async def ask_widget(
+    platform: Platform, settings: AiResponderSettings, session: str, text: str
+) -> CloudEvent:
+    """A widget question as ingress sends it (waiting for its answer), and the one reply correlated to it."""
+    correlation = f"corr-{session}"
+    await platform.event(
+        "message.received",
+        TENANT,
+        _message(session, text, provider="widget"),
+        partitionkey=session,
+        extensions={REPLY_TO_EXTENSION: correlation},
+    )
+    replies = await platform_events(
+        settings,
+        lambda events: any(e.extensions.get(CORRELATION_EXTENSION) == correlation for e in events),
+        topic=Topic.REPLIES,
+    )
+    (sync,) = replies
+    return sync
+
+
 async def test_a_widget_question_is_answered_synchronously_from_the_knowledge_base_with_the_right_article(
     api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings
 ) -> None:
     await seed(api)
-    data = _message("widget-session-1", "How long do refunds take to reach my card?", provider="widget")
-
-    await platform.event(
-        "message.received",
-        TENANT,
-        data,
-        partitionkey="widget-session-1",
-        extensions={REPLY_TO_EXTENSION: "corr-42"},
+    sync = await ask_widget(
+        platform, responder_settings, "widget-session-1", "How long do refunds take to reach my card?"
     )
-
-    replies = await platform_events(
-        responder_settings,
-        lambda events: any(e.extensions.get(CORRELATION_EXTENSION) == "corr-42" for e in events),
-        topic=Topic.REPLIES,
-    )
-    (sync,) = replies
     assert sync.type == "message.replied"
     assert sync.extensions[REPLY_STATUS_EXTENSION] == "answered"
     body = WidgetResponse.from_reply(sync.data_as(Reply)).body()
@@ -74,21 +83,9 @@ async def test_a_widget_question_the_bot_is_unsure_of_gets_the_closest_articles_
     api: httpx.AsyncClient, platform: Platform, responder_settings: AiResponderSettings
 ) -> None:
     await seed(api)
-    data = _message("widget-session-2", "my card was charged and I want it back", provider="widget")
-    await platform.event(
-        "message.received",
-        TENANT,
-        data,
-        partitionkey="widget-session-2",
-        extensions={REPLY_TO_EXTENSION: "corr-43"},
+    sync = await ask_widget(
+        platform, responder_settings, "widget-session-2", "my card was charged and I want it back"
     )
-
-    replies = await platform_events(
-        responder_settings,
-        lambda events: any(e.extensions.get(CORRELATION_EXTENSION) == "corr-43" for e in events),
-        topic=Topic.REPLIES,
-    )
-    (sync,) = replies
     body = WidgetResponse.from_reply(sync.data_as(Reply)).body()
     assert "might help" in body["content"]
     assert "talk to an agent" in body["content"]

@@ -123,22 +123,26 @@ def from_knowledge_base(
 
 
 def fallback(confidence: float, suggested: Sequence[Passage] = ()) -> Answer:
-    if not suggested:
-        return Answer(
-            text="I couldn't find an answer to that in our help center. Would you like to talk to a human "
-            'agent? Just say "talk to an agent".',
-            kind="fallback",
-            confidence=round(confidence, 4),
-            provider="knowledge-base",
+    """Nothing good enough to answer from: a human is offered, and the ``suggested`` passages' articles with it."""
+    if suggested:
+        text = (
+            "I'm not sure I found the answer to that. These articles might help; if they don't, just say "
+            '"talk to an agent".'
         )
+        items = {"items": article_items([passage.article for passage in suggested])}
+    else:
+        text = (
+            "I couldn't find an answer to that in our help center. Would you like to talk to a human agent? "
+            'Just say "talk to an agent".'
+        )
+        items = {}
     return Answer(
-        text="I'm not sure I found the answer to that. These articles might help; if they don't, just say "
-        '"talk to an agent".',
+        text=text,
         kind="fallback",
         confidence=round(confidence, 4),
         provider="knowledge-base",
-        content_type="article",
-        content_attributes={"items": article_items([passage.article for passage in suggested])},
+        content_type="article" if suggested else "text",
+        content_attributes=items,
         suggestions=tuple(citation(passage) for passage in suggested),
     )
 
