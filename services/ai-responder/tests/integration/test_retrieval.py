@@ -259,3 +259,21 @@ async def test_a_masked_embeddings_key_sent_back_keeps_the_stored_key(
     await seed(api)
 
     assert fake_api.requests[-1].headers["authorization"] == "Bearer sk-embed-0123456789"
+
+
+async def test_search_shows_which_articles_the_bot_would_offer_when_it_is_unsure(
+    api: httpx.AsyncClient,
+) -> None:
+    await seed(api)
+    unsure = (
+        await api.get("/articles/search", params={"q": "my card was charged and I want it back"})
+    ).json()
+    (refunds,) = [hit for hit in unsure["data"] if hit["title"] == "Refunds and cancellations"]
+    assert (refunds["answers"], refunds["offered"]) == (False, True)
+    sure = (
+        await api.get("/articles/search", params={"q": "How long do refunds take to reach my card?"})
+    ).json()
+    assert (sure["data"][0]["answers"], sure["data"][0]["offered"]) == (True, False)
+    assert (await api.put("/settings", json={"suggest_articles": False})).status_code == 200
+    off = (await api.get("/articles/search", params={"q": "my card was charged and I want it back"})).json()
+    assert not any(hit["offered"] for hit in off["data"])
