@@ -27,7 +27,14 @@ from urllib.parse import quote, urlsplit
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from switchboard_platform.netsafety import AddressPolicy, Resolver, resolve_checked, system_resolver
+from switchboard_platform.netsafety import (
+    AddressPolicy,
+    InvalidUrl,
+    Resolver,
+    parse_webhook_url,
+    resolve_checked,
+    system_resolver,
+)
 
 #: Idle connections are closed after this long, not reused (servers close theirs after 5-75 s; aiohttp: 15 s).
 KEEPALIVE_S = 15.0
@@ -82,35 +89,24 @@ class Origin:
 
 @lru_cache(maxsize=4096)
 def origin_of(url: str) -> Origin:
-    """The origin and request target of an absolute http(s) URL (cached: webhook URLs repeat)."""
+    """The origin and request target of an absolute http(s) URL (cached: webhook URLs repeat). What makes a URL
+    one a webhook may have is ``netsafety.parse_webhook_url``'s, as when the endpoint was configured."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidRequest(f"not a valid URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise InvalidRequest(f"unsupported URL scheme {scheme!r}")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidRequest("URL must not carry credentials")
-    host = parts.hostname or ""
-    if not host:
-        raise InvalidRequest("URL has no host")
+        scheme, host, port = parse_webhook_url(url, allow_http=True)
+    except InvalidUrl as exc:
+        raise InvalidRequest(str(exc)) from None
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise InvalidRequest(f"host is not a valid name: {exc}") from None
-    default_port = 443 if scheme == "https" else 80
+    parts = urlsplit(url.strip())
     target = quote(parts.path or "/", safe=_PATH_SAFE)
     if parts.query:
         target += "?" + quote(parts.query, safe=_PATH_SAFE + "?")
     named = f"[{host}]" if ":" in host else host
-    return Origin(
-        (scheme, host, port or default_port),
-        target,
-        named if port in (None, default_port) else f"{named}:{port}",
-    )
+    default_port = 443 if scheme == "https" else 80
+    return Origin((scheme, host, port), target, named if port == default_port else f"{named}:{port}")
 
 
 @lru_cache(maxsize=1024)
@@ -219,9 +215,8 @@ class Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() in _FRAMING:
-            self._framed = (
-                True  # its end is the body's, so a connection closed before it cut the answer short
-            )
+            # The answer says where its body ends, so a connection closed before that end cut it short.
+            self._framed = True
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
@@ -441,9 +436,8 @@ class ConnectionPool:
                 failure = exc
                 continue
             return connection
-        raise failure or OSError(
-            "no address to connect to"
-        )  # resolve_checked answers one at least, or raises
+        # resolve_checked answers one address at least, or raises: there was a failure.
+        raise failure or OSError("no address to connect to")
 
     def close(self) -> None:
         for idle in self._idle.values():
