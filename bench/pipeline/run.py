@@ -61,7 +61,6 @@ from bench.dispatch.common import structured_event
 from bench.dispatch.run import CpuProbe, ReceiverClient, analyse, git_state, machine, run_baselines
 from switchboard_contracts.signing import generate_secret
 from switchboard_platform.kafka_admin import ensure_topics
-from switchboard_testing.processes import group_cpu_seconds
 from tests.e2e.stack import Stack, started_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,25 +83,6 @@ TARGETS = {
     "p99_ms_at_rate": 50.0,
 }
 DELIVERY = {"max_in_flight": 64, "rate_limit_per_minute": 100_000, "retry_schedule": [1, 2, 4]}
-
-
-# -- CPU of whole process groups ---------------------------------------------------------------------------------
-
-
-class SystemProbe(CpuProbe):
-    """CPU seconds of the services (their process groups), Kafka, FerretDB, the receiver and this driver."""
-
-    def __init__(self, groups: dict[str, int], pids: dict[str, int]) -> None:
-        super().__init__(pids)
-        self.groups = groups
-
-    def snapshot(self) -> dict[str, float]:
-        values = super().snapshot()
-        for name, pgid in self.groups.items():
-            seconds = group_cpu_seconds(pgid)
-            if seconds is not None:
-                values[name] = seconds
-        return values
 
 
 def cost(before: dict[str, float], after: dict[str, float], deliveries: int) -> dict[str, float]:
@@ -354,7 +334,8 @@ async def measure(
     groups = {name: int((stack.run_dir / "pids" / f"{name}.pid").read_text().split()[0]) for name in SERVICES}
     pids = {"receiver": receiver_pid, "driver": os.getpid()}
     pids.update({name: pid for name in ("kafka", "ferretdb") if (pid := infra_pid(name)) is not None})
-    probe = SystemProbe(groups, pids)
+    # The services are process groups (uv run → uvicorn); Kafka, FerretDB, the receiver and this driver pids.
+    probe = CpuProbe(pids, groups)
     result: dict[str, Any] = {}
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=max(args.clients, 64))
