@@ -125,7 +125,7 @@ async def dev_rows(name: str, synonyms: Synonyms | None) -> list[Row]:
     for number, question in enumerate(questions):
         if question["set"] not in TUNING:
             continue
-        passages, *_ = await retrievers[question["center"]](question["question"])
+        passages = (await retrievers[question["center"]](question["question"])).passages
         best = passages[0] if passages else None
         confidence = best.confidence if best else 0.0
         offered = tuple(passage.article.id for passage in passages)

@@ -63,6 +63,7 @@ from switchboard_ai_responder.domain.text import Synonyms, sentences, synonyms_f
 from switchboard_ai_responder.providers.base import AnswerRequest
 from switchboard_ai_responder.providers.embeddings import LocalMiniLM
 from switchboard_ai_responder.providers.openai_compatible import OpenAICompatibleProvider
+from switchboard_ai_responder.retrieval import Retrieved
 
 HERE = Path(__file__).parent / "paraphrase"
 RESULTS = Path(__file__).parents[1] / "results" / "responder-paraphrase.json"
@@ -82,8 +83,7 @@ HELD_OUT = ("held-out", "held-out-2")
 PASSAGES = 3
 #: question → (answer, the articles retrieval handed the provider, best first), for one help center.
 Responder = Callable[[str], Awaitable[tuple[Answer, list[str]]]]
-#: question → (passages, the threshold their confidence is judged by, the one from which a fallback offers them).
-Retrieved = tuple[list[Passage], float, float]
+#: question → its passages, with the thresholds the service judges them by.
 Retriever = Callable[[str], Awaitable[Retrieved]]
 #: Builds a help center's responder from its articles (the write-time work: indexes, embeddings).
 Builder = Callable[[Sequence[Article]], Awaitable[Responder]]
@@ -133,7 +133,7 @@ async def lexical(articles: Sequence[Article], synonyms: Synonyms | None = None)
 
     async def retrieve(question: str) -> Retrieved:
         passages = index.search(question, limit=PASSAGES, synonyms=synonyms)
-        return passages, settings.min_confidence, settings.min_suggestion_confidence
+        return Retrieved.judged(passages, settings, semantic=False)
 
     return retrieve
 
@@ -146,7 +146,7 @@ async def hybrid_minilm(articles: Sequence[Article], synonyms: Synonyms | None =
         for article in articles
     }
     index = KnowledgeIndex(articles, embeddings=embeddings)
-    settings = EmbeddingSettings(provider="local")
+    settings = TenantSettings(embeddings=EmbeddingSettings(provider="local"))
     synonyms = synonyms_for() if synonyms is None else synonyms
 
     async def retrieve(question: str) -> Retrieved:
@@ -154,7 +154,7 @@ async def hybrid_minilm(articles: Sequence[Article], synonyms: Synonyms | None =
         passages = index.search(
             question, limit=PASSAGES, synonyms=synonyms, query_vector=query_vector(vectors)
         )
-        return passages, settings.threshold(), settings.suggestion_threshold()
+        return Retrieved.judged(passages, settings, semantic=True)
 
     return retrieve
 
@@ -166,8 +166,11 @@ def knowledge_base(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]
         retrieve = await retriever(articles)
 
         async def respond(question: str) -> tuple[Answer, list[str]]:
-            passages, threshold, floor = await retrieve(question)
-            return answers.from_knowledge_base(question, passages, threshold, floor), ranked(passages)
+            found = await retrieve(question)
+            answer = answers.from_knowledge_base(
+                question, found.passages, found.min_confidence, found.min_suggestion
+            )
+            return answer, ranked(found.passages)
 
         return respond
 
@@ -199,11 +202,16 @@ def fake_llm(retriever: Callable[[Sequence[Article]], Awaitable[Retriever]]) -> 
         settings = TenantSettings(provider="openai-compatible", llm=LlmSettings(model="fake"))
 
         async def respond(question: str) -> tuple[Answer, list[str]]:
-            passages, threshold, floor = await retrieve(question)
+            found = await retrieve(question)
             request = AnswerRequest(
-                question, (), passages, settings, min_confidence=threshold, min_suggestion=floor
+                question,
+                (),
+                found.passages,
+                settings,
+                min_confidence=found.min_confidence,
+                min_suggestion=found.min_suggestion,
             )
-            return await provider.answer(request), ranked(passages)
+            return await provider.answer(request), ranked(found.passages)
 
         return respond
 

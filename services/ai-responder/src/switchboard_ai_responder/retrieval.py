@@ -41,9 +41,20 @@ class Retrieved:
     passages: list[Passage]
     #: The threshold these passages' ``confidence`` is judged by.
     min_confidence: float
-    #: The confidence from which a fallback offers these passages' articles.
-    min_suggestion: float
+    #: The confidence from which a fallback offers these passages' articles (None: the tenant offers none).
+    min_suggestion: float | None
     semantic: bool
+
+    @classmethod
+    def judged(cls, passages: list[Passage], settings: TenantSettings, *, semantic: bool) -> Retrieved:
+        """``passages`` with the thresholds the tenant's settings judge them by: the embedder's for hybrid
+        results, the lexical ones otherwise."""
+        embedding = settings.embeddings if semantic else None
+        if embedding is not None:
+            answer, offer = embedding.threshold(), embedding.suggestion_threshold()
+        else:
+            answer, offer = settings.min_confidence, settings.min_suggestion_confidence
+        return cls(passages, answer, offer if settings.suggest_articles else None, semantic)
 
 
 class Retrieval:
@@ -131,11 +142,5 @@ class Retrieval:
                 log.warning("question not embedded; lexical only: %s", exc, extra={"tenant": tenant_id})
             else:
                 passages = index.search(question, limit, synonyms, query_vector=query_vector(vectors))
-                embedding = settings.embeddings
-                return Retrieved(
-                    passages, embedding.threshold(), embedding.suggestion_threshold(), semantic=True
-                )
-        passages = index.search(question, limit, synonyms)
-        return Retrieved(
-            passages, settings.min_confidence, settings.min_suggestion_confidence, semantic=False
-        )
+                return Retrieved.judged(passages, settings, semantic=True)
+        return Retrieved.judged(index.search(question, limit, synonyms), settings, semantic=False)

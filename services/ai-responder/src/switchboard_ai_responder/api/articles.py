@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, status
 
 from switchboard_ai_responder.deps import TENANT_ERRORS, ReadAccess, ServicesDep, WriteAccess, envelope
-from switchboard_ai_responder.domain.answers import citation, suggestions, supporting
+from switchboard_ai_responder.domain.answers import citation, offered
 from switchboard_ai_responder.domain.knowledge import Article, ArticleIn
 from switchboard_platform.http import ApiError, BoundedJsonRoute
 
@@ -50,10 +50,9 @@ async def search_articles(
 ) -> dict[str, Any]:
     settings = await services.stores.tenants.get(tenant_id)
     retrieved = await services.retrieval.search(tenant_id, q, settings, limit)
-    # What the bot would offer instead of an answer (``answers.fallback``): nothing when a passage answers.
-    floor = retrieved.min_suggestion if settings.suggest_articles else None
-    answered = bool(supporting(retrieved.passages, retrieved.min_confidence))
-    offered = set() if answered else {p.article.id for p in suggestions(retrieved.passages, floor)}
+    # What the bot would offer instead of an answer (``answers.fallback``).
+    offers = offered(retrieved.passages, retrieved.min_confidence, retrieved.min_suggestion)
+    offered_ids = {passage.article.id for passage in offers}
     return envelope(
         [
             {
@@ -63,7 +62,7 @@ async def search_articles(
                 "bm25" if not retrieved.semantic else "fused": round(passage.score, 4),
                 "similarity": round(passage.similarity, 4) if passage.similarity is not None else None,
                 "answers": passage.confidence >= retrieved.min_confidence,
-                "offered": passage.article.id in offered,
+                "offered": passage.article.id in offered_ids,
             }
             for passage in retrieved.passages
         ]

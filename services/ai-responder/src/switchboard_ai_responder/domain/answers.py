@@ -101,6 +101,14 @@ def suggestions(passages: Sequence[Passage], min_suggestion: float | None) -> li
     return list(passages[:SUGGESTED_ARTICLES])
 
 
+def offered(
+    passages: Sequence[Passage], min_confidence: float, min_suggestion: float | None
+) -> list[Passage]:
+    """The passages whose articles the knowledge base's answer offers instead of answering: none when one is
+    good enough to answer from (``supporting``), else ``suggestions``."""
+    return [] if supporting(passages, min_confidence) else suggestions(passages, min_suggestion)
+
+
 def from_knowledge_base(
     question: str, passages: Sequence[Passage], min_confidence: float, min_suggestion: float | None = None
 ) -> Answer:

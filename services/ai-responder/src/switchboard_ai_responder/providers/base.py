@@ -23,8 +23,8 @@ class AnswerRequest:
     #: The threshold the passages' confidence is judged by (lexical and hybrid retrieval have their own);
     #: None: the tenant's ``min_confidence``.
     min_confidence: float | None = None
-    #: The confidence from which a fallback offers the retrieved articles (lexical and hybrid retrieval have
-    #: their own); None: the tenant's ``min_suggestion_confidence``.
+    #: The confidence from which a fallback offers the retrieved articles (``Retrieved.min_suggestion``);
+    #: None: the tenant's ``min_suggestion_confidence``, or none when the tenant turned suggestions off.
     min_suggestion: float | None = None
 
     def threshold(self) -> float:
