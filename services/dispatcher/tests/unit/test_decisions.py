@@ -75,6 +75,13 @@ S = timedelta(seconds=1)
             status(429, retry_after=1 * S), target(), History(1, AT), Retry(4 * S, AT + 4 * S), id="Retry-After shorter loses"
         ),
         pytest.param(
+            AttemptResult(judge_status(429, "webhook"), status=429, latency_ms=1500, retry_after=5 * S),
+            target(),
+            History(1, AT),
+            Retry(5 * S, AT + 6.5 * S),
+            id="the wait counts from the answer, not from the request",
+        ),
+        pytest.param(
             status(500), target(ordered=True), History(1, AT), Retry(4 * S, AT + 4 * S, in_lane=True), id="FIFO retries in lane"
         ),
         pytest.param(

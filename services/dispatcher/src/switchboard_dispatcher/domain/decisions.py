@@ -121,4 +121,7 @@ def decide(
     delay = next_delay(policy.retry_schedule, history.attempt, retry_after=result.retry_after, rng=rng)
     if delay is None:
         return DeadLetter("exhausted", disable)
-    return Retry(delay, history.attempted_at + delay, in_lane=policy.ordered, disable=disable)
+    # The wait counts from when the attempt ended, not from when it started (RFC 9110: Retry-After is relative to
+    # the answer): a request that queued for a connection or answered slowly is not retried early.
+    ended = history.attempted_at + timedelta(milliseconds=result.latency_ms)
+    return Retry(delay, ended + delay, in_lane=policy.ordered, disable=disable)
